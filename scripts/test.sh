@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every test of the project, in the order that fails fastest: types, unit (Node), build, end to end (Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-chromium.sh
+echo "== type check (svelte-check, tsc)"
+npm run -s check
+echo "== unit tests (vitest, Node)"
+npx vitest run
+echo "== build"
+npx vite build --logLevel warn
+echo "== end-to-end tests (Playwright, Chromium)"
+CI=1 npx playwright test

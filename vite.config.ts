@@ -1,0 +1,75 @@
+import { defineConfig, type Plugin } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+/**
+ * Content-Security-Policy: only what the app needs.
+ * - scripts: our own files; 'wasm-unsafe-eval' lets tfjs-wasm and web-llm compile WebAssembly (no JS eval).
+ * - workers: our own module workers; blob: for tfjs-wasm's thread workers.
+ * - connect: our origin, the Hugging Face hub and its CDN (model files), raw.githubusercontent.com (web-llm's
+ *   compiled model libraries), and https:/localhost for an OpenAI-compatible critic endpoint the user enters.
+ * - styles: Svelte's scoped CSS is emitted as files in a build; the dev server injects <style> tags, so
+ *   'unsafe-inline' styles are allowed (styles only; never scripts).
+ */
+export function contentSecurityPolicy(dev: boolean): string {
+  const connect = [
+    "'self'",
+    'https:',
+    'http://localhost:*',
+    'http://127.0.0.1:*',
+    ...(dev ? ['ws://localhost:*', 'ws://127.0.0.1:*'] : []),
+  ];
+  return [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "worker-src 'self' blob:",
+    `connect-src ${connect.join(' ')}`,
+    "img-src 'self' data: blob:",
+    "style-src 'self' 'unsafe-inline'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export function securityHeaders(dev: boolean): Record<string, string> {
+  return {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Content-Security-Policy': contentSecurityPolicy(dev),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  };
+}
+
+/** Sends the headers above on every response of the dev and preview servers. */
+function headers(): Plugin {
+  return {
+    name: 'security-headers',
+    configureServer(server) {
+      const h = securityHeaders(true);
+      server.middlewares.use((_req, res, next) => {
+        for (const [k, v] of Object.entries(h)) res.setHeader(k, v);
+        next();
+      });
+    },
+    configurePreviewServer(server) {
+      const h = securityHeaders(false);
+      server.middlewares.use((_req, res, next) => {
+        for (const [k, v] of Object.entries(h)) res.setHeader(k, v);
+        next();
+      });
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [svelte(), headers()],
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8000 },
+  optimizeDeps: { exclude: ['@mlc-ai/web-llm'] },
+  server: { port: 5173, strictPort: false },
+  preview: { port: 4173 },
+});
