@@ -33,6 +33,8 @@ export interface Usage {
   /** Generated tokens per second during decode. */
   decodeTokensPerSec: number;
   totalMs: number;
+  /** True when the engine reported no token counts and they were estimated (e.g. one token per streamed chunk). */
+  approximate?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -49,6 +51,8 @@ export interface LoadProgress {
   /** 0..1 when known. */
   fraction: number | null;
   text: string;
+  /** Bytes fetched or read so far, when the engine reports them (web-llm reports whole MiB). */
+  bytesLoaded?: number | null;
 }
 
 export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted';

@@ -1,0 +1,55 @@
+/**
+ * The web-llm worker's API (see ../protocol.ts). The worker hosts web-llm's in-worker `MLCEngine` and speaks
+ * this protocol instead of web-llm's own `WebWorkerMLCEngineHandler` protocol. Why:
+ * - web-llm's handler sends errors across as `err.toString()`; ours sends `{code, message}` and the page gets
+ *   a typed AppError back (no-WebGPU, shader-f16, device lost, network), with a message saying what to do;
+ * - abort is per request (a `cancel` message → `interruptGenerate()` for that generation only);
+ * - load progress and tokens are message kinds of their own, and the tfjs worker uses the same client, so
+ *   the page drives both engines one way;
+ * - the GPU probe, the pre-download feature check and device-loss bookkeeping run where the GPU device lives.
+ * The cost is that we map OpenAI-style requests and chunks ourselves (request.ts), which is a few lines.
+ */
+import type { GpuInfo } from '../gpu.ts';
+import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
+
+/** Where to fetch a model's files instead of web-llm's prebuilt URLs (a mirror; tests). Absolute URLs. */
+export interface WebLlmSource {
+  /** The folder holding mlc-chat-config.json, tensor-cache.json and the weight shards. */
+  model: string;
+  /** The compiled model library (.wasm). */
+  modelLib: string;
+}
+
+export interface WebLlmChatParams extends GenerationParams {
+  messages: ChatMessage[];
+  /** Qwen3's thinking mode; undefined leaves the model's default. */
+  enableThinking?: boolean;
+}
+
+export interface WebLlmLoadParams {
+  webllmId: string;
+  source: WebLlmSource | null;
+}
+
+export interface WebLlmLoadResult {
+  webllmId: string;
+  loadMs: number;
+  gpu: GpuInfo;
+}
+
+export interface CachedModel {
+  webllmId: string;
+  cached: boolean;
+}
+
+export interface WebLlmApi {
+  /** Describes the worker's WebGPU adapter. Never fails: an unusable GPU is reported as data. */
+  probe: { params: null; result: GpuInfo };
+  load: { params: WebLlmLoadParams; result: WebLlmLoadResult; progress: LoadProgress };
+  chat: { params: WebLlmChatParams; result: ChatResult; token: string };
+  unload: { params: null; result: null };
+  /** Which of these models have their weights in the browser cache. */
+  cacheStatus: { params: { models: WebLlmLoadParams[] }; result: CachedModel[] };
+  /** Deletes a model's weights, tokenizer, config and library from the browser cache. */
+  cacheDelete: { params: WebLlmLoadParams; result: null };
+}
