@@ -38,16 +38,14 @@ export function escapeMarkdown(s: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
-/** A value in a YAML front matter: a JSON string is a valid YAML double-quoted scalar. */
-function yamlString(s: string): string {
-  return JSON.stringify(s);
+/**
+ * A double-quoted string that is valid JSON, a YAML double-quoted scalar and a Python literal, with <, > and &
+ * as \u escapes so that no viewer can mistake it for HTML.
+ */
+function quoted(s: string): string {
+  return JSON.stringify(s).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
-/** A single-line inline-code span that cannot be broken out of. */
-function code(s: string): string {
-  const clean = s.replace(/[\r\n`]/g, ' ');
-  return '`' + clean + '`';
-}
 
 export function modelCard(info: ModelCardInfo): string {
   const { lora } = info;
@@ -56,7 +54,7 @@ export function modelCard(info: ModelCardInfo): string {
   const layers = lora.layers ? lora.layers.join(', ') : 'all';
   const loss = info.finalLoss === null || !Number.isFinite(info.finalLoss) ? 'n/a' : info.finalLoss.toFixed(4);
   const rows: Array<[string, string]> = [
-    ['Base model', code(info.baseModel)],
+    ['Base model', escapeMarkdown(info.baseModel)],
     ['Method', info.method === 'dpo' ? 'DPO (preference pairs)' : 'Supervised fine-tuning'],
     ['Training rows', String(info.dataRows) + (info.truncatedRows ? ` (${info.truncatedRows} truncated)` : '')],
   ];
@@ -78,7 +76,7 @@ export function modelCard(info: ModelCardInfo): string {
 
   const lines = [
     '---',
-    `base_model: ${yamlString(info.baseModel)}`,
+    `base_model: ${quoted(info.baseModel)}`,
     'library_name: peft',
     'tags:',
     '- lora',
@@ -108,8 +106,8 @@ export function modelCard(info: ModelCardInfo): string {
     'from transformers import AutoModelForCausalLM, AutoTokenizer',
     'from peft import PeftModel',
     '',
-    `base = AutoModelForCausalLM.from_pretrained(${JSON.stringify(info.baseModel)})`,
-    `tokenizer = AutoTokenizer.from_pretrained(${JSON.stringify(info.baseModel)})`,
+    `base = AutoModelForCausalLM.from_pretrained(${quoted(info.baseModel)})`,
+    `tokenizer = AutoTokenizer.from_pretrained(${quoted(info.baseModel)})`,
     'model = PeftModel.from_pretrained(base, "path/to/this/folder")',
     '```',
   );
