@@ -1,0 +1,44 @@
+/**
+ * Storage failures → typed AppErrors. A full quota surfaces in many wrappings (a DOMException named
+ * QuotaExceededError, Dexie's QuotaExceededError, an AbortError whose `inner` is one, a BulkError whose
+ * `failures` hold one, an error whose `cause` is one); all of them become `quota-exceeded`.
+ */
+import { AppError } from '../core/errors.ts';
+
+function findQuotaError(e: unknown, depth: number): boolean {
+  if (depth > 4 || typeof e !== 'object' || e === null) return false;
+  const o = e as { name?: unknown; inner?: unknown; cause?: unknown; failures?: unknown };
+  if (o.name === 'QuotaExceededError') return true;
+  if (findQuotaError(o.inner, depth + 1) || findQuotaError(o.cause, depth + 1)) return true;
+  if (Array.isArray(o.failures)) return o.failures.some((f) => findQuotaError(f, depth + 1));
+  return false;
+}
+
+export function isQuotaError(e: unknown): boolean {
+  if (e instanceof AppError) return e.code === 'quota-exceeded';
+  return findQuotaError(e, 0);
+}
+
+export function quotaExceeded(action: string, cause?: unknown): AppError {
+  return new AppError(
+    'quota-exceeded',
+    `Could not ${action}: this site's browser storage is full, so nothing from this action was saved. ` +
+      'Delete experiments (or adapters) you no longer need on the Experiments page, or clear cached models, ' +
+      'then try again. Settings shows how much storage is used.',
+    { cause },
+  );
+}
+
+/**
+ * Runs a write and turns a full quota into `AppError('quota-exceeded')`. The write must be one transaction
+ * (or one Dexie call), so a failure leaves nothing half-written.
+ */
+export async function guardWrite<T>(action: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    if (isQuotaError(e)) throw quotaExceeded(action, e);
+    throw e;
+  }
+}

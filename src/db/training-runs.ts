@@ -1,0 +1,137 @@
+/**
+ * Queries on LoRA training runs and their loss curves (one `trainingMetrics` row per logged step). Start one
+ * with `executeTrainingRun`, which holds the Web Lock `training-run:<id>` while the body trains.
+ */
+import { Dexie } from 'dexie';
+import { AppError, isAbort } from '../core/errors.ts';
+import type { StudioDb } from './db.ts';
+import { guardWrite } from './errors.ts';
+import { newId } from './ids.ts';
+import type { JsonObject } from './json.ts';
+import { trainingRunLockName, type LockManagerLike } from './locks.ts';
+import type { RunStatus, TrainingMetricPoint, TrainingRun } from './types.ts';
+
+export interface NewTrainingRun {
+  experimentId: string;
+  config: JsonObject;
+}
+
+/** Writes a 'running' training run. Hold `trainingRunLockName(id)` while it runs (or use executeTrainingRun). */
+export async function createTrainingRun(
+  db: StudioDb,
+  init: NewTrainingRun & { id?: string },
+  now = Date.now(),
+): Promise<TrainingRun> {
+  const run: TrainingRun = {
+    id: init.id ?? newId(now),
+    experimentId: init.experimentId,
+    config: init.config,
+    status: 'running',
+    startedAt: now,
+    updatedAt: now,
+    finishedAt: null,
+    adapterId: null,
+    error: null,
+  };
+  await guardWrite('start the training run', () =>
+    db.transaction('rw', db.experiments, db.trainingRuns, async () => {
+      const n = await db.experiments.update(init.experimentId, { updatedAt: now });
+      if (n === 0) throw new AppError('not-found', 'Cannot start training: its experiment no longer exists.');
+      await db.trainingRuns.add(run);
+    }),
+  );
+  return run;
+}
+
+/** Like executeRun (runs.ts), for training: lock, 'running' row, body, then done / aborted / failed. */
+export async function executeTrainingRun<T>(
+  db: StudioDb,
+  locks: LockManagerLike,
+  init: NewTrainingRun,
+  body: (run: TrainingRun) => Promise<T>,
+): Promise<T> {
+  const id = newId();
+  return locks.request(trainingRunLockName(id), async () => {
+    const run = await createTrainingRun(db, { ...init, id });
+    let result: T;
+    try {
+      result = await body(run);
+    } catch (e) {
+      const aborted = isAbort(e);
+      await finishTrainingRun(db, id, {
+        status: aborted ? 'aborted' : 'failed',
+        error: aborted ? null : e instanceof Error ? e.message : String(e),
+      }).catch(() => undefined);
+      throw e;
+    }
+    // The body may have finished it already (e.g. to set the adapter id); only a still-running row is closed.
+    const current = await db.trainingRuns.get(id);
+    if (current?.status === 'running') await finishTrainingRun(db, id, { status: 'done' });
+    return result;
+  });
+}
+
+export async function getTrainingRun(db: StudioDb, id: string): Promise<TrainingRun | undefined> {
+  return db.trainingRuns.get(id);
+}
+
+/** Newest first. */
+export async function listTrainingRuns(db: StudioDb, experimentId: string): Promise<TrainingRun[]> {
+  const rows = await db.trainingRuns.where('experimentId').equals(experimentId).toArray();
+  return rows.reverse();
+}
+
+/** Logs points of the loss curve (a point for an already logged step replaces it), in one transaction. */
+export async function appendTrainingMetrics(
+  db: StudioDb,
+  trainingRunId: string,
+  points: TrainingMetricPoint[],
+  now = Date.now(),
+): Promise<void> {
+  await guardWrite('save the training metrics', () =>
+    db.transaction('rw', db.trainingRuns, db.trainingMetrics, async () => {
+      const n = await db.trainingRuns.update(trainingRunId, { updatedAt: now });
+      if (n === 0) throw new AppError('not-found', 'Cannot save metrics: the training run no longer exists.');
+      await db.trainingMetrics.bulkPut(points.map((point) => ({ trainingRunId, step: point.step, point })));
+    }),
+  );
+}
+
+/** The loss curve, ordered by step. */
+export async function getTrainingMetrics(db: StudioDb, trainingRunId: string): Promise<TrainingMetricPoint[]> {
+  const rows = await db.trainingMetrics
+    .where('[trainingRunId+step]')
+    .between([trainingRunId, Dexie.minKey], [trainingRunId, Dexie.maxKey])
+    .toArray();
+  return rows.map((r) => r.point);
+}
+
+export async function finishTrainingRun(
+  db: StudioDb,
+  id: string,
+  result: { status: Exclude<RunStatus, 'running'>; adapterId?: string | null; error?: string | null },
+  now = Date.now(),
+): Promise<void> {
+  const change: Partial<TrainingRun> = { status: result.status, error: result.error ?? null, updatedAt: now, finishedAt: now };
+  if (result.adapterId !== undefined) change.adapterId = result.adapterId;
+  const n = await guardWrite('save the training status', () => db.trainingRuns.update(id, change));
+  if (n === 0) throw new AppError('not-found', 'Cannot save the training status: the training run no longer exists.');
+}
+
+/** Deletes the training run and its loss curve; adapters it made stay (their link to it is cleared). */
+export async function deleteTrainingRun(db: StudioDb, id: string): Promise<void> {
+  await db.transaction('rw', db.trainingRuns, db.trainingMetrics, db.adapters, async () => {
+    const run = await db.trainingRuns.get(id);
+    if (!run) return;
+    if (run.status === 'running') {
+      throw new AppError('bad-input', 'This training run is still running. Stop it before deleting it.');
+    }
+    await db.trainingMetrics.where('[trainingRunId+step]').between([id, Dexie.minKey], [id, Dexie.maxKey]).delete();
+    await db.adapters
+      .where('experimentId')
+      .equals(run.experimentId)
+      .filter((a) => a.trainingRunId === id)
+      .modify({ trainingRunId: null });
+    await db.trainingRuns.delete(id);
+  });
+}
