@@ -1,0 +1,82 @@
+import { checkBuiltinTask } from '../tasks/check.ts';
+import type { CheckResult, Task, TaskKind } from '../tasks/types.ts';
+import { AppError } from '../errors.ts';
+import { parseFeedback, type FeedbackParse } from './feedback-parse.ts';
+import { INSTRUCTION_TEMPLATES, MATH_TEMPLATES, OPEN_TEMPLATES, validateTemplates, type PromptTemplates } from './templates.ts';
+
+/**
+ * What the refine loop needs to know about a kind of task: its default prompt templates, how to read a
+ * critique, and (for verifiable kinds) how to check an answer in code. Built-in kinds are registered here;
+ * other rooms register theirs (the toy world's `toy-arith`) with `registry.register(...)`.
+ */
+export interface TaskKindSpec {
+  kind: TaskKind;
+  /** Shown in pickers. */
+  label: string;
+  templates: PromptTemplates;
+  /** Default: the generic parseFeedback. */
+  parseFeedback?: (text: string) => FeedbackParse;
+  /** For verifiable kinds; null from it = this task cannot be checked. */
+  check?: (task: Task, answer: string) => CheckResult | null;
+}
+
+export class KindRegistry {
+  private readonly specs = new Map<string, TaskKindSpec>();
+
+  register(spec: TaskKindSpec): void {
+    if (!spec.kind || typeof spec.kind !== 'string') throw new AppError('bad-input', 'A task kind needs a name.');
+    validateTemplates(spec.templates);
+    this.specs.set(spec.kind, spec);
+  }
+
+  has(kind: TaskKind): boolean {
+    return this.specs.has(kind);
+  }
+
+  get(kind: TaskKind): TaskKindSpec {
+    const spec = this.specs.get(kind);
+    if (!spec) {
+      throw new AppError(
+        'bad-input',
+        `No templates are registered for tasks of kind "${kind}". Known kinds: ${[...this.specs.keys()].join(', ')}.`,
+      );
+    }
+    return spec;
+  }
+
+  kinds(): TaskKindSpec[] {
+    return [...this.specs.values()];
+  }
+
+  templates(kind: TaskKind): PromptTemplates {
+    return this.get(kind).templates;
+  }
+
+  parser(kind: TaskKind): (text: string) => FeedbackParse {
+    return this.specs.get(kind)?.parseFeedback ?? parseFeedback;
+  }
+
+  /** The checker for a task, or null when its kind has none (open-ended). */
+  checker(task: Task): ((answer: string) => CheckResult | null) | null {
+    const check = this.specs.get(task.kind)?.check;
+    return check ? (answer) => check(task, answer) : null;
+  }
+
+  /** Whether this particular task can be checked in code. */
+  isVerifiable(task: Task): boolean {
+    const check = this.specs.get(task.kind)?.check;
+    return !!check && check(task, '') !== null;
+  }
+}
+
+/** A registry holding the built-in kinds (math, instruction, open). */
+export function createKindRegistry(): KindRegistry {
+  const r = new KindRegistry();
+  r.register({ kind: 'math', label: 'Math word problem', templates: MATH_TEMPLATES, check: checkBuiltinTask });
+  r.register({ kind: 'instruction', label: 'Instruction following', templates: INSTRUCTION_TEMPLATES, check: checkBuiltinTask });
+  r.register({ kind: 'open', label: 'Open-ended', templates: OPEN_TEMPLATES });
+  return r;
+}
+
+/** The app-wide registry. Tests make their own with createKindRegistry(). */
+export const kindRegistry: KindRegistry = createKindRegistry();

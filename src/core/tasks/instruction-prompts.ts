@@ -1,0 +1,75 @@
+import type { Rule } from './rules.ts';
+import { assignSplit } from './split.ts';
+import type { Task } from './types.ts';
+
+/**
+ * The project's own instruction-following prompts. Each states its rules in words and carries them as data,
+ * so `checkRules` can verify a reply. Every task has at least one rule an empty reply breaks.
+ */
+type Row = [id: string, prompt: string, rules: Rule[]];
+
+const ROWS: Row[] = [
+  ['inst-001', 'Write a short description of a lighthouse for a travel brochure. Use between 20 and 60 words and do not use any commas.', [{ type: 'min_words', n: 20 }, { type: 'max_words', n: 60 }, { type: 'no_commas' }]],
+  ['inst-002', 'List exactly 4 tips for staying focused while studying, as Markdown bullet points (lines starting with "- ").', [{ type: 'bullet_count', n: 4 }]],
+  ['inst-003', 'Describe your ideal weekend in at least 40 words, written entirely in lowercase letters.', [{ type: 'all_lowercase' }, { type: 'min_words', n: 40 }]],
+  ['inst-004', 'Explain what a rainbow is in exactly 3 sentences.', [{ type: 'min_sentences', n: 3 }, { type: 'max_sentences', n: 3 }]],
+  ['inst-005', 'Reply with a JSON object only, describing a made-up book with the keys "title", "author" and "year".', [{ type: 'json_object', keys: ['title', 'author', 'year'] }]],
+  ['inst-006', 'Write a short poem about autumn and give it a title wrapped in double angle brackets, like <<title>>.', [{ type: 'title' }, { type: 'min_words', n: 10 }]],
+  ['inst-007', 'Write a thank-you note to a neighbour who watered your plants. Use the words "garden" and "grateful", and end your reply with the exact phrase "See you soon!"', [{ type: 'include_keywords', words: ['garden', 'grateful'] }, { type: 'ends_with', phrase: 'See you soon!' }]],
+  ['inst-008', 'Explain how to boil an egg in at least 2 sentences without using the words "water" or "pot".', [{ type: 'exclude_keywords', words: ['water', 'pot'] }, { type: 'min_sentences', n: 2 }]],
+  ['inst-009', 'Write a product announcement for a new bicycle helmet in ALL CAPITAL LETTERS, using at most 50 words.', [{ type: 'all_uppercase' }, { type: 'max_words', n: 50 }]],
+  ['inst-010', 'Write exactly two paragraphs about why people enjoy music, separated by a blank line.', [{ type: 'paragraph_count', n: 2 }]],
+  ['inst-011', 'Give exactly 5 numbered steps (1. 2. 3. …) for planting a tree.', [{ type: 'numbered_count', n: 5 }]],
+  ['inst-012', 'Write a short letter inviting a friend to a picnic. Add a postscript at the end starting with "P.S."', [{ type: 'postscript', marker: 'P.S.' }, { type: 'min_words', n: 20 }]],
+  ['inst-013', 'Write a template for a job offer email that contains at least 3 placeholders in square brackets, such as [name].', [{ type: 'placeholder_count', min: 3 }]],
+  ['inst-014', 'Describe the taste of a lemon in at least 5 words and at most 120 characters.', [{ type: 'min_words', n: 5 }, { type: 'max_chars', n: 120 }]],
+  ['inst-015', 'Describe a busy train station in at least 30 words without using any digits; write any numbers as words.', [{ type: 'no_digits' }, { type: 'min_words', n: 30 }]],
+  ['inst-016', 'Write a short guide to making tea with exactly 3 sections, starting with the lines "Section 1", "Section 2" and "Section 3".', [{ type: 'section_count', marker: 'Section', n: 3 }]],
+  ['inst-017', 'Give one sentence of advice for a new runner, and wrap your entire reply in double quotation marks.', [{ type: 'quoted' }, { type: 'max_sentences', n: 1 }]],
+  ['inst-018', 'Apologise for a late delivery in at most 80 words. Start your reply with "Dear customer,".', [{ type: 'starts_with', phrase: 'Dear customer,' }, { type: 'max_words', n: 80 }]],
+  ['inst-019', 'Write a paragraph about the ocean that uses the word "blue" at least 3 times.', [{ type: 'keyword_count', word: 'blue', min: 3 }]],
+  ['inst-020', 'Summarise the benefits of walking in 30 to 50 words.', [{ type: 'min_words', n: 30 }, { type: 'max_words', n: 50 }]],
+  ['inst-021', 'Write the opening of a story in at least 5 sentences, without using any commas.', [{ type: 'min_sentences', n: 5 }, { type: 'no_commas' }]],
+  ['inst-022', 'Reply with a JSON object only, with the keys "city", "country" and "population", for a city of your choice.', [{ type: 'json_object', keys: ['city', 'country', 'population'] }]],
+  ['inst-023', 'Give exactly 3 reasons to learn a second language as bullet points, and use the word "travel".', [{ type: 'bullet_count', n: 3 }, { type: 'include_keywords', words: ['travel'] }]],
+  ['inst-024', 'Describe a cat in lowercase letters only, without using the word "cute".', [{ type: 'all_lowercase' }, { type: 'exclude_keywords', words: ['cute'] }]],
+  ['inst-025', 'Write exactly 3 paragraphs about the history of bread, separated by blank lines, with at least 100 words in total.', [{ type: 'paragraph_count', n: 3 }, { type: 'min_words', n: 100 }]],
+  ['inst-026', 'Write a slogan for a recycling campaign in at most 12 words, all in capital letters.', [{ type: 'max_words', n: 12 }, { type: 'all_uppercase' }]],
+  ['inst-027', 'Explain photosynthesis to a child in at most 4 sentences, using the words "sunlight" and "leaves".', [{ type: 'max_sentences', n: 4 }, { type: 'include_keywords', words: ['sunlight', 'leaves'] }]],
+  ['inst-028', 'Write a recipe title wrapped in double angle brackets (like <<title>>), followed by exactly 4 ingredients as bullet points.', [{ type: 'title' }, { type: 'bullet_count', n: 4 }]],
+  ['inst-029', 'Give a weather report for an imaginary town. End your reply with the exact phrase "Stay safe out there."', [{ type: 'ends_with', phrase: 'Stay safe out there.' }, { type: 'min_words', n: 15 }]],
+  ['inst-030', 'Write a review of a pair of headphones in at least 40 words, without any commas.', [{ type: 'no_commas' }, { type: 'min_words', n: 40 }]],
+  ['inst-031', 'Reply with a JSON object only, with the keys "name", "ingredients" and "steps", describing a simple salad.', [{ type: 'json_object', keys: ['name', 'ingredients', 'steps'] }]],
+  ['inst-032', 'Write exactly 5 numbered rules for a shared kitchen.', [{ type: 'numbered_count', n: 5 }]],
+  ['inst-033', 'Describe your favourite season in at least 50 words and add a postscript at the end starting with "P.P.S".', [{ type: 'postscript', marker: 'P.P.S' }, { type: 'min_words', n: 50 }]],
+  ['inst-034', 'Write a funny poem about a dog, all in lowercase, with a title wrapped in double angle brackets like <<title>>.', [{ type: 'title' }, { type: 'all_lowercase' }]],
+  ['inst-035', 'Define gravity in one sentence of at least 6 words without using the words "force" or "pull".', [{ type: 'max_sentences', n: 1 }, { type: 'min_words', n: 6 }, { type: 'exclude_keywords', words: ['force', 'pull'] }]],
+  ['inst-036', 'Write a birthday message to a coworker that starts with "Happy birthday" and uses at most 40 words.', [{ type: 'starts_with', phrase: 'Happy birthday' }, { type: 'max_words', n: 40 }]],
+  ['inst-037', 'Write a rent reminder letter template with at least 4 placeholders in square brackets, like [date].', [{ type: 'placeholder_count', min: 4 }]],
+  ['inst-038', 'List exactly 6 things to pack for a day at the beach, as bullet points.', [{ type: 'bullet_count', n: 6 }]],
+  ['inst-039', 'Explain what a computer virus is in 3 to 5 sentences, without using the word "hacker".', [{ type: 'min_sentences', n: 3 }, { type: 'max_sentences', n: 5 }, { type: 'exclude_keywords', words: ['hacker'] }]],
+  ['inst-040', 'Name three planets and describe each one in its own sentence. Do not use any digits.', [{ type: 'no_digits' }, { type: 'min_sentences', n: 3 }]],
+  ['inst-041', 'Write a post announcing a new coffee shop in at most 200 characters, using the word "latte".', [{ type: 'max_chars', n: 200 }, { type: 'include_keywords', words: ['latte'] }]],
+  ['inst-042', 'Write a short speech for a school sports day in exactly 2 sections, starting with the lines "Part 1" and "Part 2".', [{ type: 'section_count', marker: 'Part', n: 2 }]],
+  ['inst-043', 'Write a motto for a library in at most 15 words and wrap your entire reply in double quotation marks.', [{ type: 'quoted' }, { type: 'max_words', n: 15 }]],
+  ['inst-044', 'Write a paragraph about mountains that uses the word "peak" at least twice and contains no commas.', [{ type: 'keyword_count', word: 'peak', min: 2 }, { type: 'no_commas' }]],
+  ['inst-045', 'Reply with a JSON object only, with the keys "question" and "answer", containing a riddle.', [{ type: 'json_object', keys: ['question', 'answer'] }]],
+  ['inst-046', 'Give exactly 3 pieces of advice for a job interview as bullet points, written all in lowercase.', [{ type: 'bullet_count', n: 3 }, { type: 'all_lowercase' }]],
+  ['inst-047', 'Describe a sunrise in at least 60 and at most 90 words.', [{ type: 'min_words', n: 60 }, { type: 'max_words', n: 90 }]],
+  ['inst-048', 'Write an email to a teacher asking for more time on an essay. Start with "Dear" and end with the exact phrase "Thank you for your time."', [{ type: 'starts_with', phrase: 'Dear' }, { type: 'ends_with', phrase: 'Thank you for your time.' }]],
+  ['inst-049', 'Explain the water cycle in exactly 4 numbered steps, without using the word "rain".', [{ type: 'numbered_count', n: 4 }, { type: 'exclude_keywords', words: ['rain'] }]],
+  ['inst-050', 'Write a poem about a city at night in exactly 3 stanzas separated by blank lines, all in lowercase.', [{ type: 'paragraph_count', n: 3 }, { type: 'all_lowercase' }]],
+  ['inst-051', 'Review a museum visit in a single paragraph of at most 100 words that uses the words "exhibit", "guide" and "history".', [{ type: 'include_keywords', words: ['exhibit', 'guide', 'history'] }, { type: 'max_words', n: 100 }, { type: 'paragraph_count', n: 1 }]],
+  ['inst-052', 'Explain how to feed a goldfish in 2 or 3 sentences, without any digits.', [{ type: 'min_sentences', n: 2 }, { type: 'max_sentences', n: 3 }, { type: 'no_digits' }]],
+  ['inst-053', 'Write a packing list for a camping trip with a title wrapped in double angle brackets and exactly 5 bullet points.', [{ type: 'title' }, { type: 'bullet_count', n: 5 }]],
+  ['inst-054', 'Write a two-sentence scary story without any commas.', [{ type: 'min_sentences', n: 2 }, { type: 'max_sentences', n: 2 }, { type: 'no_commas' }]],
+];
+
+export const INSTRUCTION_TASKS: readonly Task[] = ROWS.map(([id, prompt, rules]) => ({
+  id,
+  kind: 'instruction',
+  prompt,
+  rules,
+  split: assignSplit(id),
+  source: 'builtin',
+}));

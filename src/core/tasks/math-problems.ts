@@ -1,0 +1,81 @@
+import { assignSplit } from './split.ts';
+import type { Task } from './types.ts';
+
+/**
+ * The project's own math word problems (written for this project, not taken from a dataset), each with the
+ * numeric answer. Answers are written as the arithmetic that produces them, so a reader can check them.
+ */
+type Row = [id: string, topic: string, difficulty: 1 | 2 | 3, prompt: string, answer: number];
+
+const ROWS: Row[] = [
+  ['math-001', 'arithmetic', 1, 'Mia has 14 stickers. She buys 3 packs of 6 stickers each and gives 5 stickers to her brother. How many stickers does she have now?', 14 + 3 * 6 - 5],
+  ['math-002', 'money', 1, 'A notebook costs $3 and a pen costs $2. How many dollars do 4 notebooks and 5 pens cost together?', 4 * 3 + 5 * 2],
+  ['math-003', 'time', 1, 'A bus leaves at 8:15 and arrives at 9:40 the same morning. How many minutes does the trip take?', 60 + 25],
+  ['math-004', 'rates', 2, 'A car travels 180 km in 2.5 hours at a steady speed. How many kilometres does it travel in 4 hours at the same speed?', (180 / 2.5) * 4],
+  ['math-005', 'fractions', 2, 'A recipe needs 3/4 of a cup of sugar for one cake. How many cups of sugar are needed for 6 cakes?', (3 / 4) * 6],
+  ['math-006', 'percent', 2, 'A jacket costs $80. It is on sale for 25% off. What is the sale price in dollars?', 80 * 0.75],
+  ['math-007', 'percent', 3, 'A shop raises the $50 price of a lamp by 20% and later lowers the new price by 20%. What is the final price in dollars?', 50 * 1.2 * 0.8],
+  ['math-008', 'geometry', 1, 'A rectangle is 12 cm long and 7 cm wide. What is its perimeter in centimetres?', 2 * (12 + 7)],
+  ['math-009', 'geometry', 2, 'A square garden has a perimeter of 36 metres. What is its area in square metres?', (36 / 4) ** 2],
+  ['math-010', 'ages', 2, 'Tom is 3 times as old as his daughter. In 12 years he will be twice as old as she will be then. How old is Tom now?', 36],
+  ['math-011', 'work', 2, 'One pump fills a tank in 6 hours and a second pump fills it in 3 hours. How many hours do the two pumps take to fill the tank working together?', 1 / (1 / 6 + 1 / 3)],
+  ['math-012', 'averages', 2, 'The average of four test scores is 85. What score is needed on a fifth test to raise the average of all five to 87?', 5 * 87 - 4 * 85],
+  ['math-013', 'division', 1, 'There are 156 students going on a trip. Each bus holds 40 students. How many buses are needed?', Math.ceil(156 / 40)],
+  ['math-014', 'division', 1, '84 cookies are shared equally among 9 children so that each child gets as many as possible, and the cookies left over go to the teacher. How many cookies does the teacher get?', 84 % 9],
+  ['math-015', 'units', 2, 'A runner covers 400 metres in 80 seconds. At this pace, what is her speed in kilometres per hour?', (400 / 80) * 3.6],
+  ['math-016', 'ratios', 2, 'A jar holds red and blue marbles in the ratio 3:5. There are 40 marbles in total. How many are blue?', (40 / 8) * 5],
+  ['math-017', 'money', 2, 'Sam earns $12 per hour and works 6 hours a day for 5 days. He spends one third of what he earns. How many dollars does he have left?', 12 * 6 * 5 * (2 / 3)],
+  ['math-018', 'interest', 3, 'You put $1,000 in a savings account that pays 5% interest per year, compounded once a year. How many dollars are in the account after 2 years?', 1000 * 1.05 * 1.05],
+  ['math-019', 'probability', 2, 'A bag has 3 red, 5 green and 2 yellow balls. You pick one ball at random. What is the probability that it is green? Give the answer as a decimal.', 5 / 10],
+  ['math-020', 'counting', 3, 'Eight people meet, and each person shakes hands with every other person exactly once. How many handshakes are there?', (8 * 7) / 2],
+  ['math-021', 'sequences', 2, 'The first term of a sequence is 5 and each term is 4 more than the term before it. What is the 20th term?', 5 + 19 * 4],
+  ['math-022', 'algebra', 2, 'Twice a number plus 7 equals 31. What is the number?', (31 - 7) / 2],
+  ['math-023', 'algebra', 3, 'The sum of two numbers is 50 and their difference is 14. What is the larger number?', (50 + 14) / 2],
+  ['math-024', 'rates', 3, 'Two trains start 300 km apart and travel toward each other, one at 70 km/h and the other at 80 km/h. After how many hours do they meet?', 300 / (70 + 80)],
+  ['math-025', 'volume', 2, 'A box is 5 cm long, 4 cm wide and 3 cm tall. How many such boxes fit in a crate that is 20 cm long, 20 cm wide and 15 cm tall if every box is placed the same way (5 cm along the crate\'s length, 4 cm along its width)?', (20 / 5) * (20 / 4) * (15 / 3)],
+  ['math-026', 'money', 1, 'Lena pays for a $7.35 sandwich with a $20 bill. How much change does she get, in dollars?', 12.65],
+  ['math-027', 'integers', 1, 'The temperature was -4 degrees in the morning and rose by 11 degrees by noon. What was the temperature at noon, in degrees?', -4 + 11],
+  ['math-028', 'time', 2, 'A movie that is 2 hours and 25 minutes long starts at 7:50 pm. How many minutes after 10:00 pm does it end?', 15],
+  ['math-029', 'percent', 2, "A town's population grew from 2,400 to 3,000. By what percent did it grow?", ((3000 - 2400) / 2400) * 100],
+  ['math-030', 'fractions', 2, 'Ana read 1/3 of a 240-page book on Monday and 1/4 of the whole book on Tuesday. How many pages does she still have to read?', 240 - 240 / 3 - 240 / 4],
+  ['math-031', 'multiples', 2, 'One light blinks every 6 seconds and another every 8 seconds. They blink together right now. After how many seconds do they next blink together?', 24],
+  ['math-032', 'divisors', 2, 'A teacher has 48 pencils and 36 erasers and wants to make identical gift bags using all of them with nothing left over. What is the largest number of bags she can make?', 12],
+  ['math-033', 'geometry', 1, 'A triangle has a base of 10 m and a height of 7 m. What is its area in square metres?', (10 * 7) / 2],
+  ['math-034', 'geometry', 3, 'A circular pond has a radius of 10 metres. Using 3.14 for pi, what is its area in square metres?', 3.14 * 10 * 10],
+  ['math-035', 'units', 1, 'A crate holds 24 bottles and each bottle weighs 750 grams. How many kilograms do the bottles in one crate weigh?', (24 * 750) / 1000],
+  ['math-036', 'money', 3, 'A worker earns $15 an hour for the first 40 hours of a week and 1.5 times that rate for every hour beyond 40. How many dollars does she earn in a 46-hour week?', 40 * 15 + 6 * 15 * 1.5],
+  ['math-037', 'percent', 3, 'An item priced at $120 is discounted by 15%, and then 10% sales tax is added to the discounted price. What is the final price in dollars?', 120 * 0.85 * 1.1],
+  ['math-038', 'mixtures', 3, 'How many litres of pure water must be added to 10 litres of a 30% salt solution to make a 20% salt solution?', (10 * 0.3) / 0.2 - 10],
+  ['math-039', 'distance', 1, 'Jo walks 3 km to school and 3 km back home every school day. How many kilometres does she walk in a 5-day school week?', 3 * 2 * 5],
+  ['math-040', 'rates', 1, 'A printer prints 18 pages per minute. How many pages does it print in a quarter of an hour?', 18 * 15],
+  ['math-041', 'ages', 1, 'Lily is 9 years old. Her mother is 27 years older than she is. How old will her mother be in 4 years?', 9 + 27 + 4],
+  ['math-042', 'algebra', 2, 'The sum of three consecutive whole numbers is 72. What is the largest of the three?', 72 / 3 + 1],
+  ['math-043', 'money', 2, 'Apples cost $0.40 each, or $4.20 for a bag of 12. How many dollars do you save by buying 24 apples in bags instead of one at a time?', 24 * 0.4 - 2 * 4.2],
+  ['math-044', 'rates', 2, 'A car uses 6 litres of fuel per 100 km and fuel costs $1.50 per litre. How many dollars does the fuel for a 350 km trip cost?', (350 / 100) * 6 * 1.5],
+  ['math-045', 'rates', 3, 'A cyclist rides 30 km at 15 km/h and then another 30 km at 10 km/h. What is her average speed for the whole ride, in km/h?', 60 / (30 / 15 + 30 / 10)],
+  ['math-046', 'percent', 1, 'In a class of 30 students, 40% walk to school. How many students walk to school?', 30 * 0.4],
+  ['math-047', 'geometry', 2, 'A fence goes around a rectangular field that is 45 m long and 30 m wide, with a post every 5 m along the fence, including one at each corner. How many posts are there?', (2 * (45 + 30)) / 5],
+  ['math-048', 'money', 1, 'Ravi saves $5 every week. How many weeks does it take him to save $135?', 135 / 5],
+  ['math-049', 'integers', 2, 'A submarine is 120 m below sea level. It rises 45 m and then dives 30 m. How many metres below sea level is it now?', 120 - 45 + 30],
+  ['math-050', 'fractions', 3, 'Kim spent 1/2 of her money on a game and then 1/3 of what was left on lunch. She has $20 left. How many dollars did she have at the start?', 20 * 3],
+  ['math-051', 'growth', 2, 'A colony of bacteria doubles every hour. It starts with 50 bacteria. How many bacteria are there after 6 hours?', 50 * 2 ** 6],
+  ['math-052', 'percent', 3, 'After a 20% discount a bike costs $240. What was its original price in dollars?', 240 / 0.8],
+  ['math-053', 'statistics', 2, 'What is the median of these numbers: 7, 3, 9, 12, 5, 10?', (7 + 9) / 2],
+  ['math-054', 'money', 1, 'A pack of 6 juice boxes costs $4.50. How many dollars does one juice box cost?', 4.5 / 6],
+  ['math-055', 'algebra', 3, "A rectangle's length is 3 cm more than twice its width, and its perimeter is 42 cm. What is its length in centimetres?", 2 * 6 + 3],
+  ['math-056', 'work', 3, 'Six workers build a wall in 10 days. How many days would 4 workers take to build the same wall, working at the same rate?', (6 * 10) / 4],
+  ['math-057', 'units', 2, 'A 500 g box of cereal costs $3.50. What is the price in dollars per kilogram?', 3.5 * 2],
+  ['math-058', 'geometry', 3, 'What is the smaller angle, in degrees, between the hour hand and the minute hand of a clock at 3:30?', 180 - (90 + 15)],
+];
+
+export const MATH_TASKS: readonly Task[] = ROWS.map(([id, topic, difficulty, prompt, answer]) => ({
+  id,
+  kind: 'math',
+  prompt,
+  // Rounded to 10 decimals so the arithmetic above cannot leak floating-point noise (0.30000000000000004).
+  answer: Math.round(answer * 1e10) / 1e10,
+  topic,
+  difficulty,
+  split: assignSplit(id),
+  source: 'builtin',
+}));
