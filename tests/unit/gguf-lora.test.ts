@@ -94,7 +94,7 @@ async function checkAdapter(model: ModelConfig, c: LoraConfig, expectPermute: bo
     const aData = Float32Array.from(await a.data());
     const bData = Float32Array.from(await b.data());
     expect(Array.from(tensorValues(bytes, parsed.tensorDataOffset, ta.offset, aData.length))).toEqual(Array.from(aData));
-    let expectedB = bData;
+    let expectedB: Float32Array = bData;
     if (expectPermute && (proj === 'q_proj' || proj === 'k_proj')) {
       expectedB = numpyPermute(bData, b.shape[0], b.shape[1], proj === 'q_proj' ? model.numHeads : model.numKvHeads);
       expect(Array.from(expectedB)).not.toEqual(Array.from(bData));

@@ -140,3 +140,68 @@ export function randomizeLora(w: LoraWeights, seed: number): void {
     }
   }
 }
+
+import { Template } from '@huggingface/jinja';
+import type { ChatMessage, TextTokenizer } from '../../src/core/text/types.ts';
+
+/** The fixtures' ChatML chat template (adds a default system turn when none is given). */
+export function fixtureChatTemplate(): string {
+  const cfg = JSON.parse(readFileSync(join(fixturesDir(), 'tiny-llama', 'model', 'tokenizer_config.json'), 'utf8')) as {
+    chat_template: string;
+  };
+  return cfg.chat_template;
+}
+
+/** A Llama-3-style template: BOS, header tokens around the role, <|eot_id|> after each turn. */
+export const LLAMA3_LIKE_TEMPLATE =
+  "{{ '<|begin_of_text|>' }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+
+export const TEST_SPECIALS = [
+  '<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|begin_of_text|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>',
+];
+
+/**
+ * A character-level tokenizer for tests: special tokens first (ids 0..6), then one id per character code
+ * (7 + code, codes < 256; anything else → the id of '?'). With `mergeRepeats`, two equal consecutive
+ * characters become one token (id 300 + code), which makes token boundaries differ from text boundaries.
+ */
+export function charTokenizer(template: string, options: { mergeRepeats?: boolean; eos?: string } = {}): TextTokenizer {
+  const compiled = new Template(template);
+  const base = TEST_SPECIALS.length;
+  const eos = TEST_SPECIALS.indexOf(options.eos ?? '<|im_end|>');
+  return {
+    vocabSize: 600,
+    eosTokenIds: [eos],
+    padTokenId: 0,
+    encode(text: string): number[] {
+      const ids: number[] = [];
+      let i = 0;
+      outer: while (i < text.length) {
+        for (let s = 0; s < TEST_SPECIALS.length; s++) {
+          if (text.startsWith(TEST_SPECIALS[s], i)) {
+            ids.push(s);
+            i += TEST_SPECIALS[s].length;
+            continue outer;
+          }
+        }
+        const code = text.charCodeAt(i) < 256 ? text.charCodeAt(i) : 63;
+        if (options.mergeRepeats && text[i + 1] === text[i] && text.charCodeAt(i) < 256) {
+          ids.push(300 + code);
+          i += 2;
+        } else {
+          ids.push(base + code);
+          i += 1;
+        }
+      }
+      return ids;
+    },
+    decode(ids: readonly number[]): string {
+      return ids
+        .map((id) => (id < base ? TEST_SPECIALS[id] : id >= 300 ? String.fromCharCode(id - 300).repeat(2) : String.fromCharCode(id - base)))
+        .join('');
+    },
+    applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+      return compiled.render({ messages, add_generation_prompt: opts.addGenerationPrompt ?? false });
+    },
+  };
+}
