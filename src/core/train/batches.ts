@@ -1,0 +1,167 @@
+/**
+ * Examples → padded batches. Each epoch visits the examples in a seeded random order (a pure function of
+ * seed and epoch, so a resumed run sees exactly the batches an uninterrupted one would), cut into batches of
+ * `batchSize` (the last one may be smaller). A batch is padded on the right to the smallest length bucket
+ * that holds its longest sequence: WebGPU reuses buffers only of identical size, so a few fixed lengths
+ * keep memory flat. Padding positions have label -100 and never take loss; with causal attention and
+ * right padding they cannot affect the real positions either.
+ */
+import { AppError } from '../errors.ts';
+import { IGNORE_INDEX, type PreferenceExample, type TokenSequence } from './data-types.ts';
+import { deriveSeed, Rng } from './rng.ts';
+
+/** What every batch tells the training loop. */
+export interface BatchInfo {
+  /** Real (non-padding) tokens, for tokens/s. */
+  tokens: number;
+  /**
+   * Weight of this micro-batch when gradients are accumulated: positions that take loss (SFT) or pairs
+   * (DPO). The loop weights micro-batch means by it, so accumulation equals one large batch.
+   */
+  weight: number;
+}
+
+/** Token ids and labels, row-major [rows, seqLen]. */
+export interface TokenBatch extends BatchInfo {
+  /** [rows * seqLen] */
+  inputIds: Int32Array;
+  /** [rows * seqLen], -100 where no loss is taken. */
+  labels: Int32Array;
+  rows: number;
+  seqLen: number;
+}
+
+/** Chosen sequences in rows [0, pairs), rejected in rows [pairs, 2·pairs), one common length. */
+export interface PreferenceBatch extends TokenBatch {
+  pairs: number;
+}
+
+/** Micro-batches addressed by a global index (epoch-major); `get` must be a pure function of the index. */
+export interface BatchSource<B> {
+  /** Micro-batches in one epoch. */
+  readonly perEpoch: number;
+  get(index: number): B;
+}
+
+/** Powers of two from 16 up to seqLen, and seqLen itself. */
+export function defaultBuckets(seqLen: number): number[] {
+  const out: number[] = [];
+  for (let b = 16; b < seqLen; b *= 2) out.push(b);
+  out.push(seqLen);
+  return out;
+}
+
+/** The smallest bucket ≥ length. */
+export function bucketLength(length: number, buckets: readonly number[]): number {
+  for (const b of buckets) if (b >= length) return b;
+  throw new AppError('internal', `A sequence of ${length} tokens is longer than the largest bucket (${buckets[buckets.length - 1]}).`);
+}
+
+/** Pads sequences to `seqLen` on the right and stacks them. */
+export function padSequences(seqs: readonly TokenSequence[], seqLen: number, padId: number): TokenBatch {
+  const rows = seqs.length;
+  const inputIds = new Int32Array(rows * seqLen).fill(padId);
+  const labels = new Int32Array(rows * seqLen).fill(IGNORE_INDEX);
+  let tokens = 0;
+  let weight = 0;
+  seqs.forEach((s, r) => {
+    if (s.inputIds.length > seqLen) throw new AppError('internal', `Sequence of ${s.inputIds.length} tokens does not fit length ${seqLen}.`);
+    inputIds.set(s.inputIds, r * seqLen);
+    labels.set(s.labels, r * seqLen);
+    tokens += s.inputIds.length;
+    for (let t = 1; t < s.labels.length; t++) if (s.labels[t] !== IGNORE_INDEX) weight++;
+  });
+  return { inputIds, labels, rows, seqLen, tokens, weight };
+}
+
+export interface BatchOptions {
+  batchSize: number;
+  seed: number;
+  /** Length buckets, ascending; the last must hold the longest sequence. Default: defaultBuckets(maxLen). */
+  buckets?: readonly number[];
+  /** Padding token id (any valid id; padding takes no loss). */
+  padId: number;
+  /** Visit examples in file order instead of a seeded random order. */
+  noShuffle?: boolean;
+}
+
+/** Shared epoch ordering: the permutation for an epoch is derived from (seed, epoch) alone. */
+abstract class EpochBatches<E, B> implements BatchSource<B> {
+  readonly perEpoch: number;
+  protected readonly buckets: readonly number[];
+  private cachedEpoch = -1;
+  private order: number[] = [];
+
+  constructor(
+    protected readonly examples: readonly E[],
+    protected readonly options: BatchOptions,
+    maxLength: number,
+  ) {
+    if (examples.length === 0) throw new AppError('bad-input', 'There are no training examples left to batch.');
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new AppError('bad-input', `The batch size must be a positive integer, got ${options.batchSize}.`);
+    }
+    this.buckets = options.buckets ?? defaultBuckets(maxLength);
+    if (this.buckets[this.buckets.length - 1] < maxLength) {
+      throw new AppError('bad-input', `The longest example has ${maxLength} tokens, more than the largest length bucket (${this.buckets[this.buckets.length - 1]}).`);
+    }
+    this.perEpoch = Math.ceil(examples.length / options.batchSize);
+  }
+
+  /** Example indices of one epoch, in visiting order. */
+  epochOrder(epoch: number): number[] {
+    if (epoch !== this.cachedEpoch) {
+      const n = this.examples.length;
+      this.order = this.options.noShuffle
+        ? Array.from({ length: n }, (_, i) => i)
+        : Rng.fromSeed(deriveSeed(this.options.seed, `epoch:${epoch}`)).permutation(n);
+      this.cachedEpoch = epoch;
+    }
+    return this.order;
+  }
+
+  get(index: number): B {
+    if (!Number.isInteger(index) || index < 0) throw new RangeError(`Batch index must be a non-negative integer, got ${index}.`);
+    const epoch = Math.floor(index / this.perEpoch);
+    const j = index % this.perEpoch;
+    const order = this.epochOrder(epoch);
+    const picked = order.slice(j * this.options.batchSize, (j + 1) * this.options.batchSize).map((i) => this.examples[i]);
+    return this.build(picked);
+  }
+
+  protected abstract build(examples: E[]): B;
+}
+
+/** SFT batches: [rows, T] with T the bucket of the longest row. */
+export class SftBatches extends EpochBatches<TokenSequence, TokenBatch> {
+  constructor(examples: readonly TokenSequence[], options: BatchOptions) {
+    super(examples, options, maxOf(examples.map((e) => e.inputIds.length)));
+  }
+  protected build(examples: TokenSequence[]): TokenBatch {
+    const len = maxOf(examples.map((e) => e.inputIds.length));
+    return padSequences(examples, bucketLength(len, this.buckets), this.options.padId);
+  }
+}
+
+/** DPO batches: chosen rows then rejected rows, one bucket length for both. weight = pairs. */
+export class PreferenceBatches extends EpochBatches<PreferenceExample, PreferenceBatch> {
+  constructor(examples: readonly PreferenceExample[], options: BatchOptions) {
+    super(examples, options, maxOf(examples.map((e) => Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length))));
+  }
+  protected build(examples: PreferenceExample[]): PreferenceBatch {
+    const len = maxOf(examples.map((e) => Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length)));
+    const padded = padSequences([...examples.map((e) => e.chosen), ...examples.map((e) => e.rejected)], bucketLength(len, this.buckets), this.options.padId);
+    return { ...padded, pairs: examples.length, weight: examples.length };
+  }
+}
+
+function maxOf(xs: readonly number[]): number {
+  let m = 0;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
+/** Optimizer steps for a number of epochs: each step consumes `gradAccum` micro-batches. */
+export function stepsForEpochs(perEpoch: number, gradAccum: number, epochs: number): number {
+  return Math.ceil((perEpoch * epochs) / gradAccum);
+}
