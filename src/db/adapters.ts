@@ -2,7 +2,7 @@
 import type { LoraConfig } from '../core/lora/types.ts';
 import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import { cleanName } from './names.ts';
 import type { Adapter } from './types.ts';
@@ -30,8 +30,7 @@ export async function addAdapter(db: StudioDb, init: NewAdapter, now = Date.now(
     trainingRunId: init.trainingRunId ?? null,
     createdAt: now,
   };
-  await guardWrite('save the adapter', () =>
-    db.transaction('rw', db.experiments, db.trainingRuns, db.adapters, async () => {
+  await writeTransaction(db, 'save the adapter', [db.experiments, db.trainingRuns, db.adapters], async () => {
       if (!(await db.experiments.get(adapter.experimentId))) {
         throw new AppError('not-found', 'Cannot save the adapter: its experiment no longer exists.');
       }
@@ -43,8 +42,7 @@ export async function addAdapter(db: StudioDb, init: NewAdapter, now = Date.now(
         await db.trainingRuns.update(run.id, { adapterId: adapter.id, updatedAt: now });
       }
       await db.adapters.add(adapter);
-    }),
-  );
+  });
   return adapter;
 }
 
@@ -59,13 +57,13 @@ export async function listAdapters(db: StudioDb, experimentId: string): Promise<
 
 export async function renameAdapter(db: StudioDb, id: string, name: string): Promise<void> {
   const clean = cleanName(name, 'adapter name');
-  const n = await guardWrite('rename the adapter', () => db.adapters.update(id, { name: clean }));
+  const n = await writeTransaction(db, 'rename the adapter', [db.adapters], () => db.adapters.update(id, { name: clean }));
   if (n === 0) throw new AppError('not-found', 'That adapter no longer exists.');
 }
 
 /** Stores (or replaces) the GGUF export of an adapter. */
 export async function setAdapterGguf(db: StudioDb, id: string, gguf: Blob | null): Promise<void> {
-  const n = await guardWrite('save the GGUF file', () => db.adapters.update(id, { gguf }));
+  const n = await writeTransaction(db, 'save the GGUF file', [db.adapters], () => db.adapters.update(id, { gguf }));
   if (n === 0) throw new AppError('not-found', 'That adapter no longer exists.');
 }
 

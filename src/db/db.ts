@@ -75,12 +75,18 @@ export const NEWER_SCHEMA_MESSAGE =
 export async function openStudioDb(options: OpenOptions = {}): Promise<StudioDb> {
   const db = new StudioDb(options.name ?? DB_NAME, options.deps);
   db.on('versionchange', (event: IDBVersionChangeEvent) => {
-    // Dexie's own handler has closed the connection and would reopen it on the next query, silently
-    // running this (older) code against a newer schema. Close it for good and let the page ask to reload.
+    // Dexie's default handler would close the connection but reopen it on the next query, silently running
+    // this (older) code against a newer schema. Close it for good instead, and let the page ask to reload.
+    // (Dexie calls the handlers added last first; returning false skips its default.)
     db.close({ disableAutoOpen: true });
     options.onConnectionLost?.(event.newVersion ? 'upgraded-elsewhere' : 'deleted-elsewhere');
+    return false;
   });
   db.on('blocked', () => options.onBlocked?.());
+  // Look before opening: Dexie would open a newer database anyway and might even add missing tables to it.
+  const factory = options.deps?.indexedDB ?? globalThis.indexedDB;
+  const before = await installedVersion(factory, db.name);
+  if (before !== null && Math.floor(before / 10) > SCHEMA_VERSION) throw new AppError('schema-newer', NEWER_SCHEMA_MESSAGE);
   try {
     await db.open();
   } catch (e) {
@@ -94,6 +100,17 @@ export async function openStudioDb(options: OpenOptions = {}): Promise<StudioDb>
     throw new AppError('schema-newer', NEWER_SCHEMA_MESSAGE);
   }
   return db;
+}
+
+/** The stored version of a database without opening it (null when unknown or absent). */
+async function installedVersion(factory: IDBFactory | undefined, name: string): Promise<number | null> {
+  if (!factory || typeof factory.databases !== 'function') return null;
+  try {
+    const found = (await factory.databases()).find((d) => d.name === name);
+    return found?.version ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function errorText(e: unknown): string {

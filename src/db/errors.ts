@@ -3,6 +3,7 @@
  * QuotaExceededError, Dexie's QuotaExceededError, an AbortError whose `inner` is one, a BulkError whose
  * `failures` hold one, an error whose `cause` is one); all of them become `quota-exceeded`.
  */
+import type { Dexie, Table } from 'dexie';
 import { AppError } from '../core/errors.ts';
 
 function findQuotaError(e: unknown, depth: number): boolean {
@@ -30,15 +31,28 @@ export function quotaExceeded(action: string, cause?: unknown): AppError {
 }
 
 /**
- * Runs a write and turns a full quota into `AppError('quota-exceeded')`. The write must be one transaction
- * (or one Dexie call), so a failure leaves nothing half-written.
+ * Runs `scope` as ONE read-write transaction over `tables` and turns a full quota into
+ * `AppError('quota-exceeded')`. A failure anywhere aborts the whole transaction, so nothing is half-written.
+ *
+ * The quota error is looked for both on what the scope threw and on the transaction itself: when the
+ * browser aborts a transaction for quota, the pending requests fail with a plain AbortError (which Dexie may
+ * wrap in a BulkError) and only the transaction's `error` says QuotaExceededError.
  */
-export async function guardWrite<T>(action: string, write: () => Promise<T>): Promise<T> {
+export async function writeTransaction<T>(
+  db: Dexie,
+  action: string,
+  tables: Table<any, any, any>[],
+  scope: () => Promise<T>,
+): Promise<T> {
+  let idbtrans: IDBTransaction | null = null;
   try {
-    return await write();
+    return await db.transaction('rw', tables, (tx) => {
+      idbtrans = tx.idbtrans;
+      return scope();
+    });
   } catch (e) {
-    if (e instanceof AppError) throw e;
-    if (isQuotaError(e)) throw quotaExceeded(action, e);
+    const txError = (idbtrans as IDBTransaction | null)?.error ?? null;
+    if (isQuotaError(e) || isQuotaError(txError)) throw quotaExceeded(action, e);
     throw e;
   }
 }

@@ -3,7 +3,7 @@ import { Dexie } from 'dexie';
 import type { EngineKind } from '../core/engine/types.ts';
 import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { JsonObject } from './json.ts';
 import { cleanName, copyName } from './names.ts';
@@ -27,7 +27,7 @@ export async function createExperiment(db: StudioDb, init: NewExperiment, now = 
     createdAt: now,
     updatedAt: now,
   };
-  await guardWrite('create the experiment', () => db.experiments.add(experiment));
+  await writeTransaction(db, 'create the experiment', [db.experiments], () => db.experiments.add(experiment));
   return experiment;
 }
 
@@ -48,7 +48,9 @@ export async function requireExperiment(db: StudioDb, id: string): Promise<Exper
 
 export async function renameExperiment(db: StudioDb, id: string, name: string, now = Date.now()): Promise<void> {
   const clean = cleanName(name, 'experiment name');
-  const n = await guardWrite('rename the experiment', () => db.experiments.update(id, { name: clean, updatedAt: now }));
+  const n = await writeTransaction(db, 'rename the experiment', [db.experiments], () =>
+    db.experiments.update(id, { name: clean, updatedAt: now }),
+  );
   if (n === 0) await requireExperiment(db, id);
 }
 
@@ -59,7 +61,7 @@ export async function updateExperiment(db: StudioDb, id: string, patch: Experime
   if (patch.modelId !== undefined) changes.modelId = patch.modelId.trim();
   if (patch.engine !== undefined) changes.engine = patch.engine;
   if (patch.settings !== undefined) changes.settings = patch.settings;
-  const n = await guardWrite('save the experiment', () => db.experiments.update(id, changes));
+  const n = await writeTransaction(db, 'save the experiment', [db.experiments], () => db.experiments.update(id, changes));
   if (n === 0) await requireExperiment(db, id);
 }
 

@@ -4,7 +4,7 @@
  */
 import { AppError, isAbort } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { JsonObject } from './json.ts';
 import { runLockName, type LockManagerLike } from './locks.ts';
@@ -34,13 +34,11 @@ export async function createRun(db: StudioDb, init: NewRun & { id?: string }, no
     finishedAt: null,
     error: null,
   };
-  await guardWrite('start the run', () =>
-    db.transaction('rw', db.experiments, db.runs, async () => {
-      const n = await db.experiments.update(init.experimentId, { updatedAt: now });
-      if (n === 0) throw new AppError('not-found', 'Cannot start a run: its experiment no longer exists.');
-      await db.runs.add(run);
-    }),
-  );
+  await writeTransaction(db, 'start the run', [db.experiments, db.runs], async () => {
+    const n = await db.experiments.update(init.experimentId, { updatedAt: now });
+    if (n === 0) throw new AppError('not-found', 'Cannot start a run: its experiment no longer exists.');
+    await db.runs.add(run);
+  });
   return run;
 }
 
@@ -86,13 +84,11 @@ export async function listRuns(db: StudioDb, experimentId: string): Promise<Run[
 }
 
 async function patchRun(db: StudioDb, id: string, action: string, change: (run: Run) => Partial<Run>): Promise<void> {
-  await guardWrite(action, () =>
-    db.transaction('rw', db.runs, async () => {
-      const run = await db.runs.get(id);
-      if (!run) throw new AppError('not-found', `Cannot ${action}: the run no longer exists.`);
-      await db.runs.update(id, change(run));
-    }),
-  );
+  await writeTransaction(db, action, [db.runs], async () => {
+    const run = await db.runs.get(id);
+    if (!run) throw new AppError('not-found', `Cannot ${action}: the run no longer exists.`);
+    await db.runs.update(id, change(run));
+  });
 }
 
 export async function updateRunProgress(db: StudioDb, id: string, progress: JsonObject, now = Date.now()): Promise<void> {

@@ -1,7 +1,7 @@
 /** Queries on training samples (SFT examples and preference pairs) and their include/exclude switch. */
 import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { Sample } from './types.ts';
 
@@ -22,14 +22,12 @@ export async function addSamples(db: StudioDb, experimentId: string, samples: Ne
     format: s.format,
     createdAt: now,
   }));
-  await guardWrite('save the training samples', () =>
-    db.transaction('rw', db.experiments, db.samples, async () => {
-      if (!(await db.experiments.get(experimentId))) {
-        throw new AppError('not-found', 'Cannot save samples: the experiment no longer exists.');
-      }
-      await db.samples.bulkAdd(rows);
-    }),
-  );
+  await writeTransaction(db, 'save the training samples', [db.experiments, db.samples], async () => {
+    if (!(await db.experiments.get(experimentId))) {
+      throw new AppError('not-found', 'Cannot save samples: the experiment no longer exists.');
+    }
+    await db.samples.bulkAdd(rows);
+  });
   return rows;
 }
 
@@ -41,7 +39,7 @@ export async function listSamples(db: StudioDb, experimentId: string, filter: { 
 
 /** The user's manual override of the filter rule. */
 export async function setSampleIncluded(db: StudioDb, id: string, included: boolean): Promise<void> {
-  const n = await guardWrite('save the sample', () => db.samples.update(id, { included }));
+  const n = await writeTransaction(db, 'save the sample', [db.samples], () => db.samples.update(id, { included }));
   if (n === 0) throw new AppError('not-found', 'That sample no longer exists.');
 }
 

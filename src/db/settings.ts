@@ -1,6 +1,6 @@
 /** App-wide settings: one row per key, JSON values. */
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import type { JsonValue } from './json.ts';
 
 /** Keys in use (add yours here so they stay unique). */
@@ -15,7 +15,7 @@ export async function getSetting<T extends JsonValue>(db: StudioDb, key: string,
 }
 
 export async function setSetting(db: StudioDb, key: string, value: JsonValue): Promise<void> {
-  await guardWrite('save the setting', () => db.settings.put({ key, value }));
+  await writeTransaction(db, 'save the setting', [db.settings], () => db.settings.put({ key, value }));
 }
 
 export async function deleteSetting(db: StudioDb, key: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { Dexie } from 'dexie';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type {
   Adapter,
@@ -188,17 +188,15 @@ export async function writeSnapshotAsNew(
     trainingRunId: maybe(trainingRunIds, a.trainingRunId),
   }));
 
-  await guardWrite(options.action, () =>
-    db.transaction('rw', db.allTables, async () => {
-      await db.experiments.add(experiment);
-      await db.tasks.bulkAdd(tasks);
-      await db.runs.bulkAdd(runs);
-      await db.steps.bulkAdd(steps);
-      await db.samples.bulkAdd(samples);
-      await db.trainingRuns.bulkAdd(trainingRuns);
-      await db.trainingMetrics.bulkAdd(metricRows);
-      await db.adapters.bulkAdd(adapters);
-    }),
-  );
+  await writeTransaction(db, options.action, db.allTables, async () => {
+    await db.experiments.add(experiment);
+    await db.tasks.bulkAdd(tasks);
+    await db.runs.bulkAdd(runs);
+    await db.steps.bulkAdd(steps);
+    await db.samples.bulkAdd(samples);
+    await db.trainingRuns.bulkAdd(trainingRuns);
+    await db.trainingMetrics.bulkAdd(metricRows);
+    await db.adapters.bulkAdd(adapters);
+  });
   return experiment;
 }

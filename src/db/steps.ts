@@ -6,7 +6,7 @@
 import type { StepRecord } from '../core/refine/types.ts';
 import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { Step } from './types.ts';
 
@@ -15,8 +15,7 @@ import type { Step } from './types.ts';
  * run's experiment. Also bumps the run's updatedAt.
  */
 export async function addStep(db: StudioDb, runId: string, record: StepRecord, now = Date.now()): Promise<Step> {
-  return guardWrite('save the step', () =>
-    db.transaction('rw', db.runs, db.tasks, db.steps, async () => {
+  return writeTransaction(db, 'save the step', [db.runs, db.tasks, db.steps], async () => {
       const run = await db.runs.get(runId);
       if (!run) throw new AppError('not-found', 'Cannot save the step: its run no longer exists (was it deleted?).');
       if (run.status !== 'running') {
@@ -30,8 +29,7 @@ export async function addStep(db: StudioDb, runId: string, record: StepRecord, n
       await db.steps.add(step);
       await db.runs.update(runId, { updatedAt: now });
       return step;
-    }),
-  );
+  });
 }
 
 /** A run's steps in the order they were saved. */

@@ -1,7 +1,7 @@
 /** Queries on tasks: the prompts an experiment works on, split into train and eval. */
 import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { JsonObject } from './json.ts';
 import type { Task, TaskKind, TaskSplit } from './types.ts';
@@ -31,14 +31,12 @@ export async function addTasks(db: StudioDb, experimentId: string, tasks: NewTas
       createdAt: now,
     };
   });
-  await guardWrite('add the tasks', () =>
-    db.transaction('rw', db.experiments, db.tasks, async () => {
-      if (!(await db.experiments.get(experimentId))) {
-        throw new AppError('not-found', 'Cannot add tasks: the experiment no longer exists.');
-      }
-      await db.tasks.bulkAdd(rows);
-    }),
-  );
+  await writeTransaction(db, 'add the tasks', [db.experiments, db.tasks], async () => {
+    if (!(await db.experiments.get(experimentId))) {
+      throw new AppError('not-found', 'Cannot add tasks: the experiment no longer exists.');
+    }
+    await db.tasks.bulkAdd(rows);
+  });
   return rows;
 }
 
@@ -58,7 +56,7 @@ export async function updateTask(db: StudioDb, id: string, patch: TaskPatch): Pr
   if (patch.prompt !== undefined && !patch.prompt.trim()) {
     throw new AppError('bad-input', 'The prompt is empty. Type a prompt and try again.');
   }
-  const n = await guardWrite('save the task', () => db.tasks.update(id, patch));
+  const n = await writeTransaction(db, 'save the task', [db.tasks], () => db.tasks.update(id, patch));
   if (n === 0) throw new AppError('not-found', 'That task no longer exists.');
 }
 

@@ -5,7 +5,7 @@
 import { Dexie } from 'dexie';
 import { AppError, isAbort } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
-import { guardWrite } from './errors.ts';
+import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { JsonObject } from './json.ts';
 import { trainingRunLockName, type LockManagerLike } from './locks.ts';
@@ -33,13 +33,11 @@ export async function createTrainingRun(
     adapterId: null,
     error: null,
   };
-  await guardWrite('start the training run', () =>
-    db.transaction('rw', db.experiments, db.trainingRuns, async () => {
-      const n = await db.experiments.update(init.experimentId, { updatedAt: now });
-      if (n === 0) throw new AppError('not-found', 'Cannot start training: its experiment no longer exists.');
-      await db.trainingRuns.add(run);
-    }),
-  );
+  await writeTransaction(db, 'start the training run', [db.experiments, db.trainingRuns], async () => {
+    const n = await db.experiments.update(init.experimentId, { updatedAt: now });
+    if (n === 0) throw new AppError('not-found', 'Cannot start training: its experiment no longer exists.');
+    await db.trainingRuns.add(run);
+  });
   return run;
 }
 
@@ -88,13 +86,11 @@ export async function appendTrainingMetrics(
   points: TrainingMetricPoint[],
   now = Date.now(),
 ): Promise<void> {
-  await guardWrite('save the training metrics', () =>
-    db.transaction('rw', db.trainingRuns, db.trainingMetrics, async () => {
-      const n = await db.trainingRuns.update(trainingRunId, { updatedAt: now });
-      if (n === 0) throw new AppError('not-found', 'Cannot save metrics: the training run no longer exists.');
-      await db.trainingMetrics.bulkPut(points.map((point) => ({ trainingRunId, step: point.step, point })));
-    }),
-  );
+  await writeTransaction(db, 'save the training metrics', [db.trainingRuns, db.trainingMetrics], async () => {
+    const n = await db.trainingRuns.update(trainingRunId, { updatedAt: now });
+    if (n === 0) throw new AppError('not-found', 'Cannot save metrics: the training run no longer exists.');
+    await db.trainingMetrics.bulkPut(points.map((point) => ({ trainingRunId, step: point.step, point })));
+  });
 }
 
 /** The loss curve, ordered by step. */
@@ -114,7 +110,7 @@ export async function finishTrainingRun(
 ): Promise<void> {
   const change: Partial<TrainingRun> = { status: result.status, error: result.error ?? null, updatedAt: now, finishedAt: now };
   if (result.adapterId !== undefined) change.adapterId = result.adapterId;
-  const n = await guardWrite('save the training status', () => db.trainingRuns.update(id, change));
+  const n = await writeTransaction(db, 'save the training status', [db.trainingRuns], () => db.trainingRuns.update(id, change));
   if (n === 0) throw new AppError('not-found', 'Cannot save the training status: the training run no longer exists.');
 }
 
