@@ -29,8 +29,10 @@ export interface ModelConfig {
   ropeScaling: RopeScaling;
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
-  /** Biases on q/k/v projections (Qwen2, or Llama with attention_bias). */
+  /** Biases on q/k/v projections (Qwen2, or Llama/Qwen3 with attention_bias). */
   attentionBias: boolean;
+  /** Bias on o_proj (Llama/Qwen3 with attention_bias; never Qwen2). */
+  attentionOutputBias: boolean;
   /** Per-head RMSNorm on queries and keys (Qwen3). */
   qkNorm: boolean;
   bosTokenId: number | null;

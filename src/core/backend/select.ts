@@ -1,0 +1,79 @@
+/**
+ * Chooses the tfjs backend: `cpu` (plain JS, anywhere), `wasm` (XNNPACK SIMD; threads when the page is
+ * cross-origin isolated), `webgpu` (browsers with navigator.gpu). The caller says where tfjs-wasm's .wasm files
+ * are: Node passes node_modules paths, the browser passes URLs (Vite `?url` imports) — core never guesses.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AppError } from '../errors.ts';
+
+export type BackendName = 'cpu' | 'wasm' | 'webgpu';
+
+export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
+export type WasmFile = (typeof WASM_FILES)[number];
+
+export interface BackendOptions {
+  /** A prefix ending in "/" under which the three .wasm files lie, or a URL per file. */
+  wasmPaths?: string | Partial<Record<WasmFile, string>>;
+  /** Threads for tfjs-wasm where threads are available (default: tfjs's choice, the core count). */
+  wasmThreads?: number;
+}
+
+export interface ActiveBackend {
+  name: BackendName;
+  /** tfjs-wasm: threads in use (1 = single-threaded); null for other backends. */
+  threads: number | null;
+  /** tfjs-wasm: SIMD in use; null for other backends. */
+  simd: boolean | null;
+}
+
+let wasmConfigured = false;
+
+export async function selectBackend(name: BackendName, o: BackendOptions = {}): Promise<ActiveBackend> {
+  if (name === 'wasm') await registerWasm(o);
+  else if (name === 'webgpu') await registerWebgpu();
+  else if (name !== 'cpu') throw new AppError('bad-input', `Unknown backend "${String(name)}". Choose cpu, wasm or webgpu.`);
+  let ok = false;
+  let cause: unknown;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    cause = e;
+  }
+  if (!ok || tf.getBackend() !== name) {
+    const why = cause instanceof Error ? ` (${cause.message})` : '';
+    if (name === 'webgpu') throw new AppError('webgpu-unavailable', `WebGPU could not be started${why}. Use the wasm backend, or a browser with WebGPU enabled.`, { cause });
+    throw new AppError('unsupported', `The ${name} backend could not be started${why}.`, { cause });
+  }
+  return activeBackend() as ActiveBackend;
+}
+
+/** The backend tfjs is using now, or null before one was selected. */
+export function activeBackend(): ActiveBackend | null {
+  const name = tf.getBackend() as string | undefined;
+  if (name !== 'cpu' && name !== 'wasm' && name !== 'webgpu') return null;
+  if (name !== 'wasm') return { name, threads: null, simd: null };
+  return { name, threads: wasmThreadCount(), simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') };
+}
+
+let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | null = null;
+
+async function registerWasm(o: BackendOptions): Promise<void> {
+  wasmModule ??= await import('@tensorflow/tfjs-backend-wasm');
+  if (wasmConfigured) return;
+  if (!o.wasmPaths) throw new AppError('bad-input', 'The wasm backend needs the location of its .wasm files (wasmPaths).');
+  wasmModule.setWasmPaths(o.wasmPaths);
+  if (o.wasmThreads) wasmModule.setThreadsCount(o.wasmThreads);
+  wasmConfigured = true;
+}
+
+function wasmThreadCount(): number {
+  if (!wasmModule || !tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) return 1;
+  return wasmModule.getThreadsCount();
+}
+
+async function registerWebgpu(): Promise<void> {
+  const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+  if (!gpu) throw new AppError('webgpu-unavailable', 'This browser has no WebGPU (navigator.gpu is missing). Use the wasm backend.');
+  await import('@tensorflow/tfjs-backend-webgpu');
+}
