@@ -18,6 +18,7 @@ import {
   renderToyChat,
   toyJsonText,
   toyPrompts,
+  toyTrainingChats,
   trainingFlops,
 } from '../src/core/toy/index.ts';
 
@@ -44,7 +45,7 @@ function samples(seed: number, n: number): void {
   const data = generateToyData({ seed, metaCount: n, rounds: 1, perRound: 3, evalCount: 3 });
   for (const ex of data.meta) {
     console.log(`--- ${ex.question.text}  draft ${ex.draft.text}  error ${ex.draft.error ?? 'none'}${ex.draft.habit ? ' (habit)' : ''}`);
-    console.log(renderToyChat(ex.messages, false));
+    for (const chat of [ex.chats.draft, ex.chats.feedback, ex.chats.refine]) if (chat) console.log(renderToyChat(chat, false));
   }
   console.log('eval:', data.eval.map((q) => q.text).join(' | '));
   console.log('round 1:', data.rounds[0].map((q) => q.text).join(' | '));
@@ -54,13 +55,16 @@ function stats(seed: number): void {
   const tok = loadTokenizer();
   const vocabSize = tok.get_vocab(true).size;
   const data = generateToyData({ seed });
-  const lengths = data.meta.map((ex) => tok.encode(renderToyChat(ex.messages, false)).ids.length);
+  const chats = toyTrainingChats(data.meta);
+  const lengths = chats.map((chat) => tok.encode(renderToyChat(chat, false)).ids.length);
   const sorted = [...lengths].sort((x, y) => x - y);
   const total = lengths.reduce((s, x) => s + x, 0);
   let assistantTokens = 0;
-  for (const ex of data.meta) {
-    for (const m of ex.messages) if (m.role === 'assistant') assistantTokens += tok.encode(m.content).ids.length + 1;
-  }
+  for (const chat of chats) assistantTokens += tok.encode(chat[chat.length - 1].content).ids.length + 1;
+  const byStep = (pick: (ex: (typeof data.meta)[number]) => unknown[] | null) => {
+    const ls = data.meta.map(pick).filter((c) => c !== null).map((c) => tok.encode(renderToyChat(c as never, false)).ids.length);
+    return { count: ls.length, mean: +(ls.reduce((s, x) => s + x, 0) / ls.length).toFixed(1), max: Math.max(...ls) };
+  };
   const errors = new Map<string, number>();
   for (const ex of data.meta) {
     const k = ex.draft.habit ? `${ex.draft.error} (habit)` : (ex.draft.error ?? 'right');
@@ -78,8 +82,14 @@ function stats(seed: number): void {
       {
         seed,
         vocabSize,
-        metaConversations: data.meta.length,
-        conversationTokens: {
+        metaItems: data.meta.length,
+        chats: chats.length,
+        chatTokensByStep: {
+          draft: byStep((ex) => ex.chats.draft),
+          feedback: byStep((ex) => ex.chats.feedback),
+          refine: byStep((ex) => ex.chats.refine),
+        },
+        chatTokens: {
           total,
           mean: +meanLen.toFixed(1),
           p50: sorted[Math.floor(sorted.length / 2)],

@@ -9,7 +9,7 @@ import { solveToy } from './columns.ts';
 import { DEFAULT_DRAFTER, sloppyDraft } from './drafter.ts';
 import type { Draft, DrafterOptions } from './drafter.ts';
 import { writeToyFeedback } from './feedback.ts';
-import { toyConversation } from './prompts.ts';
+import { toyPrompts, withAnswer } from './prompts.ts';
 import type { ToyQuestion } from './question.ts';
 import { ToyRng } from './rng.ts';
 import { DEFAULT_SHAPE, drawQuestions } from './split.ts';
@@ -17,8 +17,14 @@ import type { QuestionShape } from './split.ts';
 
 export interface ToyDataOptions {
   seed: number;
-  /** Meta-skill conversations (default 16000, about 1.4 M tokens; see README.md, "Training plan"). */
+  /** Meta-skill items (default 12000; see README.md, "Training plan"). */
   metaCount?: number;
+  /**
+   * Share of meta-skill items that also get a refine chat (default 0.25). Refining is copying the feedback's
+   * `answer:` line, learnt from few examples, while a refine prompt repeats the whole feedback: this keeps
+   * the corpus small.
+   */
+  refineShare?: number;
   /** Self-evolution rounds (default 2), each with its own unlabeled questions. */
   rounds?: number;
   /** Unlabeled questions per round (default 200). */
@@ -36,8 +42,12 @@ export interface ToyMetaExample {
   feedback: string;
   /** The right answer (what the feedback's `answer:` line says). */
   refinement: string;
-  /** The full conversation: question, draft, check request, feedback, fix request, refinement. */
-  messages: ChatMessage[];
+  /**
+   * Training chats, each a step's exact prompt (toyPrompts) followed by the assistant's target:
+   * draft (question → the drafter's answer), feedback (question + draft → feedback) and, for a share of
+   * the items, refine (question + draft + feedback → right answer).
+   */
+  chats: { draft: ChatMessage[]; feedback: ChatMessage[]; refine: ChatMessage[] | null };
 }
 
 export interface ToyData {
@@ -61,10 +71,32 @@ function rate(name: string, value: number): number {
   return value;
 }
 
-export function metaExample(question: ToyQuestion, draft: Draft): ToyMetaExample {
+/** One meta-skill item: the annotator's feedback and refinement for a draft, as training chats. */
+export function metaExample(question: ToyQuestion, draft: Draft, withRefine = true): ToyMetaExample {
+  const q = question.text;
   const feedback = writeToyFeedback(question, draft.text);
   const refinement = solveToy(question);
-  return { question, draft, feedback, refinement, messages: toyConversation(question.text, draft.text, feedback, refinement) };
+  return {
+    question,
+    draft,
+    feedback,
+    refinement,
+    chats: {
+      draft: withAnswer(toyPrompts.draft(q), draft.text),
+      feedback: withAnswer(toyPrompts.feedback(q, draft.text), feedback),
+      refine: withRefine ? withAnswer(toyPrompts.refine(q, draft.text, feedback), refinement) : null,
+    },
+  };
+}
+
+/** Every training chat of a corpus in a fixed order (per item: draft, feedback, refine when present). */
+export function toyTrainingChats(meta: readonly ToyMetaExample[]): ChatMessage[][] {
+  const out: ChatMessage[][] = [];
+  for (const ex of meta) {
+    out.push(ex.chats.draft, ex.chats.feedback);
+    if (ex.chats.refine !== null) out.push(ex.chats.refine);
+  }
+  return out;
 }
 
 export function generateToyData(options: ToyDataOptions): ToyData {
@@ -72,7 +104,8 @@ export function generateToyData(options: ToyDataOptions): ToyData {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new AppError('bad-input', `The seed must be a whole number from 0 to 4294967295 (got ${String(seed)}).`);
   }
-  const metaCount = count('metaCount', options.metaCount, 16000);
+  const metaCount = count('metaCount', options.metaCount, 12000);
+  const refineShare = rate('refineShare', options.refineShare ?? 0.25);
   const rounds = count('rounds', options.rounds, 2);
   const perRound = count('perRound', options.perRound, 200);
   const evalCount = count('evalCount', options.evalCount, 200);
@@ -99,6 +132,7 @@ export function generateToyData(options: ToyDataOptions): ToyData {
   for (let r = 0; r < rounds; r++) roundSets.push(drawQuestions(evolveRng, 'evolve', perRound, used, shape));
   const metaQuestions = drawQuestions(new ToyRng(seed, 'meta'), 'meta', metaCount, used, shape);
   const draftRng = new ToyRng(seed, 'drafter');
-  const meta = metaQuestions.map((q) => metaExample(q, sloppyDraft(q, draftRng, drafter)));
+  const refineRng = new ToyRng(seed, 'refine-share');
+  const meta = metaQuestions.map((q) => metaExample(q, sloppyDraft(q, draftRng, drafter), refineRng.chance(refineShare)));
   return { seed, meta, rounds: roundSets, eval: evalSet };
 }

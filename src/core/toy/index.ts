@@ -28,10 +28,10 @@ export type { ToyFeedbackColumn, ToyFeedbackDetail, ToyFeedbackParse } from './p
 export { parseToyFeedback } from './parse-feedback.ts';
 export type { FeedbackJudgement } from './check.ts';
 export { checkToyAnswer, judgeToyFeedback } from './check.ts';
-export { TOY_CHECK, TOY_FIX, toyConversation, toyPrompts } from './prompts.ts';
+export { TOY_CHECK, TOY_FIX, TOY_TEMPLATE_TEXT, toyPrompts, withAnswer } from './prompts.ts';
 export { TOY_CHAT_TEMPLATE, TOY_SPECIAL_TOKENS, renderToyChat } from './chat-template.ts';
 export type { ToyData, ToyDataOptions, ToyMetaExample } from './generate.ts';
-export { generateToyData, metaExample } from './generate.ts';
+export { generateToyData, metaExample, toyTrainingChats } from './generate.ts';
 export type { QuestionShape, ToySplit } from './split.ts';
 export { DEFAULT_SHAPE, splitOf } from './split.ts';
 export { ToyRng } from './rng.ts';

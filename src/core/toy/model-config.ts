@@ -17,7 +17,7 @@ export interface ToyModelShape {
 export const PROPOSED_TOY_SHAPE: Omit<ToyModelShape, 'vocabSize'> = {
   hiddenSize: 128,
   intermediateSize: 352,
-  numLayers: 6,
+  numLayers: 4,
   numHeads: 4,
   numKvHeads: 2,
   maxPositionEmbeddings: 256,

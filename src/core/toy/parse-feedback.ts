@@ -28,6 +28,11 @@ export interface ToyFeedbackDetail {
   /** The first column (from the ones leftwards) that names a wrong digit. */
   firstWrong: ToyFeedbackColumn | null;
   notANumber: boolean;
+  /**
+   * A bare number on the line right after the verdict (a model trained on "feedback, then the corrected
+   * answer" completions writes one); canonical digits, or null.
+   */
+  trailingAnswer: string | null;
   /** Lines that matched no part of the format (trimmed, empty lines skipped). */
   unrecognized: string[];
 }
@@ -45,7 +50,14 @@ const ANSWER_RE = /^answer\s*:\s*(\d+)\s*\.?$/i;
 const VERDICT_RE = /^verdict\s*:\s*(correct|wrong|incorrect)\s*\.?$/i;
 
 export function parseToyFeedback(text: string): ToyFeedbackParse {
-  const detail: ToyFeedbackDetail = { columns: [], answer: null, firstWrong: null, notANumber: false, unrecognized: [] };
+  const detail: ToyFeedbackDetail = {
+    columns: [],
+    answer: null,
+    firstWrong: null,
+    notANumber: false,
+    trailingAnswer: null,
+    unrecognized: [],
+  };
   const verdicts: ('correct' | 'incorrect')[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -56,8 +68,12 @@ export function parseToyFeedback(text: string): ToyFeedbackParse {
       continue;
     }
     if (verdicts.length > 0) {
-      // Anything after the verdict is not part of the format.
-      detail.unrecognized.push(line);
+      // After the verdict only one bare number is allowed; anything else is not part of the format.
+      if (detail.trailingAnswer === null && detail.unrecognized.length === 0 && /^\d+$/.test(line)) {
+        detail.trailingAnswer = canonicalDigits(line);
+      } else {
+        detail.unrecognized.push(line);
+      }
       continue;
     }
     const c = COLUMN_RE.exec(line);

@@ -1,22 +1,30 @@
 /**
- * The conversations the toy model sees. Each step is a short chat built from the question, the latest
- * answer and its feedback only (never the whole history), so every prompt stays well inside the model's
- * 256-token context however many refinement rounds a loop runs.
+ * The messages the toy model sees at each step: one user message each, no system message (every token
+ * counts in a 256-token context). Each prompt is built from the question, the latest answer and its
+ * feedback only, so prompts stay short however many refinement rounds a loop runs.
  *
- *   draft:    user "347 + 285"                                           → assistant "622"
- *   feedback: user q, assistant answer, user TOY_CHECK                   → assistant feedback (feedback.ts)
- *   refine:   user q, assistant answer, user TOY_CHECK, assistant fb,
- *             user TOY_FIX                                             → assistant "632"
+ *   draft:    "347 + 285"                                              → "622"
+ *   feedback: "347 + 285 = 622\nCheck it column by column."            → the column check (feedback.ts)
+ *   refine:   "347 + 285 = 622\n<feedback>\nWrite the corrected answer." → "632"
  *
- * A refinement is only the number, like a draft, so it is graded the same way and can be the "answer" of
- * the next feedback step.
+ * A refinement is only the number, like a draft, so it is graded the same way and can be the answer of the
+ * next feedback step. TOY_TEMPLATE_TEXT writes the same prompts as `{placeholder}` templates (the form the
+ * refine loop's template registry uses); a test checks that both give identical text.
  */
 import type { ChatMessage } from '../text/types.ts';
 
 export const TOY_CHECK = 'Check it column by column.';
 export const TOY_FIX = 'Write the corrected answer.';
 
-/** Model output goes back into prompts trimmed, as the model saw such turns in training. */
+/** The same prompts as templates: {prompt} = the question, {answer} = the answer under review, {feedback}. */
+export const TOY_TEMPLATE_TEXT = {
+  system: '',
+  draft: '{prompt}',
+  feedback: `{prompt} = {answer}\n${TOY_CHECK}`,
+  refine: `{prompt} = {answer}\n{feedback}\n${TOY_FIX}`,
+} as const;
+
+/** Model output goes back into prompts trimmed, as in training. */
 function clean(text: string): string {
   return text.trim();
 }
@@ -26,18 +34,14 @@ export const toyPrompts = {
     return [{ role: 'user', content: clean(question) }];
   },
   feedback(question: string, answer: string): ChatMessage[] {
-    return [
-      { role: 'user', content: clean(question) },
-      { role: 'assistant', content: clean(answer) },
-      { role: 'user', content: TOY_CHECK },
-    ];
+    return [{ role: 'user', content: `${clean(question)} = ${clean(answer)}\n${TOY_CHECK}` }];
   },
   refine(question: string, answer: string, feedback: string): ChatMessage[] {
-    return [...toyPrompts.feedback(question, answer), { role: 'assistant', content: clean(feedback) }, { role: 'user', content: TOY_FIX }];
+    return [{ role: 'user', content: `${clean(question)} = ${clean(answer)}\n${clean(feedback)}\n${TOY_FIX}` }];
   },
 };
 
-/** The whole meta-skill conversation: question, draft, check request, feedback, fix request, refinement. */
-export function toyConversation(question: string, draft: string, feedback: string, refinement: string): ChatMessage[] {
-  return [...toyPrompts.refine(question, draft, feedback), { role: 'assistant', content: clean(refinement) }];
+/** A training chat: the step's prompt followed by the assistant's target. */
+export function withAnswer(prompt: ChatMessage[], target: string): ChatMessage[] {
+  return [...prompt, { role: 'assistant', content: clean(target) }];
 }

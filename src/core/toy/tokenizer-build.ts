@@ -13,7 +13,7 @@
  * compares with the committed ones.
  */
 import { renderToyChat, TOY_CHAT_TEMPLATE, TOY_SPECIAL_TOKENS } from './chat-template.ts';
-import { generateToyData } from './generate.ts';
+import { generateToyData, toyTrainingChats } from './generate.ts';
 import { toyPrompts } from './prompts.ts';
 
 /** GPT-2's reversible byte → printable character table: index = byte value. */
@@ -108,14 +108,11 @@ export function learnMerges(texts: readonly string[], maxMerges: number, minCoun
   return merges;
 }
 
-/** The texts the merges are learned from: rendered conversations of every step kind, from a fixed seed. */
+/** The texts the merges are learned from: rendered training chats and draft prompts, from a fixed seed. */
 export function tokenizerTrainingTexts(): string[] {
   const data = generateToyData({ seed: 0, metaCount: 2000, rounds: 0, evalCount: 0 });
-  const texts: string[] = [];
-  for (const ex of data.meta) {
-    texts.push(renderToyChat(ex.messages, false));
-    texts.push(renderToyChat(toyPrompts.draft(ex.question.text), true));
-  }
+  const texts = toyTrainingChats(data.meta).map((chat) => renderToyChat(chat, false));
+  for (const ex of data.meta) texts.push(renderToyChat(toyPrompts.draft(ex.question.text), true));
   return texts;
 }
 

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/core/errors.ts';
+import {
+  checkToyAnswer,
+  generateToyData,
+  habitApplies,
+  parseToyFeedback,
+  splitOf,
+  toyPrompts,
+  toyTrainingChats,
+  withAnswer,
+} from '../../src/core/toy/index.ts';
+
+const small = { metaCount: 1500, rounds: 2, perRound: 200, evalCount: 200 };
+
+describe('generateToyData', () => {
+  it('is deterministic per seed and differs between seeds', () => {
+    const a = generateToyData({ seed: 42, ...small });
+    const b = generateToyData({ seed: 42, ...small });
+    expect(b).toEqual(a);
+    const c = generateToyData({ seed: 43, ...small });
+    expect(c.eval.map((q) => q.text)).not.toEqual(a.eval.map((q) => q.text));
+    expect(c.rounds[0].map((q) => q.text)).not.toEqual(a.rounds[0].map((q) => q.text));
+    expect(c.meta.map((m) => m.draft.text)).not.toEqual(a.meta.map((m) => m.draft.text));
+  });
+
+  it('has the requested sizes', () => {
+    const d = generateToyData({ seed: 1, ...small });
+    expect(d.meta).toHaveLength(1500);
+    expect(d.rounds.map((r) => r.length)).toEqual([200, 200]);
+    expect(d.eval).toHaveLength(200);
+    const defaults = generateToyData({ seed: 1, metaCount: 0 });
+    expect(defaults.rounds.map((r) => r.length)).toEqual([200, 200]);
+    expect(defaults.eval).toHaveLength(200);
+  });
+
+  it('never puts one question in two splits, within a seed or across seeds', () => {
+    const all = [1, 2, 3].map((seed) => generateToyData({ seed, ...small, metaCount: 4000 }));
+    const owner = new Map<string, string>();
+    all.forEach((d, i) => {
+      const groups: [string, string[]][] = [
+        ['meta', d.meta.map((m) => m.question.text)],
+        ['round1', d.rounds[0].map((q) => q.text)],
+        ['round2', d.rounds[1].map((q) => q.text)],
+        ['eval', d.eval.map((q) => q.text)],
+      ];
+      const within = new Set<string>();
+      for (const [name, texts] of groups) {
+        for (const t of texts) {
+          expect(within.has(t), `${t} twice in seed ${i + 1}`).toBe(false);
+          within.add(t);
+          // Across seeds a question may recur, but only in the same kind of split.
+          const kind = name.startsWith('round') ? 'evolve' : name;
+          const prev = owner.get(t);
+          if (prev !== undefined) expect(prev, `${t} is in ${prev} and ${kind}`).toBe(kind);
+          owner.set(t, kind);
+          expect(splitOf(t)).toBe(kind);
+        }
+      }
+    });
+    // The short-question corner (2 + 2 digits) is where collisions would happen; it is well represented.
+    const shortEval = all.flatMap((d) => d.eval).filter((q) => q.a.length === 2 && q.b.length === 2);
+    expect(shortEval.length).toBeGreaterThan(30);
+  });
+
+  it('keeps one split the same when another count changes', () => {
+    const a = generateToyData({ seed: 9, ...small });
+    const b = generateToyData({ seed: 9, ...small, metaCount: 100, perRound: 50 });
+    expect(b.eval).toEqual(a.eval);
+    expect(b.rounds[0]).toEqual(a.rounds[0].slice(0, 50));
+  });
+
+  it('writes meta-skill items whose chats are the exact step prompts and true targets', () => {
+    const d = generateToyData({ seed: 5, ...small });
+    let refines = 0;
+    for (const ex of d.meta) {
+      const q = ex.question.text;
+      expect(ex.chats.draft).toEqual(withAnswer(toyPrompts.draft(q), ex.draft.text));
+      expect(ex.chats.feedback).toEqual(withAnswer(toyPrompts.feedback(q, ex.draft.text), ex.feedback));
+      if (ex.chats.refine !== null) {
+        refines++;
+        expect(ex.chats.refine).toEqual(withAnswer(toyPrompts.refine(q, ex.draft.text, ex.feedback), ex.refinement));
+      }
+      expect(checkToyAnswer(ex.question, ex.refinement)).toBe(true);
+      expect(checkToyAnswer(ex.question, ex.draft.text)).toBe(ex.draft.error === null);
+      const parsed = parseToyFeedback(ex.feedback);
+      expect(parsed.parseStatus).toBe('ok');
+      expect(parsed.feedback?.verdict).toBe(ex.draft.error === null ? 'correct' : 'incorrect');
+      expect(parsed.detail.answer).toBe(ex.refinement);
+    }
+    expect(refines / d.meta.length).toBeGreaterThan(0.2);
+    expect(refines / d.meta.length).toBeLessThan(0.3);
+    expect(toyTrainingChats(d.meta)).toHaveLength(2 * d.meta.length + refines);
+  });
+
+  it('mixes right and wrong drafts as designed (habit on ~45% of questions, fired 70% of the time)', () => {
+    const d = generateToyData({ seed: 3, ...small, metaCount: 4000 });
+    const applies = d.meta.filter((m) => habitApplies(m.question)).length / d.meta.length;
+    expect(applies).toBeGreaterThan(0.4);
+    expect(applies).toBeLessThan(0.5);
+    const right = d.meta.filter((m) => m.draft.error === null).length / d.meta.length;
+    // 1 - 0.445·0.7 - (1 - 0.445·0.7)·0.15 ≈ 0.59
+    expect(right).toBeGreaterThan(0.55);
+    expect(right).toBeLessThan(0.63);
+    const ops = new Set(d.meta.map((m) => m.question.op));
+    expect(ops).toEqual(new Set(['add', 'sub']));
+    for (const m of d.meta) {
+      expect(m.question.a.length).toBeGreaterThanOrEqual(2);
+      expect(Math.max(m.question.a.length, m.question.b.length)).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('rejects bad options with a typed error', () => {
+    const bad: [object, RegExp][] = [
+      [{ seed: -1 }, /seed must be a whole number/],
+      [{ seed: 1.5 }, /seed must be a whole number/],
+      [{ seed: 1, metaCount: -3 }, /metaCount must be a whole number/],
+      [{ seed: 1, drafter: { habitRate: 2 } }, /habitRate must be between 0 and 1/],
+      [{ seed: 1, shape: { minDigits: 3, maxDigits: 2 } }, /minDigits/],
+      [{ seed: 1, metaCount: 0, evalCount: 5000, shape: { minDigits: 1, maxDigits: 1 } }, /Could only find/],
+    ];
+    for (const [opts, msg] of bad) {
+      let err: unknown = null;
+      try {
+        generateToyData(opts as Parameters<typeof generateToyData>[0]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('bad-input');
+      expect((err as AppError).message).toMatch(msg);
+    }
+  });
+});
