@@ -1,0 +1,65 @@
+/**
+ * Training objectives over a model seen only as a LogitsFn, so that they can be tested on a toy model and
+ * used unchanged with the real forward pass: SFT (causal-LM loss on the labelled tokens) and DPO (the
+ * reference log-probabilities come from the same model with the adapter switched off, computed without
+ * recording a gradient tape).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PreferenceBatch, TokenBatch } from './batches.ts';
+import { DEFAULT_DPO_BETA, dpoLoss } from './dpo.ts';
+import { causalLmLoss, sequenceLogProbs } from './loss.ts';
+import type { LossFn } from './loop.ts';
+
+export interface ForwardOptions {
+  /** Apply the LoRA adapter (false = the frozen base model, DPO's reference). */
+  adapter: boolean;
+  /** Training mode: dropout active. */
+  training: boolean;
+  /** Seed for this pass's dropout masks (drawn from the loop's RNG). */
+  seed?: number;
+}
+
+/** Token ids [B, T] (int32) → next-token logits [B, T, V]. */
+export type LogitsFn = (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Tensor3D;
+
+function batchTensors(batch: TokenBatch): { ids: tf.Tensor2D; labels: tf.Tensor2D } {
+  return {
+    ids: tf.tensor2d(batch.inputIds, [batch.rows, batch.seqLen], 'int32'), // [B, T]
+    labels: tf.tensor2d(batch.labels, [batch.rows, batch.seqLen], 'int32'), // [B, T]
+  };
+}
+
+/** SFT: mean cross-entropy over the batch's labelled positions. */
+export function sftLossFn(logitsFn: LogitsFn): LossFn<TokenBatch> {
+  return (batch, ctx) =>
+    tf.tidy(() => {
+      const { ids, labels } = batchTensors(batch);
+      const logits = logitsFn(ids, { adapter: true, training: true, seed: ctx.rng.nextUint32() }); // [B, T, V]
+      return causalLmLoss(logits, labels);
+    });
+}
+
+/**
+ * Runs `f` without recording it on an active gradient tape (like torch.no_grad): tfjs does not record
+ * kernels run inside a custom-gradient forward pass, and this one declares a zero gradient.
+ */
+export function withoutGradient<T extends tf.Tensor>(anchor: tf.Tensor, f: () => T): T {
+  const op = tf.customGrad((x) => ({
+    value: f(),
+    gradFunc: () => tf.zerosLike(x as tf.Tensor),
+  }));
+  return op(anchor) as T;
+}
+
+/** DPO: chosen rows [0, P), rejected rows [P, 2P) of one batch; reference = adapter off. */
+export function dpoLossFn(logitsFn: LogitsFn, beta = DEFAULT_DPO_BETA): LossFn<PreferenceBatch> {
+  return (batch, ctx) =>
+    tf.tidy(() => {
+      const { ids, labels } = batchTensors(batch);
+      const p = batch.pairs;
+      const ref = withoutGradient(ids, () => sequenceLogProbs(logitsFn(ids, { adapter: false, training: false }), labels)); // [2P]
+      const policy = sequenceLogProbs(logitsFn(ids, { adapter: true, training: true, seed: ctx.rng.nextUint32() }), labels); // [2P]
+      const out = dpoLoss(tf.slice(policy, 0, p), tf.slice(policy, p, p), tf.slice(ref, 0, p), tf.slice(ref, p, p), beta);
+      return out.loss;
+    });
+}
