@@ -2,7 +2,14 @@ import { checkBuiltinTask } from '../tasks/check.ts';
 import type { CheckResult, Task, TaskKind } from '../tasks/types.ts';
 import { AppError } from '../errors.ts';
 import { parseFeedback, type FeedbackParse } from './feedback-parse.ts';
-import { INSTRUCTION_TEMPLATES, MATH_TEMPLATES, OPEN_TEMPLATES, validateTemplates, type PromptTemplates } from './templates.ts';
+import {
+  completeTemplates,
+  INSTRUCTION_TEMPLATES,
+  MATH_TEMPLATES,
+  OPEN_TEMPLATES,
+  type PromptTemplates,
+  type TemplateInput,
+} from './templates.ts';
 
 /**
  * What the refine loop needs to know about a kind of task: its default prompt templates, how to read a
@@ -20,13 +27,16 @@ export interface TaskKindSpec {
   check?: (task: Task, answer: string) => CheckResult | null;
 }
 
+/** What `register` takes: templates may leave out system, historyEntry and the meta-skill pair. */
+export type TaskKindInput = Omit<TaskKindSpec, 'templates'> & { templates: TemplateInput };
+
 export class KindRegistry {
   private readonly specs = new Map<string, TaskKindSpec>();
 
-  register(spec: TaskKindSpec): void {
-    if (!spec.kind || typeof spec.kind !== 'string') throw new AppError('bad-input', 'A task kind needs a name.');
-    validateTemplates(spec.templates);
-    this.specs.set(spec.kind, spec);
+  /** Adds (or replaces) a kind. Throws AppError('bad-input') when its templates cannot work. */
+  register(input: TaskKindInput): void {
+    if (!input.kind || typeof input.kind !== 'string') throw new AppError('bad-input', 'A task kind needs a name.');
+    this.specs.set(input.kind, { ...input, templates: completeTemplates(input.templates) });
   }
 
   has(kind: TaskKind): boolean {

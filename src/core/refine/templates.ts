@@ -80,6 +80,22 @@ export function validateTemplates(t: PromptTemplates): void {
   }
 }
 
+/** The fields a kind must write itself; the rest have sensible defaults (see completeTemplates). */
+export type TemplateInput = Pick<PromptTemplates, 'draft' | 'feedback' | 'refine'> & Partial<PromptTemplates>;
+
+/** Fills the optional fields (system '', the default history entry and meta-skill pair) and validates. */
+export function completeTemplates(input: TemplateInput): PromptTemplates {
+  const full: PromptTemplates = {
+    system: '',
+    historyEntry: HISTORY_ENTRY,
+    metaPrompt: META_PROMPT,
+    metaCompletion: META_COMPLETION,
+    ...input,
+  };
+  validateTemplates(full);
+  return full;
+}
+
 /** Applies an experiment's edits over base templates (fields left out keep the base) and validates the result. */
 export function withOverrides(base: PromptTemplates, overrides?: Partial<PromptTemplates> | null): PromptTemplates {
   const merged: PromptTemplates = { ...base };
