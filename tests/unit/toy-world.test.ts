@@ -5,6 +5,7 @@ import {
   ToyRng,
   applyDraftError,
   checkToyAnswer,
+  checkToyDetailed,
   habitApplies,
   habitDraft,
   judgeToyFeedback,
@@ -286,6 +287,16 @@ describe('the feedback parser', () => {
     expect(parseToyFeedback('Verdict: correct').parseStatus).toBe('partial');
   });
 
+  it('skips absurdly long lines quickly instead of matching them', () => {
+    const hostile = `ones: 7+5+0=12, so 2${' '.repeat(100_000)}x\n${good}`;
+    const p = parseToyFeedback(hostile);
+    expect(p.parseStatus).toBe('partial');
+    expect(p.detail.unrecognized).toHaveLength(1);
+    // Cut, not matched: the column regex is quadratic on long whitespace runs (100k spaces ≈ 17 s).
+    expect(p.detail.unrecognized[0]).toBe(`ones: 7+5+0=12, so 2${' '.repeat(20)}…`);
+    expect(p.feedback?.verdict).toBe('incorrect');
+  });
+
   it('accepts one bare number after the verdict (feedback-then-answer completions)', () => {
     const p = parseToyFeedback(`${good}\n632`);
     expect(p.parseStatus).toBe('ok');
@@ -307,6 +318,21 @@ describe('checkers', () => {
     expect(checkToyAnswer(q, '')).toBe(false);
     expect(checkToyAnswer(q, '632632632632632632632632')).toBe(false);
     expectBadInput(() => checkToyAnswer('what is love', '1'), /not a toy arithmetic question/);
+  });
+
+  it('gives a place-by-place check that never reveals the right digits', () => {
+    expect(checkToyDetailed('347 + 285', '632')).toEqual({ pass: true, message: 'The answer is right.', failures: [], fraction: 1 });
+    const wrong = checkToyDetailed('347 + 285', '6229');
+    expect(wrong.pass).toBe(false);
+    expect(wrong.failures).toEqual(['the ones digit is wrong', 'the tens digit is wrong', 'the hundreds digit is wrong', 'the thousands digit is wrong']);
+    expect(checkToyDetailed('347 + 285', '622')).toMatchObject({ failures: ['the tens digit is wrong'], fraction: 2 / 3 });
+    expect(checkToyDetailed('347 + 285', '622').message).not.toMatch(/632|3\b/);
+    expect(checkToyDetailed('347 + 285', 'six')).toMatchObject({ pass: false, fraction: 0 });
+    for (const q of randomQuestions(8, 300)) {
+      const d = String(Number(solveToy(q)) + 1);
+      expect(checkToyDetailed(q, d).pass).toBe(checkToyAnswer(q, d));
+      expect(checkToyDetailed(q, solveToy(q)).pass).toBe(true);
+    }
   });
 
   it('judges a feedback verdict against the truth', () => {

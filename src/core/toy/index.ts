@@ -26,8 +26,8 @@ export {
 } from './feedback.ts';
 export type { ToyFeedbackColumn, ToyFeedbackDetail, ToyFeedbackParse } from './parse-feedback.ts';
 export { parseToyFeedback } from './parse-feedback.ts';
-export type { FeedbackJudgement } from './check.ts';
-export { checkToyAnswer, judgeToyFeedback } from './check.ts';
+export type { FeedbackJudgement, ToyCheck } from './check.ts';
+export { checkToyAnswer, checkToyDetailed, judgeToyFeedback } from './check.ts';
 export { TOY_CHECK, TOY_FIX, TOY_TEMPLATE_TEXT, toyPrompts, withAnswer } from './prompts.ts';
 export { TOY_CHAT_TEMPLATE, TOY_SPECIAL_TOKENS, renderToyChat } from './chat-template.ts';
 export type { ToyData, ToyDataOptions, ToyMetaExample } from './generate.ts';

@@ -48,6 +48,8 @@ const COLUMN_RE =
   /^([a-z0-9^-]+)\s*:\s*(\d)\s*([+-])\s*(\d)\s*([+-])\s*(\d)\s*=\s*(-?\d+)\s*,\s*so\s+(\d+)\s*(?:;\s*draft\s+(\d)\s*(?:(ok)|,\s*should\s+be\s+(\d)))?\s*\.?$/i;
 const ANSWER_RE = /^answer\s*:\s*(\d+)\s*\.?$/i;
 const VERDICT_RE = /^verdict\s*:\s*(correct|wrong|incorrect)\s*\.?$/i;
+/** Longer lines are never part of the format; skipping them keeps the regexes linear on hostile input. */
+const MAX_LINE_CHARS = 200;
 
 export function parseToyFeedback(text: string): ToyFeedbackParse {
   const detail: ToyFeedbackDetail = {
@@ -62,6 +64,10 @@ export function parseToyFeedback(text: string): ToyFeedbackParse {
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
+    if (line.length > MAX_LINE_CHARS) {
+      detail.unrecognized.push(`${line.slice(0, 40)}…`);
+      continue;
+    }
     const v = VERDICT_RE.exec(line);
     if (v) {
       verdicts.push(v[1].toLowerCase() === 'correct' ? 'correct' : 'incorrect');
