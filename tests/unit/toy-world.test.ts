@@ -67,7 +67,7 @@ describe('toy questions', () => {
   });
 
   it('solves every question exactly, column by column', () => {
-    for (const q of randomQuestions(1, 1500)) {
+    for (const q of randomQuestions(1, 1000)) {
       expect(solveToy(q)).toBe(truth(q).toString());
       const cols = toyColumns(q);
       for (const c of cols) {
@@ -206,7 +206,7 @@ describe('the feedback writer', () => {
 
   it('only makes true claims (columns, answer so far, draft digits, first wrong digit, verdict)', () => {
     const rng = new ToyRng(5, 'claims');
-    for (const q of randomQuestions(4, 700)) {
+    for (const q of randomQuestions(4, 500)) {
       const right = solveToy(q);
       const candidates = [right, sloppyDraft(q, rng, { habitRate: 0.7, slipRate: 1 }).text, String(rng.int(0, 99999))];
       for (const draft of candidates) {
