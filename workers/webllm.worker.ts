@@ -12,4 +12,5 @@ serveWebLlm(scope, {
   hasModelInCache,
   deleteModelAllInfoInCache,
   gpu: navigator.gpu,
+  caches: typeof caches === 'undefined' ? undefined : caches,
 });

@@ -12,6 +12,7 @@ import type { Endpoint } from '../../src/core/engine/protocol.ts';
 import type { LoadProgress } from '../../src/core/engine/types.ts';
 import { WebLlmEngine } from '../../src/core/engine/webllm/engine.ts';
 import { classifyWebLlmError } from '../../src/core/engine/webllm/errors.ts';
+import { modelBaseUrl, type CacheLike, type CacheStorageLike } from '../../src/core/engine/webllm/cache.ts';
 import { serveWebLlm, type MlcEngineLike, type WebLlmLib } from '../../src/core/engine/webllm/host.ts';
 import { mapWebLlmProgress } from '../../src/core/engine/webllm/progress.ts';
 
@@ -130,9 +131,33 @@ afterEach(() => {
   for (const p of channels.splice(0)) p.close();
 });
 
+/** An in-memory Cache API: scope → URLs. */
+class FakeCaches implements CacheStorageLike {
+  scopes = new Map<string, Set<string>>();
+  async open(name: string): Promise<CacheLike> {
+    let set = this.scopes.get(name);
+    if (!set) this.scopes.set(name, (set = new Set()));
+    const urls = set;
+    return { keys: async () => [...urls].map((url) => ({ url })), delete: async (u: string) => urls.delete(u) };
+  }
+  put(scope: string, url: string): void {
+    if (!this.scopes.has(scope)) this.scopes.set(scope, new Set());
+    this.scopes.get(scope)!.add(url);
+  }
+  has(scope: string, url: string): boolean {
+    return this.scopes.get(scope)?.has(url) ?? false;
+  }
+  /** What web-llm leaves after a full download of a model (one shard) at `base`. */
+  putModel(base: string, lib: string): void {
+    for (const f of ['tensor-cache.json', 'params_shard_0.bin', 'tokenizer.json']) this.put('webllm/model', base + f);
+    this.put('webllm/config', base + 'mlc-chat-config.json');
+    this.put('webllm/wasm', lib);
+  }
+}
+
 function setup(options: { features?: string[]; noGpu?: boolean; sources?: Record<string, { model: string; modelLib: string }> } = {}) {
   const fakes: FakeMlc[] = [];
-  const cache = new Map<string, boolean>();
+  const caches = new FakeCaches();
   const cacheCalls: { op: string; id: string; url: string }[] = [];
   const endpoints: MessagePort[] = [];
   const lib: WebLlmLib = {
@@ -142,15 +167,25 @@ function setup(options: { features?: string[]; noGpu?: boolean; sources?: Record
       return f;
     },
     prebuiltAppConfig,
+    // Like web-llm: cached = tensor-cache.json and every shard it lists are in `webllm/model`.
     hasModelInCache: async (id, cfg) => {
-      cacheCalls.push({ op: 'has', id, url: cfg.model_list[0].model });
-      return cache.get(id) ?? false;
+      const base = modelBaseUrl(cfg.model_list[0].model);
+      cacheCalls.push({ op: 'has', id, url: base });
+      return caches.has('webllm/model', base + 'tensor-cache.json') && caches.has('webllm/model', base + 'params_shard_0.bin');
     },
+    // Like web-llm: reads tensor-cache.json through fetchWithCache, i.e. downloads it when it is not cached.
     deleteModelAllInfoInCache: async (id, cfg) => {
-      cacheCalls.push({ op: 'delete', id, url: cfg.model_list[0].model });
-      cache.delete(id);
+      const r = cfg.model_list[0];
+      const base = modelBaseUrl(r.model);
+      cacheCalls.push({ op: 'delete', id, url: base });
+      if (!caches.has('webllm/model', base + 'tensor-cache.json')) throw new TypeError('Failed to fetch');
+      const model = await caches.open('webllm/model');
+      for (const f of ['tensor-cache.json', 'params_shard_0.bin', 'tokenizer.json']) await model.delete(base + f);
+      await (await caches.open('webllm/config')).delete(base + 'mlc-chat-config.json');
+      await (await caches.open('webllm/wasm')).delete(r.model_lib);
     },
     gpu: options.noGpu ? undefined : fakeGpu(options.features ?? []),
+    caches,
   };
   const spawn = (): Endpoint => {
     const { port1, port2 } = new MessageChannel();
@@ -160,7 +195,7 @@ function setup(options: { features?: string[]; noGpu?: boolean; sources?: Record
     return port1;
   };
   const engine = new WebLlmEngine({ spawn, sources: options.sources });
-  return { engine, fakes, cache, cacheCalls, endpoints, fake: () => fakes[fakes.length - 1] };
+  return { engine, fakes, caches, cacheCalls, endpoints, fake: () => fakes[fakes.length - 1] };
 }
 
 describe('WebLlmEngine over the worker protocol', () => {
@@ -340,18 +375,41 @@ describe('WebLlmEngine over the worker protocol', () => {
     await expect(engine.chat({ messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ code: 'engine', message: expect.stringContaining('Load a model first') });
   });
 
-  it('lists cached catalog models and deletes one, with the same URLs the loader uses', async () => {
-    const sources = { 'SmolLM2-135M-Instruct-q0f32-MLC': { model: 'http://localhost:4180/mirror/smol/', modelLib: 'http://localhost:4180/smol.wasm' } };
-    const { engine, cache, cacheCalls } = setup({ features: [], sources });
-    cache.set('SmolLM2-135M-Instruct-q0f32-MLC', true);
+  it('lists cached and partly downloaded models, with the same URLs the loader uses', async () => {
+    const sources = { 'SmolLM2-135M-Instruct-q0f32-MLC': { model: 'http://localhost:4180/mirror/smol', modelLib: 'http://localhost:4180/smol.wasm' } };
+    const { engine, caches, cacheCalls } = setup({ features: [], sources });
+    caches.putModel('http://localhost:4180/mirror/smol/resolve/main/', 'http://localhost:4180/smol.wasm');
+    const qwen = 'https://huggingface.co/mlc-ai/Qwen3-0.6B-q4f32_1-MLC/resolve/main/';
+    caches.put('webllm/config', qwen + 'mlc-chat-config.json'); // a download that stopped after the config
     const all = await engine.listCached();
     expect(all.length).toBeGreaterThanOrEqual(20);
-    expect(all.filter((m) => m.cached)).toEqual([{ webllmId: 'SmolLM2-135M-Instruct-q0f32-MLC', cached: true }]);
-    expect(cacheCalls.find((c) => c.id === 'SmolLM2-135M-Instruct-q0f32-MLC')?.url).toBe('http://localhost:4180/mirror/smol/');
-    expect(cacheCalls.find((c) => c.id === 'Qwen3-0.6B-q4f32_1-MLC')?.url).toBe('https://huggingface.co/mlc-ai/Qwen3-0.6B-q4f32_1-MLC');
-    await engine.deleteCached('SmolLM2-135M-Instruct-q0f32-MLC');
-    expect((await engine.listCached(['SmolLM2-135M-Instruct-q0f32-MLC']))[0].cached).toBe(false);
+    expect(all.filter((m) => m.entries > 0)).toEqual([
+      { webllmId: 'SmolLM2-135M-Instruct-q0f32-MLC', cached: true, entries: 5 },
+      { webllmId: 'Qwen3-0.6B-q4f32_1-MLC', cached: false, entries: 1 },
+    ]);
+    expect(cacheCalls.find((c) => c.id === 'Qwen3-0.6B-q4f32_1-MLC')?.url).toBe(qwen);
+  });
+
+  it('deletes a cached model through web-llm, and a partial one without touching the network', async () => {
+    const sources = { 'SmolLM2-135M-Instruct-q0f32-MLC': { model: 'http://localhost:4180/mirror/smol/', modelLib: 'http://localhost:4180/smol.wasm' } };
+    const { engine, caches, cacheCalls } = setup({ features: [], sources });
+    caches.putModel('http://localhost:4180/mirror/smol/resolve/main/', 'http://localhost:4180/smol.wasm');
+    caches.put('webllm/model', 'http://localhost:4180/mirror/smol/resolve/main/params_shard_1.bin'); // a stray shard
+    expect(await engine.deleteCached('SmolLM2-135M-Instruct-q0f32-MLC')).toBe(6);
+    expect((await engine.listCached(['SmolLM2-135M-Instruct-q0f32-MLC']))[0]).toMatchObject({ cached: false, entries: 0 });
+    // Partial: web-llm's delete would download tensor-cache.json (and fail offline); ours sweeps instead.
+    const qwen = 'https://huggingface.co/mlc-ai/Qwen3-0.6B-q4f32_1-MLC/resolve/main/';
+    caches.put('webllm/config', qwen + 'mlc-chat-config.json');
+    cacheCalls.length = 0;
+    expect(await engine.deleteCached('Qwen3-0.6B-q4f32_1-MLC')).toBe(1);
+    expect(cacheCalls.filter((c) => c.op === 'delete')).toEqual([]);
     await expect(engine.deleteCached('not-a-model')).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('refuses to delete the files of the loaded model', async () => {
+    const { engine } = setup({ features: [] });
+    await engine.load('smollm2-360m');
+    await expect(engine.deleteCached('SmolLM2-360M-Instruct-q4f32_1-MLC')).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('Unload it') });
   });
 
   it('a worker crash rejects the pending call; the next request starts a new worker and reloads', async () => {
@@ -380,6 +438,12 @@ describe('WebLlmEngine over the worker protocol', () => {
 });
 
 describe('web-llm progress and errors, mapped', () => {
+  it('derives the folder URL web-llm fetches from, as web-llm does', () => {
+    expect(modelBaseUrl('https://huggingface.co/mlc-ai/X-MLC')).toBe('https://huggingface.co/mlc-ai/X-MLC/resolve/main/');
+    expect(modelBaseUrl('https://huggingface.co/mlc-ai/X-MLC/')).toBe('https://huggingface.co/mlc-ai/X-MLC/resolve/main/');
+    expect(modelBaseUrl('http://localhost:4180/a/b/resolve/dev')).toBe('http://localhost:4180/a/b/resolve/dev/');
+  });
+
   it('maps web-llm progress texts to phases, fractions and bytes', () => {
     expect(mapWebLlmProgress({ progress: 0, timeElapsed: 0, text: 'Start to fetch params' })).toEqual({ phase: 'download', fraction: 0, text: 'Start to fetch params', bytesLoaded: null });
     expect(mapWebLlmProgress({ progress: 0.25, timeElapsed: 3, text: 'Loading model from cache[2/8]: 64MB loaded. 25% completed, 3 secs elapsed.' })).toMatchObject({ phase: 'cache', fraction: 0.25, bytesLoaded: 64 * 2 ** 20 });

@@ -39,7 +39,10 @@ export interface WebLlmLoadResult {
 
 export interface CachedModel {
   webllmId: string;
+  /** Every weight shard is in the cache: loading needs no download. */
   cached: boolean;
+  /** Cache entries of this model (0 = nothing; some but not `cached` = a partial download). */
+  entries: number;
 }
 
 export interface WebLlmApi {
@@ -50,6 +53,6 @@ export interface WebLlmApi {
   unload: { params: null; result: null };
   /** Which of these models have their weights in the browser cache. */
   cacheStatus: { params: { models: WebLlmLoadParams[] }; result: CachedModel[] };
-  /** Deletes a model's weights, tokenizer, config and library from the browser cache. */
-  cacheDelete: { params: WebLlmLoadParams; result: null };
+  /** Deletes a model's weights, tokenizer, config and library from the browser cache; returns entries removed. */
+  cacheDelete: { params: WebLlmLoadParams; result: { removed: number } };
 }

@@ -170,9 +170,13 @@ export class WebLlmEngine implements ChatEngine {
     return this.#connect().call('cacheStatus', { models: webllmIds.map((id) => this.#source(id)) });
   }
 
-  /** Deletes a model's files from the browser cache (weights, tokenizer, config, library). */
-  async deleteCached(webllmId: string): Promise<void> {
-    await this.#connect().call('cacheDelete', this.#source(webllmId));
+  /**
+   * Deletes a model's files from the browser cache (weights, tokenizer, config, library), partial downloads
+   * included, without network access. Returns how many cache entries were removed. Refused while loaded.
+   */
+  async deleteCached(webllmId: string): Promise<number> {
+    const { removed } = await this.#connect().call('cacheDelete', this.#source(webllmId));
+    return removed;
   }
 
   /** Stops the worker. The engine can be used again: the next call starts a new worker. */

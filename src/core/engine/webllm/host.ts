@@ -19,6 +19,7 @@ import type { Endpoint } from '../protocol.ts';
 import { serveWorker, type WorkerServer } from '../protocol-server.ts';
 import type { ChatResult } from '../types.ts';
 import type { WebLlmApi, WebLlmLoadParams } from './api.ts';
+import { countModelEntries, sweepModelEntries, type CacheStorageLike } from './cache.ts';
 import { classifyWebLlmError, type WebLlmErrorContext } from './errors.ts';
 import { mapWebLlmProgress } from './progress.ts';
 import { fromWebLlmUsage, toFinishReason, toWebLlmRequest } from './request.ts';
@@ -41,6 +42,8 @@ export interface WebLlmLib {
   deleteModelAllInfoInCache(modelId: string, appConfig: AppConfig): Promise<void>;
   /** `navigator.gpu` inside the worker (undefined where WebGPU is missing). */
   gpu: GpuLike | undefined;
+  /** The Cache API (`caches`) where web-llm keeps downloads; undefined where there is none. */
+  caches: CacheStorageLike | undefined;
 }
 
 function absoluteUrl(url: string, what: string): string {
@@ -51,6 +54,10 @@ function absoluteUrl(url: string, what: string): string {
   } catch {
     throw new AppError('bad-input', `The ${what} URL "${url}" is not an absolute http(s) URL; web-llm needs one.`);
   }
+}
+
+function urlsOf(record: ModelRecord): { model: string; modelLib: string } {
+  return { model: record.model, modelLib: record.model_lib };
 }
 
 function hostsOf(record: ModelRecord): string[] {
@@ -198,7 +205,9 @@ export function serveWebLlm(endpoint: Endpoint, lib: WebLlmLib): WorkerServer {
       for (const p of models) {
         const record = recordFor(p);
         try {
-          out.push({ webllmId: p.webllmId, cached: await lib.hasModelInCache(p.webllmId, appConfigFor([record])) });
+          const cached = await lib.hasModelInCache(p.webllmId, appConfigFor([record]));
+          const entries = lib.caches ? await countModelEntries(lib.caches, urlsOf(record)) : 0;
+          out.push({ webllmId: p.webllmId, cached, entries });
         } catch (e) {
           throw classifyWebLlmError(e, context('cache', p.webllmId, record));
         }
@@ -208,12 +217,24 @@ export function serveWebLlm(endpoint: Endpoint, lib: WebLlmLib): WorkerServer {
 
     cacheDelete: async (p) => {
       const record = recordFor(p);
+      if (loaded === p.webllmId) {
+        throw new AppError('bad-input', `${p.webllmId} is loaded right now. Unload it, then delete its files.`);
+      }
       try {
-        await lib.deleteModelAllInfoInCache(p.webllmId, appConfigFor([record]));
+        let removed = 0;
+        // web-llm's own deletion reads tensor-cache.json from the cache; it is only safe offline when the
+        // model is fully cached. The sweep then removes whatever is left (partial downloads, config, library).
+        if (await lib.hasModelInCache(p.webllmId, appConfigFor([record]))) {
+          const before = lib.caches ? await countModelEntries(lib.caches, urlsOf(record)) : 0;
+          await lib.deleteModelAllInfoInCache(p.webllmId, appConfigFor([record]));
+          const after = lib.caches ? await countModelEntries(lib.caches, urlsOf(record)) : 0;
+          removed += before - after;
+        }
+        if (lib.caches) removed += await sweepModelEntries(lib.caches, urlsOf(record));
+        return { removed };
       } catch (e) {
         throw classifyWebLlmError(e, context('cache', p.webllmId, record));
       }
-      return null;
     },
   });
 }
