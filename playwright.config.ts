@@ -3,6 +3,7 @@ import { chromiumPath } from './scripts/chromium-path.ts';
 
 const PORT = Number(process.env.E2E_PORT ?? 4173);
 const HUB_PORT = Number(process.env.E2E_HUB_PORT ?? 4180);
+const ENGINES_PORT = Number(process.env.E2E_ENGINES_PORT ?? 4183);
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -42,6 +43,14 @@ export default defineConfig({
       url: `http://localhost:${HUB_PORT}/health`,
       reuseExistingServer: !process.env.CI,
       timeout: 30_000,
+    },
+    {
+      // The engine harness (tests/e2e/harness-engines, built by scripts/test.sh): the real engine workers
+      // outside the app UI, for tests/e2e/engine-*.spec.ts.
+      command: `npx vite preview --config tests/e2e/harness-engines/vite.config.ts --port ${ENGINES_PORT} --strictPort`,
+      url: `http://localhost:${ENGINES_PORT}`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
     },
   ],
 });

@@ -9,5 +9,6 @@ echo "== unit tests (vitest, Node)"
 npx vitest run
 echo "== build"
 npx vite build --logLevel warn
+npx vite build --config tests/e2e/harness-engines/vite.config.ts --logLevel warn
 echo "== end-to-end tests (Playwright, Chromium)"
 CI=1 npx playwright test
