@@ -45,9 +45,12 @@ export default defineConfig({
       timeout: 30_000,
     },
     {
-      // The engine harness (tests/e2e/harness-engines, built by scripts/test.sh): the real engine workers
-      // outside the app UI, for tests/e2e/engine-*.spec.ts.
-      command: `npx vite preview --config tests/e2e/harness-engines/vite.config.ts --port ${ENGINES_PORT} --strictPort`,
+      // The engine harness (tests/e2e/harness-engines): the real engine workers outside the app UI, for
+      // tests/e2e/engine-*.spec.ts. scripts/test.sh rebuilds it; here it is built only when missing, so that
+      // running any single spec still works.
+      command:
+        '(test -f tests/e2e/harness-engines/dist/index.html || npx vite build --config tests/e2e/harness-engines/vite.config.ts --logLevel warn) && ' +
+        `npx vite preview --config tests/e2e/harness-engines/vite.config.ts --port ${ENGINES_PORT} --strictPort`,
       url: `http://localhost:${ENGINES_PORT}`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
