@@ -59,6 +59,7 @@ export function createTokenizer(files: TokenizerFiles): TextTokenizer {
       return tok.encode(text, { add_special_tokens: false }).ids;
     },
     decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string {
+      if (ids.length === 0) return ''; // the library refuses an empty list
       return tok.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false });
     },
     applyChatTemplate(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean }): string {
