@@ -84,7 +84,8 @@ export function parseScoreText(raw: string): number | null {
   let value: number | null = null;
   const ratio = /(-?\d+(?:\.\d+)?)\s*(?:\/|out of|of)\s*(\d+(?:\.\d+)?)/i.exec(s);
   const percent = /(\d+(?:\.\d+)?)\s*%/.exec(s);
-  const plain = /(-?\d+(?:\.\d+)?)/.exec(s);
+  // A denominator alone ("/10" left after an empty slot) is not a score.
+  const plain = /(-?\d+(?:\.\d+)?)/.exec(s.replace(/(?:\/|out of)\s*\d+(?:\.\d+)?/gi, ' '));
   if (ratio) {
     const x = Number(ratio[1]);
     const y = Number(ratio[2]);
@@ -248,7 +249,7 @@ function fromText(text: string, c: Collected): number {
 }
 
 const SCORE_ANYWHERE = [
-  /\b(?:score|rating|grade|rate (?:it|this)|give (?:it|this)(?: a)?)\b[^\d\n]{0,20}(\d+(?:\.\d+)?(?:\s*(?:\/|out of)\s*\d+)?)/gi,
+  /\b(?:score|rating|grade|rate (?:it|this)|give (?:it|this)(?: a)?)\b[^\d\n/]{0,20}(\d+(?:\.\d+)?(?:\s*%|\s*(?:\/|out of)\s*\d+)?)/gi,
   /(\d+(?:\.\d+)?\s*(?:\/|out of)\s*(?:10|100|5))\b/gi,
 ];
 
@@ -265,6 +266,7 @@ function fromProse(text: string, c: Collected): number {
   // Drop the scale itself ("(1-10)", "on a scale of 1 to 10") so it is not read as the score.
   const plain = text
     .replace(/\*\*|__/g, '')
+    .replace(/<[^<>\n]*>/g, ' ')
     .replace(/\(?\b(?:from |on a scale (?:of|from) )?1\s*(?:-|–|to)\s*10\b\)?/gi, ' ');
   if (c.score === null) {
     for (const re of SCORE_ANYWHERE) {

@@ -19,7 +19,17 @@ export function shortHash(s: string): string {
 /** The default share of tasks held out for evaluation. */
 export const DEFAULT_EVAL_FRACTION = 0.25;
 
+/** MurmurHash3's 32-bit finaliser: spreads FNV's weakly mixed high bits (similar ids → similar hashes). */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** Assigns train/eval from the id alone, so the same task always lands in the same split. */
 export function assignSplit(id: string, evalFraction = DEFAULT_EVAL_FRACTION): Split {
-  return fnv1a32(`split:${id}`) / 0x1_0000_0000 < evalFraction ? 'eval' : 'train';
+  return mix32(fnv1a32(`split:${id}`)) / 0x1_0000_0000 < evalFraction ? 'eval' : 'train';
 }

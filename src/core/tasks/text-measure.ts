@@ -1,6 +1,7 @@
 /** Counting words, sentences, paragraphs and list items the same way everywhere rules are checked. */
 
-const WORD = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
+// Words may contain apostrophes and hyphens ("it's", "well-known"); numbers may contain . and , ("3.5", "1,000").
+const WORD = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+|(?<=\p{N})[.,]\p{N}+)*/gu;
 
 export function words(text: string): string[] {
   return text.match(WORD) ?? [];
@@ -10,10 +11,13 @@ export function countWords(text: string): number {
   return words(text).length;
 }
 
-/** Sentences end with . ! or ? followed by whitespace or the end; a piece without a letter or digit is not one. */
+/**
+ * Sentences end with . ! or ? followed by whitespace or the end (not after common abbreviations like "Mr.");
+ * a piece without a letter or digit is not one.
+ */
 export function sentences(text: string): string[] {
   return text
-    .split(/(?<=[.!?])["'”’)\]]*\s+|\n\s*\n/u)
+    .split(/(?<=[.!?])(?<!\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No)\.)["'”’)\]]*\s+|\n\s*\n/u)
     .map((s) => s.trim())
     .filter((s) => /[\p{L}\p{N}]/u.test(s));
 }

@@ -1,7 +1,7 @@
 /**
- * Word-level diff for showing how successive drafts changed. Tokens are words and the whitespace between them;
- * the edit script is Myers' O(ND) shortest edit on those tokens. Whitespace is kept: joining the 'eq' and 'del'
- * parts gives the old text back, joining 'eq' and 'ins' gives the new one.
+ * Word-level diff for showing how successive drafts changed. The edit script is Myers' O(ND) shortest edit on
+ * the words (whitespace-delimited); whitespace is kept: joining the 'eq' and 'del' parts gives the old text
+ * back, joining 'eq' and 'ins' gives the new one.
  */
 export type DiffOp = 'eq' | 'ins' | 'del';
 
@@ -115,25 +115,100 @@ function absorbLoneWhitespace(parts: readonly DiffPart[]): DiffPart[] {
   return merge(out);
 }
 
-/** Word-level diff of a → b. */
+/** A word with the whitespace before it; `tail` holds whitespace after the last word. */
+interface Spaced {
+  words: string[];
+  /** gaps[i] = whitespace before words[i]. */
+  gaps: string[];
+  tail: string;
+}
+
+function spaced(text: string): Spaced {
+  const out: Spaced = { words: [], gaps: [], tail: '' };
+  let gap = '';
+  for (const t of wordTokens(text)) {
+    if (/^\s/.test(t)) gap = t;
+    else {
+      out.words.push(t);
+      out.gaps.push(gap);
+      gap = '';
+    }
+  }
+  out.tail = gap;
+  return out;
+}
+
+/**
+ * Word-level diff of a → b. Words are matched on their text only (so the edit is minimal in words); the
+ * whitespace around them is carried along and shown as changed only where it differs.
+ */
 export function diffWords(a: string, b: string): DiffPart[] {
-  const ta = wordTokens(a);
-  const tb = wordTokens(b);
-  // Common prefix and suffix never need the search.
+  const A = spaced(a);
+  const B = spaced(b);
+  // Common prefix and suffix of words never need the search.
   let start = 0;
-  while (start < ta.length && start < tb.length && ta[start] === tb[start]) start++;
-  let endA = ta.length;
-  let endB = tb.length;
-  while (endA > start && endB > start && ta[endA - 1] === tb[endB - 1]) {
+  while (start < A.words.length && start < B.words.length && A.words[start] === B.words[start]) start++;
+  let endA = A.words.length;
+  let endB = B.words.length;
+  while (endA > start && endB > start && A.words[endA - 1] === B.words[endB - 1]) {
     endA--;
     endB--;
   }
-  const parts: DiffPart[] = [
-    ...ta.slice(0, start).map((text) => ({ op: 'eq' as const, text })),
-    ...myers(ta.slice(start, endA), tb.slice(start, endB)),
-    ...ta.slice(endA).map((text) => ({ op: 'eq' as const, text })),
+  const script: DiffPart[] = [
+    ...A.words.slice(0, start).map((text) => ({ op: 'eq' as const, text })),
+    ...myers(A.words.slice(start, endA), B.words.slice(start, endB)),
+    ...A.words.slice(endA).map((text) => ({ op: 'eq' as const, text })),
   ];
-  return absorbLoneWhitespace(merge(parts));
+  // Re-attach whitespace: walk both texts along the word script.
+  const parts: DiffPart[] = [];
+  const gap = (ga: string, gb: string) => {
+    if (ga === gb) {
+      if (ga) parts.push({ op: 'eq', text: ga });
+    } else {
+      if (ga) parts.push({ op: 'del', text: ga });
+      if (gb) parts.push({ op: 'ins', text: gb });
+    }
+  };
+  let i = 0;
+  let j = 0;
+  for (const p of script) {
+    if (p.op === 'eq') {
+      gap(A.gaps[i], B.gaps[j]);
+      parts.push({ op: 'eq', text: A.words[i] });
+      i++;
+      j++;
+    } else if (p.op === 'del') {
+      parts.push({ op: 'del', text: A.gaps[i] + A.words[i] });
+      i++;
+    } else {
+      parts.push({ op: 'ins', text: B.gaps[j] + B.words[j] });
+      j++;
+    }
+  }
+  gap(A.tail, B.tail);
+  return hoistSharedSpace(absorbLoneWhitespace(merge(parts)));
+}
+
+/** "the| cat→ dog|" reads better as "the |cat→dog|": whitespace both sides of a replacement share moves out. */
+function hoistSharedSpace(parts: DiffPart[]): DiffPart[] {
+  const out: DiffPart[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const d = parts[i];
+    const n = parts[i + 1];
+    if (d.op === 'del' && n?.op === 'ins') {
+      const lead = (t: string) => /^\s*/.exec(t)![0];
+      let k = 0;
+      const la = lead(d.text);
+      const lb = lead(n.text);
+      while (k < la.length && k < lb.length && la[k] === lb[k]) k++;
+      // Keep at least one visible character in each part.
+      if (k > 0 && k < d.text.length && k < n.text.length) {
+        out.push({ op: 'eq', text: d.text.slice(0, k) }, { op: 'del', text: d.text.slice(k) }, { op: 'ins', text: n.text.slice(k) });
+      } else out.push(d, n);
+      i++;
+    } else out.push(d);
+  }
+  return merge(out);
 }
 
 /** Counts of words inserted and deleted (whitespace ignored), for a one-line summary. */
