@@ -193,6 +193,18 @@ describe('worker protocol', () => {
     await expect(client.call('add', { a: 1, b: 1 })).rejects.toMatchObject({ code: 'engine' });
   });
 
+  it('a crash terminates the worker, whose state is unknown', async () => {
+    const { port1, port2 } = new MessageChannel();
+    opened.push(port1, port2);
+    let terminated = 0;
+    // A Worker-like endpoint: a port plus terminate().
+    const worker = Object.assign(port1, { terminate: () => void terminated++ });
+    const client = createWorkerClient<TestApi>(worker);
+    port1.dispatchEvent(new Event('error'));
+    expect(terminated).toBe(1);
+    await expect(client.call('add', { a: 1, b: 1 })).rejects.toMatchObject({ code: 'engine', message: expect.stringContaining('the engine worker crashed') });
+  });
+
   it('messageerror rejects pending calls with a typed error', async () => {
     const { client, port1 } = setup();
     const a = client.call('wait', null);

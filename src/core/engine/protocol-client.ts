@@ -36,7 +36,7 @@ export interface WorkerClient<Api extends ApiSpec<Api>> {
   readonly pendingCount: number;
   /** Set once the endpoint failed or was closed; every later call rejects with it. */
   readonly failure: AppError | null;
-  /** Called once when the worker crashes or a message cannot be read (not on close()). */
+  /** Called once when the worker crashes or a message cannot be read (not on close()); the worker is terminated. */
   onFailure(listener: (error: AppError) => void): void;
   /** Rejects pending calls, stops listening and terminates the worker if the endpoint is one. */
   close(reason?: string): void;
@@ -99,6 +99,8 @@ export function createWorkerClient<Api extends ApiSpec<Api>>(
     if (failure) return;
     failure = error;
     detach();
+    // A worker may keep running after an uncaught error (holding GPU memory); its state is unknown: stop it.
+    endpoint.terminate?.();
     settleAll(error);
     for (const l of failureListeners) l(error);
   }
