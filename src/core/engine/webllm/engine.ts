@@ -103,6 +103,7 @@ export class WebLlmEngine implements ChatEngine {
     onProgress?.({ phase: 'select', fraction: 0, text: choice.reason, bytesLoaded: null });
     this.#loaded = null;
     this.#reload = null;
+    this.#choice = null;
     await this.#connect().call('load', this.#source(choice.variant.webllmId), { signal, onProgress });
     this.#choice = choice;
     this.#loaded = choice.variant.webllmId;
