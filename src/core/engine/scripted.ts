@@ -4,7 +4,7 @@ import type { ChatEngine, ChatRequest, ChatResult, FinishReason, LoadProgress, U
 /**
  * A deterministic ChatEngine that replies from a script, for tests and demos of the loop logic (no model).
  * It behaves like a real engine where the loop can tell: it streams its reply piece by piece through
- * `onToken` (yielding to the event loop between pieces, so an abort can land mid-generation), honours
+ * `onToken` (yielding between pieces, so an abort can land mid-generation), honours
  * `signal` (a reply cut short returns finishReason 'abort' with the text so far), respects `maxTokens` and
  * `stop`, reports usage (one "token" = one whitespace-delimited piece) and records every request it got.
  */
@@ -113,8 +113,12 @@ export class ScriptedEngine implements ChatEngine {
 
     let text = '';
     let emitted = 0;
-    for (const piece of pieces) {
-      await new Promise((resolve) => setTimeout(resolve, this.options.tokenDelayMs ?? 0));
+    const delay = this.options.tokenDelayMs ?? 0;
+    for (const [n, piece] of pieces.entries()) {
+      // A timer turn every 8 pieces (or every piece with a delay) lets outside events (a Stop button) in;
+      // a microtask turn otherwise keeps long scripts fast.
+      if (delay > 0 || n % 8 === 7) await new Promise((resolve) => setTimeout(resolve, delay));
+      else await Promise.resolve();
       if (signal?.aborted) {
         finish = 'abort';
         break;

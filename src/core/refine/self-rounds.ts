@@ -150,6 +150,8 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
     ? structuredClone(o.resume.checkpoint)
     : { runId: o.runId, round: o.metaSkill || evaluation.baseline ? 0 : 1, phase: firstPhase(), adapterId: o.startAdapterId ?? null, lastTrain: null, lastCollect: null, history: [] };
   if (cp.runId !== o.runId) throw new AppError('bad-input', `The checkpoint belongs to run ${cp.runId}, not ${o.runId}.`);
+  // A fresh run stores its starting point, so even an abort in the first phase can be resumed.
+  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp));
 
   // Steps known to this run: the stored ones plus everything written from now on.
   const known: StepRecord[] = [...(o.resume?.steps ?? [])];

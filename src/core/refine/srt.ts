@@ -115,6 +115,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
         metrics: { loops: 0, kept: 0, improved: 0, sftRows: 0, preferencePairs: 0, sft: null, dpo: null, accuracy: null },
       };
   if (cp.runId !== o.runId) throw new AppError('bad-input', `The checkpoint belongs to run ${cp.runId}, not ${o.runId}.`);
+  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp));
   const known: StepRecord[] = [...(o.resume?.steps ?? [])];
   const saveStep = async (s: StepRecord) => {
     await o.store.saveStep(s);
@@ -166,7 +167,8 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
       case 'sft': {
         const rows = buildSamples(keptLoops(), { shapes: [...(o.sftShapes ?? ['meta'])], templates: o.templates, registry }).map((s) => s.row as SftRow);
         if (rows.length === 0) {
-          await advance({ phase: o.dpo === false ? (o.evaluate ? 'evaluate' : 'done') : 'dpo', sftAdapterId: cp.startAdapterId, metrics: { ...cp.metrics, sftRows: 0 } });
+          // Nothing to learn from: no adapter is made (DPO then starts from the start adapter).
+          await advance({ phase: o.dpo === false ? (o.evaluate ? 'evaluate' : 'done') : 'dpo', sftAdapterId: null, metrics: { ...cp.metrics, sftRows: 0 } });
           break;
         }
         report('sft', 0, 1, `SFT on ${rows.length} feedback-then-refinement rows`);
