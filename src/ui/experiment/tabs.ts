@@ -1,0 +1,29 @@
+/**
+ * The tabs of an experiment's page, in order. Each is a component that receives the experiment.
+ * To add one (the playground, training, evaluation …), write the component and add ONE line here, e.g.
+ *   { id: 'playground', label: 'Playground', component: PlaygroundTab },
+ * Its URL is then #/experiments/<id>/<tab id>.
+ */
+import type { Component } from 'svelte';
+import type { Experiment } from '../../db/types.ts';
+import OverviewTab from './OverviewTab.svelte';
+import ExperimentSettingsTab from './ExperimentSettingsTab.svelte';
+
+export interface ExperimentTabProps {
+  experiment: Experiment;
+}
+
+export interface ExperimentTab {
+  id: string;
+  label: string;
+  component: Component<ExperimentTabProps>;
+}
+
+export const EXPERIMENT_TABS: ExperimentTab[] = [
+  { id: 'overview', label: 'Overview', component: OverviewTab },
+  { id: 'settings', label: 'Settings', component: ExperimentSettingsTab },
+];
+
+export function findTab(id: string | null): ExperimentTab {
+  return EXPERIMENT_TABS.find((t) => t.id === id) ?? EXPERIMENT_TABS[0];
+}

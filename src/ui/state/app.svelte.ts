@@ -1,0 +1,81 @@
+/**
+ * The app's shared state: the open database, the error banner, and the "storage changed elsewhere, reload"
+ * flag. One instance, made by App.svelte and handed to components through context (context.ts).
+ */
+import { AppError } from '../../core/errors.ts';
+import { openStudioDb, type StudioDb } from '../../db/db.ts';
+import { markInterruptedRuns, type LockManagerLike } from '../../db/locks.ts';
+import { requestPersistenceOnce } from '../../db/storage.ts';
+import { describeError, type ShownError } from '../lib/errors.ts';
+
+export interface BannerError extends ShownError {
+  id: number;
+}
+
+export type Phase = 'opening' | 'ready' | 'failed';
+
+export class AppState {
+  phase = $state<Phase>('opening');
+  db = $state.raw<StudioDb | null>(null);
+  /** Why the storage could not be opened (phase 'failed'). */
+  fatal = $state.raw<ShownError | null>(null);
+  /** Another tab upgraded or deleted the database: this page must be reloaded. */
+  connectionLost = $state(false);
+  /** This tab's upgrade waits for an older tab to close. */
+  upgradeBlocked = $state(false);
+  errors = $state<BannerError[]>([]);
+  /** A short success message (e.g. after an import), dismissible. */
+  notice = $state<string | null>(null);
+  #nextErrorId = 1;
+
+  /** The open database; components below App only render once it is open. */
+  get database(): StudioDb {
+    if (!this.db) throw new AppError('internal', 'The storage is not open yet. Reload the page.');
+    return this.db;
+  }
+
+  /** The Web Locks API (null in browsers without it: interrupted runs are then not detected). */
+  get locks(): LockManagerLike | null {
+    return typeof navigator !== 'undefined' && navigator.locks ? navigator.locks : null;
+  }
+
+  async start(): Promise<void> {
+    let db: StudioDb;
+    try {
+      db = await openStudioDb({
+        onConnectionLost: () => {
+          this.connectionLost = true;
+        },
+        onBlocked: () => {
+          this.upgradeBlocked = true;
+        },
+      });
+    } catch (e) {
+      this.fatal = describeError(e, 'open the storage');
+      this.phase = 'failed';
+      return;
+    }
+    // Runs left 'running' by a closed, reloaded or crashed tab show as interrupted from the first paint.
+    const locks = this.locks;
+    if (locks) await markInterruptedRuns(db, locks).catch((e: unknown) => this.report(e, 'check for interrupted runs'));
+    this.db = db;
+    this.phase = 'ready';
+    if (navigator.storage) {
+      requestPersistenceOnce(db, navigator.storage).catch((e: unknown) => this.report(e, 'ask for persistent storage'));
+    }
+  }
+
+  report(e: unknown, action?: string): void {
+    const shown = describeError(e, action);
+    if (this.connectionLost && shown.code === 'schema-newer') return; // the reload banner already says it
+    this.errors.push({ ...shown, id: this.#nextErrorId++ });
+  }
+
+  dismiss(id: number): void {
+    this.errors = this.errors.filter((e) => e.id !== id);
+  }
+
+  say(notice: string): void {
+    this.notice = notice;
+  }
+}
