@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { causalLmLoss, causalLmLossParts, sequenceLogProbs } from '../../src/core/train/loss.ts';
+import {
+  causalLmLoss,
+  causalLmLossFromHidden,
+  causalLmLossParts,
+  sequenceLogProbs,
+  sequenceLogProbsFromHidden,
+} from '../../src/core/train/loss.ts';
 import { FIXTURE_MODELS, fixturesDir } from '../fixtures/paths.ts';
 import { maxRelError, testFloats } from './train-helpers.ts';
 
@@ -116,5 +122,40 @@ describe('causalLmLoss', () => {
     const ref = referenceLoss(logits, labels, B, T, V);
     const got = tf.tidy(() => sequenceLogProbs(tf.tensor3d(logits, [B, T, V]), tf.tensor2d(labels, [B, T], 'int32')).dataSync());
     for (let b = 0; b < B; b++) expect(Math.abs(got[b] - ref.perSeq[b])).toBeLessThan(1e-5);
+  });
+});
+
+describe('chunked loss from hidden states and a frozen LM head', () => {
+  it('equals the loss on full logits, in value and in gradient w.r.t. the hidden states, for any chunk size', () => {
+    const [B, T, H, V] = [2, 7, 5, 13];
+    const hidden = testFloats(B * T * H, 31, 2);
+    const head = testFloats(H * V, 32, 1);
+    const labels = randomLabels(B, T, V, 6);
+    tf.tidy(() => {
+      const h = tf.tensor3d(hidden, [B, T, H]);
+      const w = tf.tensor2d(head, [H, V]);
+      const y = tf.tensor2d(labels, [B, T], 'int32');
+      const full = tf.valueAndGrad((x: tf.Tensor) => causalLmLoss(tf.reshape(tf.matMul(tf.reshape(x, [B * T, H]), w), [B, T, V]) as tf.Tensor3D, y));
+      const { value: v0, grad: g0 } = full(h);
+      const seq0 = sequenceLogProbs(tf.reshape(tf.matMul(tf.reshape(h, [B * T, H]), w), [B, T, V]) as tf.Tensor3D, y).dataSync();
+      for (const chunk of [1, 4, 12, 100]) {
+        const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => causalLmLossFromHidden(x as tf.Tensor3D, w, y, chunk))(h);
+        expect(Math.abs(value.dataSync()[0] - v0.dataSync()[0]), `chunk ${chunk}`).toBeLessThan(1e-5);
+        expect(maxRelError(grad.dataSync(), g0.dataSync()), `chunk ${chunk}`).toBeLessThan(1e-5);
+        const seq = sequenceLogProbsFromHidden(h, w, y, chunk).dataSync();
+        for (let b = 0; b < B; b++) expect(Math.abs(seq[b] - seq0[b])).toBeLessThan(1e-4);
+      }
+    });
+    expect(() => causalLmLossFromHidden(tf.zeros([1, 2, 3]) as tf.Tensor3D, tf.zeros([3, 4]) as tf.Tensor2D, tf.zeros([1, 2], 'int32') as tf.Tensor2D, 0)).toThrow(/chunkRows/);
+  });
+
+  it('leaks nothing, forward or backward', () => {
+    const before = tf.memory().numTensors;
+    const h = tf.tensor3d(testFloats(2 * 5 * 3, 1), [2, 5, 3]);
+    const w = tf.tensor2d(testFloats(3 * 7, 2), [3, 7]);
+    const y = tf.tensor2d(randomLabels(2, 5, 7, 1), [2, 5], 'int32');
+    const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => causalLmLossFromHidden(x as tf.Tensor3D, w, y, 3))(h);
+    tf.dispose([value, grad, h, w, y]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -14,9 +14,10 @@ import { disposeLora, initLora, toVariable } from '../../src/core/lora/init.ts';
 import { loadPeftAdapter } from '../../src/core/lora/peft-load.ts';
 import { peftAdapterFiles } from '../../src/core/lora/peft-save.ts';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
-import { forward } from '../../src/core/model/llama.ts';
+import { forward, forwardHidden } from '../../src/core/model/llama.ts';
 import { loadModel } from '../../src/core/model/load.ts';
 import type { TokenBatch } from '../../src/core/train/batches.ts';
+import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { sftLossFn, type LogitsFn } from '../../src/core/train/objectives.ts';
 import { Rng } from '../../src/core/train/rng.ts';
@@ -78,19 +79,29 @@ describe('loss and LoRA gradients over the runtime forward pass', () => {
       };
       const lossFn = sftLossFn(logitsFn);
       const vars = [...params.values()];
-      const { value, grads } = tf.variableGrads(() => lossFn(batch, { step: 0, microStep: 0, rng: Rng.fromSeed(0) }), vars);
-      expect(Math.abs(value.dataSync()[0] - ref.loss_adapted)).toBeLessThan(1e-4);
       const byVar = new Map(vars.map((v, i) => [v.name, [...params.keys()][i]]));
-      let checked = 0;
-      for (const [varName, g] of Object.entries(grads)) {
-        const key = byVar.get(varName)!;
-        const expected = ref.grads[key];
-        expect(expected, key).toBeDefined();
-        expect(maxRelError(g.dataSync(), expected.flat()), key).toBeLessThan(1e-4);
-        checked++;
+      const ids = tf.tensor2d(batch.inputIds, [B, T], 'int32');
+      const labels = tf.tensor2d(batch.labels, [B, T], 'int32');
+      const head = model.weights.lmHead ?? model.weights.embedding; // [H, V]
+      const ways: Array<[string, () => tf.Scalar]> = [
+        ['full logits (sftLossFn)', () => lossFn(batch, { step: 0, microStep: 0, rng: Rng.fromSeed(0) })],
+        ['hidden states + chunked head', () => causalLmLossFromHidden(forwardHidden(model, ids, { lora }), head, labels, 5)],
+      ];
+      for (const [way, f] of ways) {
+        const { value, grads } = tf.variableGrads(f, vars);
+        expect(Math.abs(value.dataSync()[0] - ref.loss_adapted), way).toBeLessThan(1e-4);
+        let checked = 0;
+        for (const [varName, g] of Object.entries(grads)) {
+          const key = byVar.get(varName)!;
+          const expected = ref.grads[key];
+          expect(expected, key).toBeDefined();
+          expect(maxRelError(g.dataSync(), expected.flat()), `${way}: ${key}`).toBeLessThan(1e-4);
+          checked++;
+        }
+        expect(checked).toBe(Object.keys(ref.grads).length);
+        tf.dispose([value, ...Object.values(grads)]);
       }
-      expect(checked).toBe(Object.keys(ref.grads).length);
-      tf.dispose([value, ...Object.values(grads)]);
+      tf.dispose([ids, labels]);
       disposeLora(lora);
       model.dispose();
     });

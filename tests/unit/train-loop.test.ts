@@ -14,7 +14,7 @@ import { TrainControl } from '../../src/core/train/control.ts';
 import type { PreferenceExample, TokenSequence } from '../../src/core/train/data-types.ts';
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { train, type StepReport, type TrainOptions } from '../../src/core/train/loop.ts';
-import { dpoLossFn, sftLossFn, type LogitsFn } from '../../src/core/train/objectives.ts';
+import { dpoLossFn, sftLossFn, type HiddenModel, type LogitsFn } from '../../src/core/train/objectives.ts';
 import { Rng } from '../../src/core/train/rng.ts';
 import { makeSchedule } from '../../src/core/train/schedule.ts';
 import { readSafetensorsIndependently, smallModelConfig, testFloats } from './train-helpers.ts';
@@ -36,14 +36,15 @@ const base = {
 
 /** h [N, D] → h·Wᵀ + scaling · (dropout(h)·Aᵀ)·Bᵀ */
 function adapted(h: tf.Tensor2D, w: tf.Tensor2D, lora: LoraWeights, module: string, on: boolean, training: boolean, seed?: number): tf.Tensor2D {
-  const y = tf.matMul(h, w, false, true); // [N, out]
+  const y = tf.matMul(h, w, false, true) as tf.Tensor2D; // [N, out]
   if (!on) return y;
   const { a, b } = lora.modules.get(module)!;
-  const x = training && lora.config.dropout > 0 ? tf.dropout(h, lora.config.dropout, undefined, seed) : h;
+  const x: tf.Tensor2D = training && lora.config.dropout > 0 ? (tf.dropout(h, lora.config.dropout, undefined, seed) as tf.Tensor2D) : h;
   return tf.add(y, tf.mul(tf.matMul(tf.matMul(x, a, false, true), b, false, true), tf.scalar(lora.scaling))) as tf.Tensor2D;
 }
 
-function toyModel(lora: LoraWeights): LogitsFn {
+/** Final hidden states of the toy model, [B, T, 48]. */
+function toyHidden(lora: LoraWeights): HiddenModel['hidden'] {
   return (ids, o) =>
     tf.tidy(() => {
       const [B, T] = ids.shape;
@@ -51,7 +52,18 @@ function toyModel(lora: LoraWeights): LogitsFn {
       const seedV = o.seed === undefined ? undefined : o.seed + 1;
       const q = adapted(h, base.wq, lora, Q, o.adapter, o.training, o.seed); // [N, 32]
       const v = adapted(h, base.wv, lora, VP, o.adapter, o.training, seedV); // [N, 16]
-      const logits = tf.matMul(tf.tanh(tf.concat([q, v], 1)), base.out, false, true); // [N, V]
+      return tf.reshape(tf.tanh(tf.concat([q, v], 1)), [B, T, 48]) as tf.Tensor3D;
+    });
+}
+
+const headT = tf.keep(tf.transpose(base.out)) as tf.Tensor2D; // [48, V]
+
+function toyModel(lora: LoraWeights): LogitsFn {
+  const hidden = toyHidden(lora);
+  return (ids, o) =>
+    tf.tidy(() => {
+      const [B, T] = ids.shape;
+      const logits = tf.matMul(tf.reshape(hidden(ids, o), [B * T, 48]), base.out, false, true); // [N, V]
       return tf.reshape(logits, [B, T, V]) as tf.Tensor3D;
     });
 }
@@ -73,6 +85,8 @@ const DATA = dataset(24, 5);
 
 interface RunOptions extends Partial<Omit<TrainOptions<TokenBatch>, 'params' | 'lossFn' | 'batches' | 'optimizer' | 'schedule'>> {
   loraSeed?: number;
+  /** Train through the hidden-states view with the chunked loss. */
+  chunkRows?: number;
   loraDropout?: number;
   batchSize?: number;
   lr?: number;
@@ -87,7 +101,7 @@ async function run(o: RunOptions) {
   const totalSteps = o.totalSteps ?? 8;
   const result = await train({
     params,
-    lossFn: o.lossOverride ?? sftLossFn(toyModel(lora)),
+    lossFn: o.lossOverride ?? sftLossFn(o.chunkRows ? { hidden: toyHidden(lora), head: headT, chunkRows: o.chunkRows } : toyModel(lora)),
     batches: new SftBatches(DATA, { batchSize: o.batchSize ?? 4, seed: 3, padId: 0 }),
     optimizer,
     schedule: makeSchedule({ kind: 'linear', baseLr: o.lr ?? 3e-2, warmupSteps: 1, totalSteps }),
@@ -232,6 +246,18 @@ describe('train (generic loop)', () => {
     }
   });
 
+  it('trains the same through the hidden-states view with the chunked loss', async () => {
+    const full = await run({ totalSteps: 4, gradAccum: 2 });
+    const chunked = await run({ totalSteps: 4, gradAccum: 2, chunkRows: 7 });
+    for (let i = 0; i < 4; i++) expect(Math.abs(chunked.reports[i].loss - full.reports[i].loss)).toBeLessThan(1e-5);
+    for (const [n, x] of full.values) {
+      const y = chunked.values.get(n)!;
+      let d = 0;
+      for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+      expect(d, n).toBeLessThan(1e-5);
+    }
+  });
+
   it('stops with a training error on a non-finite loss and leaves the parameters as they were', async () => {
     const lora = initLora(LORA, model, 0);
     const params = loraParamMap(lora);
@@ -251,7 +277,7 @@ describe('train (generic loop)', () => {
     disposeLora(lora);
   });
 
-  it('trains DPO through the same loop: the first loss is log 2 (adapter off = reference) and it falls', async () => {
+  it('trains DPO through the same loop (chunked view): the first loss is log 2 (adapter off = reference) and it falls', async () => {
     const pairs: PreferenceExample[] = DATA.slice(0, 12).map((s, i) => {
       const wrong = Int32Array.from(s.inputIds, (x, t) => (t < 2 ? x : (x + 7) % V));
       return { chosen: s, rejected: { inputIds: wrong, labels: Int32Array.from(wrong, (x, t) => (t < 2 ? -100 : x)) }, line: i + 1, truncated: false };
@@ -264,7 +290,7 @@ describe('train (generic loop)', () => {
     await train({
       params, optimizer: opt, totalSteps: 15, schedule: () => 2e-2,
       batches: new PreferenceBatches(pairs, { batchSize: 4, seed: 1, padId: 0 }),
-      lossFn: dpoLossFn(toyModel(lora), 0.5),
+      lossFn: dpoLossFn({ hidden: toyHidden(lora), head: headT, chunkRows: 16 }, 0.5),
       onStep: (r) => void reports.push(r),
     });
     expect(reports[0].loss).toBeCloseTo(Math.LN2, 5);

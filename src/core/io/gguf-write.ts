@@ -63,7 +63,7 @@ export function writeGguf(
   metadata: ReadonlyArray<[string, GGUFValue]>,
   tensors: readonly GGUFTensorToWrite[],
   options: GGUFWriteOptions = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
     throw new AppError('gguf', `GGUF alignment must be a positive multiple of 8, got ${alignment}.`);

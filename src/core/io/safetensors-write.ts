@@ -31,7 +31,7 @@ const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 export function writeSafetensors(
   tensors: Map<string, TensorToWrite> | Iterable<[string, TensorToWrite]>,
   options: SafetensorsWriteOptions = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const dtype = options.dtype ?? 'F32';
   const metadata = options.metadata ?? { format: 'pt' };
   const entries = [...tensors];

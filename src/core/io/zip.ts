@@ -8,7 +8,7 @@ import { AppError } from '../errors.ts';
 const STORED = /\.(safetensors|gguf|bin|zip)$/i;
 
 /** A zip of the files, in the given order. Names are paths inside the archive ("a/b.json"). */
-export function zipFiles(files: ReadonlyMap<string, Uint8Array>, options: { level?: 0 | 1 | 6 | 9 } = {}): Uint8Array {
+export function zipFiles(files: ReadonlyMap<string, Uint8Array>, options: { level?: 0 | 1 | 6 | 9 } = {}): Uint8Array<ArrayBuffer> {
   const tree: Zippable = {};
   for (const [name, data] of files) {
     if (name.length === 0 || name.startsWith('/') || name.split('/').some((p) => p === '..' || p === '')) {

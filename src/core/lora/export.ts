@@ -40,6 +40,6 @@ export async function adapterExportFiles(input: AdapterExportInput): Promise<Map
 }
 
 /** One zip with the exported files, for a browser download. */
-export async function adapterExportZip(input: AdapterExportInput): Promise<Uint8Array> {
+export async function adapterExportZip(input: AdapterExportInput): Promise<Uint8Array<ArrayBuffer>> {
   return zipFiles(await adapterExportFiles(input));
 }

@@ -74,7 +74,7 @@ export function loraPlainToGguf(
   config: LoraConfig,
   model: ModelConfig,
   options: GgufLoraOptions = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const metadata: Array<[string, GGUFValue]> = [
     ['general.architecture', { type: 'string', value: model.architecture }],
     ['general.type', { type: 'string', value: 'adapter' }],
@@ -108,6 +108,6 @@ export function loraPlainToGguf(
 }
 
 /** adapter.gguf bytes for trained (or loaded) LoRA weights. */
-export async function loraToGguf(weights: LoraWeights, model: ModelConfig, options: GgufLoraOptions = {}): Promise<Uint8Array> {
+export async function loraToGguf(weights: LoraWeights, model: ModelConfig, options: GgufLoraOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
   return loraPlainToGguf(await loraToPlain(weights), weights.config, model, options);
 }

@@ -109,7 +109,7 @@ function pythonString(s: string): string {
 }
 
 /** adapter_model.safetensors bytes from plain tensors: F32, names sorted as safetensors' save_file orders them. */
-export function peftSafetensorsFromPlain(plain: ReadonlyMap<string, LoraPlainPair>): Uint8Array {
+export function peftSafetensorsFromPlain(plain: ReadonlyMap<string, LoraPlainPair>): Uint8Array<ArrayBuffer> {
   const tensors: Array<[string, TensorToWrite]> = [];
   for (const [module, { a, b }] of plain) {
     tensors.push([peftTensorName(module, 'A'), a], [peftTensorName(module, 'B'), b]);
@@ -119,7 +119,7 @@ export function peftSafetensorsFromPlain(plain: ReadonlyMap<string, LoraPlainPai
 }
 
 /** adapter_model.safetensors bytes for trained (or loaded) LoRA weights. */
-export async function peftAdapterSafetensors(weights: LoraWeights): Promise<Uint8Array> {
+export async function peftAdapterSafetensors(weights: LoraWeights): Promise<Uint8Array<ArrayBuffer>> {
   return peftSafetensorsFromPlain(await loraToPlain(weights));
 }
 

@@ -6,7 +6,9 @@
  * Cross-entropy is one fused, numerically stable op (log-sum-exp minus the picked logit) with a hand-written
  * gradient (softmax − one-hot): its forward pass keeps nothing but the logits for the backward pass, where
  * plain autodiff would keep several [N, V] intermediates. Memory matters here: [N, V] is the largest tensor
- * of a training step.
+ * of a training step. The `*FromHidden` variants go further: they take the final hidden states and the
+ * (frozen) LM head and work through the positions in chunks, recomputing each chunk's logits in the
+ * backward pass, so no [N, V] tensor exists at all (only [chunk, V]).
  */
 import * as tf from '@tensorflow/tfjs';
 import { IGNORE_INDEX } from './data-types.ts';
@@ -52,12 +54,8 @@ export function tokenNll(logits: tf.Tensor3D, labels: tf.Tensor2D): { nll: tf.Te
     if (labels.shape[0] !== b || labels.shape[1] !== t) {
       throw new Error(`labels [${labels.shape.join(', ')}] do not match logits [${logits.shape.join(', ')}]`);
     }
-    const n = b * (t - 1);
-    const z = tf.reshape(tf.slice(logits, [0, 0, 0], [b, t - 1, v]), [n, v]); // [N, V] predicts t+1
-    const target = tf.reshape(tf.slice(tf.cast(labels, 'int32'), [0, 1], [b, t - 1]), [n]); // [N]
-    const keep = tf.notEqual(target, tf.scalar(IGNORE_INDEX, 'int32')); // [N] bool
-    const safe = tf.where(keep, target, tf.zerosLike(target)); // [N]
-    const mask = tf.cast(keep, 'float32'); // [N]
+    const z = tf.reshape(tf.slice(logits, [0, 0, 0], [b, t - 1, v]), [b * (t - 1), v]); // [N, V] predicts t+1
+    const { safe, mask } = shiftedTargets(labels); // [N], [N]
     const nll = weightedNll(z, safe, mask) as tf.Tensor1D; // [N]
     return { nll: tf.reshape(nll, [b, t - 1]), mask: tf.reshape(mask, [b, t - 1]) };
   });
@@ -88,4 +86,98 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scala
  */
 export function sequenceLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.neg(tf.sum(tokenNll(logits, labels).nll, 1)));
+}
+
+/** Shifted targets and mask of labels [B, T]: safe targets [N] (int32, -100 → 0) and mask [N] (float32). */
+function shiftedTargets(labels: tf.Tensor2D): { safe: tf.Tensor1D; mask: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const [b, t] = labels.shape;
+    const target = tf.reshape(tf.slice(tf.cast(labels, 'int32'), [0, 1], [b, t - 1]), [b * (t - 1)]); // [N]
+    const keep = tf.notEqual(target, tf.scalar(IGNORE_INDEX, 'int32'));
+    return { safe: tf.where(keep, target, tf.zerosLike(target)) as tf.Tensor1D, mask: tf.cast(keep, 'float32') as tf.Tensor1D };
+  });
+}
+
+/**
+ * Per-row NLL of logits = h·head computed `chunk` rows at a time. h [N, H], target [N], weight [N] → [N].
+ * Differentiable in h only: the head is a frozen weight (closed over, not an input), as in LoRA training.
+ */
+function chunkedHeadNll(head: tf.Tensor2D, chunk: number) {
+  const [, vocab] = head.shape;
+  const spans = (n: number) => Array.from({ length: Math.ceil(n / chunk) }, (_, i) => [i * chunk, Math.min(chunk, n - i * chunk)] as const);
+  return tf.customGrad((hIn, tIn, wIn, save) => {
+    const h = hIn as tf.Tensor2D; // [N, H]
+    const target = tIn as tf.Tensor1D; // [N]
+    const w = wIn as tf.Tensor1D; // [N]
+    (save as tf.GradSaveFunc)([h, target, w]);
+    const [n] = h.shape;
+    const value = tf.tidy(() => {
+      const parts = spans(n).map(([at, size]) =>
+        tf.tidy(() => {
+          const z = tf.matMul(tf.slice(h, [at, 0], [size, -1]), head); // [c, V]
+          const lse = tf.logSumExp(z, 1); // [c]
+          const flat = tf.add(tf.mul(tf.range(0, size, 1, 'int32'), tf.scalar(vocab, 'int32')), tf.slice(target, at, size));
+          const picked = tf.gather(tf.reshape(z, [size * vocab]), flat); // [c]
+          return tf.mul(tf.sub(lse, picked), tf.slice(w, at, size)); // [c]
+        }),
+      );
+      return parts.length === 1 ? parts[0] : tf.concat(parts, 0); // [N]
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [hs, ts, ws] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        const dh = tf.tidy(() => {
+          const scale = tf.mul(dy, ws); // [N]
+          const parts = spans(hs.shape[0]).map(([at, size]) =>
+            tf.tidy(() => {
+              const z = tf.matMul(tf.slice(hs, [at, 0], [size, -1]), head); // [c, V]
+              const oneHot = tf.oneHot(tf.slice(ts, at, size), vocab, 1, 0, 'float32'); // [c, V]
+              const dz = tf.mul(tf.sub(tf.softmax(z), oneHot), tf.expandDims(tf.slice(scale, at, size), 1)); // [c, V]
+              return tf.matMul(dz, head, false, true); // [c, H]
+            }),
+          );
+          return parts.length === 1 ? parts[0] : tf.concat(parts, 0); // [N, H]
+        });
+        return [dh, tf.zerosLike(ts), tf.zerosLike(ws)];
+      },
+    };
+  });
+}
+
+/**
+ * Like tokenNll, from the final hidden states [B, T, H] and a frozen LM head [H, V] (logits = hidden·head),
+ * `chunkRows` positions at a time: memory for logits is [chunkRows, V] instead of [B·T, V].
+ */
+export function tokenNllFromHidden(
+  hidden: tf.Tensor3D,
+  head: tf.Tensor2D,
+  labels: tf.Tensor2D,
+  chunkRows = 256,
+): { nll: tf.Tensor2D; mask: tf.Tensor2D } {
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  return tf.tidy(() => {
+    const [b, t, hSize] = hidden.shape;
+    if (labels.shape[0] !== b || labels.shape[1] !== t) {
+      throw new Error(`labels [${labels.shape.join(', ')}] do not match hidden states [${hidden.shape.join(', ')}]`);
+    }
+    if (head.shape[0] !== hSize) throw new Error(`LM head [${head.shape.join(', ')}] does not take hidden size ${hSize}`);
+    const h = tf.reshape(tf.slice(hidden, [0, 0, 0], [b, t - 1, hSize]), [b * (t - 1), hSize]); // [N, H]
+    const { safe, mask } = shiftedTargets(labels);
+    const nll = chunkedHeadNll(head, chunkRows)(h, safe, mask) as tf.Tensor1D; // [N]
+    return { nll: tf.reshape(nll, [b, t - 1]), mask: tf.reshape(mask, [b, t - 1]) };
+  });
+}
+
+/** causalLmLoss from hidden states and a frozen LM head, in chunks (see tokenNllFromHidden). */
+export function causalLmLossFromHidden(hidden: tf.Tensor3D, head: tf.Tensor2D, labels: tf.Tensor2D, chunkRows = 256): tf.Scalar {
+  return tf.tidy(() => {
+    const { nll, mask } = tokenNllFromHidden(hidden, head, labels, chunkRows);
+    return tf.div(tf.sum(nll), tf.sum(mask));
+  });
+}
+
+/** sequenceLogProbs from hidden states and a frozen LM head, in chunks. → [B] */
+export function sequenceLogProbsFromHidden(hidden: tf.Tensor3D, head: tf.Tensor2D, labels: tf.Tensor2D, chunkRows = 256): tf.Tensor1D {
+  return tf.tidy(() => tf.neg(tf.sum(tokenNllFromHidden(hidden, head, labels, chunkRows).nll, 1)));
 }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PreferenceBatch, TokenBatch } from './batches.ts';
 import { DEFAULT_DPO_BETA, dpoLoss } from './dpo.ts';
-import { causalLmLoss, sequenceLogProbs } from './loss.ts';
+import { causalLmLoss, causalLmLossFromHidden, sequenceLogProbs, sequenceLogProbsFromHidden } from './loss.ts';
 import type { LossFn } from './loop.ts';
 
 export interface ForwardOptions {
@@ -22,6 +22,28 @@ export interface ForwardOptions {
 /** Token ids [B, T] (int32) → next-token logits [B, T, V]. */
 export type LogitsFn = (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Tensor3D;
 
+/**
+ * The model as final hidden states [B, T, H] plus its frozen LM head [H, V] (logits = hidden·head). With this
+ * view the loss never builds the [B·T, V] logits: it works through `chunkRows` positions at a time.
+ */
+export interface HiddenModel {
+  hidden: (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Tensor3D;
+  head: tf.Tensor2D;
+  /** Positions per chunk (default 256). */
+  chunkRows?: number;
+}
+
+/** Either view of a model. */
+export type ModelView = LogitsFn | HiddenModel;
+
+function meanLoss(m: ModelView, ids: tf.Tensor2D, labels: tf.Tensor2D, o: ForwardOptions): tf.Scalar {
+  return typeof m === 'function' ? causalLmLoss(m(ids, o), labels) : causalLmLossFromHidden(m.hidden(ids, o), m.head, labels, m.chunkRows);
+}
+
+function seqLogProbs(m: ModelView, ids: tf.Tensor2D, labels: tf.Tensor2D, o: ForwardOptions): tf.Tensor1D {
+  return typeof m === 'function' ? sequenceLogProbs(m(ids, o), labels) : sequenceLogProbsFromHidden(m.hidden(ids, o), m.head, labels, m.chunkRows);
+}
+
 function batchTensors(batch: TokenBatch): { ids: tf.Tensor2D; labels: tf.Tensor2D } {
   return {
     ids: tf.tensor2d(batch.inputIds, [batch.rows, batch.seqLen], 'int32'), // [B, T]
@@ -30,12 +52,11 @@ function batchTensors(batch: TokenBatch): { ids: tf.Tensor2D; labels: tf.Tensor2
 }
 
 /** SFT: mean cross-entropy over the batch's labelled positions. */
-export function sftLossFn(logitsFn: LogitsFn): LossFn<TokenBatch> {
+export function sftLossFn(model: ModelView): LossFn<TokenBatch> {
   return (batch, ctx) =>
     tf.tidy(() => {
       const { ids, labels } = batchTensors(batch);
-      const logits = logitsFn(ids, { adapter: true, training: true, seed: ctx.rng.nextUint32() }); // [B, T, V]
-      return causalLmLoss(logits, labels);
+      return meanLoss(model, ids, labels, { adapter: true, training: true, seed: ctx.rng.nextUint32() });
     });
 }
 
@@ -52,13 +73,13 @@ export function withoutGradient<T extends tf.Tensor>(anchor: tf.Tensor, f: () =>
 }
 
 /** DPO: chosen rows [0, P), rejected rows [P, 2P) of one batch; reference = adapter off. */
-export function dpoLossFn(logitsFn: LogitsFn, beta = DEFAULT_DPO_BETA): LossFn<PreferenceBatch> {
+export function dpoLossFn(model: ModelView, beta = DEFAULT_DPO_BETA): LossFn<PreferenceBatch> {
   return (batch, ctx) =>
     tf.tidy(() => {
       const { ids, labels } = batchTensors(batch);
       const p = batch.pairs;
-      const ref = withoutGradient(ids, () => sequenceLogProbs(logitsFn(ids, { adapter: false, training: false }), labels)); // [2P]
-      const policy = sequenceLogProbs(logitsFn(ids, { adapter: true, training: true, seed: ctx.rng.nextUint32() }), labels); // [2P]
+      const ref = withoutGradient(ids, () => seqLogProbs(model, ids, labels, { adapter: false, training: false })); // [2P]
+      const policy = seqLogProbs(model, ids, labels, { adapter: true, training: true, seed: ctx.rng.nextUint32() }); // [2P]
       const out = dpoLoss(tf.slice(policy, 0, p), tf.slice(policy, p, p), tf.slice(ref, 0, p), tf.slice(ref, p, p), beta);
       return out.loss;
     });
