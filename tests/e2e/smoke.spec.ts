@@ -1,7 +1,8 @@
 import { expect, test } from '@playwright/test';
 
 test('served cross-origin isolated with a strict CSP, WebGPU adapter present', async ({ page }) => {
-  const response = await page.goto('/');
+  // The settings page shows the environment, including cross-origin isolation.
+  const response = await page.goto('/#/settings');
   const headers = response?.headers() ?? {};
   expect(headers['cross-origin-opener-policy']).toBe('same-origin');
   expect(headers['cross-origin-embedder-policy']).toBe('require-corp');

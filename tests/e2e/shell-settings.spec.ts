@@ -1,0 +1,21 @@
+import { expect, test } from '@playwright/test';
+import { openApp } from './helpers/app.ts';
+
+test('the settings page shows the environment, storage and versions', async ({ page }) => {
+  await openApp(page, '#/settings');
+  await expect(page.getByTestId('isolation')).toHaveText('cross-origin isolated: yes');
+  // Chromium with --enable-unsafe-webgpu: a SwiftShader adapter, without shader-f16.
+  await expect(page.getByTestId('env-webgpu')).toHaveText('available');
+  const f16 = await page.evaluate(async () => !!(await navigator.gpu.requestAdapter())?.features.has('shader-f16'));
+  await expect(page.getByTestId('env-shader-f16')).toContainText(f16 ? 'yes' : 'no (pick q4f32 models');
+  const threads = await page.evaluate(() => navigator.hardwareConcurrency);
+  await expect(page.getByTestId('env-threads')).toHaveText(String(threads));
+  await expect(page.getByTestId('storage-usage')).toHaveText(/^\d+(\.\d)? (B|KB|MB|GB)$/);
+  await expect(page.getByTestId('storage-quota')).toContainText('% used');
+  await expect(page.getByTestId('storage-persisted')).toHaveText(/^(yes|no)/);
+  await expect(page.getByTestId('schema-version')).toHaveText('version 2');
+  // Keyboard: the main navigation is reachable and works with Enter.
+  await page.getByRole('link', { name: 'Experiments', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Experiments', level: 1 })).toBeVisible();
+});
