@@ -371,7 +371,8 @@ describe('runSelfRefineBatch', () => {
         done.push(r.loopId);
       },
     });
-    expect(batchEngine.batchCalls).toBeGreaterThan(0);
+    // 6 waves of 3 calls (draft, feedback, refine, feedback, refine, feedback), each one chatBatch call.
+    expect(batchEngine.batchCalls).toBe(6);
     expect(batchEngine.calls).toHaveLength(18);
     expect(done.sort()).toEqual(['L-a', 'L-b', 'L-c']);
     for (const [i, task] of tasks.entries()) {
@@ -381,6 +382,21 @@ describe('runSelfRefineBatch', () => {
       expect(withoutTimes(results[i].steps)).toEqual(withoutTimes(single.steps));
       expect(withoutTimes(stored.filter((s) => s.loopId === `L-${task.id}`))).toEqual(withoutTimes(single.steps));
     }
+  });
+
+  it('sends at most batchSize requests per chatBatch call', async () => {
+    const tasks = ['a', 'b', 'c', 'd', 'e'].map((id) => mathTask(id, 42));
+    const engine = new ScriptedEngine({ script: mathScript, batch: true });
+    const sizes: number[] = [];
+    const inner = engine.chatBatch!;
+    (engine as { chatBatch?: typeof inner }).chatBatch = async (reqs) => {
+      sizes.push(reqs.length);
+      return inner(reqs);
+    };
+    await runSelfRefineBatch({ loops: tasks.map((task) => ({ task, loopId: task.id })), engine, templates: PLAIN_TEMPLATES, stop: { ...STOP, maxRounds: 0 }, batchSize: 2, onStep: async () => {} });
+    // Drafts: 2 + 2 + 1 (the last alone goes through chat); feedbacks the same.
+    expect(sizes).toEqual([2, 2, 2, 2]);
+    expect(engine.calls).toHaveLength(10);
   });
 
   it('falls back to sequential calls, resumes loops, and aborts', async () => {

@@ -10,6 +10,7 @@ import {
   validateTemplates,
   withOverrides,
 } from '../../src/core/refine/templates.ts';
+import { checkToyAnswer, parseToyFeedback, TOY_TEMPLATE_TEXT, toyPrompts } from '../../src/core/toy/index.ts';
 import { PLAIN_TEMPLATES } from './refine-helpers.ts';
 
 describe('renderTemplate', () => {
@@ -107,5 +108,28 @@ describe('kind registry', () => {
     expect(r.isVerifiable(toyTask)).toBe(true);
     expect(r.isVerifiable({ ...toyTask, kind: 'open' })).toBe(false);
     expect(() => r.register({ kind: 'bad', label: 'Bad', templates: { draft: 'no placeholder', feedback: '{answer}{prompt}', refine: '{prompt}{history}' } })).toThrow(/"draft" template must contain \{prompt\}/);
+  });
+
+  it("the toy world's templates register and give exactly the toy world's own prompts", () => {
+    const r = createKindRegistry();
+    r.register({
+      kind: 'toy-arith',
+      label: 'Toy arithmetic',
+      templates: TOY_TEMPLATE_TEXT,
+      parseFeedback: parseToyFeedback,
+      check: (task, answer) => {
+        const pass = checkToyAnswer(task.prompt, answer);
+        return { pass, message: pass ? 'right' : 'wrong', failures: pass ? [] : ['wrong'], fraction: pass ? 1 : 0 };
+      },
+    });
+    const t = r.templates('toy-arith');
+    expect(draftMessages(t, '347 + 285')).toEqual(toyPrompts.draft('347 + 285'));
+    expect(feedbackMessages(t, '347 + 285', '622')).toEqual(toyPrompts.feedback('347 + 285', '622'));
+    expect(refineMessages(t, '347 + 285', [{ answer: '522', feedback: 'x' }, { answer: '622', feedback: 'some feedback' }])).toEqual(
+      toyPrompts.refine('347 + 285', '622', 'some feedback'),
+    );
+    const task = { id: 'toy-1', kind: 'toy-arith', prompt: '347 + 285', split: 'train' as const, source: 'builtin' as const };
+    expect(r.checker(task)!('632')!.pass).toBe(true);
+    expect(r.checker(task)!('622')!.pass).toBe(false);
   });
 });

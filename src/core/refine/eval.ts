@@ -166,6 +166,7 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
       signal: o.signal,
       now: o.now,
       onStep: o.onStep ?? (async () => {}),
+      batchSize: o.batchSize,
       onLoopDone: () => progress?.(++done),
     });
     for (const [i, loop] of loops.entries()) {

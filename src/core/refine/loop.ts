@@ -92,12 +92,14 @@ export interface SelfRefineBatchOptions extends LoopSettings {
   onStep: (step: StepRecord) => Promise<void>;
   /** Called once per loop as it finishes (in the order they finish). */
   onLoopDone?: (result: LoopResult, index: number) => void | Promise<void>;
+  /** Requests per chatBatch call; default 8 (bounds the engine's memory for a batch). */
+  batchSize?: number;
 }
 
 /**
  * Runs many loops in lock-step: each wave takes the next call of every unfinished loop and sends the actor's
- * calls together (engine.chatBatch when the engine offers it and there are several, otherwise one by one),
- * then the critic's. Each loop's steps come out exactly as runSelfRefine would write them. Results are in
+ * calls together (engine.chatBatch in chunks of `batchSize` when the engine offers it and there are several,
+ * otherwise one by one), then the critic's. Steps of a batched call share its start time and duration. Each loop's steps come out exactly as runSelfRefine would write them. Results are in
  * the order of `loops`.
  */
 export async function runSelfRefineBatch(options: SelfRefineBatchOptions): Promise<LoopResult[]> {
@@ -131,9 +133,13 @@ export async function runSelfRefineBatch(options: SelfRefineBatchOptions): Promi
         break;
       }
     }
+    const size = Math.max(1, Math.floor(options.batchSize ?? 8));
+    const groups: (typeof calls)[] = [];
     for (const role of ['actor', 'critic'] as const) {
-      const group = calls.filter((c) => c.call.role === role);
-      if (group.length === 0) continue;
+      const all = calls.filter((c) => c.call.role === role);
+      for (let k = 0; k < all.length; k += size) groups.push(all.slice(k, k + size));
+    }
+    for (const group of groups) {
       const engine = group[0].call.engine;
       throwIfAborted(signal);
       const startedAt = now();

@@ -198,6 +198,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       signal: o.signal,
       now: o.now,
       onStep: saveStep,
+      batchSize: o.batchSize,
       onLoopDone: () => report(phase, ++done, train.length, `Round ${cp.round}: ${done} of ${train.length} loops finished`),
     });
     return summarizeLoops(train, stepsWithPrefix(prefix), registry);

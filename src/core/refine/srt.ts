@@ -157,6 +157,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           signal: o.signal,
           now: o.now,
           onStep: saveStep,
+          batchSize: o.batchSize,
           onLoopDone: () => report('collect', ++done, train.length, `${done} of ${train.length} answers reviewed`),
         });
         const all = summarizeLoops(train, known.filter((s) => s.loopId.startsWith(collectPrefix)), registry);
