@@ -138,6 +138,7 @@ describe('runSelfRefine', () => {
     const res = await runSelfRefine(opts);
     expect(res.stopReason).toBe('unchanged');
     expect(opts.stored.map((s) => s.kind)).toEqual(['draft', 'feedback', 'refinement']);
+    expect(res.finalScore).toBe(3); // the score of the equal answer before it
     // With the rule off, it keeps going to the round limit.
     const off = await runSelfRefine(base(engine, { stop: { ...STOP, stopOnUnchanged: false } }));
     expect(off.stopReason).toBe('max-rounds');

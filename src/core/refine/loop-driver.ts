@@ -66,7 +66,7 @@ export interface LoopResult {
   stopReason: StopReason;
   /** Refinements made (the refineRound of the final answer). */
   rounds: number;
-  /** Score of the final answer's model feedback (null when none or unscored). */
+  /** Score of the final answer's model feedback (for 'unchanged', the equal answer's); null when none. */
   finalScore: number | null;
   /** The oracle's verdict on the final answer when the oracle ran on it, else null. */
   finalOraclePass: boolean | null;
@@ -255,8 +255,11 @@ export class LoopDriver {
     const answers = this.answers();
     const final = answers[answers.length - 1];
     const round = final?.refineRound ?? 0;
-    const fb = this.steps.find((s) => s.kind === 'feedback' && s.refineRound === round);
-    const or = this.steps.find((s) => s.kind === 'oracle' && s.refineRound === round);
+    // A final answer that stopped as 'unchanged' has no feedback of its own: the equal answer before it does.
+    let fbRound = round;
+    if (stopReason === 'unchanged' && round > 0) fbRound = round - 1;
+    const fb = this.steps.find((s) => s.kind === 'feedback' && s.refineRound === fbRound);
+    const or = this.steps.find((s) => s.kind === 'oracle' && s.refineRound === fbRound);
     return {
       loopId: this.loopId,
       taskId: this.task.id,

@@ -61,6 +61,11 @@ export interface SelfCheckpoint {
   history: RoundMetrics[];
 }
 
+/**
+ * Where SELF writes. Each call is awaited before the run goes on. After a resume, a phase interrupted after its
+ * last write may write again (the same round's metrics, the same checkpoint): store metrics by round and keep
+ * only the latest checkpoint of a run.
+ */
 export interface SelfStore {
   saveStep(step: StepRecord): Promise<void>;
   saveCheckpoint(checkpoint: SelfCheckpoint): Promise<void>;
