@@ -87,7 +87,7 @@ describe('sources', () => {
   it('a picked folder (File objects with webkitRelativePath) loads the same numbers', async () => {
     const files = await fixtureFiles('tiny-llama');
     const picked = [...files].map(([name, bytes]) => {
-      const f = new File([bytes], name, { lastModified: 1000 });
+      const f = new File([bytes as Uint8Array<ArrayBuffer>], name, { lastModified: 1000 });
       Object.defineProperty(f, 'webkitRelativePath', { value: `my-model/${name}` });
       return f;
     });

@@ -151,7 +151,7 @@ describe('mismatches name the first bad tensor (AppError "adapter-mismatch")', (
   });
 
   it('validateAdapter checks adapters made in memory (e.g. by training)', () => {
-    const pair = (a: number[], b: number[]) => ({ a: tf.zeros(a) as tf.Tensor2D, b: tf.zeros(b) as tf.Tensor2D });
+    const pair = (a: [number, number], b: [number, number]) => ({ a: tf.zeros(a) as tf.Tensor2D, b: tf.zeros(b) as tf.Tensor2D });
     const config = { r: 2, alpha: 4, dropout: 0, rslora: false, targetModules: ['q_proj' as const], layers: null };
     const ok = { config, scaling: 2, modules: new Map([['model.layers.0.self_attn.q_proj', pair([2, 64], [64, 2])]]) };
     validateAdapter(llama, ok);
