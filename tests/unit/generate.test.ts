@@ -37,12 +37,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
     afterAll(release);
 
     for (const name of FIXTURE_MODELS) {
-      it(`${name}: base and adapted, with the KV cache (several block sizes) and without`, async () => {
+      it(`${name}: base and adapted, with the KV cache (several block sizes, chunked prefill) and without`, async () => {
         const { model, lora } = models.get(name)!;
         const ref = reference(name);
         // No eos stop: the reference decodes exactly 8 tokens.
         const common = { maxTokens: 8, stopTokenIds: [] as number[] };
-        for (const run of [{ useCache: true, cacheBlockSize: 64 }, { useCache: true, cacheBlockSize: 3 }, { useCache: true, cacheBlockSize: 1 }, { useCache: false }]) {
+        for (const run of [{ useCache: true, cacheBlockSize: 64 }, { useCache: true, cacheBlockSize: 3, prefillChunk: 4 }, { useCache: true, cacheBlockSize: 1, prefillChunk: 1 }, { useCache: false }]) {
           const label = JSON.stringify(run);
           expect((await generate(model, ref.greedy_prompt, { ...common, ...run })).tokens, label).toEqual(ref.greedy_base);
           expect((await generate(model, ref.greedy_prompt, { ...common, ...run, lora })).tokens, label).toEqual(ref.greedy_adapted);

@@ -3,7 +3,7 @@
  * against an independent float64 implementation for qwen3 / llama3-RoPE / attention-bias checkpoints.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { useNodeBackend } from '../../src/cli/node-backend.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { nodeDirSource } from '../../src/core/io/node-dir.ts';
@@ -11,6 +11,7 @@ import { disposeLora, loadPeftAdapter } from '../../src/core/lora/peft-load.ts';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
 import { parseModelConfig } from '../../src/core/model/config.ts';
 import { forward, forwardHidden, lmHead } from '../../src/core/model/llama.ts';
+import { attentionTuning } from '../../src/core/model/attention.ts';
 import { loadModel, type LanguageModel } from '../../src/core/model/load.ts';
 import { ropeInverseFrequencies } from '../../src/core/model/rope.ts';
 import { allWeightTensors, hfTensorSpecs, hfWeightEntries } from '../../src/core/model/weights.ts';
@@ -81,27 +82,32 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(maxAbsDiff(await logitsOf(model, ref.input_ids), ref.logits_base)).toBeLessThan(TOL);
       });
 
-      it(`${name}: loss and LoRA gradients match reference.json`, () => {
-        const { model, lora } = models.get(name)!;
-        const ref = reference(name);
-        const paths = [...lora.modules.keys()];
-        const tensors = paths.flatMap((p) => [lora.modules.get(p)!.a, lora.modules.get(p)!.b]);
-        const input = ids2d(ref.input_ids);
-        const f = (...ts: tf.Tensor[]): tf.Scalar => {
-          const modules = new Map(paths.map((p, i) => [p, { a: ts[2 * i] as tf.Tensor2D, b: ts[2 * i + 1] as tf.Tensor2D }]));
-          return causalLoss(forward(model, input, { lora: { ...lora, modules } }), ref.labels);
-        };
-        const { value, grads } = tf.valueAndGrads(f)(tensors);
-        expect(Math.abs(value.dataSync()[0] - ref.loss_adapted)).toBeLessThan(1e-4);
-        paths.forEach((p, i) => {
-          for (const [which, g] of [['A', grads[2 * i]], ['B', grads[2 * i + 1]]] as const) {
-            const want = ref.grads[`base_model.model.${p}.lora_${which}.weight`];
-            const scale = Math.max(...want.flat().map(Math.abs));
-            expect(maxAbsDiff(g.arraySync(), want) / scale, `${p} lora_${which}`).toBeLessThan(1e-4);
-          }
+      for (const layout of ['batched', 'split'] as const) {
+        it(`${name}: loss and LoRA gradients match reference.json (${layout} attention layout)`, () => {
+          const { model, lora } = models.get(name)!;
+          const saved = attentionTuning.splitMinKeys;
+          attentionTuning.splitMinKeys = layout === 'split' ? 1 : Infinity;
+          onTestFinished(() => void (attentionTuning.splitMinKeys = saved));
+          const ref = reference(name);
+          const paths = [...lora.modules.keys()];
+          const tensors = paths.flatMap((p) => [lora.modules.get(p)!.a, lora.modules.get(p)!.b]);
+          const input = ids2d(ref.input_ids);
+          const f = (...ts: tf.Tensor[]): tf.Scalar => {
+            const modules = new Map(paths.map((p, i) => [p, { a: ts[2 * i] as tf.Tensor2D, b: ts[2 * i + 1] as tf.Tensor2D }]));
+            return causalLoss(forward(model, input, { lora: { ...lora, modules } }), ref.labels);
+          };
+          const { value, grads } = tf.valueAndGrads(f)(tensors);
+          expect(Math.abs(value.dataSync()[0] - ref.loss_adapted)).toBeLessThan(1e-4);
+          paths.forEach((p, i) => {
+            for (const [which, g] of [['A', grads[2 * i]], ['B', grads[2 * i + 1]]] as const) {
+              const want = ref.grads[`base_model.model.${p}.lora_${which}.weight`];
+              const scale = Math.max(...want.flat().map(Math.abs));
+              expect(maxAbsDiff(g.arraySync(), want) / scale, `${p} lora_${which}`).toBeLessThan(1e-4);
+            }
+          });
+          tf.dispose([value, ...grads, input]);
         });
-        tf.dispose([value, ...grads, input]);
-      });
+      }
     }
 
     it('right padding does not change real positions; left padding with a mask equals the unpadded row', async () => {

@@ -47,6 +47,8 @@ export interface RunOptions {
   batchSize?: number;
   /** KV cache block size (see kv-cache.ts); default 64. */
   cacheBlockSize?: number;
+  /** Long prompts are prefilled through the cache this many tokens at a time (bounds peak memory); default 256. */
+  prefillChunk?: number;
 }
 
 export interface GenerateOptions extends GenerationParams, RunOptions {
@@ -184,7 +186,16 @@ async function runChunk(
     const T = Math.max(...active.map((r) => r.prompt.length));
     const ids = active.map((r) => [...new Array<number>(T - r.prompt.length).fill(0), ...r.prompt]);
     const real = active.map((r) => ids[0].map((_, t) => (t >= T - r.prompt.length ? 1 : 0)));
-    let logits = cache ? stepCached(model, cache, ids, real, lora) : stepFull(model, ids, real, loraWeights);
+    let logits: tf.Tensor2D;
+    if (cache) {
+      const chunk = Math.max(1, o.prefillChunk ?? 256);
+      for (let at = 0; ; at += chunk) {
+        const end = Math.min(T, at + chunk);
+        logits = stepCached(model, cache, ids.map((r) => r.slice(at, end)), real.map((r) => r.slice(at, end)), lora);
+        if (end === T) break;
+        logits.dispose(); // only the prompt's last position predicts the first new token
+      }
+    } else logits = stepFull(model, ids, real, loraWeights);
     let data = await readAndDispose(logits);
     timing.prefillMs = now() - start;
     const decodeStart = now();

@@ -1,23 +1,23 @@
 /**
  * The key/value cache for generation. Per layer it holds two parts:
- *   past [B, nKV, P, hD]  — long, rebuilt only when the tail fills up (every `blockSize` positions);
- *   tail [B, nKV, R, hD]  — short (R < blockSize), extended by one concat of ≤ blockSize rows per step.
- * A decode step therefore never copies the whole cache (amortised, each position is copied about
- * P / blockSize times over a generation instead of once per step), and attention reads both parts directly.
+ *   past — long, in the split layout (one [hD, P] keys / [P, hD] values tensor per row and kv head, see
+ *          attention.ts); rebuilt only when the tail fills up, so XNNPACK packs it once per block;
+ *   tail — short [B, nKV, R, hD] (R < blockSize), extended by one small concat per step.
+ * A decode step therefore never copies the whole cache: a position is copied about P / blockSize times over
+ * a whole generation, not once per step.
  *
- * It also tracks which positions are real tokens (left padding in a batch is not) and each row's next
- * RoPE position, and builds the step's additive attention mask.
+ * It also tracks which positions are real tokens (left padding in a batch is not) and each row's next RoPE
+ * position, and builds the step's additive attention mask.
  *
- * Use: `const step = cache.beginStep(...)` and `cache.extend(...)` inside the step's tf.tidy, then `commit()`
- * after it (or `rollback()` if it threw).
+ * Use: `cache.beginStep(...)` and `cache.extend(...)` inside the step's tf.tidy, then `commit()` after it
+ * (or `rollback()` if it threw).
  */
 import * as tf from '@tensorflow/tfjs';
-import { MASKED, type KvPart } from './attention.ts';
+import { MASKED, splitKv, type KvPart, type SplitKv } from './attention.ts';
 
 interface LayerKv {
-  pastK: tf.Tensor4D | null;
-  pastV: tf.Tensor4D | null;
-  tailK: tf.Tensor4D | null;
+  past: SplitKv | null;
+  tailK: tf.Tensor4D | null; // [B, nKV, R, hD]
   tailV: tf.Tensor4D | null;
 }
 
@@ -28,11 +28,15 @@ export interface StepPlan {
   mask: tf.Tensor4D;
 }
 
+function pastTensors(p: SplitKv | null): tf.Tensor[] {
+  return p ? [...p.keysT, ...p.values] : [];
+}
+
 export class KvCache {
   /** Positions stored per row (including padding). */
   length = 0;
   private layers: LayerKv[];
-  private staged: Array<{ k: tf.Tensor4D; v: tf.Tensor4D } | null>;
+  private staged: Array<LayerKv | null>;
   private real: Uint8Array; // [B, capacity]: 1 = a real token at that position
   private capacity = 0;
   private nextPosition: Int32Array; // [B]
@@ -43,7 +47,7 @@ export class KvCache {
     public batch: number,
     readonly blockSize = 64,
   ) {
-    this.layers = Array.from({ length: numLayers }, () => ({ pastK: null, pastV: null, tailK: null, tailV: null }));
+    this.layers = Array.from({ length: numLayers }, () => ({ past: null, tailK: null, tailV: null }));
     this.staged = this.layers.map(() => null);
     this.real = new Uint8Array(0);
     this.nextPosition = new Int32Array(batch);
@@ -82,35 +86,38 @@ export class KvCache {
   /** Layer `li`'s new keys/values [B, nKV, T, hD] → the parts to attend over. Call inside the step's tidy. */
   extend(li: number, k: tf.Tensor4D, v: tf.Tensor4D): KvPart[] {
     const l = this.layers[li];
-    const tailK = tf.keep(l.tailK ? tf.concat([l.tailK, k], 2) : k);
-    const tailV = tf.keep(l.tailV ? tf.concat([l.tailV, v], 2) : v);
-    this.staged[li] = { k: tailK, v: tailV };
-    return l.pastK && l.pastV ? [{ k: l.pastK, v: l.pastV }, { k: tailK, v: tailV }] : [{ k: tailK, v: tailV }];
+    const tailK = l.tailK ? tf.concat([l.tailK, k], 2) : k;
+    const tailV = l.tailV ? tf.concat([l.tailV, v], 2) : v;
+    if ((tailK.shape[2] as number) < this.blockSize) {
+      this.staged[li] = { past: l.past, tailK: tf.keep(tailK), tailV: tf.keep(tailV) };
+      const tail: KvPart = { kind: 'batched', k: tailK, v: tailV };
+      return l.past ? [l.past, tail] : [tail];
+    }
+    // The tail is full: fold it into the past block (one copy of the past per blockSize steps).
+    const add = splitKv(tailK, tailV);
+    const past: SplitKv = l.past
+      ? {
+          kind: 'split',
+          keysT: l.past.keysT.map((kt, i) => tf.concat([kt, add.keysT[i]], 1)),
+          values: l.past.values.map((vv, i) => tf.concat([vv, add.values[i]], 0)),
+          length: l.past.length + add.length,
+        }
+      : add;
+    for (const t of pastTensors(past)) tf.keep(t);
+    this.staged[li] = { past, tailK: null, tailV: null };
+    return [past];
   }
 
-  /** Adopts the step's new tails; a tail that reached `blockSize` is folded into the past block. */
+  /** Adopts the step's new parts and frees the ones they replace. */
   commit(): void {
     const step = this.stagedStep;
     if (!step) throw new Error('KvCache.commit without beginStep');
     this.layers.forEach((l, li) => {
       const s = this.staged[li];
       if (!s) throw new Error(`KvCache.commit: layer ${li} was not extended`);
-      tf.dispose([l.tailK, l.tailV].filter((t): t is tf.Tensor4D => t !== null));
-      l.tailK = s.k;
-      l.tailV = s.v;
-      if (s.k.shape[2] >= this.blockSize) {
-        if (l.pastK && l.pastV) {
-          const [pk, pv] = [tf.concat([l.pastK, s.k], 2), tf.concat([l.pastV, s.v], 2)];
-          tf.dispose([l.pastK, l.pastV, s.k, s.v]);
-          l.pastK = pk;
-          l.pastV = pv;
-        } else {
-          l.pastK = s.k;
-          l.pastV = s.v;
-        }
-        l.tailK = null;
-        l.tailV = null;
-      }
+      const old = [l.tailK, l.tailV, ...(s.past !== l.past ? pastTensors(l.past) : [])];
+      tf.dispose(old.filter((t): t is tf.Tensor => t !== null));
+      this.layers[li] = s;
       this.staged[li] = null;
     });
     this.real = step.real;
@@ -119,13 +126,15 @@ export class KvCache {
     this.stagedStep = null;
   }
 
-  /** Forgets a step that failed part-way (its tensors are disposed). */
+  /** Forgets a step that failed part-way (its new tensors are freed). */
   rollback(): void {
-    for (let li = 0; li < this.staged.length; li++) {
-      const s = this.staged[li];
-      if (s) tf.dispose([s.k, s.v]);
+    this.staged.forEach((s, li) => {
+      if (!s) return;
+      const l = this.layers[li];
+      const fresh = [s.tailK, s.tailV, ...(s.past !== l.past ? pastTensors(s.past) : [])];
+      tf.dispose(fresh.filter((t): t is tf.Tensor => t !== null));
       this.staged[li] = null;
-    }
+    });
     this.stagedStep = null;
   }
 
@@ -134,12 +143,19 @@ export class KvCache {
     if (rows.length === this.batch && rows.every((r, i) => r === i)) return;
     const idx = tf.tensor1d(rows as number[], 'int32');
     for (const l of this.layers) {
-      for (const key of ['pastK', 'pastV', 'tailK', 'tailV'] as const) {
+      for (const key of ['tailK', 'tailV'] as const) {
         const t = l[key];
         if (t) {
           l[key] = tf.gather(t, idx, 0);
           t.dispose();
         }
+      }
+      if (l.past) {
+        const nKV = l.past.keysT.length / this.batch;
+        const keep = rows.flatMap((r) => Array.from({ length: nKV }, (_, j) => r * nKV + j));
+        const dropped = l.past.keysT.map((_, i) => i).filter((i) => !keep.includes(i));
+        tf.dispose(dropped.flatMap((i) => [l.past!.keysT[i], l.past!.values[i]]));
+        l.past = { kind: 'split', keysT: keep.map((i) => l.past!.keysT[i]), values: keep.map((i) => l.past!.values[i]), length: l.past.length };
       }
     }
     idx.dispose();
@@ -150,16 +166,12 @@ export class KvCache {
     this.batch = rows.length;
   }
 
-  /** Each row's next RoPE position (its count of real tokens so far). */
-  positionsOfRows(): Int32Array {
-    return this.nextPosition.slice();
-  }
-
   dispose(): void {
     this.rollback();
     for (const l of this.layers) {
-      tf.dispose([l.pastK, l.pastV, l.tailK, l.tailV].filter((t): t is tf.Tensor4D => t !== null));
-      l.pastK = l.pastV = l.tailK = l.tailV = null;
+      tf.dispose([l.tailK, l.tailV, ...pastTensors(l.past)].filter((t): t is tf.Tensor => t !== null));
+      l.past = null;
+      l.tailK = l.tailV = null;
     }
   }
 

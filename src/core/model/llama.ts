@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loraDelta, prepareLora, type PreparedLora, type PreparedPair } from '../lora/apply.ts';
 import type { LoraWeights } from '../lora/types.ts';
-import { MASKED, attend } from './attention.ts';
+import { MASKED, attend, newPart } from './attention.ts';
 import type { KvCache } from './kv-cache.ts';
 import { applyRope, ropeInverseFrequencies, ropeTables, rotateHalfMatrix } from './rope.ts';
 import { PROJECTIONS, type ModelConfig, type Projection } from './types.ts';
@@ -136,7 +136,12 @@ function causalMask(B: number, T: number, real: ReadonlyArray<ArrayLike<number>>
 function decoder(model: LlamaModel, inputIds: tf.Tensor2D, ctx: PassContext): tf.Tensor2D {
   const { config: c, weights: w } = model;
   let x = embed(w.embedding, tf.reshape(inputIds, [ctx.B * ctx.T]), c.vocabSize); // [N, H]
-  for (let li = 0; li < c.numLayers; li++) x = decoderLayer(c, w.layers[li], li, x, ctx);
+  // One scope per layer: a layer's intermediates are freed before the next layer runs (tensors that a
+  // gradient needs are kept by tfjs itself), so peak memory is one layer's activations, not all of them.
+  for (let li = 0; li < c.numLayers; li++) {
+    const input = x;
+    x = tf.tidy(() => decoderLayer(c, w.layers[li], li, input, ctx));
+  }
   return rmsNorm(x, w.finalNorm, c.rmsNormEps);
 }
 
@@ -197,7 +202,7 @@ function selfAttention(
   const q4 = tf.reshape(tf.transpose(tf.reshape(q3, [B, T, nKV, g, hD]), [0, 2, 3, 1, 4]), [B, nKV, g * T, hD]) as tf.Tensor4D;
   const k4 = tf.transpose(tf.reshape(k3, [B, T, nKV, hD]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, nKV, T, hD]
   const v4 = tf.transpose(tf.reshape(v, [B, T, nKV, hD]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, nKV, T, hD]
-  const parts = ctx.cache ? ctx.cache.extend(li, k4, v4) : [{ k: k4, v: v4 }];
+  const parts = ctx.cache ? ctx.cache.extend(li, k4, v4) : [newPart(k4, v4)];
   const out = attend(q4, parts, ctx.mask, g); // [B, nKV, g·T, hD]
   return tf.reshape(tf.transpose(tf.reshape(out, [B, nKV, g, T, hD]), [0, 3, 1, 2, 4]), [N, nH * hD]) as tf.Tensor2D;
 }
