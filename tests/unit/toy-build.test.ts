@@ -1,0 +1,163 @@
+/**
+ * Building the toy model: length-grouped batches, full-parameter training (learns, reproducible), the
+ * `toy:build` command end to end on a tiny plan (files load back as a model), and its flag errors.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildToyModel } from '../../src/cli/toy-builder.ts';
+import { AppError } from '../../src/core/errors.ts';
+import { nodeDirSource } from '../../src/core/io/node-dir.ts';
+import { encodeChat, generate } from '../../src/core/model/generate.ts';
+import { loadModel } from '../../src/core/model/load.ts';
+import { hfWeightEntries, disposeWeights } from '../../src/core/model/weights.ts';
+import { createTokenizer } from '../../src/core/text/tokenizer.ts';
+import type { TokenSequence } from '../../src/core/train/data-types.ts';
+import { DEFAULT_TOY_TRAIN_PLAN, toyLearningRate, trainToyModel, type ToyTrainPlan } from '../../src/core/toy/base-train.ts';
+import { buildToyTokenizerFiles, generateToyData, toyPrompts, toyTrainingChats } from '../../src/core/toy/index.ts';
+import { evenBuckets, LengthGroupedBatches } from '../../src/core/toy/length-batches.ts';
+
+const TINY_FLAGS = ['--hidden', '16', '--layers', '1', '--intermediate', '32', '--meta', '60', '--token-budget', '512', '--quiet'];
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'toy-build-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function seq(n: number, tag: number): TokenSequence {
+  return { inputIds: Int32Array.from({ length: n }, () => tag), labels: Int32Array.from({ length: n }, () => tag) };
+}
+
+describe('length-grouped batches', () => {
+  const examples = [...Array.from({ length: 37 }, (_, i) => seq(10 + (i % 6), i)), ...Array.from({ length: 11 }, (_, i) => seq(40 + i, 100 + i))];
+  const make = (seed: number) => new LengthGroupedBatches(examples, { tokenBudget: 96, buckets: evenBuckets(50, 8), seed, padId: 0 });
+
+  it('visits every example once per epoch in budget-sized batches of one bucket length', () => {
+    const b = make(3);
+    for (const epoch of [0, 1]) {
+      const seen: number[] = [];
+      for (let j = 0; j < b.perEpoch; j++) {
+        const batch = b.get(epoch * b.perEpoch + j);
+        expect(batch.rows * batch.seqLen).toBeLessThanOrEqual(96);
+        expect(evenBuckets(50, 8)).toContain(batch.seqLen);
+        for (let r = 0; r < batch.rows; r++) seen.push(batch.inputIds[r * batch.seqLen]);
+      }
+      expect(seen.sort((x, y) => x - y)).toEqual(examples.map((e) => e.inputIds[0]).sort((x, y) => x - y));
+    }
+    expect(b.describe().reduce((s, g) => s + g.examples, 0)).toBe(examples.length);
+  });
+
+  it('is a pure function of seed and index, and epochs differ', () => {
+    const a = make(3);
+    const same = make(3);
+    const other = make(4);
+    const ids = (src: LengthGroupedBatches, i: number) => Array.from(src.get(i).inputIds);
+    expect(ids(a, 5)).toEqual(ids(same, 5));
+    expect(ids(a, 1 + a.perEpoch)).toEqual(ids(same, 1 + a.perEpoch));
+    const order = (src: LengthGroupedBatches, e: number) => Array.from({ length: src.perEpoch }, (_, j) => ids(src, e * src.perEpoch + j).join(','));
+    expect(order(a, 0)).not.toEqual(order(a, 1));
+    expect(order(a, 0)).not.toEqual(order(other, 0));
+  });
+
+  it('refuses an example longer than the last bucket', () => {
+    expect(() => new LengthGroupedBatches([seq(60, 1)], { tokenBudget: 96, buckets: [16, 32], seed: 0, padId: 0 })).toThrow(AppError);
+  });
+});
+
+describe('full-parameter training of the toy model', () => {
+  it('warms up, decays to the floor, and learns the corpus (loss falls) reproducibly', async () => {
+    const { useNodeBackend } = await import('../../src/cli/node-backend.ts');
+    const { useWasmKernelFixes } = await import('../../src/core/toy/wasm-kernel-fixes.ts');
+    await useNodeBackend('wasm');
+    useWasmKernelFixes();
+    const plan: ToyTrainPlan = {
+      ...DEFAULT_TOY_TRAIN_PLAN,
+      shape: { ...DEFAULT_TOY_TRAIN_PLAN.shape, hiddenSize: 16, intermediateSize: 32, numLayers: 1 },
+      steps: 24,
+      warmupSteps: 4,
+      tokenBudget: 512,
+      peakLr: 1e-2,
+    };
+    const lr = toyLearningRate(plan);
+    expect(lr(0)).toBe(0);
+    expect(lr(4)).toBeCloseTo(1e-2, 10);
+    expect(lr(24)).toBeCloseTo(1e-3, 10);
+    const files = buildToyTokenizerFiles();
+    const tokenizer = createTokenizer({ tokenizerJson: files.tokenizer, tokenizerConfig: files.tokenizerConfig });
+    const chats = toyTrainingChats(generateToyData({ seed: 5, metaCount: 40, rounds: 0, evalCount: 0 }).meta);
+    const run = async () => {
+      const losses: number[] = [];
+      const out = await trainToyModel({ tokenizer, chats, plan, seed: 5, onStep: (r) => void losses.push(r.loss) });
+      const bytes = hfWeightEntries(out.config, out.weights).map(({ name, tensor }) => {
+        const data = Array.from(tensor.dataSync());
+        tensor.dispose();
+        return [name, data] as const;
+      });
+      disposeWeights(out.weights);
+      return { losses, bytes, out };
+    };
+    const first = await run();
+    expect(first.out.result.status).toBe('completed');
+    expect(first.losses).toHaveLength(24);
+    const head = first.losses.slice(0, 3).reduce((s, x) => s + x, 0) / 3;
+    const tail = first.losses.slice(-3).reduce((s, x) => s + x, 0) / 3;
+    expect(tail).toBeLessThan(head - 1);
+    expect(first.out.parameters).toBe(first.bytes.reduce((s, [, d]) => s + d.length, 0));
+    const before = tf.memory().numTensors;
+    const second = await run();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(second.losses).toEqual(first.losses);
+    expect(second.bytes).toEqual(first.bytes);
+  });
+});
+
+describe('npm run toy:build', () => {
+  it('writes a loadable model folder in the Hugging Face layout, the same bytes for the same seed', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    const lines: string[] = [];
+    const summary = await buildToyModel(['--steps', '3', '--seed', '2', '--out', a, ...TINY_FLAGS], (l) => lines.push(l));
+    await buildToyModel(['--steps', '3', '--seed', '2', '--out', b, ...TINY_FLAGS], () => {});
+    expect(summary.steps).toBe(3);
+    expect(lines.join('\n')).toMatch(/done: \d+ parameters, 3 steps/);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+      expect(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f).toBe(true);
+    }
+    const log = JSON.parse(readFileSync(join(a, 'training_log.json'), 'utf8'));
+    expect(log.seed).toBe(2);
+    expect(log.result.steps).toBe(3);
+    expect(log.plan.shape.hiddenSize).toBe(16);
+    expect(log.command).toContain('--seed 2');
+    const committed = join(process.cwd(), 'public', 'models', 'toy-arith');
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+      expect(readFileSync(join(a, f), 'utf8'), f).toBe(readFileSync(join(committed, f), 'utf8'));
+    }
+
+    const model = await loadModel(await nodeDirSource(a));
+    try {
+      expect(model.config.hiddenSize).toBe(16);
+      expect(model.config.tieWordEmbeddings).toBe(true);
+      const out = await generate(model, encodeChat(model.tokenizer, toyPrompts.draft('12 + 34')), { maxTokens: 4, temperature: 0 });
+      expect(out.tokens.length).toBeGreaterThan(0);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('refuses bad flags with the toy:build usage', async () => {
+    const bad = async (argv: string[], pattern: RegExp) => {
+      const err = await buildToyModel(argv, () => {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('bad-input');
+      expect((err as AppError).message).toMatch(pattern);
+      expect((err as AppError).message).toContain('npm run toy:build');
+    };
+    await bad(['--sed', '1'], /unknown flag --sed/);
+    await bad(['--steps', 'many'], /--steps must be a number/);
+    await bad(['--minutes', '-3'], /--minutes must be positive/);
+  });
+});
