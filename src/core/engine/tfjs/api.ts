@@ -1,0 +1,138 @@
+/**
+ * The tfjs worker's API (see ../protocol.ts): one worker holds one loaded model (weights once), any number
+ * of LoRA adapters on it, generation (single and batched) and LoRA training. The page talks to it through
+ * `TfjsWorkerEngine` (a ChatEngine) and `TfjsTrainer` (a refine/Trainer). The same host runs in-process in
+ * Node (CLI, bench, tests).
+ *
+ * Adapters are identified by ids the caller chooses (the app uses its IndexedDB adapter ids), so an adapter
+ * stored in the database can be re-added to a fresh worker after a reload with `addAdapter`.
+ */
+import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
+import type { LoraConfig } from '../../lora/types.ts';
+import type { ModelConfig } from '../../model/types.ts';
+import type { PreferenceRow, SftRow } from '../../refine/trl.ts';
+
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  backend: BackendName;
+  /** Why this backend was chosen, in words for the user ("no hardware WebGPU adapter: using wasm"). */
+  reason: string;
+  /** wasm threads in use, when known. */
+  threads: number | null;
+}
+
+/** Where the model's files come from (all in the Hugging Face folder layout). */
+export type ModelSourceSpec =
+  | { kind: 'hub'; repo: string; baseUrl?: string; revision?: string }
+  /** A folder URL, e.g. the embedded model at `${origin}/models/toy-arith/`. Absolute. */
+  | { kind: 'url'; url: string }
+  /** A folder the user picked or dropped (File objects with webkitRelativePath). */
+  | { kind: 'files'; files: File[] };
+
+export interface LoadedModelInfo {
+  modelId: string;
+  config: ModelConfig;
+  loadMs: number;
+  backend: BackendInfo;
+  /** Parameters of the base model. */
+  parameters: number;
+}
+
+export interface TfjsChatParams extends GenerationParams {
+  messages: ChatMessage[];
+  /** An adapter added with addAdapter or made by train; null = the base model. */
+  adapterId: string | null;
+}
+
+/** A PEFT adapter as files: what IndexedDB stores and what export hands out. */
+export interface AdapterFiles {
+  /** adapter_config.json text. */
+  adapterConfig: string;
+  /** adapter_model.safetensors bytes. */
+  safetensors: Uint8Array;
+  /** adapter.gguf bytes (llama.cpp / Ollama), when asked for. */
+  gguf?: Uint8Array;
+}
+
+export interface TfjsTrainConfig {
+  lora: LoraConfig;
+  /** Learning rate (peak, after warmup). */
+  lr: number;
+  /** Optimizer steps; when null, `epochs` decides. */
+  steps: number | null;
+  epochs: number;
+  batchSize: number;
+  gradAccum: number;
+  optimizer: 'adamw' | 'sgd';
+  weightDecay: number;
+  schedule: 'constant' | 'linear' | 'cosine';
+  warmupSteps: number;
+  /** Global gradient-norm clip; 0 = none. */
+  clip: number;
+  seqLen: number;
+  seed: number;
+  /** DPO β (method 'dpo' only). */
+  beta: number;
+  /** Report a checkpoint every N steps (0 = never). */
+  checkpointEvery: number;
+}
+
+export interface TrainStepProgress {
+  kind: 'step';
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  memoryBytes: number;
+  elapsedMs: number;
+}
+
+export type TrainProgressMessage =
+  | TrainStepProgress
+  | { kind: 'status'; status: 'preparing' | 'running' | 'paused' }
+  | { kind: 'prepared'; examples: number; truncated: number; dropped: number; totalSteps: number }
+  /** A resumable checkpoint: adapter + optimizer state + position, as files. */
+  | { kind: 'checkpoint'; step: number; files: Record<string, Uint8Array> };
+
+export interface TrainParams {
+  /** Id of the adapter this run creates. */
+  adapterId: string;
+  /** Continue from this adapter (its LoRA config applies), or null for a fresh one. */
+  fromAdapterId: string | null;
+  data: { method: 'sft'; rows: SftRow[] } | { method: 'dpo'; rows: PreferenceRow[] };
+  config: TfjsTrainConfig;
+  /** Resume an interrupted run from a checkpoint's files. */
+  resume?: Record<string, Uint8Array>;
+  /** Also write GGUF in the result. */
+  gguf?: boolean;
+}
+
+export interface TrainResultInfo {
+  adapterId: string;
+  status: 'completed' | 'aborted';
+  steps: number;
+  finalLoss: number | null;
+  examples: number;
+  truncated: number;
+  seconds: number;
+  files: AdapterFiles;
+}
+
+export interface TfjsApi {
+  /** Picks and initialises the backend: webgpu on a hardware adapter, wasm otherwise (or as asked). */
+  init: { params: { backend: 'auto' | BackendName }; result: BackendInfo };
+  load: { params: { modelId: string; source: ModelSourceSpec }; result: LoadedModelInfo; progress: LoadProgress };
+  unload: { params: null; result: null };
+  chat: { params: TfjsChatParams; result: ChatResult; token: string };
+  /** Independent requests generated together; progress counts finished rows. */
+  chatBatch: { params: { requests: TfjsChatParams[] }; result: ChatResult[]; progress: { done: number; total: number } };
+  addAdapter: { params: { adapterId: string; files: AdapterFiles }; result: { config: LoraConfig } };
+  removeAdapter: { params: { adapterId: string }; result: null };
+  exportAdapter: { params: { adapterId: string; gguf: boolean }; result: AdapterFiles };
+  train: { params: TrainParams; result: TrainResultInfo; progress: TrainProgressMessage };
+  /** Pauses or resumes the running training (abort = cancel the train call). */
+  trainControl: { params: { action: 'pause' | 'resume' }; result: { paused: boolean } };
+}
