@@ -8,6 +8,8 @@ import type { Component } from 'svelte';
 import type { Experiment } from '../../db/types.ts';
 import OverviewTab from './OverviewTab.svelte';
 import ExperimentSettingsTab from './ExperimentSettingsTab.svelte';
+import PlaygroundTab from '../playground/PlaygroundTab.svelte';
+import TasksTab from '../tasks/TasksTab.svelte';
 
 export interface ExperimentTabProps {
   experiment: Experiment;
@@ -21,6 +23,8 @@ export interface ExperimentTab {
 
 export const EXPERIMENT_TABS: ExperimentTab[] = [
   { id: 'overview', label: 'Overview', component: OverviewTab },
+  { id: 'tasks', label: 'Tasks', component: TasksTab },
+  { id: 'playground', label: 'Playground', component: PlaygroundTab },
   { id: 'settings', label: 'Settings', component: ExperimentSettingsTab },
 ];
 

@@ -1,0 +1,55 @@
+/**
+ * What a batch run achieved: how many loops finished, how many improved their answer (checker fail → pass,
+ * or a higher score), and for verifiable tasks the share the checkers passed before (drafts) and after
+ * (final answers). Built from loop summaries (src/core/refine/samples.ts), live or from stored steps.
+ */
+import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
+import { summarizeLoops, type LoopSummary } from '../../core/refine/samples.ts';
+import type { StepRecord } from '../../core/refine/types.ts';
+import type { Task as CoreTask } from '../../core/tasks/types.ts';
+
+export interface BatchSummary {
+  tasks: number;
+  /** Loops with at least a draft. */
+  loops: number;
+  improved: number;
+  changed: number;
+  /** Loops whose task can be checked in code. */
+  verifiable: number;
+  initialPass: number;
+  finalPass: number;
+  /** finalPass / verifiable, or null without verifiable loops. */
+  accuracyBefore: number | null;
+  accuracyAfter: number | null;
+  meanInitialScore: number | null;
+  meanFinalScore: number | null;
+}
+
+function mean(xs: (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+export function summarizeBatchLoops(taskCount: number, loops: readonly LoopSummary[]): BatchSummary {
+  const verifiable = loops.filter((l) => l.initialPass !== null && l.finalPass !== null);
+  const initialPass = verifiable.filter((l) => l.initialPass).length;
+  const finalPass = verifiable.filter((l) => l.finalPass).length;
+  return {
+    tasks: taskCount,
+    loops: loops.length,
+    improved: loops.filter((l) => l.improved).length,
+    changed: loops.filter((l) => l.changed).length,
+    verifiable: verifiable.length,
+    initialPass,
+    finalPass,
+    accuracyBefore: verifiable.length ? initialPass / verifiable.length : null,
+    accuracyAfter: verifiable.length ? finalPass / verifiable.length : null,
+    meanInitialScore: mean(loops.map((l) => l.initialScore)),
+    meanFinalScore: mean(loops.map((l) => l.finalScore)),
+  };
+}
+
+/** The summary of a batch from its tasks and steps (steps of other tasks are ignored). */
+export function summarizeBatch(tasks: readonly CoreTask[], steps: readonly StepRecord[], registry: KindRegistry = kindRegistry): BatchSummary {
+  return summarizeBatchLoops(tasks.length, summarizeLoops(tasks, steps, registry));
+}

@@ -1,0 +1,106 @@
+/**
+ * The playground of one experiment as reactive state: the run on screen (LiveRun's view) and the actions
+ * that start, step, stop and resume runs. One per experiment for the life of the page (playgroundFor), so a
+ * run keeps going — and stays visible — while the person looks at other tabs.
+ */
+import { AppError } from '../../core/errors.ts';
+import type { Task as CoreTask } from '../../core/tasks/types.ts';
+import type { AppState } from '../state/app.svelte.ts';
+import { loadCoreTasks } from '../tasks/task-lookup.ts';
+import { LiveRun, type LiveRunView } from './live-run.ts';
+import type { RunEngines } from './loop-runner.ts';
+import type { RefineSettings } from './refine-settings.ts';
+import { parseRunConfig } from './run-config.ts';
+import { buildRunConfig, type EngineLabels } from './run-setup.ts';
+
+export class PlaygroundState {
+  live = $state.raw<LiveRunView | null>(null);
+  /** The stored run opened for reading (replay), or null. */
+  openRunId = $state<string | null>(null);
+  readonly experimentId: string;
+  readonly #app: AppState;
+  #run: LiveRun | null = null;
+
+  constructor(app: AppState, experimentId: string) {
+    this.#app = app;
+    this.experimentId = experimentId;
+  }
+
+  get running(): boolean {
+    return this.live?.status === 'running';
+  }
+
+  #deps() {
+    const locks = this.#app.locks;
+    if (!locks) {
+      throw new AppError('unsupported', 'This browser lacks the Web Locks API, which keeps runs safe across tabs. Use a recent Chrome, Edge, Firefox or Safari.');
+    }
+    return { db: this.#app.database, locks };
+  }
+
+  #refuseWhileRunning(): void {
+    if (this.running) throw new AppError('bad-input', 'A run is in progress. Stop it (or wait for it) first.');
+  }
+
+  /** Starts one loop (mode 'single') or a batch over `tasks`. */
+  start(mode: 'single' | 'batch', tasks: readonly CoreTask[], settings: RefineSettings, engines: RunEngines, labels: EngineLabels): void {
+    this.#refuseWhileRunning();
+    const config = buildRunConfig(mode, tasks, settings, engines, labels);
+    this.openRunId = null;
+    this.#run = LiveRun.start(this.#deps(), { experimentId: this.experimentId, config, tasks, engines }, settings.stepThrough, (v) => (this.live = v));
+    this.live = this.#run.view;
+  }
+
+  /** Continues a stored run from its last stored step. */
+  async resume(runId: string, engines: RunEngines, stepThrough: boolean): Promise<void> {
+    this.#refuseWhileRunning();
+    const deps = this.#deps();
+    const row = await deps.db.runs.get(runId);
+    if (!row) throw new AppError('not-found', 'That run no longer exists.');
+    const config = parseRunConfig(row.config);
+    this.openRunId = null;
+    this.#run = LiveRun.resume(
+      deps,
+      { runId, engines, mode: config.mode, total: config.taskIds.length, tasks: (ids) => loadCoreTasks(deps.db, ids) },
+      stepThrough,
+      (v) => (this.live = v),
+    );
+    this.live = this.#run.view;
+  }
+
+  next(): void {
+    this.#run?.next();
+  }
+
+  runToEnd(): void {
+    this.#run?.runToEnd();
+  }
+
+  stop(): void {
+    this.#run?.stop();
+  }
+
+  /** Clears a finished run from the screen. */
+  dismiss(): void {
+    if (!this.running) {
+      this.live = null;
+      this.#run = null;
+    }
+  }
+
+  open(runId: string | null): void {
+    this.openRunId = runId;
+  }
+}
+
+const sessions = new Map<string, PlaygroundState>();
+
+/** The experiment's playground for this page. */
+export function playgroundFor(app: AppState, experimentId: string): PlaygroundState {
+  let s = sessions.get(experimentId);
+  if (!s) {
+    s = new PlaygroundState(app, experimentId);
+    sessions.set(experimentId, s);
+  }
+  return s;
+}
