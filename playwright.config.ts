@@ -4,6 +4,7 @@ import { chromiumPath } from './scripts/chromium-path.ts';
 const PORT = Number(process.env.E2E_PORT ?? 4173);
 const HUB_PORT = Number(process.env.E2E_HUB_PORT ?? 4180);
 const ENGINES_PORT = Number(process.env.E2E_ENGINES_PORT ?? 4183);
+const RUNTIME_PORT = Number(process.env.E2E_RUNTIME_PORT ?? 4181);
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -52,6 +53,16 @@ export default defineConfig({
         '(test -f tests/e2e/harness-engines/dist/index.html || npx vite build --config tests/e2e/harness-engines/vite.config.ts --logLevel warn) && ' +
         `npx vite preview --config tests/e2e/harness-engines/vite.config.ts --port ${ENGINES_PORT} --strictPort`,
       url: `http://localhost:${ENGINES_PORT}`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    {
+      // The runtime harness (tests/e2e/harness): the tfjs runtime and the bench suites on a bare page, for
+      // tests/e2e/runtime-*.spec.ts. scripts/test.sh rebuilds it; here it is built only when missing.
+      command:
+        '(test -f tests/e2e/harness/dist/index.html || npx vite build --config tests/e2e/harness/vite.config.ts --logLevel warn) && ' +
+        `npx vite preview --config tests/e2e/harness/vite.config.ts --port ${RUNTIME_PORT} --strictPort`,
+      url: `http://localhost:${RUNTIME_PORT}`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },

@@ -14,8 +14,16 @@ export type WasmFile = (typeof WASM_FILES)[number];
 export interface BackendOptions {
   /** A prefix ending in "/" under which the three .wasm files lie, or a URL per file. */
   wasmPaths?: string | Partial<Record<WasmFile, string>>;
-  /** Threads for tfjs-wasm where threads are available (default: tfjs's choice, the core count). */
-  wasmThreads?: number;
+  /**
+   * tfjs-wasm threads. 1 (the default) loads the single-threaded SIMD build, which works everywhere. n ≥ 2
+   * loads the threaded build with n threads; it needs a cross-origin isolated page (else 1 thread is used),
+   * a CSP that allows `blob:` scripts (tfjs-wasm starts its thread workers from blob URLs), and a bundle that
+   * does not mangle tfjs-wasm's threaded module (it is sent to the workers as source text). 'auto' = tfjs's
+   * own choice. Only the first wasm selection in a page/worker decides.
+   */
+  wasmThreads?: number | 'auto';
+  /** Give up on a backend that has not started after this long (default 60 s) instead of hanging. */
+  startTimeoutMs?: number;
 }
 
 export interface ActiveBackend {
@@ -34,11 +42,17 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
   else if (name !== 'cpu') throw new AppError('bad-input', `Unknown backend "${String(name)}". Choose cpu, wasm or webgpu.`);
   let ok = false;
   let cause: unknown;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeoutMs = o.startTimeoutMs ?? 60_000;
   try {
-    ok = await tf.setBackend(name);
-    await tf.ready();
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`it did not start within ${Math.round(timeoutMs / 1000)} s${name === 'wasm' ? '; if threads were asked for, their workers may be blocked (CSP without blob: scripts, or a mangled bundle) — use wasmThreads: 1' : ''}`)), timeoutMs);
+    });
+    ok = await Promise.race([tf.setBackend(name).then(async (r) => (await tf.ready(), r)), timeout]);
   } catch (e) {
     cause = e;
+  } finally {
+    clearTimeout(timer);
   }
   if (!ok || tf.getBackend() !== name) {
     const why = cause instanceof Error ? ` (${cause.message})` : '';
@@ -63,7 +77,9 @@ async function registerWasm(o: BackendOptions): Promise<void> {
   if (wasmConfigured) return;
   if (!o.wasmPaths) throw new AppError('bad-input', 'The wasm backend needs the location of its .wasm files (wasmPaths).');
   wasmModule.setWasmPaths(o.wasmPaths);
-  if (o.wasmThreads) wasmModule.setThreadsCount(o.wasmThreads);
+  const threads = o.wasmThreads ?? 1;
+  if (threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  else if (threads !== 'auto') wasmModule.setThreadsCount(threads);
   wasmConfigured = true;
 }
 

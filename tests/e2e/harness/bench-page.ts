@@ -1,0 +1,21 @@
+/** Runs a benchmark suite (bench/suites/*.ts, bundled into the harness) in this page, for bench/run.ts. */
+import type { BenchContext, BenchSuite, SuiteRow } from '../../../bench/lib/types.ts';
+import { useBackend } from './runtime-api.ts';
+
+const suites = import.meta.glob<{ suite: BenchSuite }>('../../../bench/suites/*.ts');
+
+export async function runSuiteInBrowser(name: string, options: Record<string, string | boolean>): Promise<SuiteRow[]> {
+  for (const load of Object.values(suites)) {
+    const { suite } = await load();
+    if (suite.name !== name) continue;
+    const ctx: BenchContext = {
+      env: 'browser',
+      options,
+      useBackend,
+      processBytes: () => (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null,
+      log: (line) => console.log(`[bench] ${line}`),
+    };
+    return suite.run(ctx);
+  }
+  throw new Error(`no benchmark suite named "${name}" in this harness build`);
+}
