@@ -72,7 +72,8 @@ export const suite: BenchSuite = {
   async run(ctx: BenchContext): Promise<SuiteRow[]> {
     const p = plan(ctx.options.quick === true);
     const backend = await ctx.useBackend('wasm');
-    const label = `wasm${backend.threads && backend.threads > 1 ? ` ×${backend.threads} threads` : ' 1 thread'}${backend.simd ? ' simd' : ''}`;
+    const build = backend.threadedBuild ? 'threaded-simd build' : backend.simd ? 'simd build' : 'plain build';
+    const label = `wasm (${build}, ${backend.threads ?? 1} thread${backend.threads === 1 ? '' : 's'})`;
     ctx.log(`backend ${label}; building ${p.config.numLayers}-layer model with random weights…`);
     const rows: SuiteRow[] = [];
     const row = (metric: string, value: number, unit: string, note?: string): void => {
@@ -101,7 +102,12 @@ export const suite: BenchSuite = {
       const peak = await tf.profile(async () => {
         await generate(model, promptOf(p.longContext, p.config.vocabSize), { maxTokens: 2, stopTokenIds: [] });
       });
-      row(`peak tensor memory (weights + activations), prefill ${p.longContext} + decode`, peak.peakBytes / 2 ** 20, 'MiB');
+      row(`peak tensor memory (weights + activations), prefill ${p.longContext} + decode`, peak.peakBytes / 2 ** 20, 'MiB', 'prompt in one pass');
+      const chunk = p.longContext / 4;
+      const chunked = await tf.profile(async () => {
+        await generate(model, promptOf(p.longContext, p.config.vocabSize), { maxTokens: 2, stopTokenIds: [], prefillChunk: chunk });
+      });
+      row(`peak tensor memory (weights + activations), prefill ${p.longContext} + decode`, chunked.peakBytes / 2 ** 20, 'MiB', `prefillChunk ${chunk}`);
       const heap = (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
       if (heap) row('wasm heap (high-water: grows, never shrinks)', heap / 2 ** 20, 'MiB', 'includes XNNPACK packed weight copies');
       const bytes = ctx.processBytes();

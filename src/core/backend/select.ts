@@ -28,10 +28,12 @@ export interface BackendOptions {
 
 export interface ActiveBackend {
   name: BackendName;
-  /** tfjs-wasm: threads in use (1 = single-threaded); null for other backends. */
+  /** tfjs-wasm: threads in its thread pool (1 = single-threaded); null for other backends. */
   threads: number | null;
   /** tfjs-wasm: SIMD in use; null for other backends. */
   simd: boolean | null;
+  /** tfjs-wasm: the threaded build is loaded (needs cross-origin isolation); null for other backends. */
+  threadedBuild: boolean | null;
 }
 
 let wasmConfigured = false;
@@ -66,8 +68,10 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
 export function activeBackend(): ActiveBackend | null {
   const name = tf.getBackend() as string | undefined;
   if (name !== 'cpu' && name !== 'wasm' && name !== 'webgpu') return null;
-  if (name !== 'wasm') return { name, threads: null, simd: null };
-  return { name, threads: wasmThreadCount(), simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') };
+  if (name !== 'wasm') return { name, threads: null, simd: null, threadedBuild: null };
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  const threadedBuild = simd && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  return { name, threads: wasmThreadCount(), simd, threadedBuild };
 }
 
 let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | null = null;

@@ -47,7 +47,10 @@ export interface RunOptions {
   batchSize?: number;
   /** KV cache block size (see kv-cache.ts); default 64. */
   cacheBlockSize?: number;
-  /** Long prompts are prefilled through the cache this many tokens at a time (bounds peak memory); default 256. */
+  /**
+   * By default the whole prompt is prefilled in one pass. A number prefills it through the cache that many
+   * tokens at a time instead: same results, lower peak memory for long prompts (activations scale with it).
+   */
   prefillChunk?: number;
 }
 
@@ -188,7 +191,7 @@ async function runChunk(
     const real = active.map((r) => ids[0].map((_, t) => (t >= T - r.prompt.length ? 1 : 0)));
     let logits: tf.Tensor2D;
     if (cache) {
-      const chunk = Math.max(1, o.prefillChunk ?? 256);
+      const chunk = Math.max(1, o.prefillChunk ?? T);
       for (let at = 0; ; at += chunk) {
         const end = Math.min(T, at + chunk);
         logits = stepCached(model, cache, ids.map((r) => r.slice(at, end)), real.map((r) => r.slice(at, end)), lora);
