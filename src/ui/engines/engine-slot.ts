@@ -108,6 +108,11 @@ export class EngineSlot {
     this.#loading = controller;
     await this.#release();
     if (generation !== this.#generation) return;
+    if (controller.signal.aborted) {
+      this.#loading = null;
+      this.#set({ ...EMPTY_SLOT });
+      return;
+    }
     this.#set({ status: 'loading', choice, label: describeChoice(choice), progress: null, modelId: null, detail: null, error: null });
     let built: BuiltEngine;
     try {
