@@ -75,7 +75,7 @@ describe('generation behaviour (wasm)', () => {
     const prompts = [[5, 6, 7], reference('tiny-qwen2').greedy_prompt, [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], [42], [200, 100]];
     const maxTokens = [6, 9, 4, 12, 1];
     for (const o of [{ lora: null }, { lora }]) {
-      const rows = prompts.map((ids, i) => ({ ids, maxTokens: maxTokens[i], stopTokenIds: [] }));
+      const rows = prompts.map((ids, i) => ({ ids, maxTokens: maxTokens[i] }));
       const batch = await generateBatch(model, rows, { ...o, stopTokenIds: [], batchSize: 3 });
       const single = [];
       for (const r of rows) single.push((await generate(model, r.ids, { ...o, maxTokens: r.maxTokens, stopTokenIds: [] })).tokens);
