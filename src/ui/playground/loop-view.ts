@@ -22,8 +22,20 @@ export interface RoundView {
 
 const isAnswer = (s: StepRecord) => s.kind === 'draft' || s.kind === 'refinement';
 
-/** Rounds in order; every loop step lands in exactly one round. */
+/** Rounds by steps array: the live view re-renders on every streamed token, with the same steps array. */
+const cache = new WeakMap<readonly StepRecord[], RoundView[]>();
+
+/** Rounds in order; every loop step lands in exactly one round. Memoised per (immutable) steps array. */
 export function roundsOf(steps: readonly StepRecord[]): RoundView[] {
+  let rounds = cache.get(steps);
+  if (!rounds) {
+    rounds = computeRounds(steps);
+    cache.set(steps, rounds);
+  }
+  return rounds;
+}
+
+function computeRounds(steps: readonly StepRecord[]): RoundView[] {
   const byRound = new Map<number, RoundView>();
   const get = (r: number) => {
     let v = byRound.get(r);
