@@ -76,7 +76,9 @@ describe('generation behaviour (wasm)', () => {
     const maxTokens = [6, 9, 4, 12, 1];
     for (const o of [{ lora: null }, { lora }]) {
       const rows = prompts.map((ids, i) => ({ ids, maxTokens: maxTokens[i] }));
-      const batch = await generateBatch(model, rows, { ...o, stopTokenIds: [], batchSize: 3 });
+      const done: number[] = [];
+      const batch = await generateBatch(model, rows, { ...o, stopTokenIds: [], batchSize: 3, onRowDone: (i) => done.push(i) });
+      expect([...done].sort()).toEqual([0, 1, 2, 3, 4]);
       const single = [];
       for (const r of rows) single.push((await generate(model, r.ids, { ...o, maxTokens: r.maxTokens, stopTokenIds: [] })).tokens);
       expect(batch.map((b) => b.tokens)).toEqual(single);

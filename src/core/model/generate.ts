@@ -45,6 +45,8 @@ export interface RunOptions {
   stopTokenIds?: readonly number[];
   /** generateBatch: rows decoded together (default 8). */
   batchSize?: number;
+  /** generateBatch: called with each row's result as soon as its group of rows is done (for progress). */
+  onRowDone?: (index: number, result: GenerateResult) => void;
   /** KV cache block size (see kv-cache.ts); default 64. */
   cacheBlockSize?: number;
   /**
@@ -116,7 +118,10 @@ export async function generateBatch(model: GenerationModel, rows: readonly Batch
     for (let i = 0; i < order.length; i += size) {
       const chunk = order.slice(i, i + size);
       const timing = await runChunk(model, chunk, stopIds, lora, o);
-      for (const s of chunk) results[s.index] = finish(s, timing);
+      for (const s of chunk) {
+        results[s.index] = finish(s, timing);
+        o.onRowDone?.(s.index, results[s.index]);
+      }
     }
   } finally {
     if (lora) disposePreparedLora(lora);
