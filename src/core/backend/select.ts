@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
+import { useWasmKernelFixes } from './wasm-kernel-fixes.ts';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
 
@@ -61,6 +62,8 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
     if (name === 'webgpu') throw new AppError('webgpu-unavailable', `WebGPU could not be started${why}. Use the wasm backend, or a browser with WebGPU enabled.`, { cause });
     throw new AppError('unsupported', `The ${name} backend could not be started${why}.`, { cause });
   }
+  // tfjs-wasm 4.22 computes float one-hot wrongly and transposed products slowly: see wasm-kernel-fixes.ts.
+  if (name === 'wasm') useWasmKernelFixes();
   return activeBackend() as ActiveBackend;
 }
 
