@@ -28,7 +28,9 @@ export type ModelSourceSpec =
   /** A folder URL, e.g. the embedded model at `${origin}/models/toy-arith/`. Absolute. */
   | { kind: 'url'; url: string }
   /** A folder the user picked or dropped (File objects with webkitRelativePath). */
-  | { kind: 'files'; files: File[] };
+  | { kind: 'files'; files: File[] }
+  /** A folder on disk: Node only (CLI, tests, the in-process engine); a browser host refuses it. */
+  | { kind: 'dir'; path: string };
 
 export interface LoadedModelInfo {
   modelId: string;

@@ -1,0 +1,219 @@
+/**
+ * One LoRA training run on a loaded model, from TRL rows to trained adapter weights: the shared core of the
+ * tfjs host (worker and in-process) and of `lm train`.
+ *
+ *   rows ──(chat template, assistant-only labels, truncation)──► examples ──► bucketed seeded batches
+ *   LoRA variables (fresh: PEFT init from the seed; or copied from an adapter; or restored from a checkpoint)
+ *   train(): SFT = causal-LM loss, DPO = sigmoid DPO against the adapter-off reference; AdamW/SGD, schedule,
+ *            gradient accumulation and clipping; progress per step; checkpoints as files; pause/abort.
+ *
+ * The loss never builds [B·T, V] logits: the model is seen as final hidden states plus its frozen LM head and
+ * the cross-entropy works through the positions in chunks (see train/loss.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AppError } from '../../errors.ts';
+import { disposeLora, initLora, toVariable } from '../../lora/init.ts';
+import { parsePeftConfig, validateAdapter } from '../../lora/peft-load.ts';
+import { peftAdapterConfigJson } from '../../lora/peft-save.ts';
+import type { LoraConfig, LoraWeights } from '../../lora/types.ts';
+import { forwardHidden, type LlamaModel } from '../../model/llama.ts';
+import type { TextTokenizer } from '../../text/types.ts';
+import { AdamW } from '../../train/adamw.ts';
+import { PreferenceBatches, SftBatches, defaultBuckets, stepsForEpochs, type BatchSource, type PreferenceBatch, type TokenBatch } from '../../train/batches.ts';
+import { checkpointFromFiles, checkpointToFiles, type TrainCheckpoint } from '../../train/checkpoint.ts';
+import type { TrainControl } from '../../train/control.ts';
+import { encodePreferenceRows, encodeSftRows } from '../../train/data-encode.ts';
+import type { EncodeReport, TrainRow } from '../../train/data-types.ts';
+import { loraParamMap } from '../../train/lora-params.ts';
+import { train, type LossFn } from '../../train/loop.ts';
+import { dpoLossFn, sftLossFn, type HiddenModel } from '../../train/objectives.ts';
+import type { Optimizer } from '../../train/optimizer.ts';
+import { makeSchedule } from '../../train/schedule.ts';
+import { Sgd } from '../../train/sgd.ts';
+import type { TfjsTrainConfig, TrainProgressMessage } from './api.ts';
+import { validateTrainConfig } from './train-config.ts';
+
+export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+
+/** What training needs of a loaded model. */
+export interface TrainableModel extends LlamaModel {
+  tokenizer: TextTokenizer;
+}
+
+export interface LoraRunInput {
+  model: TrainableModel;
+  method: 'sft' | 'dpo';
+  /** Parsed TRL rows (train/data-parse.ts). */
+  rows: readonly TrainRow[];
+  config: TfjsTrainConfig;
+  /** Continue from these adapter weights (their LoRA config applies instead of config.lora). Not disposed. */
+  from?: LoraWeights | null;
+  /** Continue an interrupted run from a checkpoint's files (as `checkpoint` progress messages carry them). */
+  resume?: ReadonlyMap<string, Uint8Array> | null;
+  /** `base_model_name_or_path` in checkpoint files. */
+  baseModel: string;
+  signal?: AbortSignal;
+  control?: TrainControl;
+  onProgress?: (message: TrainProgressMessage) => void | Promise<void>;
+}
+
+export interface LoraRunResult {
+  status: 'completed' | 'aborted';
+  /** The adapter after the last completed step, as plain tensors (not variables). The caller disposes it. */
+  weights: LoraWeights;
+  steps: number;
+  totalSteps: number;
+  finalLoss: number | null;
+  report: EncodeReport;
+  seconds: number;
+}
+
+/** The model as final hidden states + frozen LM head, with `lora` switched on or off per pass. */
+export function hiddenView(model: LlamaModel, lora: LoraWeights, chunkRows?: number): HiddenModel {
+  return {
+    hidden: (ids, o) =>
+      forwardHidden(model, ids, {
+        lora: o.adapter ? lora : null,
+        training: o.training && o.seed !== undefined ? { dropoutSeed: o.seed } : null,
+      }),
+    head: model.weights.lmHead ?? model.weights.embedding, // [H, V]
+    ...(chunkRows ? { chunkRows } : {}),
+  };
+}
+
+/** The loss of one micro-batch for the method. */
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number): LossFn<TokenBatch>;
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number): LossFn<PreferenceBatch>;
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft' | 'dpo', beta = 0.1): LossFn<TokenBatch> | LossFn<PreferenceBatch> {
+  const view = hiddenView(model, lora);
+  return method === 'sft' ? sftLossFn(view) : dpoLossFn(view, beta);
+}
+
+/** Trainable copies (tf.Variables) of adapter weights. */
+export function trainableCopy(w: LoraWeights): LoraWeights {
+  const modules = new Map<string, { a: tf.Tensor2D; b: tf.Tensor2D }>();
+  for (const [path, { a, b }] of w.modules) modules.set(path, { a: toVariable(tf.clone(a)), b: toVariable(tf.clone(b)) });
+  return { config: { ...w.config, targetModules: [...w.config.targetModules] }, scaling: w.scaling, modules };
+}
+
+/** Plain-tensor copies of (trained) adapter weights; the variables are left alone. Reads asynchronously (WebGPU). */
+export async function frozenCopy(w: LoraWeights): Promise<LoraWeights> {
+  const modules = new Map<string, { a: tf.Tensor2D; b: tf.Tensor2D }>();
+  for (const [path, { a, b }] of w.modules) {
+    const [ad, bd] = await Promise.all([a.data(), b.data()]);
+    modules.set(path, { a: tf.tensor2d(ad as Float32Array, a.shape), b: tf.tensor2d(bd as Float32Array, b.shape) });
+  }
+  return { config: w.config, scaling: w.scaling, modules };
+}
+
+/** A checkpoint as files: trainer_state.json, optimizer.safetensors, and a loadable PEFT adapter (config + weights). */
+export function checkpointFiles(c: TrainCheckpoint, lora: LoraConfig, baseModel: string): Map<string, Uint8Array> {
+  const files = checkpointToFiles(c, { paramsFile: 'adapter_model.safetensors' });
+  files.set(ADAPTER_CONFIG_FILE, new TextEncoder().encode(peftAdapterConfigJson(lora, { baseModel })));
+  return files;
+}
+
+function padIdOf(tok: TextTokenizer): number {
+  return tok.padTokenId ?? tok.eosTokenIds[0] ?? 0;
+}
+
+export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResult> {
+  const { model, method, config } = input;
+  validateTrainConfig(config);
+  const started = now();
+  const emit = async (m: TrainProgressMessage): Promise<void> => void (await input.onProgress?.(m));
+  await emit({ kind: 'status', status: 'preparing' });
+
+  // Data → examples → batches.
+  const encodeOptions = { seqLen: config.seqLen };
+  const batchOptions = { batchSize: config.batchSize, seed: config.seed, padId: padIdOf(model.tokenizer), buckets: defaultBuckets(config.seqLen) };
+  let report: EncodeReport;
+  let batches: BatchSource<TokenBatch> | BatchSource<PreferenceBatch>;
+  if (method === 'sft') {
+    const { examples, report: r } = encodeSftRows(input.rows, model.tokenizer, encodeOptions);
+    report = r;
+    if (examples.length === 0) throw new AppError('bad-input', `All ${r.rows} rows lost every answer token to truncation at ${config.seqLen} tokens; raise the sequence length.`);
+    batches = new SftBatches(examples, batchOptions);
+  } else {
+    const { examples, report: r } = encodePreferenceRows(input.rows, model.tokenizer, encodeOptions);
+    report = r;
+    if (examples.length === 0) throw new AppError('bad-input', `All ${r.rows} preference rows lost an answer to truncation at ${config.seqLen} tokens; raise the sequence length.`);
+    batches = new PreferenceBatches(examples, batchOptions);
+  }
+  const totalSteps = config.steps ?? stepsForEpochs(batches.perEpoch, config.gradAccum, config.epochs);
+  await emit({ kind: 'prepared', examples: report.examples, truncated: report.truncated, dropped: report.dropped, totalSteps });
+
+  // The adapter being trained, as variables.
+  let checkpoint: TrainCheckpoint | undefined;
+  let lora: LoraWeights;
+  if (input.resume) {
+    const cfgBytes = input.resume.get(ADAPTER_CONFIG_FILE);
+    if (!cfgBytes) throw new AppError('bad-input', `Cannot resume: the checkpoint has no ${ADAPTER_CONFIG_FILE}.`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(cfgBytes));
+    } catch {
+      throw new AppError('bad-input', `Cannot resume: the checkpoint's ${ADAPTER_CONFIG_FILE} is not valid JSON.`);
+    }
+    checkpoint = await checkpointFromFiles(input.resume);
+    lora = initLora(parsePeftConfig(raw).lora, model.config, config.seed); // values come from the checkpoint
+  } else if (input.from) {
+    validateAdapter(model.config, input.from);
+    lora = trainableCopy(input.from);
+  } else {
+    lora = initLora(config.lora, model.config, config.seed);
+  }
+
+  const optimizer: Optimizer = config.optimizer === 'adamw' ? new AdamW({ weightDecay: config.weightDecay }) : new Sgd({ weightDecay: config.weightDecay });
+  try {
+    const params = loraParamMap(lora);
+    const common = {
+      params,
+      totalSteps,
+      optimizer,
+      schedule: makeSchedule({ kind: config.schedule, baseLr: config.lr, warmupSteps: config.warmupSteps, totalSteps: Math.max(1, totalSteps) }),
+      gradAccum: config.gradAccum,
+      clip: config.clip,
+      seed: config.seed,
+      checkpointEvery: config.checkpointEvery,
+      signal: input.signal,
+      control: input.control,
+      resume: checkpoint,
+      onStatus: (status: 'paused' | 'running') => void emit({ kind: 'status', status }),
+      onStep: (s: { step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; memory: { numBytes: number } }) =>
+        emit({
+          kind: 'step',
+          step: s.step,
+          totalSteps: s.totalSteps,
+          loss: s.loss,
+          lr: s.lr,
+          gradNorm: s.gradNorm,
+          tokensPerSec: s.tokensPerSec,
+          memoryBytes: s.memory.numBytes,
+          elapsedMs: now() - started,
+        }),
+      onCheckpoint: (c: TrainCheckpoint) => emit({ kind: 'checkpoint', step: c.step, files: Object.fromEntries(checkpointFiles(c, lora.config, input.baseModel)) }),
+    };
+    await emit({ kind: 'status', status: 'running' });
+    const result =
+      method === 'sft'
+        ? await train({ ...common, lossFn: loraLossFn(model, lora, 'sft'), batches: batches as BatchSource<TokenBatch> })
+        : await train({ ...common, lossFn: loraLossFn(model, lora, 'dpo', config.beta), batches: batches as BatchSource<PreferenceBatch> });
+    return {
+      status: result.status,
+      weights: await frozenCopy(lora),
+      steps: result.step,
+      totalSteps,
+      finalLoss: result.lastLoss,
+      report,
+      seconds: (now() - started) / 1000,
+    };
+  } finally {
+    optimizer.dispose();
+    disposeLora(lora);
+  }
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
