@@ -4,6 +4,7 @@ import { createEngine } from '../../src/core/engine/factory.ts';
 import { OpenAICompatibleEngine } from '../../src/core/engine/openai/engine.ts';
 import { describeSpec, parseEngineSpec, specModelId, type EngineSpec } from '../../src/core/engine/spec.ts';
 import type { ChatEngine } from '../../src/core/engine/types.ts';
+import { TfjsWorkerEngine } from '../../src/core/engine/tfjs/worker-engine.ts';
 import { WebLlmEngine } from '../../src/core/engine/webllm/engine.ts';
 
 function thrown(f: () => unknown): AppError {
@@ -85,11 +86,11 @@ describe('createEngine', () => {
     await expect(e.load('smollm2-360m')).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('browser worker') });
   });
 
-  it('tfjs: unsupported until the tfjs engine is registered, then it is used', () => {
+  it('tfjs: the tfjs worker engine by default (it needs a browser worker), or the registered constructor', async () => {
     const spec: EngineSpec = { kind: 'tfjs', modelId: 'toy-arith', backend: 'wasm' };
-    const e = thrown(() => createEngine(spec));
-    expect(e.code).toBe('unsupported');
-    expect(e.message).toContain('tfjs engine is not wired');
+    const byDefault = createEngine(spec, { baseHref: 'http://localhost:4173/' });
+    expect(byDefault).toBeInstanceOf(TfjsWorkerEngine);
+    await expect(byDefault.load('toy-arith')).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('browser worker') });
     // Whatever the registered constructor returns is handed back as is.
     const registered: ChatEngine = {
       kind: 'tfjs',

@@ -1,0 +1,22 @@
+/** The tfjs engine's worker: the runtime and trainer host (src/core/engine/tfjs/host.ts) behind our typed protocol. */
+import plainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { Endpoint } from '../src/core/engine/protocol.ts';
+import { serveWorker } from '../src/core/engine/protocol-server.ts';
+import type { TfjsApi } from '../src/core/engine/tfjs/api.ts';
+import { createTfjsHost } from '../src/core/engine/tfjs/host.ts';
+import { openCacheApi } from '../src/core/io/response-cache.ts';
+
+// The worker's global scope is the endpoint (typed as Window under the DOM lib this project compiles with).
+const scope = self as unknown as Endpoint;
+
+serveWorker<TfjsApi>(
+  scope,
+  createTfjsHost({
+    wasmPaths: { 'tfjs-backend-wasm.wasm': plainUrl, 'tfjs-backend-wasm-simd.wasm': simdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': threadedUrl },
+    wasmThreads: 1, // threads need blob: scripts, which the app's CSP does not allow
+    gpu: navigator.gpu,
+    cache: () => openCacheApi(),
+  }),
+);
