@@ -6,6 +6,7 @@ import { loadModel } from '../../../src/core/model/load.ts';
 import { runFixture, useBackend, type FixtureRequest, type FixtureRun } from './runtime-api.ts';
 import type { WorkerRequest } from './worker.ts';
 import { runSuiteInBrowser } from './bench-page.ts';
+import './tfjs-engine-page.ts'; // window.tfjsHarness: the tfjs worker engine (train-*/tfjs-* specs)
 
 const runtime = {
   useBackend: (name: Parameters<typeof useBackend>[0], threads?: number) => useBackend(name, threads),

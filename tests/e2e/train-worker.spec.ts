@@ -1,0 +1,112 @@
+/**
+ * LoRA training in the real tfjs worker in Chromium (workers/tfjs.worker.ts, driven by the page-side
+ * TfjsWorkerEngine/TfjsWorkerTrainer in the runtime harness): load a fixture model from the hub stand-in,
+ * train a few steps with a pause and a resume, get the adapter files back, generate with the adapter in the
+ * same worker, re-add the stored files as the app would after a reload, abort a run. Then the backend choice:
+ * `auto` takes wasm on SwiftShader (a software adapter), and an explicit `webgpu` works (chat and one step).
+ */
+import { expect, test, type Page } from '@playwright/test';
+
+const HARNESS = `http://localhost:${process.env.E2E_RUNTIME_PORT ?? 4181}`;
+const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
+
+test.describe.configure({ mode: 'serial' });
+
+let page: Page;
+test.beforeAll(async ({ browser }) => {
+  page = await browser.newPage();
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  await page.goto(`${HARNESS}/`);
+  await expect(page.locator('#status')).toHaveText('ready');
+});
+test.afterAll(async () => {
+  await page.evaluate(() => {
+    window.tfjsHarness.close('w');
+    window.tfjsHarness.close('gpu');
+  });
+  await page.close();
+});
+
+const ROWS = Array.from({ length: 6 }, (_, i) => ({
+  messages: [
+    { role: 'user' as const, content: `question ${i}` },
+    { role: 'assistant' as const, content: `the answer is ${i * 3}` },
+  ],
+}));
+const ASK = [{ role: 'user' as const, content: 'question 2' }];
+
+test('auto picks wasm on a software WebGPU adapter and says why; the model loads in the worker', async () => {
+  const opened = await page.evaluate((hub) => window.tfjsHarness.open('w', { backend: 'auto', hub, repo: 'fixtures/tiny-llama' }), HUB);
+  expect(opened.backend?.backend).toBe('wasm');
+  expect(opened.backend?.reason).toMatch(/software|no WebGPU/);
+  expect(opened.modelId).toBe('fixtures/tiny-llama');
+  expect(opened.phases).toEqual(expect.arrayContaining(['backend', 'weights']));
+});
+
+test('trains in the worker with pause and resume, returns the files, and generates with the adapter', async () => {
+  await page.evaluate(
+    (rows) => window.tfjsHarness.startTraining('w', { method: 'sft', rows, adapterId: 'a1', config: { steps: 6, batchSize: 3, lr: 1e-2, checkpointEvery: 3, seed: 5 } }),
+    ROWS,
+  );
+  // Pause once the first step is reported; no step may be reported while paused.
+  await expect.poll(() => page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length)).toBeGreaterThanOrEqual(1);
+  expect(await page.evaluate(() => window.tfjsHarness.pause('w'))).toBe(true);
+  await expect.poll(() => page.evaluate(() => window.tfjsHarness.events('w').some((e) => e.kind === 'status' && e.status === 'paused'))).toBe(true);
+  const stepsWhenPaused = await page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length);
+  await page.waitForTimeout(500);
+  expect(await page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length)).toBe(stepsWhenPaused);
+  expect(stepsWhenPaused).toBeLessThan(6);
+  expect(await page.evaluate(() => window.tfjsHarness.resume('w'))).toBe(false);
+
+  const done = await page.evaluate(() => window.tfjsHarness.waitTraining('w'));
+  expect(done).toMatchObject({ ok: true, adapterId: 'a1', metrics: { steps: 6, examples: 6, truncated: 0 } });
+  const events = await page.evaluate(() => window.tfjsHarness.events('w'));
+  const steps = events.filter((e) => e.kind === 'step');
+  expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(steps[5].kind === 'step' && steps[0].kind === 'step' && steps[5].loss < steps[0].loss).toBe(true);
+  const checkpoints = events.filter((e) => e.kind === 'checkpoint');
+  expect(checkpoints.map((c) => c.step)).toEqual([3, 6]);
+  expect(Object.keys(checkpoints[0].kind === 'checkpoint' ? checkpoints[0].files : {}).sort()).toEqual([
+    'adapter_config.json',
+    'adapter_model.safetensors',
+    'optimizer.safetensors',
+    'trainer_state.json',
+  ]);
+
+  const stored = await page.evaluate(() => window.tfjsHarness.storedFiles('w', 'a1'));
+  expect(stored?.config).toMatchObject({ peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'], base_model_name_or_path: 'fixtures/tiny-llama' });
+  expect(stored?.safetensors).toBeGreaterThan(1000);
+  expect(stored?.gguf).toBeGreaterThan(1000);
+
+  const base = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { maxTokens: 10 }), ASK);
+  const tuned = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { maxTokens: 10, adapterId: 'a1' }), ASK);
+  expect('text' in tuned && 'text' in base && tuned.text !== base.text).toBe(true);
+  // The stored files, added again under a new id (as after a page reload), generate the same reply.
+  await page.evaluate(() => window.tfjsHarness.readdStored('w', 'a1', 'a1-copy'));
+  const copy = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { maxTokens: 10, adapterId: 'a1-copy' }), ASK);
+  expect('text' in copy && 'text' in tuned && copy.text === tuned.text).toBe(true);
+});
+
+test('an aborted run stops in the worker, makes no adapter, and the worker keeps serving', async () => {
+  await page.evaluate((rows) => window.tfjsHarness.startTraining('w', { method: 'sft', rows, adapterId: 'gone', config: { steps: 500, batchSize: 2 } }), ROWS);
+  await expect.poll(() => page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length)).toBeGreaterThanOrEqual(1);
+  await page.evaluate(() => window.tfjsHarness.abort('w'));
+  expect(await page.evaluate(() => window.tfjsHarness.waitTraining('w'))).toMatchObject({ ok: false, error: { code: 'aborted' } });
+  const missing = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { adapterId: 'gone' }), ASK);
+  expect(missing).toMatchObject({ error: { code: 'not-found' } });
+  const after = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { maxTokens: 3 }), ASK);
+  expect('usage' in after && after.usage.completionTokens).toBe(3);
+});
+
+test('an explicit webgpu request runs on SwiftShader: same greedy reply as wasm, and a training step', async () => {
+  const opened = await page.evaluate((hub) => window.tfjsHarness.open('gpu', { backend: 'webgpu', hub, repo: 'fixtures/tiny-llama' }), HUB);
+  expect(opened.backend?.backend).toBe('webgpu');
+  expect(opened.backend?.reason).toMatch(/webgpu as asked.*software adapter/);
+  const gpuReply = await page.evaluate((m) => window.tfjsHarness.chat('gpu', m, { maxTokens: 8 }), ASK);
+  const wasmReply = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { maxTokens: 8 }), ASK);
+  expect('text' in gpuReply && 'text' in wasmReply && gpuReply.text === wasmReply.text).toBe(true);
+  await page.evaluate((rows) => window.tfjsHarness.startTraining('gpu', { method: 'sft', rows, adapterId: 'g1', config: { steps: 2, batchSize: 3, lr: 1e-2 } }), ROWS);
+  expect(await page.evaluate(() => window.tfjsHarness.waitTraining('gpu'))).toMatchObject({ ok: true, metrics: { steps: 2 } });
+  const tuned = await page.evaluate((m) => window.tfjsHarness.chat('gpu', m, { maxTokens: 4, adapterId: 'g1' }), ASK);
+  expect('usage' in tuned && tuned.usage.completionTokens).toBeGreaterThan(0);
+});
