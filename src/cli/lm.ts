@@ -8,6 +8,7 @@ import type { CliCommand } from './args.ts';
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   logits: () => import('./commands/logits.ts'),
   generate: () => import('./commands/generate.ts'),
+  train: () => import('./commands/train.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
