@@ -3,6 +3,7 @@
  * manager per page (pageEngines), so a loaded model survives switching tabs and experiments; a slot loads a
  * new choice only when the choice changes, and unloads the old one first.
  */
+import type { ChatEngine } from '../../core/engine/types.ts';
 import type { RunEngines } from '../playground/loop-runner.ts';
 import { tfjsBuilder } from './tfjs-builder.ts';
 import { browserEngineBuilder } from './engine-builders.ts';
@@ -41,6 +42,11 @@ export class EngineManager {
 
   unload(role: EngineRole): Promise<void> {
     return this.#slots[role].unload();
+  }
+
+  /** The loaded engine of a role (e.g. the tfjs engine, for training on the same worker), or null. */
+  engineOf(role: EngineRole): ChatEngine | null {
+    return this.#slots[role].engine;
   }
 
   /** The loaded engines for a run: the actor must be ready; the critic when `withCritic`. Null otherwise. */

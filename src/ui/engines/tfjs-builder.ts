@@ -1,7 +1,25 @@
 /**
- * The tfjs engine for the page: wired here once the tfjs engine's page side (src/core/engine/tfjs) exists.
- * Null means "not in this build": choosing tfjs then says so instead of pretending to work.
+ * The tfjs engine for the page: a TfjsWorkerEngine (runtime + trainer in workers/tfjs.worker.ts) on the
+ * choice's model source. After load it says which backend it runs on and why.
  */
-import type { TfjsBuilder } from './engine-builders.ts';
+import type { BackendInfo, LoadedModelInfo } from '../../core/engine/tfjs/api.ts';
+import { TfjsWorkerEngine } from '../../core/engine/tfjs/worker-engine.ts';
+import { tfjsModelId, type TfjsBuilder } from './engine-builders.ts';
 
-export const tfjsBuilder: TfjsBuilder | null = null;
+/** "Backend: wasm (4 threads): no hardware WebGPU adapter … · 0.1 M parameters, loaded in 0.3 s". */
+export function describeTfjs(backend: BackendInfo | null, model: LoadedModelInfo | null): string | null {
+  if (!backend) return null;
+  const threads = backend.threads && backend.threads > 1 ? ` (${backend.threads} threads)` : '';
+  const size = model ? ` · ${(model.parameters / 1e6).toFixed(model.parameters < 1e7 ? 2 : 0)} M parameters, loaded in ${(model.loadMs / 1000).toFixed(1)} s` : '';
+  return `Backend: ${backend.backend}${threads} — ${backend.reason}${size}`;
+}
+
+export const tfjsBuilder: TfjsBuilder = (model, source, backend) => {
+  const engine = new TfjsWorkerEngine({ backend, source });
+  return {
+    engine,
+    loadId: tfjsModelId(model),
+    describe: () => describeTfjs(engine.backend, engine.model),
+    dispose: () => engine.dispose(),
+  };
+};
