@@ -28,7 +28,7 @@ function reply(messages: { role: string; content: string }[]): string {
   return 'Paris is the capital of France.';
 }
 
-export async function startOpenAIDouble(chunkDelayMs = 40): Promise<OpenAIDouble> {
+export async function startOpenAIDouble(chunkDelayMs = 15): Promise<OpenAIDouble> {
   const requests: OpenAIDouble['requests'] = [];
   const server: Server = createServer((req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');

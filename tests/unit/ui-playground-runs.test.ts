@@ -227,6 +227,41 @@ describe('a single live loop', () => {
   });
 });
 
+describe('a separate critic', () => {
+  it('writes the feedback steps (source critic, its engine and model); resume needs the same critic', async () => {
+    const w = await world();
+    const critic = new ScriptedEngine({ modelId: 'scripted-critic', script: (req) => script(req) });
+    const engines = { actor: actor(), critic };
+    const views: LiveRunView[] = [];
+    const tasks = await loadCoreTasks(w.db, [w.taskIds[0]]);
+    const config = buildRunConfig('single', tasks, { ...SETTINGS, stepThrough: true }, engines, { actor: 'Actor', critic: 'Critic' });
+    expect(config.critic).toEqual({ kind: 'scripted', modelId: 'scripted-critic', label: 'Critic' });
+    const live = LiveRun.start({ db: w.db, locks: w.locks }, { experimentId: w.exp.id, config, tasks, engines }, true, (v) => views.push(v));
+    await until(() => live.view.waiting?.kind === 'draft');
+    live.next();
+    await until(() => live.view.waiting?.kind === 'feedback');
+    expect(live.view.waiting?.role).toBe('critic');
+    live.stop();
+    await live.finished;
+    const runId = live.view.runId!;
+    const noCritic = LiveRun.resume(
+      { db: w.db, locks: w.locks },
+      { runId, engines: { actor: engines.actor, critic: null }, mode: 'single', total: 1, tasks: (ids) => loadCoreTasks(w.db, ids) },
+      false,
+      () => undefined,
+    );
+    await noCritic.finished;
+    expect(noCritic.view.error?.message).toMatch(/used Critic as the critic/);
+    const resumed = LiveRun.resume({ db: w.db, locks: w.locks }, { runId, engines, mode: 'single', total: 1, tasks: (ids) => loadCoreTasks(w.db, ids) }, false, () => undefined);
+    await resumed.finished;
+    expect(resumed.view.status).toBe('done');
+    const steps = await listSteps(w.db, runId);
+    expect(steps.filter((s) => s.kind === 'feedback').every((s) => s.source === 'critic' && s.modelId === 'scripted-critic')).toBe(true);
+    expect(steps.filter((s) => s.kind !== 'feedback').every((s) => s.source === 'self' && s.modelId === 'scripted-actor')).toBe(true);
+    expect(critic.calls.every((c) => callKind(c) === 'feedback')).toBe(true);
+  });
+});
+
 describe('batch runs', () => {
   it('runs loops in lock-step with chatBatch, reports progress, and summarises improvements and accuracy', async () => {
     const w = await world();

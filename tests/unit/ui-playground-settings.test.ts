@@ -13,6 +13,7 @@ import { readZip } from '../../src/db/bundle/zip.ts';
 import { createExperiment, getExperiment, updateExperiment } from '../../src/db/experiments.ts';
 import { listSettings } from '../../src/db/settings.ts';
 import { tfjsModelId, tfjsSource } from '../../src/ui/engines/engine-builders.ts';
+import { describeTfjs } from '../../src/ui/engines/tfjs-builder.ts';
 import {
   DEFAULT_ENGINE_SETUP,
   describeChoice,
@@ -200,6 +201,14 @@ describe('tfjs model sources', () => {
     expect(() => tfjsSource({ from: 'folder', name: 'm' }, null, 'http://x/')).toThrow(/Pick the model folder "m" again/);
     expect(() => tfjsSource({ from: 'embedded', id: 'qwen2.5-0.5b' }, null, 'http://x/')).toThrow(/not a model embedded/);
     expect(tfjsModelId({ from: 'hub', repo: 'a/b', hubUrl: 'https://huggingface.co' })).toBe('a/b');
+  });
+
+  it('says which backend the tfjs engine runs on and why', () => {
+    expect(describeTfjs(null, null)).toBeNull();
+    const backend = { backend: 'wasm' as const, reason: 'no hardware WebGPU adapter: using wasm', threads: 1 };
+    expect(describeTfjs(backend, null)).toBe('Backend: wasm — no hardware WebGPU adapter: using wasm');
+    const model = { modelId: 'm', config: {} as never, loadMs: 1500, backend, parameters: 123_456 };
+    expect(describeTfjs({ ...backend, threads: 4 }, model)).toBe('Backend: wasm (4 threads) — no hardware WebGPU adapter: using wasm · 0.12 M parameters, loaded in 1.5 s');
   });
 });
 
