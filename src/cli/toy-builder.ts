@@ -20,8 +20,8 @@ import { writeSafetensors, type TensorToWrite } from '../core/io/safetensors-wri
 import { hfWeightEntries, disposeWeights } from '../core/model/weights.ts';
 import { createTokenizer } from '../core/text/tokenizer.ts';
 import { DEFAULT_TOY_TRAIN_PLAN, trainToyModel, type ToyTrainPlan } from '../core/toy/base-train.ts';
-import { buildToyTokenizerFiles, generateToyData, toyJsonText, toyTrainingChats } from '../core/toy/index.ts';
-import { useWasmKernelFixes } from '../core/toy/wasm-kernel-fixes.ts';
+import { DEFAULT_SHAPE, buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyJsonText, toyTrainingChats, type ToyTokenizerFiles } from '../core/toy/index.ts';
+import type { LlamaModel } from '../core/model/llama.ts';
 import { parseFlags, type FlagSpecs } from './args.ts';
 import { useNodeBackend } from './node-backend.ts';
 
@@ -30,12 +30,18 @@ export const STEPS_PER_MINUTE = 70;
 export const DEFAULT_MINUTES = 45;
 /** Meta-skill items per 1,000 steps: enough fresh questions that the corpus is seen about once. */
 export const META_PER_KSTEP = 12_000;
+/** Extra draft-only chats per 1,000 steps. */
+export const DRAFTS_PER_KSTEP = 0;
+/** Operand digits [min, max] of the corpus. */
+export const DEFAULT_DIGITS: readonly [number, number] = [DEFAULT_SHAPE.minDigits, DEFAULT_SHAPE.maxDigits];
 
 const FLAGS = {
   seed: { kind: 'int', value: 'N', help: 'seed of the corpus, the initial weights and the data order (default 0)' },
   minutes: { kind: 'number', value: 'M', help: `planned length: M × ${STEPS_PER_MINUTE} steps (default ${DEFAULT_MINUTES})` },
   steps: { kind: 'int', value: 'N', help: 'optimizer steps (overrides --minutes)' },
   meta: { kind: 'int', value: 'N', help: `meta-skill items (default ${META_PER_KSTEP} per 1,000 steps)` },
+  drafts: { kind: 'int', value: 'N', help: `extra draft-only chats (default ${DRAFTS_PER_KSTEP} per 1,000 steps)` },
+  digits: { kind: 'string', value: 'A-B', help: `operand digits, e.g. 3 or 2-4 (default ${DEFAULT_DIGITS.join('-')})` },
   out: { kind: 'string', value: 'DIR', help: 'output folder (default public/models/toy-arith)' },
   backend: { kind: 'string', value: 'NAME', help: 'wasm (default) or cpu' },
   hidden: { kind: 'int', value: 'N', help: `hidden size (default ${DEFAULT_TOY_TRAIN_PLAN.shape.hiddenSize})` },
@@ -43,12 +49,39 @@ const FLAGS = {
   intermediate: { kind: 'int', value: 'N', help: `MLP size (default ${DEFAULT_TOY_TRAIN_PLAN.shape.intermediateSize})` },
   lr: { kind: 'number', value: 'X', help: `peak learning rate (default ${DEFAULT_TOY_TRAIN_PLAN.peakLr})` },
   'token-budget': { kind: 'int', value: 'N', help: `padded tokens per step (default ${DEFAULT_TOY_TRAIN_PLAN.tokenBudget})` },
+  'snapshot-every': { kind: 'int', value: 'N', help: 'also write the model every N steps to DIR/snapshots/step-N' },
   quiet: { kind: 'boolean', help: 'print only the summary' },
 } satisfies FlagSpecs;
 
 export function toyBuildUsage(): string {
   const lines = Object.entries(FLAGS).map(([name, s]) => `  ${(s.kind === 'boolean' ? `--${name}` : `--${name} ${s.value}`).padEnd(22)} ${s.help}`);
   return `usage: npm run toy:build -- [flags]\n${lines.join('\n')}`;
+}
+
+/** config.json, model.safetensors (F32, Hugging Face names and layouts) and the tokenizer files. */
+export function writeModelFolder(dir: string, configJson: Record<string, unknown>, model: LlamaModel, tok: ToyTokenizerFiles, meta: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, TensorToWrite>();
+  for (const { name, tensor } of hfWeightEntries(model.config, model.weights)) {
+    tensors.set(name, { shape: tensor.shape, data: Float32Array.from(tensor.dataSync() as Float32Array) });
+    tensor.dispose();
+  }
+  const metadata = { format: 'pt', source: 'self-refine-studio npm run toy:build', ...meta };
+  writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors, { dtype: 'F32', metadata }));
+  writeFileSync(join(dir, 'config.json'), toyJsonText(configJson));
+  writeFileSync(join(dir, 'tokenizer.json'), toyJsonText(tok.tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), toyJsonText(tok.tokenizerConfig));
+  writeFileSync(join(dir, 'generation_config.json'), toyJsonText(tok.generationConfig));
+}
+
+const configJsonFor = (vocab: number, plan: ToyTrainPlan) => proposedToyConfigJson(vocab, plan.shape);
+
+function parseDigits(text: string, bad: (problem: string) => never): readonly [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo >= 1 && hi >= lo && hi <= 12)) bad(`--digits must be N or A-B with 1 ≤ A ≤ B ≤ 12 (got "${text}").`);
+  return [lo, hi];
 }
 
 const fmtTime = (s: number): string => `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
@@ -97,11 +130,12 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     ...(f['token-budget'] !== undefined ? { tokenBudget: f['token-budget'] } : {}),
   };
   const metaCount = f.meta ?? Math.max(200, Math.round((steps * META_PER_KSTEP) / 1000));
+  const extraDrafts = f.drafts ?? Math.round((steps * DRAFTS_PER_KSTEP) / 1000);
+  const digits = f.digits === undefined ? DEFAULT_DIGITS : parseDigits(f.digits, bad);
   const out = resolve(f.out ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   const backendName = f.backend ?? 'wasm';
 
   const backend = await useNodeBackend(backendName);
-  if (backend.name === 'wasm') useWasmKernelFixes();
   const load0 = loadavg();
   log(`toy:build seed ${seed}, ${steps} steps of ${plan.tokenBudget} tokens, ${metaCount} meta-skill items, backend ${backend.name} (threads ${backend.threads ?? '-'}), load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
 
@@ -111,29 +145,38 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     tokenizerConfig: tokenizerFiles.tokenizerConfig,
     extraEosTokenIds: (tokenizerFiles.generationConfig.eos_token_id as number[] | undefined) ?? [],
   });
-  const data = generateToyData({ seed, metaCount, rounds: 0, evalCount: 0 });
-  const chats = toyTrainingChats(data.meta);
+  const shape = { minDigits: digits[0], maxDigits: digits[1] };
+  const data = generateToyData({ seed, metaCount, extraDrafts, shape, rounds: 0, evalCount: 0 });
+  const chats = toyTrainingChats(data.meta, data.drafts);
 
   const started = performance.now();
   const history: { step: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number }[] = [];
   let window: number[] = [];
   let tokensSeen = 0;
+  let stepSeconds = 0;
   const outcome = await trainToyModel({
     tokenizer,
     chats,
     plan,
     seed,
+    snapshotEvery: f['snapshot-every'] ?? 0,
+    onSnapshot: (step, model) => {
+      const dir = join(out, 'snapshots', `step-${step}`);
+      writeModelFolder(dir, configJsonFor(tokenizer.vocabSize, plan), model, tokenizerFiles, { seed: String(seed), steps: String(step) });
+      log(`snapshot → ${dir}`);
+    },
     onStep: (r) => {
       tokensSeen += r.tokens;
+      stepSeconds += r.stepMs / 1000;
       window.push(r.loss);
       if (r.step % 10 === 0 || r.step === r.totalSteps) {
         const elapsed = (performance.now() - started) / 1000;
         const mean = window.reduce((s, x) => s + x, 0) / window.length;
         window = [];
-        history.push({ step: r.step, loss: +mean.toFixed(5), lr: r.lr, gradNorm: +r.gradNorm.toFixed(4), tokensPerSec: Math.round(tokensSeen / elapsed) });
+        history.push({ step: r.step, loss: +mean.toFixed(5), lr: r.lr, gradNorm: +r.gradNorm.toFixed(4), tokensPerSec: Math.round(tokensSeen / stepSeconds) });
         if (!f.quiet) {
           const eta = (elapsed / r.step) * (r.totalSteps - r.step);
-          log(`step ${r.step}/${r.totalSteps}  loss ${mean.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${Math.round(tokensSeen / elapsed)} tok/s  elapsed ${fmtTime(elapsed)}  ETA ${fmtTime(eta)}`);
+          log(`step ${r.step}/${r.totalSteps}  loss ${mean.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${Math.round(tokensSeen / stepSeconds)} tok/s  elapsed ${fmtTime(elapsed)}  ETA ${fmtTime(eta)}`);
         }
       }
     },
@@ -142,30 +185,18 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
   const lastLosses = history.slice(-5).map((h) => h.loss);
   const finalLoss = lastLosses.reduce((s, x) => s + x, 0) / Math.max(1, lastLosses.length);
 
-  mkdirSync(out, { recursive: true });
-  const entries = hfWeightEntries(outcome.config, outcome.weights);
-  const tensors = new Map<string, TensorToWrite>();
-  for (const { name, tensor } of entries) {
-    tensors.set(name, { shape: tensor.shape, data: Float32Array.from(tensor.dataSync() as Float32Array) });
-    tensor.dispose();
-  }
+  writeModelFolder(out, outcome.configJson, { config: outcome.config, weights: outcome.weights }, tokenizerFiles, { seed: String(seed), steps: String(steps) });
   disposeWeights(outcome.weights);
-  const metadata = { format: 'pt', source: 'self-refine-studio npm run toy:build', seed: String(seed), steps: String(steps) };
-  writeFileSync(join(out, 'model.safetensors'), writeSafetensors(tensors, { dtype: 'F32', metadata }));
-  writeFileSync(join(out, 'config.json'), toyJsonText(outcome.configJson));
-  writeFileSync(join(out, 'tokenizer.json'), toyJsonText(tokenizerFiles.tokenizer));
-  writeFileSync(join(out, 'tokenizer_config.json'), toyJsonText(tokenizerFiles.tokenizerConfig));
-  writeFileSync(join(out, 'generation_config.json'), toyJsonText(tokenizerFiles.generationConfig));
-  const tokensPerSec = Math.round(tokensSeen / wallSeconds);
+  const tokensPerSec = Math.round(tokensSeen / stepSeconds);
   const trainingLog = {
     command: `npm run toy:build -- ${argv.join(' ')}`.trim(),
     seed,
     plan,
-    data: { metaCount, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
+    data: { metaCount, extraDrafts, shape, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
     model: { parameters: outcome.parameters, dtype: 'F32' },
     backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: load0, loadAverageAtEnd: loadavg() },
-    result: { status: outcome.result.status, steps: outcome.result.step, finalLoss: +finalLoss.toFixed(5), wallSeconds: Math.round(wallSeconds), tokensPerSec, tokensSeen },
+    result: { status: outcome.result.status, steps: outcome.result.step, finalLoss: +finalLoss.toFixed(5), wallSeconds: Math.round(wallSeconds), trainingSeconds: Math.round(stepSeconds), tokensPerSec, tokensSeen },
     history,
   };
   writeFileSync(join(out, 'training_log.json'), `${JSON.stringify(trainingLog, null, 1)}\n`);

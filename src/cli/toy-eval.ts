@@ -14,7 +14,6 @@ import { encodeChat, generateBatch } from '../core/model/generate.ts';
 import { loadModel } from '../core/model/load.ts';
 import { evaluateToy, type ToyAsk, type ToyScores } from '../core/toy/evaluate.ts';
 import { generateToyData } from '../core/toy/index.ts';
-import { useWasmKernelFixes } from '../core/toy/wasm-kernel-fixes.ts';
 import { parseFlags, type FlagSpecs } from './args.ts';
 import { useNodeBackend } from './node-backend.ts';
 
@@ -36,7 +35,6 @@ async function main(argv: string[]): Promise<void> {
   const f = parseFlags('toy-eval', argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   await useNodeBackend('wasm');
-  useWasmKernelFixes();
   const model = await loadModel(await nodeDirSource(dir));
   const questions = generateToyData({ seed: f.seed ?? 0, metaCount: 0, rounds: 0, evalCount: f.n ?? 200 }).eval;
   const batchSize = f.batch ?? 50;

@@ -1,5 +1,6 @@
 /**
- * Building the toy model: length-grouped batches, full-parameter training (learns, reproducible), the
+ * Building the toy model: length-grouped batches, full-parameter gradients on wasm equal cpu's (tfjs-wasm's
+ * float one-hot once made them wrong), full-parameter training (learns, reproducible), the
  * `toy:build` command end to end on a tiny plan (files load back as a model), and its flag errors.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -7,16 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { useNodeBackend } from '../../src/cli/node-backend.ts';
 import { buildToyModel } from '../../src/cli/toy-builder.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { nodeDirSource } from '../../src/core/io/node-dir.ts';
+import { parseModelConfig } from '../../src/core/model/config.ts';
 import { encodeChat, generate } from '../../src/core/model/generate.ts';
+import { forward } from '../../src/core/model/llama.ts';
 import { loadModel } from '../../src/core/model/load.ts';
 import { hfWeightEntries, disposeWeights } from '../../src/core/model/weights.ts';
 import { createTokenizer } from '../../src/core/text/tokenizer.ts';
 import type { TokenSequence } from '../../src/core/train/data-types.ts';
-import { DEFAULT_TOY_TRAIN_PLAN, toyLearningRate, trainToyModel, type ToyTrainPlan } from '../../src/core/toy/base-train.ts';
-import { buildToyTokenizerFiles, generateToyData, toyPrompts, toyTrainingChats } from '../../src/core/toy/index.ts';
+import { causalLmLoss } from '../../src/core/train/loss.ts';
+import { DEFAULT_TOY_TRAIN_PLAN, initialToyWeights, toyLearningRate, trainToyModel, type ToyTrainPlan } from '../../src/core/toy/base-train.ts';
+import { buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyPrompts, toyTrainingChats } from '../../src/core/toy/index.ts';
 import { evenBuckets, LengthGroupedBatches } from '../../src/core/toy/length-batches.ts';
 
 const TINY_FLAGS = ['--hidden', '16', '--layers', '1', '--intermediate', '32', '--meta', '60', '--token-budget', '512', '--quiet'];
@@ -68,12 +73,44 @@ describe('length-grouped batches', () => {
   });
 });
 
+const TINY = { hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, maxPositionEmbeddings: 64 };
+
+/** Loss and gradients of every base weight (by HF name) of a seeded tiny model on the current backend. */
+function fullParameterGrads(): { loss: number; grads: Map<string, Float32Array> } {
+  const config = parseModelConfig(proposedToyConfigJson(50, TINY));
+  const { weights, params } = initialToyWeights(config, 7, 0.2);
+  const ids = tf.tensor2d(Int32Array.from({ length: 2 * 24 }, (_, i) => (i * 7 + (i >> 3)) % 50), [2, 24], 'int32'); // [B, T]
+  const labels = tf.tensor2d(Int32Array.from({ length: 2 * 24 }, (_, i) => (i % 5 === 0 ? -100 : (i * 7 + (i >> 3)) % 50)), [2, 24], 'int32');
+  const { value, grads } = tf.variableGrads(() => causalLmLoss(forward({ config, weights }, ids), labels), [...params.values()]);
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of params) out.set(name, Float32Array.from(grads[v.name].dataSync() as Float32Array));
+  const loss = value.dataSync()[0];
+  tf.dispose([value, ids, labels, ...Object.values(grads), ...params.values()]);
+  return { loss, grads: out };
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let m = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(a[i]));
+  }
+  return d / m;
+}
+
 describe('full-parameter training of the toy model', () => {
-  it('warms up, decays to the floor, and learns the corpus (loss falls) reproducibly', async () => {
-    const { useNodeBackend } = await import('../../src/cli/node-backend.ts');
-    const { useWasmKernelFixes } = await import('../../src/core/toy/wasm-kernel-fixes.ts');
+  it('gets the same gradients of every base weight on wasm as on cpu', async () => {
+    await useNodeBackend('cpu');
+    const cpu = fullParameterGrads();
     await useNodeBackend('wasm');
-    useWasmKernelFixes();
+    const wasm = fullParameterGrads();
+    expect(Math.abs(wasm.loss - cpu.loss)).toBeLessThan(1e-4);
+    for (const [name, g] of cpu.grads) expect(maxRelDiff(g, wasm.grads.get(name)!), name).toBeLessThan(1e-3);
+  });
+
+  it('warms up, decays to the floor, and learns the corpus (loss falls) reproducibly', async () => {
+    await useNodeBackend('wasm');
     const plan: ToyTrainPlan = {
       ...DEFAULT_TOY_TRAIN_PLAN,
       shape: { ...DEFAULT_TOY_TRAIN_PLAN.shape, hiddenSize: 16, intermediateSize: 32, numLayers: 1 },

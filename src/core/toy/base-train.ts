@@ -68,6 +68,9 @@ export interface ToyTrainOptions {
   plan: ToyTrainPlan;
   seed: number;
   onStep?: (report: StepReport) => void | Promise<void>;
+  /** Called after every `snapshotEvery` steps (not after the last) with the model as trained so far. */
+  snapshotEvery?: number;
+  onSnapshot?: (step: number, model: LlamaModel) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -153,7 +156,11 @@ export async function trainToyModel(o: ToyTrainOptions): Promise<ToyTrainOutcome
       schedule: toyLearningRate(plan),
       clip: plan.clip,
       seed: o.seed,
-      onStep: o.onStep,
+      onStep: async (r) => {
+        await o.onStep?.(r);
+        const every = o.snapshotEvery ?? 0;
+        if (every > 0 && r.step % every === 0 && r.step < r.totalSteps) await o.onSnapshot?.(r.step, model);
+      },
       signal: o.signal,
     });
   } catch (e) {

@@ -33,6 +33,12 @@ export interface ToyDataOptions {
   evalCount?: number;
   drafter?: Partial<DrafterOptions>;
   shape?: Partial<QuestionShape>;
+  /**
+   * Extra meta-split questions that get only a draft chat (default 0). Direct answers are the hardest skill
+   * and their chats are short, so extra drafts buy the direct-answer skill training cheaply. Drawn from
+   * their own stream after the meta-skill questions (never the same question twice).
+   */
+  extraDrafts?: number;
 }
 
 export interface ToyMetaExample {
@@ -53,6 +59,8 @@ export interface ToyMetaExample {
 export interface ToyData {
   seed: number;
   meta: ToyMetaExample[];
+  /** Draft-only training items (`extraDrafts`): question → the drafter's answer. */
+  drafts: { question: ToyQuestion; draft: Draft; chat: ChatMessage[] }[];
   /** rounds[r] = the unlabeled questions of self-evolution round r + 1. No answers: they are never stored. */
   rounds: ToyQuestion[][];
   eval: ToyQuestion[];
@@ -89,13 +97,17 @@ export function metaExample(question: ToyQuestion, draft: Draft, withRefine = tr
   };
 }
 
-/** Every training chat of a corpus in a fixed order (per item: draft, feedback, refine when present). */
-export function toyTrainingChats(meta: readonly ToyMetaExample[]): ChatMessage[][] {
+/**
+ * Every training chat of a corpus in a fixed order (per item: draft, feedback, refine when present), then the
+ * draft-only chats when given.
+ */
+export function toyTrainingChats(meta: readonly ToyMetaExample[], drafts: ToyData['drafts'] = []): ChatMessage[][] {
   const out: ChatMessage[][] = [];
   for (const ex of meta) {
     out.push(ex.chats.draft, ex.chats.feedback);
     if (ex.chats.refine !== null) out.push(ex.chats.refine);
   }
+  for (const d of drafts) out.push(d.chat);
   return out;
 }
 
@@ -134,5 +146,11 @@ export function generateToyData(options: ToyDataOptions): ToyData {
   const draftRng = new ToyRng(seed, 'drafter');
   const refineRng = new ToyRng(seed, 'refine-share');
   const meta = metaQuestions.map((q) => metaExample(q, sloppyDraft(q, draftRng, drafter), refineRng.chance(refineShare)));
-  return { seed, meta, rounds: roundSets, eval: evalSet };
+  const extra = count('extraDrafts', options.extraDrafts, 0);
+  const extraRng = new ToyRng(seed, 'extra-drafts');
+  const drafts = drawQuestions(extraRng, 'meta', extra, used, shape).map((question) => {
+    const draft = sloppyDraft(question, extraRng, drafter);
+    return { question, draft, chat: withAnswer(toyPrompts.draft(question.text), draft.text) };
+  });
+  return { seed, meta, drafts, rounds: roundSets, eval: evalSet };
 }
