@@ -50,7 +50,54 @@ async function fixtureLossAndGrads(): Promise<{ loss: number; grads: Map<string,
   return { loss, grads: out, ref };
 }
 
+/** Runs `f` on cpu and on wasm (fixes installed) and returns both results as plain arrays. */
+async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: number[][]; wasm: number[][]; shapes: number[][][] }> {
+  const read = (r: tf.Tensor | tf.Tensor[]) => {
+    const list = Array.isArray(r) ? r : [r];
+    const out = { values: list.map((t) => Array.from(t.dataSync())), shapes: list.map((t) => t.shape) };
+    tf.dispose(list);
+    return out;
+  };
+  await useNodeBackend('cpu');
+  const cpu = read(f());
+  await useNodeBackend('wasm');
+  const wasm = read(f());
+  expect(wasm.shapes).toEqual(cpu.shapes);
+  return { cpu: cpu.values, wasm: wasm.values, shapes: [cpu.shapes, wasm.shapes] };
+}
+
 describe('wasm kernel fixes installed by selectBackend', () => {
+  it('slice, unstack and split (heap-view copies) equal the cpu backend on every shape', async () => {
+    const data = (n: number) => Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3);
+    const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
+      () => tf.slice(tf.tensor1d(data(10)), 3, 4),
+      () => tf.slice(tf.tensor2d(data(30), [5, 6]), [1, 2], [3, -1]),
+      () => tf.slice(tf.tensor3d(data(60), [3, 4, 5]), [1, 0, 0], [1, 4, 5]),
+      () => tf.slice(tf.tensor3d(data(60), [3, 4, 5]), [0, 1, 2], [3, 2, 2]),
+      () => tf.slice(tf.tensor4d(data(120), [2, 3, 4, 5]), [1, 1, 0, 1], [1, 2, 4, 3]),
+      () => tf.slice(tf.tensor(data(240), [2, 2, 3, 4, 5]), [0, 1, 1, 0, 2], [2, 1, 2, 4, 3]),
+      () => tf.slice(tf.tensor2d(Int32Array.from(data(12), (x) => Math.round(x)), [3, 4], 'int32'), [1, 1], [2, 2]),
+      () => tf.unstack(tf.tensor3d(data(60), [3, 4, 5])),
+      () => tf.unstack(tf.tensor3d(data(60), [3, 4, 5]), 1),
+      () => tf.unstack(tf.tensor3d(data(60), [3, 4, 5]), 2),
+      () => tf.split(tf.tensor2d(data(30), [5, 6]), [1, 3, 2], 1),
+      () => tf.split(tf.tensor3d(data(60), [3, 4, 5]), 3, 0),
+      () => tf.split(tf.tensor4d(data(120), [2, 3, 4, 5]), [2, 2], 2),
+    ];
+    for (const [i, f] of cases.entries()) {
+      const { cpu, wasm } = await onBoth(f);
+      expect(wasm, `case ${i}`).toEqual(cpu);
+    }
+    // Gradients through them (slice's gradient pads; unstack's stacks).
+    const { cpu, wasm } = await onBoth(() => {
+      const x = tf.tensor3d(data(60), [3, 4, 5]);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.stack(tf.unstack(tf.slice(t, [0, 1, 0], [3, 2, 5]), 1).reverse()), tf.range(0, 30).reshape([2, 3, 5]))))(x);
+      x.dispose();
+      return g;
+    });
+    expect(wasm).toEqual(cpu);
+  });
+
   it('LoRA loss gradients on wasm equal cpu and the fixtures (float one-hot fixed)', async () => {
     await useNodeBackend('cpu');
     const cpu = await fixtureLossAndGrads();

@@ -17,6 +17,12 @@
  *    run on the plain loop either way, and there the extra transpose only costs (measured: [12,256,64]·
  *    [12,64,256] 35.4 ms with transposeB, 40.7 ms with the rewrite; a decode step's short tail 0.04 vs
  *    0.10 ms), so the rewrite applies only when both operands have batch 1.
+ *
+ * 3. Slice, Unpack and SplitV copy the WHOLE input out of the wasm heap (`readSync`) for every output: an
+ *    unstack into n pieces copies the input n times (attention's per-head split of [12, 768, 64] took ~15 ms
+ *    where one pass takes well under 1; a training step of a 30-layer model makes hundreds). Replaced by
+ *    copies straight between heap views, made after every output is allocated (an allocation may grow the
+ *    heap and detach earlier views). String tensors keep the original kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -97,6 +103,129 @@ export function useWasmKernelFixes(): boolean {
       }
     },
   });
+  installSliceFixes();
   installed = true;
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fix 3: slicing without copying the whole input
+
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfoLike;
+  typedArrayFromHeap(t: TensorInfoLike): Float32Array | Int32Array | Uint8Array;
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+/** Copies the box [begin, begin + size) of `src` (row-major, `shape`) into `dst` from `dstOffset`. */
+export function copyBox(
+  src: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  dst: { set(a: ArrayLike<number>, offset: number): void },
+  dstOffset = 0,
+): void {
+  const rank = shape.length;
+  if (rank === 0) return dst.set(src.subarray(0, 1), dstOffset);
+  const strides = stridesOf(shape);
+  // Trailing dimensions taken whole merge into one contiguous run.
+  let k = rank - 1;
+  while (k > 0 && begin[k] === 0 && size[k] === shape[k]) k--;
+  const run = size[k] * strides[k];
+  const idx = new Array<number>(k).fill(0);
+  let outer = 1;
+  for (let d = 0; d < k; d++) outer *= size[d];
+  let o = dstOffset;
+  for (let n = 0; n < outer; n++) {
+    let at = begin[k] * strides[k];
+    for (let d = 0; d < k; d++) at += (begin[d] + idx[d]) * strides[d];
+    dst.set(src.subarray(at, at + run), o);
+    o += run;
+    for (let d = k - 1; d >= 0; d--) {
+      if (++idx[d] < size[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Allocates every output first, then copies each box from the input's heap view. */
+function sliceMany(backend: object, x: TensorInfoLike, boxes: Array<{ begin: number[]; size: number[] }>): TensorInfoLike[] {
+  const b = backend as HeapBackend;
+  const outs = boxes.map(({ size }) => b.makeOutput(size, x.dtype));
+  const src = b.typedArrayFromHeap(x);
+  boxes.forEach(({ begin, size }, i) => copyBox(src, x.shape, begin, size, b.typedArrayFromHeap(outs[i])));
+  return outs;
+}
+
+function installSliceFixes(): void {
+  const slice = tf.getKernel('Slice', 'wasm');
+  const unpack = tf.getKernel('Unpack', 'wasm');
+  const splitV = tf.getKernel('SplitV', 'wasm');
+  const empty = (shape: readonly number[]) => shape.some((d) => d === 0);
+  if (slice) {
+    tf.registerKernel({
+      ...slice,
+      kernelFunc: (args: KernelArgs) => {
+        const x = (args.inputs as unknown as { x: TensorInfoLike }).x;
+        const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
+        if (x.dtype === 'string') return slice.kernelFunc(args);
+        const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.TensorInfo, attrs.begin, attrs.size);
+        if (empty(size) || empty(x.shape)) return slice.kernelFunc(args);
+        return sliceMany(args.backend, x, [{ begin, size }])[0] as unknown as tf.TensorInfo;
+      },
+    });
+  }
+  if (unpack) {
+    tf.registerKernel({
+      ...unpack,
+      kernelFunc: (args: KernelArgs) => {
+        const x = (args.inputs as unknown as { value: TensorInfoLike }).value;
+        if (x.dtype === 'string' || empty(x.shape)) return unpack.kernelFunc(args);
+        let axis = (args.attrs as unknown as { axis: number }).axis;
+        if (axis < 0) axis += x.shape.length;
+        const boxes = Array.from({ length: x.shape[axis] }, (_, i) => {
+          const begin = x.shape.map(() => 0);
+          begin[axis] = i;
+          const size = [...x.shape];
+          size[axis] = 1;
+          return { begin, size };
+        });
+        const outShape = x.shape.filter((_, d) => d !== axis);
+        return sliceMany(args.backend, x, boxes).map((o) => ({ ...o, shape: outShape })) as unknown as tf.TensorInfo[];
+      },
+    });
+  }
+  if (splitV) {
+    tf.registerKernel({
+      ...splitV,
+      kernelFunc: (args: KernelArgs) => {
+        const x = (args.inputs as unknown as { x: TensorInfoLike }).x;
+        if (x.dtype === 'string' || empty(x.shape)) return splitV.kernelFunc(args);
+        const attrs = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
+        const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+        const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits, axis);
+        if (sizes.some((n) => n === 0)) return splitV.kernelFunc(args);
+        let at = 0;
+        const boxes = sizes.map((n) => {
+          const begin = x.shape.map(() => 0);
+          begin[axis] = at;
+          at += n;
+          const size = [...x.shape];
+          size[axis] = n;
+          return { begin, size };
+        });
+        return sliceMany(args.backend, x, boxes) as unknown as tf.TensorInfo[];
+      },
+    });
+  }
 }

@@ -7,8 +7,9 @@
  * gradient (softmax − one-hot): its forward pass keeps nothing but the logits for the backward pass, where
  * plain autodiff would keep several [N, V] intermediates. Memory matters here: [N, V] is the largest tensor
  * of a training step. The `*FromHidden` variants go further: they take the final hidden states and the
- * (frozen) LM head and work through the positions in chunks, recomputing each chunk's logits in the
- * backward pass, so no [N, V] tensor exists at all (only [chunk, V]).
+ * (frozen) LM head and work through the positions in chunks, so no [N, V] tensor exists at all (only
+ * [chunk, V]); by default each chunk's gradient with respect to the hidden states is computed with its loss
+ * and kept as [chunk, H], so the backward pass neither keeps nor recomputes logits (see HeadLossOptions).
  */
 import * as tf from '@tensorflow/tfjs';
 import { IGNORE_INDEX } from './data-types.ts';
@@ -98,46 +99,84 @@ function shiftedTargets(labels: tf.Tensor2D): { safe: tf.Tensor1D; mask: tf.Tens
   });
 }
 
+/** How the chunked head loss works; see tokenNllFromHidden. */
+export interface HeadLossOptions {
+  /** Positions per chunk (default 256): memory for logits is [chunkRows, V]. */
+  chunkRows?: number;
+  /**
+   * The head transposed, [V, H], when the caller keeps one (the head is frozen, so it can be made once per
+   * run). Without it the gradient multiplies by headᵀ through a transposed matmul, which on tfjs-wasm
+   * transposes the whole head for every chunk.
+   */
+  headT?: tf.Tensor2D | null;
+  /**
+   * 'eager' (default): the gradient with respect to the hidden states is computed together with the loss,
+   * chunk by chunk, and kept as [N, H] (softmax and logits are never recomputed); the backward pass only
+   * scales its rows. 'lazy': nothing extra in the forward pass; a backward pass recomputes each chunk's
+   * logits. Use 'lazy' for values that take no gradient (DPO's reference pass, evaluation).
+   */
+  grad?: 'eager' | 'lazy';
+}
+
+/**
+ * One chunk's NLL and (optionally) its gradient factor: z = h·head [c, V], p = softmax(z),
+ * nll = (logsumexp(z) − z[target])·w with logsumexp(z) = max(z) − log(max(p)) (exact, and max(p) ≥ 1/V never
+ * underflows; it spares tfjs-wasm's slow elementwise exp over [c, V]), and G = w·(p − onehot(target))·headᵀ
+ * [c, H], so that d nll / d h = dy·G row by row.
+ */
+function headChunk(
+  h: tf.Tensor2D, // [c, H]
+  head: tf.Tensor2D, // [H, V]
+  headT: tf.Tensor2D | null, // [V, H]
+  target: tf.Tensor1D, // [c]
+  w: tf.Tensor1D, // [c]
+  withGrad: boolean,
+): { nll: tf.Tensor1D; g: tf.Tensor2D | null } {
+  const [c] = h.shape;
+  const vocab = head.shape[1];
+  const z = tf.matMul(h, head); // [c, V]
+  const p = tf.softmax(z); // [c, V]
+  const lse = tf.sub(tf.max(z, 1), tf.log(tf.max(p, 1))); // [c]
+  const flat = tf.add(tf.mul(tf.range(0, c, 1, 'int32'), tf.scalar(vocab, 'int32')), target); // [c]
+  const picked = tf.gather(tf.reshape(z, [c * vocab]), flat); // [c]
+  const nll = tf.mul(tf.sub(lse, picked), w) as tf.Tensor1D; // [c]
+  if (!withGrad) return { nll, g: null };
+  const dz = tf.mul(tf.sub(p, tf.oneHot(target, vocab, 1, 0, 'float32')), tf.expandDims(w, 1)) as tf.Tensor2D; // [c, V]
+  const g: tf.Tensor2D = headT ? tf.matMul(dz, headT) : tf.matMul(dz, head, false, true); // [c, H]
+  return { nll, g };
+}
+
 /**
  * Per-row NLL of logits = h·head computed `chunk` rows at a time. h [N, H], target [N], weight [N] → [N].
  * Differentiable in h only: the head is a frozen weight (closed over, not an input), as in LoRA training.
  */
-function chunkedHeadNll(head: tf.Tensor2D, chunk: number) {
-  const [, vocab] = head.shape;
+function chunkedHeadNll(head: tf.Tensor2D, chunk: number, headT: tf.Tensor2D | null, eager: boolean) {
   const spans = (n: number) => Array.from({ length: Math.ceil(n / chunk) }, (_, i) => [i * chunk, Math.min(chunk, n - i * chunk)] as const);
+  const run = (h: tf.Tensor2D, target: tf.Tensor1D, w: tf.Tensor1D, withGrad: boolean): { nll: tf.Tensor1D; g: tf.Tensor2D | null } => {
+    const parts = spans(h.shape[0]).map(([at, size]) =>
+      tf.tidy(() => {
+        const r = headChunk(tf.slice(h, [at, 0], [size, -1]), head, headT, tf.slice(target, at, size), tf.slice(w, at, size), withGrad);
+        return r.g ? [r.nll, r.g] : [r.nll];
+      }),
+    );
+    const join = <T extends tf.Tensor>(xs: T[]): T => (xs.length === 1 ? xs[0] : (tf.concat(xs, 0) as T));
+    return { nll: join(parts.map((x) => x[0] as tf.Tensor1D)), g: withGrad ? join(parts.map((x) => x[1] as tf.Tensor2D)) : null };
+  };
   return tf.customGrad((hIn, tIn, wIn, save) => {
     const h = hIn as tf.Tensor2D; // [N, H]
     const target = tIn as tf.Tensor1D; // [N]
     const w = wIn as tf.Tensor1D; // [N]
-    (save as tf.GradSaveFunc)([h, target, w]);
-    const [n] = h.shape;
-    const value = tf.tidy(() => {
-      const parts = spans(n).map(([at, size]) =>
-        tf.tidy(() => {
-          const z = tf.matMul(tf.slice(h, [at, 0], [size, -1]), head); // [c, V]
-          const lse = tf.logSumExp(z, 1); // [c]
-          const flat = tf.add(tf.mul(tf.range(0, size, 1, 'int32'), tf.scalar(vocab, 'int32')), tf.slice(target, at, size));
-          const picked = tf.gather(tf.reshape(z, [size * vocab]), flat); // [c]
-          return tf.mul(tf.sub(lse, picked), tf.slice(w, at, size)); // [c]
-        }),
-      );
-      return parts.length === 1 ? parts[0] : tf.concat(parts, 0); // [N]
-    });
+    const { nll, g } = run(h, target, w, eager);
+    // Saved tensors are kept only while a gradient tape records this op.
+    (save as tf.GradSaveFunc)([g ?? h, target, w]);
+    g?.dispose();
     return {
-      value,
+      value: nll,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [hs, ts, ws] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        const [first, ts, ws] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
         const dh = tf.tidy(() => {
-          const scale = tf.mul(dy, ws); // [N]
-          const parts = spans(hs.shape[0]).map(([at, size]) =>
-            tf.tidy(() => {
-              const z = tf.matMul(tf.slice(hs, [at, 0], [size, -1]), head); // [c, V]
-              const oneHot = tf.oneHot(tf.slice(ts, at, size), vocab, 1, 0, 'float32'); // [c, V]
-              const dz = tf.mul(tf.sub(tf.softmax(z), oneHot), tf.expandDims(tf.slice(scale, at, size), 1)); // [c, V]
-              return tf.matMul(dz, head, false, true); // [c, H]
-            }),
-          );
-          return parts.length === 1 ? parts[0] : tf.concat(parts, 0); // [N, H]
+          const gs = eager ? first : run(first, ts, ws, true).g!; // [N, H]
+          return tf.mul(gs, tf.expandDims(dy, 1)); // [N, H]
         });
         return [dh, tf.zerosLike(ts), tf.zerosLike(ws)];
       },
@@ -145,39 +184,50 @@ function chunkedHeadNll(head: tf.Tensor2D, chunk: number) {
   });
 }
 
+function headOptions(o: number | HeadLossOptions): Required<Pick<HeadLossOptions, 'chunkRows' | 'grad'>> & { headT: tf.Tensor2D | null } {
+  const opts = typeof o === 'number' ? { chunkRows: o } : o;
+  const chunkRows = opts.chunkRows ?? 256;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  return { chunkRows, grad: opts.grad ?? 'eager', headT: opts.headT ?? null };
+}
+
 /**
  * Like tokenNll, from the final hidden states [B, T, H] and a frozen LM head [H, V] (logits = hidden·head),
- * `chunkRows` positions at a time: memory for logits is [chunkRows, V] instead of [B·T, V].
+ * `chunkRows` positions at a time: memory for logits is [chunkRows, V] instead of [B·T, V]. The last argument
+ * is the chunk size or HeadLossOptions.
  */
 export function tokenNllFromHidden(
   hidden: tf.Tensor3D,
   head: tf.Tensor2D,
   labels: tf.Tensor2D,
-  chunkRows = 256,
+  options: number | HeadLossOptions = 256,
 ): { nll: tf.Tensor2D; mask: tf.Tensor2D } {
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  const o = headOptions(options);
   return tf.tidy(() => {
     const [b, t, hSize] = hidden.shape;
     if (labels.shape[0] !== b || labels.shape[1] !== t) {
       throw new Error(`labels [${labels.shape.join(', ')}] do not match hidden states [${hidden.shape.join(', ')}]`);
     }
     if (head.shape[0] !== hSize) throw new Error(`LM head [${head.shape.join(', ')}] does not take hidden size ${hSize}`);
+    if (o.headT && (o.headT.shape[0] !== head.shape[1] || o.headT.shape[1] !== hSize)) {
+      throw new Error(`headT [${o.headT.shape.join(', ')}] is not the transpose of the head [${head.shape.join(', ')}]`);
+    }
     const h = tf.reshape(tf.slice(hidden, [0, 0, 0], [b, t - 1, hSize]), [b * (t - 1), hSize]); // [N, H]
     const { safe, mask } = shiftedTargets(labels);
-    const nll = chunkedHeadNll(head, chunkRows)(h, safe, mask) as tf.Tensor1D; // [N]
+    const nll = chunkedHeadNll(head, o.chunkRows, o.headT, o.grad === 'eager')(h, safe, mask) as tf.Tensor1D; // [N]
     return { nll: tf.reshape(nll, [b, t - 1]), mask: tf.reshape(mask, [b, t - 1]) };
   });
 }
 
 /** causalLmLoss from hidden states and a frozen LM head, in chunks (see tokenNllFromHidden). */
-export function causalLmLossFromHidden(hidden: tf.Tensor3D, head: tf.Tensor2D, labels: tf.Tensor2D, chunkRows = 256): tf.Scalar {
+export function causalLmLossFromHidden(hidden: tf.Tensor3D, head: tf.Tensor2D, labels: tf.Tensor2D, options: number | HeadLossOptions = 256): tf.Scalar {
   return tf.tidy(() => {
-    const { nll, mask } = tokenNllFromHidden(hidden, head, labels, chunkRows);
+    const { nll, mask } = tokenNllFromHidden(hidden, head, labels, options);
     return tf.div(tf.sum(nll), tf.sum(mask));
   });
 }
 
 /** sequenceLogProbs from hidden states and a frozen LM head, in chunks. → [B] */
-export function sequenceLogProbsFromHidden(hidden: tf.Tensor3D, head: tf.Tensor2D, labels: tf.Tensor2D, chunkRows = 256): tf.Tensor1D {
-  return tf.tidy(() => tf.neg(tf.sum(tokenNllFromHidden(hidden, head, labels, chunkRows).nll, 1)));
+export function sequenceLogProbsFromHidden(hidden: tf.Tensor3D, head: tf.Tensor2D, labels: tf.Tensor2D, options: number | HeadLossOptions = 256): tf.Tensor1D {
+  return tf.tidy(() => tf.neg(tf.sum(tokenNllFromHidden(hidden, head, labels, options).nll, 1)));
 }

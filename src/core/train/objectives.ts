@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PreferenceBatch, TokenBatch } from './batches.ts';
 import { DEFAULT_DPO_BETA, dpoLoss } from './dpo.ts';
-import { causalLmLoss, causalLmLossFromHidden, sequenceLogProbs, sequenceLogProbsFromHidden } from './loss.ts';
+import { causalLmLoss, causalLmLossFromHidden, sequenceLogProbs, sequenceLogProbsFromHidden, type HeadLossOptions } from './loss.ts';
 import type { LossFn } from './loop.ts';
 
 export interface ForwardOptions {
@@ -29,6 +29,8 @@ export type LogitsFn = (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Te
 export interface HiddenModel {
   hidden: (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Tensor3D;
   head: tf.Tensor2D;
+  /** The head transposed [V, H], if the caller keeps one: a faster gradient on tfjs-wasm (see HeadLossOptions). */
+  headT?: tf.Tensor2D | null;
   /** Positions per chunk (default 256). */
   chunkRows?: number;
 }
@@ -36,12 +38,17 @@ export interface HiddenModel {
 /** Either view of a model. */
 export type ModelView = LogitsFn | HiddenModel;
 
+/** Head-loss options for a pass: the gradient is computed with the loss only where one will be taken. */
+function headLoss(m: HiddenModel, o: ForwardOptions): HeadLossOptions {
+  return { chunkRows: m.chunkRows, headT: m.headT ?? null, grad: o.adapter ? 'eager' : 'lazy' };
+}
+
 function meanLoss(m: ModelView, ids: tf.Tensor2D, labels: tf.Tensor2D, o: ForwardOptions): tf.Scalar {
-  return typeof m === 'function' ? causalLmLoss(m(ids, o), labels) : causalLmLossFromHidden(m.hidden(ids, o), m.head, labels, m.chunkRows);
+  return typeof m === 'function' ? causalLmLoss(m(ids, o), labels) : causalLmLossFromHidden(m.hidden(ids, o), m.head, labels, headLoss(m, o));
 }
 
 function seqLogProbs(m: ModelView, ids: tf.Tensor2D, labels: tf.Tensor2D, o: ForwardOptions): tf.Tensor1D {
-  return typeof m === 'function' ? sequenceLogProbs(m(ids, o), labels) : sequenceLogProbsFromHidden(m.hidden(ids, o), m.head, labels, m.chunkRows);
+  return typeof m === 'function' ? sequenceLogProbs(m(ids, o), labels) : sequenceLogProbsFromHidden(m.hidden(ids, o), m.head, labels, headLoss(m, o));
 }
 
 function batchTensors(batch: TokenBatch): { ids: tf.Tensor2D; labels: tf.Tensor2D } {

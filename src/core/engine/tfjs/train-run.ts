@@ -68,25 +68,46 @@ export interface LoraRunResult {
   seconds: number;
 }
 
+/** Heads up to this many entries get a transposed copy for the run (SmolLM2-135M's: 28 M, 113 MB). */
+export const HEAD_T_MAX_ENTRIES = 64 * 2 ** 20;
+
+export interface ViewOptions {
+  /** The head transposed [V, H] (frozen; made once per run): spares a transpose of the head per chunk. */
+  headT?: tf.Tensor2D | null;
+  chunkRows?: number;
+}
+
 /** The model as final hidden states + frozen LM head, with `lora` switched on or off per pass. */
-export function hiddenView(model: LlamaModel, lora: LoraWeights, chunkRows?: number): HiddenModel {
+export function hiddenView(model: LlamaModel, lora: LoraWeights, o: ViewOptions = {}): HiddenModel {
   return {
-    hidden: (ids, o) =>
+    hidden: (ids, f) =>
       forwardHidden(model, ids, {
-        lora: o.adapter ? lora : null,
-        training: o.training && o.seed !== undefined ? { dropoutSeed: o.seed } : null,
+        lora: f.adapter ? lora : null,
+        training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null,
       }),
-    head: model.weights.lmHead ?? model.weights.embedding, // [H, V]
-    ...(chunkRows ? { chunkRows } : {}),
+    head: lmHeadOf(model), // [H, V]
+    headT: o.headT ?? null,
+    ...(o.chunkRows ? { chunkRows: o.chunkRows } : {}),
   };
 }
 
+/** The LM head [H, V] (the tied embedding when there is no separate head). */
+export function lmHeadOf(model: LlamaModel): tf.Tensor2D {
+  return model.weights.lmHead ?? model.weights.embedding;
+}
+
+/** A transposed copy of the head [V, H] for a training run, or null when it would take too much memory. */
+export function transposedHead(model: LlamaModel): tf.Tensor2D | null {
+  const head = lmHeadOf(model);
+  return head.size <= HEAD_T_MAX_ENTRIES ? tf.transpose(head) : null;
+}
+
 /** The loss of one micro-batch for the method. */
-export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number): LossFn<TokenBatch>;
-export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number): LossFn<PreferenceBatch>;
-export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft' | 'dpo', beta = 0.1): LossFn<TokenBatch> | LossFn<PreferenceBatch> {
-  const view = hiddenView(model, lora);
-  return method === 'sft' ? sftLossFn(view) : dpoLossFn(view, beta);
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number, view?: ViewOptions): LossFn<TokenBatch>;
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number, view?: ViewOptions): LossFn<PreferenceBatch>;
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft' | 'dpo', beta = 0.1, view: ViewOptions = {}): LossFn<TokenBatch> | LossFn<PreferenceBatch> {
+  const v = hiddenView(model, lora, view);
+  return method === 'sft' ? sftLossFn(v) : dpoLossFn(v, beta);
 }
 
 /** Trainable copies (tf.Variables) of adapter weights. */
@@ -165,6 +186,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
   }
 
   const optimizer: Optimizer = config.optimizer === 'adamw' ? new AdamW({ weightDecay: config.weightDecay }) : new Sgd({ weightDecay: config.weightDecay });
+  const headT = transposedHead(model);
   try {
     const params = loraParamMap(lora);
     const common = {
@@ -197,8 +219,8 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
     await emit({ kind: 'status', status: 'running' });
     const result =
       method === 'sft'
-        ? await train({ ...common, lossFn: loraLossFn(model, lora, 'sft'), batches: batches as BatchSource<TokenBatch> })
-        : await train({ ...common, lossFn: loraLossFn(model, lora, 'dpo', config.beta), batches: batches as BatchSource<PreferenceBatch> });
+        ? await train({ ...common, lossFn: loraLossFn(model, lora, 'sft', config.beta, { headT }), batches: batches as BatchSource<TokenBatch> })
+        : await train({ ...common, lossFn: loraLossFn(model, lora, 'dpo', config.beta, { headT }), batches: batches as BatchSource<PreferenceBatch> });
     return {
       status: result.status,
       weights: await frozenCopy(lora),
@@ -209,6 +231,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
       seconds: (now() - started) / 1000,
     };
   } finally {
+    headT?.dispose();
     optimizer.dispose();
     disposeLora(lora);
   }
