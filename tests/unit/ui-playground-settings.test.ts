@@ -34,6 +34,7 @@ import {
   writeRefineSettings,
 } from '../../src/ui/playground/refine-settings.ts';
 import { loopIdFor, parseRunConfig, runConfigJson, type RefineRunConfig } from '../../src/ui/playground/run-config.ts';
+import { patchSettings } from '../../src/ui/playground/experiment-settings.ts';
 import { freshDb } from './db-helpers.ts';
 
 const SWIFTSHADER: GpuInfo = {
@@ -78,6 +79,25 @@ describe('engine choice in the experiment settings', () => {
     expect(() => parseEngineChoice({ kind: 'tfjs', model: { from: 'hub', repo: 'a/b', hubUrl: 'ftp://x' } })).toThrow(/http:\/\/ or https:\/\//);
     expect(() => parseEngineChoice({ kind: 'webllm', modelId: 'toy-arith' })).toThrow(/not a web-llm model/);
     expect(() => parseEngineChoice({ kind: 'magic' })).toThrow(/Unknown engine "magic"/);
+  });
+});
+
+describe('experiment settings, one key at a time', () => {
+  it('rewrites only the key a feature owns, on the stored value, and can set the header fields with it', async () => {
+    const db = await freshDb();
+    const exp = await createExperiment(db, { name: 'keys', settings: { lora: { r: 8 } } });
+    const setup: EngineSetup = { actor: { kind: 'webllm', modelId: 'qwen2.5-0.5b' }, critic: null };
+    // Two saves made from the same stale copy of the experiment: neither undoes the other.
+    await Promise.all([
+      patchSettings(db, exp.id, (s) => writeEngineSetup(s, setup), { engine: 'webllm', modelId: 'qwen2.5-0.5b' }),
+      patchSettings(db, exp.id, (s) => writeRefineSettings(s, { ...DEFAULT_REFINE_SETTINGS, stepThrough: true })),
+    ]);
+    const after = (await getExperiment(db, exp.id))!;
+    expect(after).toMatchObject({ engine: 'webllm', modelId: 'qwen2.5-0.5b' });
+    expect(after.settings.lora).toEqual({ r: 8 });
+    expect(readEngineSetup(after.settings).setup).toEqual(setup);
+    expect(readRefineSettings(after.settings).value.stepThrough).toBe(true);
+    await expect(patchSettings(db, 'missing', (s) => s)).rejects.toThrow(/no longer exists/);
   });
 });
 
