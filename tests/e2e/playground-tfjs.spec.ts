@@ -42,10 +42,11 @@ async function loadTinyLlama(page: Page, backend: 'wasm' | 'auto'): Promise<void
   await expect(page.getByTestId('actor-detail')).toContainText('Backend: wasm');
 }
 
-async function setSettings(page: Page, maxTokens: number, maxRounds: number): Promise<void> {
+async function setSettings(page: Page, maxTokens: number, maxRounds: number, oracle: 'off' | 'accompany' = 'off'): Promise<void> {
   await page.getByTestId('refine-settings').locator('summary').click();
   await page.getByTestId('set-max-tokens').fill(String(maxTokens));
   await page.getByTestId('set-max-rounds').fill(String(maxRounds));
+  await page.getByTestId('set-oracle').selectOption(oracle);
   await page.getByTestId('save-refine-settings').click();
   await expect(page.getByTestId('notice-banner')).toContainText('Settings saved');
   await page.getByTestId('refine-settings').locator('summary').click();
@@ -122,7 +123,7 @@ test('tfjs: a loop step by step, reload in the middle, resume, every stored row 
   expect(dialogs).toEqual([]);
 });
 
-test('tfjs: a batch over toy tasks generates in batches, with a progress bar and a summary', async ({ page }) => {
+test('tfjs: a batch over toy tasks generates in batches, with the oracle alongside, a progress bar and a summary', async ({ page }) => {
   await openApp(page);
   const id = await createExperiment(page, 'tfjs batch');
   await page.goto(`/#/experiments/${id}/tasks`);
@@ -136,7 +137,7 @@ test('tfjs: a batch over toy tasks generates in batches, with a progress bar and
   // Automatic backend: SwiftShader is a software adapter, so the engine says it uses wasm, and why.
   await loadTinyLlama(page, 'auto');
   await expect(page.getByTestId('actor-detail')).toContainText(/software|fallback|hardware/i);
-  await setSettings(page, 6, 0);
+  await setSettings(page, 6, 0, 'accompany');
   await page.getByTestId('batch-limit').fill('4');
   await page.getByTestId('run-batch').click();
   const live = page.getByTestId('live-run');
@@ -146,11 +147,24 @@ test('tfjs: a batch over toy tasks generates in batches, with a progress bar and
   await expect(page.getByTestId('summary-loops')).toHaveText('4 of 4 tasks');
   await expect(page.getByTestId('summary-accuracy')).toContainText('(0/4)');
   const steps = await readRows<StepRow>(page, 'steps');
-  expect(steps.map((s) => s.kind).sort()).toEqual(['draft', 'draft', 'draft', 'draft', 'feedback', 'feedback', 'feedback', 'feedback']);
+  expect(steps.map((s) => s.kind).sort()).toEqual([...Array(4).fill('draft'), ...Array(4).fill('feedback'), ...Array(4).fill('oracle')]);
+  // The oracle is the program's checker, clearly labelled as such in every row.
+  for (const o of steps.filter((s) => s.kind === 'oracle')) {
+    expect(o).toMatchObject({ engine: 'oracle', source: 'oracle', modelId: 'checker', prompt: [], parseStatus: 'ok' });
+    expect(o.text).toMatch(/^Automatic check \(by the program, not a model\): (PASS|FAIL)\./);
+  }
   const drafts = steps.filter((s) => s.kind === 'draft') as (StepRow & { startedAt: number; durationMs: number })[];
   expect(new Set(drafts.map((s) => s.prompt.at(-1)?.content)).size).toBe(4);
   // Generated together by chatBatch: the four drafts share one call's start time and duration.
   expect(new Set(drafts.map((s) => `${s.startedAt}/${s.durationMs}`)).size).toBe(1);
   const runs = await readRows<{ kind: string; status: string; progress: unknown }>(page, 'runs');
   expect(runs).toEqual([expect.objectContaining({ kind: 'batch', status: 'done', progress: { done: 4, total: 4 } })]);
+
+  // Read back from storage: each loop with its stop reason, the oracle's check labelled as the program's.
+  await page.getByTestId('playground-run').first().getByTestId('open-run').click();
+  await expect(page.getByTestId('replay-loop')).toHaveCount(4);
+  const loop = page.getByTestId('replay-loop').first();
+  await loop.locator('> summary').click();
+  await expect(loop.locator('[data-testid="step"][data-kind="oracle"]')).toContainText('Automatic check (the program, not a model)');
+  await expect(loop.getByTestId('stop-reason')).toHaveText(/^Stopped: The (round limit was reached|automatic check passed)\.$/);
 });
