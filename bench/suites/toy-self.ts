@@ -1,0 +1,43 @@
+/**
+ * SELF on the embedded toy model (issue 6): for 3 seeds of unlabeled and held-out questions, the base model
+ * is evaluated, then two SELF rounds run (answer 200 new questions, self-feedback, self-refinement, keep what
+ * the model's own feedback calls correct, LoRA training, evaluation on 200 held-out questions). Reports, as
+ * mean and spread over the seeds: direct-answer accuracy before / after round 1 / after round 2, accuracy with
+ * inference-time self-refinement, self-feedback verdict accuracy, the gain, and the wall time of one round.
+ * Node only (the in-process tfjs engine on wasm, the committed model in public/models/toy-arith).
+ * `--quick`: one seed, one round of 40 questions, 40 held-out questions (checks the machinery).
+ */
+import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
+import { toySelfTable } from '../../src/core/toy/self-summary.ts';
+
+// The runner touches Node (model folder, wasm files): loaded at run time only, so the browser harness that
+// bundles every suite never pulls it in.
+const NODE_RUNNER = '../../src/cli/toy-self-run.ts';
+
+export const suite: BenchSuite = {
+  name: 'toy-self',
+  description: 'SELF rounds on the toy model: held-out accuracy before/after rounds, self-refine, self-feedback (3 seeds)',
+  environments: ['node'],
+  async run(ctx: BenchContext): Promise<SuiteRow[]> {
+    const backend = await ctx.useBackend('wasm');
+    const quick = ctx.options.quick === true;
+    const { runToySelfSeeds } = (await import(/* @vite-ignore */ NODE_RUNNER)) as typeof import('../../src/cli/toy-self-run.ts');
+    const { resolve } = await import(/* @vite-ignore */ 'node:path');
+    const results = await runToySelfSeeds({
+      modelDir: resolve(import.meta.dirname, '../../public/models/toy-arith'),
+      seeds: quick ? [1] : [1, 2, 3],
+      rounds: quick ? 1 : 2,
+      perRound: quick ? 40 : 200,
+      evalCount: quick ? 40 : 200,
+      log: ctx.log,
+    });
+    const table = toySelfTable(results);
+    return table.rows.map((r) => ({
+      backend: backend.name,
+      metric: r.label,
+      value: r.stat.mean,
+      unit: r.key.startsWith('seconds') ? 's' : r.key.startsWith('kept') ? 'rows' : r.key.startsWith('gain') ? 'points' : '%',
+      note: `mean of seeds ${table.seeds.join(',')}; std ${r.stat.std.toFixed(1)}, min ${r.stat.min.toFixed(1)}, max ${r.stat.max.toFixed(1)}; per seed ${r.stat.values.map((v) => v.toFixed(1)).join(' / ')}`,
+    }));
+  },
+};

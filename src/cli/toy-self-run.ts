@@ -1,0 +1,93 @@
+/**
+ * Node side of the toy SELF experiment: the in-process tfjs engine and trainer (src/core/engine/tfjs,
+ * wasm) on a model folder, `runToySelf` for each seed from the base model, adapters dropped between seeds.
+ * Used by src/cli/toy-self.ts and the `toy-self` bench suite.
+ */
+import { PROJECTIONS } from '../core/model/types.ts';
+import type { TfjsTrainConfig } from '../core/engine/tfjs/api.ts';
+import { createNodeTfjs } from '../core/engine/tfjs/node-local.ts';
+import { trainConfig } from '../core/engine/tfjs/train-config.ts';
+import { runToySelf, TOY_SELF_DEFAULTS, type ToySelfResult } from '../core/toy/self-experiment.ts';
+
+/** The LoRA settings of a SELF round on the toy model (README.md, "One SELF round"). */
+export const TOY_SELF_TRAIN = { lr: 1e-3, epochs: 3, rank: 8 } as const;
+
+export interface ToySelfTrainKnobs {
+  lr: number;
+  epochs: number;
+  rank: number;
+}
+
+export function toySelfTrainConfig(k: ToySelfTrainKnobs, seed: number): TfjsTrainConfig {
+  return trainConfig({
+    lora: { r: k.rank, alpha: 2 * k.rank, dropout: 0, targetModules: [...PROJECTIONS] },
+    lr: k.lr,
+    epochs: k.epochs,
+    batchSize: 16,
+    schedule: 'constant',
+    warmupSteps: 0,
+    clip: 1,
+    seqLen: 64,
+    seed,
+  });
+}
+
+export interface ToySelfRunOptions {
+  modelDir: string;
+  seeds: readonly number[];
+  rounds: number;
+  perRound?: number;
+  evalCount?: number;
+  batchSize?: number;
+  train?: ToySelfTrainKnobs;
+  log?: (line: string) => void;
+}
+
+export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResult[]> {
+  const log = o.log ?? (() => {});
+  const knobs = o.train ?? TOY_SELF_TRAIN;
+  const made: string[] = [];
+  let n = 0;
+  const { engine, trainer } = createNodeTfjs({
+    modelDir: o.modelDir,
+    backend: 'wasm',
+    trainer: { newAdapterId: ({ label }) => `toy-self-${++n}-${label.replace(/\W+/g, '-')}` },
+  });
+  await engine.load('toy-arith');
+  const results: ToySelfResult[] = [];
+  try {
+    for (const seed of o.seeds) {
+      let last = '';
+      const res = await runToySelf({
+        engine,
+        trainer: {
+          train: async (request) => {
+            const out = await trainer.train(request);
+            made.push(out.adapterId);
+            return out;
+          },
+        },
+        trainConfig: toySelfTrainConfig(knobs, seed),
+        seed,
+        rounds: o.rounds,
+        perRound: o.perRound,
+        evalCount: o.evalCount,
+        batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
+        onProgress: (p) => {
+          const line = `seed ${seed} round ${p.round} ${p.phase}`;
+          if (line !== last) log(`${line}: ${p.message}`);
+          last = line;
+        },
+      });
+      for (const r of res.rounds) {
+        const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+        log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)}${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
+      }
+      results.push(res);
+      while (made.length > 0) await engine.removeAdapter(made.pop()!);
+    }
+  } finally {
+    await engine.unload();
+  }
+  return results;
+}

@@ -1,0 +1,56 @@
+/**
+ * `npx tsx src/cli/toy-self.ts [--model DIR] [--seeds 1,2,3] [--rounds 2] [--json FILE] [--write]`
+ *
+ * SELF rounds on the toy model in Node with the in-process tfjs engine and trainer (wasm): per seed, the base
+ * model is evaluated, then each round answers new unlabeled questions, critiques and refines them itself,
+ * keeps what its own feedback calls correct, trains a LoRA adapter on it and is evaluated again on the
+ * held-out questions. Prints the table over seeds (mean ± spread). --write stores it in the model folder as
+ * self_eval.json (what the app shows); --json writes every number.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AppError } from '../core/errors.ts';
+import { parseIdList, parseFlags, type FlagSpecs } from './args.ts';
+import { runToySelfSeeds, TOY_SELF_TRAIN, toySelfTrainConfig } from './toy-self-run.ts';
+import { formatToySelfTable, toySelfTable } from '../core/toy/self-summary.ts';
+
+const FLAGS = {
+  model: { kind: 'string', value: 'DIR', help: 'model folder (default public/models/toy-arith)' },
+  seeds: { kind: 'string', value: 'LIST', help: 'question seeds, e.g. 1,2,3 (default 1,2,3)' },
+  rounds: { kind: 'int', value: 'N', help: 'SELF rounds per seed (default 2)' },
+  lr: { kind: 'number', value: 'X', help: `LoRA learning rate (default ${TOY_SELF_TRAIN.lr})` },
+  epochs: { kind: 'number', value: 'N', help: `epochs per round (default ${TOY_SELF_TRAIN.epochs})` },
+  rank: { kind: 'int', value: 'R', help: `LoRA rank (default ${TOY_SELF_TRAIN.rank}; alpha = 2·rank)` },
+  batch: { kind: 'int', value: 'N', help: 'rows per batched generation call (default 100)' },
+  'per-round': { kind: 'int', value: 'N', help: 'unlabeled questions per round (default 200)' },
+  eval: { kind: 'int', value: 'N', help: 'held-out questions (default 200)' },
+  json: { kind: 'string', value: 'FILE', help: 'write every number here' },
+  write: { kind: 'boolean', help: 'store the table as self_eval.json in the model folder' },
+} satisfies FlagSpecs;
+
+async function main(argv: string[]): Promise<void> {
+  const f = parseFlags('toy-self', argv, FLAGS);
+  const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
+  const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [1, 2, 3];
+  const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank };
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, log });
+  const table = toySelfTable(results);
+  process.stdout.write(`${formatToySelfTable(table)}\n`);
+  const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100 };
+  if (f.json) writeFileSync(f.json, `${JSON.stringify({ model: dir, settings, results, table }, null, 1)}\n`);
+  if (f.write) {
+    const file = join(dir, 'self_eval.json');
+    const record = { command: `npx tsx src/cli/toy-self.ts ${argv.join(' ')}`.trim(), settings, table, results: results.map((r) => ({ seed: r.seed, rounds: r.rounds.map(({ adapterId: _a, ...rest }) => rest) })) };
+    writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
+    log(`wrote ${file}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`toy-self: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(e instanceof AppError && e.code === 'bad-input' ? 2 : 1);
+  },
+);

@@ -1,0 +1,37 @@
+/**
+ * The toy world as a task kind of the refine registry (`toy-arith`): its prompts as templates, its feedback
+ * parser and its checker, plus toy questions as refine Tasks. Register it with
+ * `registry.register(TOY_TASK_KIND)`; `toyKindRegistry()` is a registry holding the built-in kinds and this one.
+ */
+import { createKindRegistry, type KindRegistry, type TaskKindInput } from '../refine/kinds.ts';
+import type { Split, Task } from '../tasks/types.ts';
+import { checkToyDetailed } from './check.ts';
+import { parseToyFeedback } from './parse-feedback.ts';
+import { TOY_TEMPLATE_TEXT } from './prompts.ts';
+import type { ToyQuestion } from './question.ts';
+import { tryParseToyQuestion } from './question.ts';
+
+export const TOY_KIND = 'toy-arith';
+
+export const TOY_TASK_KIND: TaskKindInput = {
+  kind: TOY_KIND,
+  label: 'Toy arithmetic (column check)',
+  templates: TOY_TEMPLATE_TEXT,
+  parseFeedback: (text) => {
+    const { parseStatus, feedback } = parseToyFeedback(text);
+    return { parseStatus, feedback };
+  },
+  // A task whose prompt is not a toy question cannot be checked (null), rather than failing the loop.
+  check: (task, answer) => (tryParseToyQuestion(task.prompt) ? checkToyDetailed(task.prompt, answer) : null),
+};
+
+export function toyKindRegistry(): KindRegistry {
+  const r = createKindRegistry();
+  r.register(TOY_TASK_KIND);
+  return r;
+}
+
+/** Toy questions as tasks; ids are the question text, so they are stable across runs and seeds. */
+export function toyTasks(questions: readonly ToyQuestion[], split: Split): Task[] {
+  return questions.map((q) => ({ id: `toy:${q.text}`, kind: TOY_KIND, prompt: q.text, split, source: 'builtin' as const }));
+}
