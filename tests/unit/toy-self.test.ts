@@ -52,7 +52,7 @@ describe('runToySelf', () => {
     // Round 1 trains on its 30 new questions, question → final answer, starting from the base model;
     // round 2 on the next 30, continuing round 1's adapter. No held-out question is ever trained on.
     expect(requests.map((r) => r.fromAdapterId)).toEqual([null, 'adapter-1']);
-    const trained = requests.map((r) => r.rows.map((row) => ('messages' in row ? row.messages : [...row.prompt, ...row.completion])));
+    const trained = requests.map((r) => r.rows.map((row) => ('messages' in row ? row.messages : [])));
     expect(trained[0]).toHaveLength(30);
     const questions = trained[0].map((m) => m[0].content);
     expect(new Set(questions)).toEqual(new Set(data.rounds[0].map((q) => q.text)));
