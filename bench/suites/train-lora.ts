@@ -15,11 +15,13 @@
  *   LoRA                6·r·(in + out)·n   per adapted projection: forward 2, backward 4 (dA, dB, dx)
  *   attention           12·T·nH·hD·n       per layer: QKᵀ and P·V over the full T×T scores forward (4),
  *                                          twice that backward (8)
- * Norms, RoPE, softmax, SiLU and the optimizer are left out (small, not matmuls).
+ * Norms, RoPE, softmax, SiLU and the optimizer are left out (small, not matmuls). So is the extra forward pass
+ * of gradient checkpointing, which the trainer turns on when activations would exceed its budget (it does at
+ * the full size: 30 layers × ~300 MB would not fit in wasm's 4 GB), so at most 4/6 of the linear work counts.
  * `--quick` shrinks the model (4 layers, vocab 4096) and the batch (2 × 64) to check the machinery.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loraLossFn, transposedHead } from '../../src/core/engine/tfjs/train-run.ts';
+import { activationBytes, ACTIVATION_BUDGET_BYTES, loraGradFn, transposedHead } from '../../src/core/engine/tfjs/train-run.ts';
 import { disposeLora, initLora } from '../../src/core/lora/init.ts';
 import { randomWeights } from '../../src/core/model/init.ts';
 import { PROJECTIONS, projectionDims, type ModelConfig, type Projection } from '../../src/core/model/types.ts';
@@ -134,6 +136,8 @@ export const suite: BenchSuite = {
     const load = await loadAverage(ctx);
     if (load !== null) row('load average (1 min) at start', load, 'processes', 'the machine is shared');
     const n = p.batch * p.seqLen;
+    const checkpointing = activationBytes(p.config, p.batch, p.seqLen) > ACTIVATION_BUDGET_BYTES;
+    ctx.log(`gradient checkpointing: ${checkpointing ? 'on (activations would exceed the budget)' : 'off'}`);
     ctx.log(`backend ${label}; building a ${p.config.numLayers}-layer model with random weights…`);
     const weights = randomWeights(p.config, 1);
     const model = { config: p.config, weights };
@@ -147,7 +151,7 @@ export const suite: BenchSuite = {
         row(`plain matmul [${n}×${p.config.hiddenSize}]·[${p.config.hiddenSize}×${p.config.intermediateSize}] (${name} run)`, mm, 'GFLOP/s', 'baseline, same backend');
         const lora = initLora({ r: RANK, alpha: 2 * RANK, dropout: 0, rslora: false, targetModules: targets, layers: null }, p.config, 0);
         const optimizer = new AdamW();
-        const common = { params: loraParamMap(lora), lossFn: loraLossFn(model, lora, 'sft', 0.1, { headT }), batches, optimizer, schedule: () => 2e-4 };
+        const common = { params: loraParamMap(lora), gradFn: loraGradFn(model, lora, 'sft', 0.1, { headT }), batches, optimizer, schedule: () => 2e-4 };
         try {
           // Warm-up step (kernels, XNNPACK packing, heap growth), profiled for peak memory.
           const profile = await tf.profile(async () => {
@@ -162,7 +166,7 @@ export const suite: BenchSuite = {
           row(`r=${RANK} ${name}: step time (${p.batch}×${p.seqLen})`, seconds, 's', `median of ${times.length}`);
           row(`r=${RANK} ${name}: tokens/s`, n / seconds, 'tokens/s');
           row(`r=${RANK} ${name}: achieved`, achieved, 'GFLOP/s');
-          row(`r=${RANK} ${name}: achieved / plain matmul`, achieved / mm, 'ratio', 'goal ≥ 0.5');
+          row(`r=${RANK} ${name}: achieved / plain matmul`, achieved / mm, 'ratio', `goal ≥ 0.5; checkpointing ${checkpointing ? 'on' : 'off'}`);
           row(`r=${RANK} ${name}: peak tensor memory`, profile.peakBytes / 2 ** 20, 'MiB', 'weights + activations, warm-up step');
           const heap = (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
           if (heap) row(`r=${RANK} ${name}: wasm heap (high-water)`, heap / 2 ** 20, 'MiB');

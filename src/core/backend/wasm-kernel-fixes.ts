@@ -23,6 +23,12 @@
  *    where one pass takes well under 1; a training step of a 30-layer model makes hundreds). Replaced by
  *    copies straight between heap views, made after every output is allocated (an allocation may grow the
  *    heap and detach earlier views). String tensors keep the original kernels.
+ *
+ * 4. Identity and Cast to the same dtype COPY their input, where tfjs-cpu shares it. tfjs clones every tensor it
+ *    saves for a backward pass (Identity), and the gradient of a product casts its other factor to float32, so
+ *    on wasm each saved activation existed twice: one decoder layer of SmolLM2-135M at 1,024 tokens kept
+ *    ~250 MB for its backward pass, and 30 layers did not fit in wasm's 4 GB. Both now share the data (with a
+ *    reference count, as Reshape already does); no wasm kernel writes into its inputs.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -104,6 +110,7 @@ export function useWasmKernelFixes(): boolean {
     },
   });
   installSliceFixes();
+  installSharingFixes();
   installed = true;
   return true;
 }
@@ -225,6 +232,41 @@ function installSliceFixes(): void {
           return { begin, size };
         });
         return sliceMany(args.backend, x, boxes) as unknown as tf.TensorInfo[];
+      },
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fix 4: Identity and same-dtype Cast share their input's data
+
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+function installSharingFixes(): void {
+  const identity = tf.getKernel('Identity', 'wasm');
+  const cast = tf.getKernel('Cast', 'wasm');
+  const share = (x: TensorInfoLike, backend: object): tf.TensorInfo => {
+    (backend as RefCountingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype } as unknown as tf.TensorInfo;
+  };
+  if (identity) {
+    tf.registerKernel({
+      ...identity,
+      kernelFunc: (args: KernelArgs) => {
+        const x = (args.inputs as unknown as { x: TensorInfoLike }).x;
+        return x.dtype === 'string' ? identity.kernelFunc(args) : share(x, args.backend);
+      },
+    });
+  }
+  if (cast) {
+    tf.registerKernel({
+      ...cast,
+      kernelFunc: (args: KernelArgs) => {
+        const x = (args.inputs as unknown as { x: TensorInfoLike }).x;
+        const dtype = (args.attrs as unknown as { dtype: string }).dtype;
+        return x.dtype === dtype && dtype !== 'string' ? share(x, args.backend) : cast.kernelFunc(args);
       },
     });
   }

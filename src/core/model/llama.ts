@@ -112,6 +112,55 @@ export function forwardCached(
   }
 }
 
+/**
+ * A forward pass taken one layer at a time, for gradient checkpointing (model/checkpoint.ts): the caller
+ * keeps what it wants between layers and may run a layer again, under a gradient tape, with the LoRA pair
+ * tensors it passes (A/B variables prepared inside the call so that their gradients flow). Dropout masks are
+ * seeded per (training seed, layer, projection), so running a layer twice draws the same masks.
+ */
+export interface LayerPass {
+  readonly B: number;
+  readonly T: number;
+  /** Token vectors [N, H] (frozen embedding). */
+  embed(): tf.Tensor2D;
+  /** Layer `li` on x [N, H] with this layer's LoRA pairs (or none) → [N, H]. */
+  layer(li: number, x: tf.Tensor2D, pairs: Partial<Record<Projection, PreparedPair>> | null): tf.Tensor2D;
+  /** The final norm: [N, H] → hidden states [B, T, H]. */
+  finish(x: tf.Tensor2D): tf.Tensor3D;
+  /** Frees the pass's tables (RoPE, mask). */
+  dispose(): void;
+}
+
+export function layerPass(
+  model: LlamaModel,
+  inputIds: tf.Tensor2D,
+  opts: { scaling: number; dropout: number; training?: { dropoutSeed: number } | null; attentionMask?: ReadonlyArray<ArrayLike<number>> | null },
+): LayerPass {
+  const { config: c, weights: w } = model;
+  const [B, T] = inputIds.shape;
+  const mask = opts.attentionMask ?? null;
+  const positions = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let p = 0;
+    for (let t = 0; t < T; t++) positions[b * T + t] = !mask || mask[b][t] ? p++ : 0;
+  }
+  const ctx = passContext(c, B, T, positions, causalMask(B, T, mask)); // plain tensors, freed by dispose()
+  ctx.dropoutSeed = opts.training ? opts.training.dropoutSeed : null;
+  return {
+    B,
+    T,
+    embed: () => tf.tidy(() => embed(w.embedding, tf.reshape(inputIds, [B * T]), c.vocabSize)),
+    layer: (li, x, pairs) =>
+      tf.tidy(() => {
+        const layers: PreparedLora['layers'] = [];
+        layers[li] = pairs ?? {};
+        return decoderLayer(c, w.layers[li], li, x, { ...ctx, lora: pairs ? { scaling: opts.scaling, dropout: opts.dropout, layers } : null });
+      }),
+    finish: (x) => tf.tidy(() => tf.reshape(rmsNorm(x, w.finalNorm, c.rmsNormEps), [B, T, c.hiddenSize]) as tf.Tensor3D),
+    dispose: () => tf.dispose([ctx.cos, ctx.sin, ctx.rotation, ctx.mask]),
+  };
+}
+
 const inverseFrequencies = new WeakMap<ModelConfig, Float64Array>();
 
 function passContext(c: ModelConfig, B: number, T: number, positions: Int32Array, mask: tf.Tensor4D): PassContext {

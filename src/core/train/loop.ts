@@ -32,6 +32,12 @@ export interface LossContext {
 /** Mean loss of one micro-batch (a scalar tensor built from the variables being trained). */
 export type LossFn<B> = (batch: B, ctx: LossContext) => tf.Scalar;
 
+/**
+ * The mean loss of one micro-batch and its gradient for each named parameter, computed by the caller (for
+ * instance with gradient checkpointing, which tf.variableGrads cannot do). The loop disposes both.
+ */
+export type GradFn<B> = (batch: B, ctx: LossContext) => { value: tf.Scalar; grads: Map<string, tf.Tensor> };
+
 export interface StepReport {
   /** Optimizer steps completed, 1-based. */
   step: number;
@@ -55,7 +61,10 @@ export interface StepReport {
 export interface TrainOptions<B extends BatchInfo> {
   /** The trainable parameters by name (for LoRA: PEFT tensor names). */
   params: ReadonlyMap<string, tf.Variable>;
-  lossFn: LossFn<B>;
+  /** The loss, differentiated by the loop (tf.variableGrads). Give this or gradFn. */
+  lossFn?: LossFn<B>;
+  /** Loss and gradients computed by the caller; used instead of lossFn. */
+  gradFn?: GradFn<B>;
   batches: BatchSource<B>;
   /** Stop after this many optimizer steps (counting steps done before a resume). */
   totalSteps: number;
@@ -118,6 +127,8 @@ export async function train<B extends BatchInfo>(o: TrainOptions<B>): Promise<Tr
   if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new AppError('bad-input', `Gradient accumulation must be a positive integer, got ${gradAccum}.`);
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 0) throw new AppError('bad-input', `Total steps must be an integer ≥ 0, got ${o.totalSteps}.`);
   const every = o.checkpointEvery ?? 0;
+  const { lossFn, gradFn } = o;
+  if (!lossFn && !gradFn) throw new AppError('internal', 'The training loop needs a loss function (lossFn or gradFn).');
   const names = [...o.params.keys()];
   const varList = names.map((n) => o.params.get(n)!);
   const nameOf = new Map(varList.map((v, i) => [v.name, names[i]]));
@@ -168,12 +179,19 @@ export async function train<B extends BatchInfo>(o: TrainOptions<B>): Promise<Tr
         }
         const share = micro[k].weight / totalWeight;
         const ctx: LossContext = { step, microStep: microStep + k, rng };
-        const { value, grads } = tf.variableGrads(() => o.lossFn(micro[k], ctx), varList);
+        let value: tf.Scalar;
+        let grads: Map<string, tf.Tensor>;
+        if (gradFn) ({ value, grads } = gradFn(micro[k], ctx));
+        else {
+          const r = tf.variableGrads(() => lossFn!(micro[k], ctx), varList);
+          value = r.value;
+          grads = new Map(Object.entries(r.grads).map(([varName, g]) => [nameOf.get(varName)!, g]));
+        }
         const prev: Map<string, tf.Tensor> | null = acc;
         const next = new Map<string, tf.Tensor>();
         tf.tidy(() => {
-          for (const [varName, g] of Object.entries(grads)) {
-            const name = nameOf.get(varName)!;
+          for (const [name, g] of grads) {
+            if (!o.params.has(name)) throw new AppError('internal', `A gradient was given for "${name}", which is not a trained parameter.`);
             const scaled = tf.mul(g, tf.scalar(share));
             const old = prev?.get(name);
             next.set(name, tf.keep(old ? tf.add(old, scaled) : scaled));
@@ -185,7 +203,7 @@ export async function train<B extends BatchInfo>(o: TrainOptions<B>): Promise<Tr
         if (prev) for (const t of prev.values()) t.dispose();
         acc = next;
         value.dispose();
-        tf.dispose(Object.values(grads));
+        tf.dispose([...grads.values()]);
       }
     } catch (e) {
       disposeAcc();

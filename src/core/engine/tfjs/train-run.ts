@@ -16,7 +16,12 @@ import { disposeLora, initLora, toVariable } from '../../lora/init.ts';
 import { parsePeftConfig, validateAdapter } from '../../lora/peft-load.ts';
 import { peftAdapterConfigJson } from '../../lora/peft-save.ts';
 import type { LoraConfig, LoraWeights } from '../../lora/types.ts';
+import { checkpointedLoraGrads } from '../../model/checkpoint.ts';
 import { forwardHidden, type LlamaModel } from '../../model/llama.ts';
+import type { ModelConfig } from '../../model/types.ts';
+import { peftTensorName } from '../../lora/peft-names.ts';
+import { dpoLoss } from '../../train/dpo.ts';
+import { causalLmLossFromHidden, sequenceLogProbsFromHidden } from '../../train/loss.ts';
 import type { TextTokenizer } from '../../text/types.ts';
 import { AdamW } from '../../train/adamw.ts';
 import { PreferenceBatches, SftBatches, defaultBuckets, stepsForEpochs, type BatchSource, type PreferenceBatch, type TokenBatch } from '../../train/batches.ts';
@@ -25,7 +30,7 @@ import type { TrainControl } from '../../train/control.ts';
 import { encodePreferenceRows, encodeSftRows } from '../../train/data-encode.ts';
 import type { EncodeReport, TrainRow } from '../../train/data-types.ts';
 import { loraParamMap } from '../../train/lora-params.ts';
-import { train, type LossFn } from '../../train/loop.ts';
+import { train, type GradFn, type LossContext, type LossFn } from '../../train/loop.ts';
 import { dpoLossFn, sftLossFn, type HiddenModel } from '../../train/objectives.ts';
 import type { Optimizer } from '../../train/optimizer.ts';
 import { makeSchedule } from '../../train/schedule.ts';
@@ -100,6 +105,85 @@ export function lmHeadOf(model: LlamaModel): tf.Tensor2D {
 export function transposedHead(model: LlamaModel): tf.Tensor2D | null {
   const head = lmHeadOf(model);
   return head.size <= HEAD_T_MAX_ENTRIES ? tf.transpose(head) : null;
+}
+
+/**
+ * Activation memory of a training pass without checkpointing, estimated per token and layer as
+ * 4·(40·H + 16·I + 12·nH·T) bytes: calibrated on tfjs-wasm's heap growth for SmolLM2-135M's shape (~300 MB per
+ * layer at 4 × 256 tokens). Above the budget the trainer checkpoints (model/checkpoint.ts).
+ */
+export function activationBytes(c: ModelConfig, rows: number, seqLen: number): number {
+  const perToken = 4 * (40 * c.hiddenSize + 16 * c.intermediateSize + 12 * c.numHeads * seqLen);
+  return perToken * rows * seqLen * c.numLayers;
+}
+
+/** Checkpoint when activations would take more than this (wasm has 4 GB in all; browsers often less). */
+export const ACTIVATION_BUDGET_BYTES = 1024 * 2 ** 20;
+
+function tokenTensors(batch: TokenBatch): { ids: tf.Tensor2D; labels: tf.Tensor2D } {
+  return {
+    ids: tf.tensor2d(batch.inputIds, [batch.rows, batch.seqLen], 'int32'), // [B, T]
+    labels: tf.tensor2d(batch.labels, [batch.rows, batch.seqLen], 'int32'), // [B, T]
+  };
+}
+
+/**
+ * Loss and LoRA gradients (by PEFT name) of one micro-batch: with gradient checkpointing when the batch's
+ * activations would exceed the budget (`checkpoint: 'auto'`, the default) or always/never as asked, otherwise
+ * tf.variableGrads over loraLossFn. Both draw the same dropout seed from the loop's RNG, so they train alike.
+ */
+export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number, view?: ViewOptions & { checkpoint?: 'auto' | boolean }): GradFn<TokenBatch>;
+export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number, view?: ViewOptions & { checkpoint?: 'auto' | boolean }): GradFn<PreferenceBatch>;
+export function loraGradFn(
+  model: LlamaModel,
+  lora: LoraWeights,
+  method: 'sft' | 'dpo',
+  beta = 0.1,
+  view: ViewOptions & { checkpoint?: 'auto' | boolean } = {},
+): GradFn<TokenBatch> | GradFn<PreferenceBatch> {
+  const params = loraParamMap(lora);
+  const vars = [...params.values()];
+  const nameOf = new Map(vars.map((v, i) => [v.name, [...params.keys()][i]]));
+  const head = lmHeadOf(model);
+  const headOpts = { headT: view.headT ?? null, chunkRows: view.chunkRows };
+  const plain = method === 'sft' ? loraLossFn(model, lora, 'sft', beta, view) : loraLossFn(model, lora, 'dpo', beta, view);
+  const checkpointed = (batch: TokenBatch | PreferenceBatch): boolean =>
+    view.checkpoint === true || ((view.checkpoint ?? 'auto') === 'auto' && activationBytes(model.config, batch.rows, batch.seqLen) > ACTIVATION_BUDGET_BYTES);
+  return (batch: TokenBatch | PreferenceBatch, ctx: LossContext) => {
+    if (!checkpointed(batch)) {
+      const r = tf.variableGrads(() => (plain as LossFn<TokenBatch | PreferenceBatch>)(batch, ctx), vars);
+      return { value: r.value, grads: new Map(Object.entries(r.grads).map(([v, g]) => [nameOf.get(v)!, g])) };
+    }
+    const { ids, labels } = tokenTensors(batch);
+    try {
+      let headLoss: (hidden: tf.Tensor3D) => tf.Scalar;
+      let ref: tf.Tensor1D | null = null;
+      if (method === 'sft') {
+        headLoss = (h) => causalLmLossFromHidden(h, head, labels, { ...headOpts, grad: 'eager' });
+      } else {
+        const p = (batch as PreferenceBatch).pairs;
+        // The reference: the same model with the adapter off, no gradient ([2P]).
+        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { lora: null }), head, labels, { ...headOpts, grad: 'lazy' }));
+        ref = r;
+        headLoss = (h) =>
+          tf.tidy(() => {
+            const policy = sequenceLogProbsFromHidden(h, head, labels, { ...headOpts, grad: 'eager' }); // [2P]
+            return dpoLoss(tf.slice(policy, 0, p), tf.slice(policy, p, p), tf.slice(r, 0, p), tf.slice(r, p, p), beta).loss;
+          });
+      }
+      const seed = ctx.rng.nextUint32();
+      const out = checkpointedLoraGrads(model, ids, lora, { training: { dropoutSeed: seed } }, headLoss);
+      ref?.dispose();
+      const grads = new Map<string, tf.Tensor>();
+      for (const [module, g] of out.grads) {
+        grads.set(peftTensorName(module, 'A'), g.a);
+        grads.set(peftTensorName(module, 'B'), g.b);
+      }
+      return { value: out.value, grads };
+    } finally {
+      tf.dispose([ids, labels]);
+    }
+  };
 }
 
 /** The loss of one micro-batch for the method. */
@@ -219,8 +303,8 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
     await emit({ kind: 'status', status: 'running' });
     const result =
       method === 'sft'
-        ? await train({ ...common, lossFn: loraLossFn(model, lora, 'sft', config.beta, { headT }), batches: batches as BatchSource<TokenBatch> })
-        : await train({ ...common, lossFn: loraLossFn(model, lora, 'dpo', config.beta, { headT }), batches: batches as BatchSource<PreferenceBatch> });
+        ? await train({ ...common, gradFn: loraGradFn(model, lora, 'sft', config.beta, { headT }), batches: batches as BatchSource<TokenBatch> })
+        : await train({ ...common, gradFn: loraGradFn(model, lora, 'dpo', config.beta, { headT }), batches: batches as BatchSource<PreferenceBatch> });
     return {
       status: result.status,
       weights: await frozenCopy(lora),
