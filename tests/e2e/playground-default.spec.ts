@@ -1,0 +1,49 @@
+/**
+ * A new experiment's default engine: tfjs with the embedded toy model, fetched from the app's own origin
+ * (public/models/toy-arith), on wasm here (SwiftShader is not a hardware adapter). When the toy model's
+ * weights have not been built into public/models/toy-arith yet, loading must fail with a clear message
+ * instead; once they exist, a loop over a toy task runs on it to the end.
+ */
+import { existsSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { createExperiment, openApp } from './helpers/app.ts';
+import { readRows } from './playground-helpers.ts';
+
+const built = existsSync('public/models/toy-arith/config.json') && existsSync('public/models/toy-arith/model.safetensors');
+
+test('the default engine is the embedded toy model on tfjs, loaded from this origin', async ({ page, baseURL }) => {
+  await openApp(page);
+  const id = await createExperiment(page, 'Default engine');
+  await page.goto(`/#/experiments/${id}/playground`);
+  await expect(page.getByTestId('actor-engine-kind')).toHaveValue('tfjs');
+  await expect(page.getByTestId('actor-tfjs-from')).toHaveValue('embedded');
+  await expect(page.getByTestId('actor-backend')).toHaveValue('auto');
+
+  const requested: string[] = [];
+  page.context().on('request', (r) => requested.push(r.url()));
+  await page.getByTestId('actor-load').click();
+  await expect(page.getByTestId('actor-slot')).toHaveAttribute('data-status', /ready|failed/, { timeout: 60_000 });
+  expect(requested).toContain(`${baseURL}/models/toy-arith/config.json`);
+  if (!built) {
+    await expect(page.getByTestId('actor-error')).toContainText('config.json');
+    return;
+  }
+  await expect(page.getByTestId('actor-ready')).toContainText('toy-arith');
+  await expect(page.getByTestId('actor-detail')).toContainText('Backend: wasm');
+
+  await page.goto(`/#/experiments/${id}/tasks`);
+  await page.getByTestId('task-set-choice').selectOption('toy-arith');
+  await page.getByTestId('toy-train').fill('1');
+  await page.getByTestId('toy-eval').fill('1');
+  await page.getByTestId('add-task-set').click();
+  await expect(page.getByTestId('task-count')).toHaveText('2 in total');
+  await page.goto(`/#/experiments/${id}/playground`);
+  const [task] = await readRows<{ id: string; prompt: string }>(page, 'tasks');
+  await page.getByTestId('task-select').selectOption(task.id);
+  await page.getByTestId('run-loop').click();
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  await expect(page.getByTestId('stop-reason')).toHaveText(/^Stopped: /);
+  const steps = await readRows<{ kind: string; engine: string; modelId: string; taskId: string; parseStatus: string }>(page, 'steps');
+  expect(steps[0]).toMatchObject({ kind: 'draft', engine: 'tfjs', modelId: 'toy-arith', taskId: task.id });
+  expect(steps.filter((s) => s.kind === 'feedback').length).toBeGreaterThan(0);
+});
