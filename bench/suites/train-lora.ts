@@ -184,7 +184,7 @@ export const suite: BenchSuite = {
       const bytes = ctx.processBytes();
       if (bytes !== null) row(ctx.env === 'node' ? 'process RSS' : 'JS heap in use', bytes / 2 ** 20, 'MiB');
     } finally {
-      headT?.dispose();
+      if (headT) tf.dispose(headT);
       disposeWeights(weights);
     }
     return rows;

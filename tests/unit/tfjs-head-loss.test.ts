@@ -37,6 +37,7 @@ describe('chunked head loss (eager / lazy gradient, transposed head)', () => {
         const before = tf.memory().numTensors;
         const { hidden, head, labels } = setup(scale);
         const headT = tf.transpose(head);
+        const blocks = tf.split(headT, [16, 16, 5], 0) as tf.Tensor2D[];
         const ref = lossAndGrad(() => causalLmLoss(tf.reshape(tf.matMul(tf.reshape(hidden, [B * T, H]), head), [B, T, V]) as tf.Tensor3D, labels), hidden);
         expect(Number.isFinite(ref.loss)).toBe(true);
         const ways: Array<[string, HeadLossOptions]> = [
@@ -44,6 +45,8 @@ describe('chunked head loss (eager / lazy gradient, transposed head)', () => {
           ['eager + headT', { chunkRows: 4, headT }],
           ['lazy', { chunkRows: 3, grad: 'lazy' }],
           ['lazy + headT, one chunk', { chunkRows: 64, grad: 'lazy', headT }],
+          ['eager + headT in row blocks', { chunkRows: 6, headT: blocks }],
+          ['lazy + headT in row blocks', { chunkRows: 6, grad: 'lazy', headT: blocks }],
         ];
         for (const [name, o] of ways) {
           const got = lossAndGrad(() => causalLmLossFromHidden(hidden, head, labels, o), hidden);
@@ -54,7 +57,7 @@ describe('chunked head loss (eager / lazy gradient, transposed head)', () => {
         const lp = withoutGradient(hidden, () => sequenceLogProbsFromHidden(hidden, head, labels, { grad: 'lazy', chunkRows: 4 }));
         const lpEager = sequenceLogProbsFromHidden(hidden, head, labels, { chunkRows: 7 });
         expect(maxRelError(lp.dataSync(), lpEager.dataSync())).toBeLessThan(1e-5);
-        tf.dispose([lp, lpEager, hidden, head, labels, headT]);
+        tf.dispose([lp, lpEager, hidden, head, labels, headT, ...blocks]);
         expect(tf.memory().numTensors).toBe(before);
       });
     }

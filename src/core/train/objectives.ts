@@ -29,8 +29,8 @@ export type LogitsFn = (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Te
 export interface HiddenModel {
   hidden: (inputIds: tf.Tensor2D, options: ForwardOptions) => tf.Tensor3D;
   head: tf.Tensor2D;
-  /** The head transposed [V, H], if the caller keeps one: a faster gradient on tfjs-wasm (see HeadLossOptions). */
-  headT?: tf.Tensor2D | null;
+  /** The head transposed [V, H] (or its row blocks), if the caller keeps it: a faster gradient on tfjs-wasm (see HeadLossOptions). */
+  headT?: tf.Tensor2D | readonly tf.Tensor2D[] | null;
   /** Positions per chunk (default 256). */
   chunkRows?: number;
 }

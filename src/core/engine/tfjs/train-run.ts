@@ -77,8 +77,8 @@ export interface LoraRunResult {
 export const HEAD_T_MAX_ENTRIES = 64 * 2 ** 20;
 
 export interface ViewOptions {
-  /** The head transposed [V, H] (frozen; made once per run): spares a transpose of the head per chunk. */
-  headT?: tf.Tensor2D | null;
+  /** The head transposed [V, H] (frozen; made once per run), whole or in row blocks: see transposedHead. */
+  headT?: tf.Tensor2D | readonly tf.Tensor2D[] | null;
   chunkRows?: number;
 }
 
@@ -101,10 +101,22 @@ export function lmHeadOf(model: LlamaModel): tf.Tensor2D {
   return model.weights.lmHead ?? model.weights.embedding;
 }
 
-/** A transposed copy of the head [V, H] for a training run, or null when it would take too much memory. */
-export function transposedHead(model: LlamaModel): tf.Tensor2D | null {
-  const head = lmHeadOf(model);
-  return head.size <= HEAD_T_MAX_ENTRIES ? tf.transpose(head) : null;
+/** Rows per block of the transposed head (see HeadLossOptions.headT). */
+export const HEAD_T_BLOCK_ROWS = 512;
+
+/**
+ * A transposed copy of the head for a training run, in row blocks of HEAD_T_BLOCK_ROWS ([k, H] each, over
+ * consecutive vocabulary ranges), or null when it would take too much memory. Dispose with tf.dispose.
+ */
+export function transposedHead(model: LlamaModel): tf.Tensor2D[] | null {
+  const head = lmHeadOf(model); // [H, V]
+  if (head.size > HEAD_T_MAX_ENTRIES) return null;
+  return tf.tidy(() => {
+    const t = tf.transpose(head); // [V, H]
+    const V = t.shape[0];
+    const sizes = Array.from({ length: Math.ceil(V / HEAD_T_BLOCK_ROWS) }, (_, i) => Math.min(HEAD_T_BLOCK_ROWS, V - i * HEAD_T_BLOCK_ROWS));
+    return tf.split(t, sizes, 0) as tf.Tensor2D[];
+  });
 }
 
 /**
@@ -315,7 +327,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
       seconds: (now() - started) / 1000,
     };
   } finally {
-    headT?.dispose();
+    if (headT) tf.dispose(headT);
     optimizer.dispose();
     disposeLora(lora);
   }
