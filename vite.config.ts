@@ -66,6 +66,9 @@ function headers(): Plugin {
 }
 
 export default defineConfig({
+  // Routes live in the URL hash, so no HTML fallback is needed: a missing file (e.g. an optional model file
+  // the loader probes for) must answer 404, not index.html with 200.
+  appType: 'mpa',
   plugins: [svelte(), headers()],
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8000 },

@@ -39,6 +39,12 @@ test('the default engine is the embedded toy model on tfjs, loaded from this ori
   await expect(page.getByTestId('task-count')).toHaveText('2 in total');
   await page.goto(`/#/experiments/${id}/playground`);
   const [task] = await readRows<{ id: string; prompt: string }>(page, 'tasks');
+  // The toy model reads 256 tokens: keep each reply short enough that the feedback prompt quoting it fits.
+  await page.getByTestId('refine-settings').locator('summary').click();
+  await page.getByTestId('set-max-tokens').fill('120');
+  await page.getByTestId('set-max-rounds').fill('0');
+  await page.getByTestId('save-refine-settings').click();
+  await expect(page.getByTestId('notice-banner')).toContainText('Settings saved');
   await page.getByTestId('task-select').selectOption(task.id);
   await page.getByTestId('run-loop').click();
   await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
