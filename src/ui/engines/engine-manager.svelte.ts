@@ -28,10 +28,6 @@ export class EngineManager {
     return role === 'actor' ? this.actor : this.critic;
   }
 
-  holds(role: EngineRole, choice: EngineChoice): boolean {
-    return this.#slots[role].holds(choice);
-  }
-
   load(role: EngineRole, choice: EngineChoice, extras: LoadExtras): Promise<void> {
     return this.#slots[role].load(choice, extras);
   }
