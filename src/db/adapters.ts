@@ -8,6 +8,8 @@ import { cleanName } from './names.ts';
 import type { Adapter } from './types.ts';
 
 export interface NewAdapter {
+  /** The id to store it under (e.g. the id the tfjs engine already knows it by); default a new one. */
+  id?: string;
   experimentId: string;
   name: string;
   baseModelId: string;
@@ -20,7 +22,7 @@ export interface NewAdapter {
 
 export async function addAdapter(db: StudioDb, init: NewAdapter, now = Date.now()): Promise<Adapter> {
   const adapter: Adapter = {
-    id: newId(now),
+    id: init.id ?? newId(now),
     experimentId: init.experimentId,
     name: cleanName(init.name, 'adapter name'),
     baseModelId: init.baseModelId,

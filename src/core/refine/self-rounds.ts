@@ -104,6 +104,11 @@ export interface SelfOptions<C = unknown> {
   loop: LoopConfig;
   templates?: PromptTemplates | ((task: Task) => PromptTemplates);
   registry?: KindRegistry;
+  /**
+   * The train-split prompts collected on in round r (default: all of them every round). E.g. a fresh window
+   * of the train split per round, as the toy experiment does. Not used by the meta-skill stage.
+   */
+  roundTasks?: (round: number, train: readonly Task[]) => readonly Task[];
   /** Which finished loops become training rows (default: all with an answer). */
   filter?: SampleFilter;
   /** Row shapes trained each round (default ['sft']: prompt → refined answer; add 'meta' to keep the meta-skill). */
@@ -181,10 +186,11 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
   const collect = async (phase: 'meta-skill' | 'collect', settings: { critic?: ChatEngine; refiner?: 'actor' | 'critic'; oracle?: boolean | OracleMode; stop: StopRules }) => {
     const prefix = `${o.runId}/r${cp.round}/${phase}/`;
     const stored = stepsWithPrefix(prefix);
+    const pool = phase === 'collect' && o.roundTasks ? o.roundTasks(cp.round, train) : train;
     let done = 0;
-    report(phase, 0, train.length, `Round ${cp.round}: answering, critiquing and refining ${train.length} train prompts`);
+    report(phase, 0, pool.length, `Round ${cp.round}: answering, critiquing and refining ${pool.length} train prompts`);
     await runSelfRefineBatch({
-      loops: train.map((task) => {
+      loops: pool.map((task) => {
         const loopId = selfLoopId(o.runId, cp.round, phase, task.id);
         return { task, loopId, resumeFrom: stored.filter((s) => s.loopId === loopId) };
       }),
@@ -204,9 +210,9 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       now: o.now,
       onStep: saveStep,
       batchSize: o.batchSize,
-      onLoopDone: () => report(phase, ++done, train.length, `Round ${cp.round}: ${done} of ${train.length} loops finished`),
+      onLoopDone: () => report(phase, ++done, pool.length, `Round ${cp.round}: ${done} of ${pool.length} loops finished`),
     });
-    return summarizeLoops(train, stepsWithPrefix(prefix), registry);
+    return summarizeLoops(pool, stepsWithPrefix(prefix), registry);
   };
 
   const trainSft = async (rows: SftRow[], label: string) => {
