@@ -2,6 +2,7 @@
  * The tabs of an experiment's page, in order. Each is a component that receives the experiment.
  * To add one (the playground, training, evaluation …), write the component and add ONE line here, e.g.
  *   { id: 'playground', label: 'Playground', component: PlaygroundTab },
+  { id: 'self', label: 'SELF', component: SelfTab },
  * Its URL is then #/experiments/<id>/<tab id>.
  */
 import type { Component } from 'svelte';
@@ -10,6 +11,7 @@ import OverviewTab from './OverviewTab.svelte';
 import ExperimentSettingsTab from './ExperimentSettingsTab.svelte';
 import PlaygroundTab from '../playground/PlaygroundTab.svelte';
 import TasksTab from '../tasks/TasksTab.svelte';
+import SelfTab from '../self/SelfTab.svelte';
 
 export interface ExperimentTabProps {
   experiment: Experiment;
@@ -25,6 +27,7 @@ export const EXPERIMENT_TABS: ExperimentTab[] = [
   { id: 'overview', label: 'Overview', component: OverviewTab },
   { id: 'tasks', label: 'Tasks', component: TasksTab },
   { id: 'playground', label: 'Playground', component: PlaygroundTab },
+  { id: 'self', label: 'SELF', component: SelfTab },
   { id: 'settings', label: 'Settings', component: ExperimentSettingsTab },
 ];
 

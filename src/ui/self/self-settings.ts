@@ -1,0 +1,160 @@
+/**
+ * The SELF settings of an experiment, kept in its settings under `self` (exported with it), with defaults per
+ * model. The toy model's defaults are the settings of its SELF experiment (src/core/toy/self-experiment.ts,
+ * TOY_SELF_DEFAULTS; LoRA settings in ../training/train-form.ts): 200 fresh unlabeled questions per round,
+ * 200 held-out questions, draft → own feedback → one refinement, keep what the model's own final feedback
+ * calls correct, train question → final answer, evaluate direct and with self-refinement.
+ *
+ *   settings.self = {
+ *     rounds, perRound, freshPerRound, evalCount, metaSkill, filter, shapes, stop,
+ *     answerTokens, feedbackTokens, temperature, seed, batchSize,
+ *     evaluation: { baseline, selfRefine, judge }, train: TrainForm, startAdapterId
+ *   }
+ */
+import { AppError } from '../../core/errors.ts';
+import { DEFAULT_STOP_RULES, validateStopRules, type StopRules } from '../../core/refine/plan.ts';
+import { TOY_MAX_TOKENS } from '../../core/toy/evaluate.ts';
+import { TOY_SELF_DEFAULTS } from '../../core/toy/self-experiment.ts';
+import type { JsonObject } from '../../db/types.ts';
+import { formToConfig, toyTrainForm, trainFormFor, TOY_MODEL, type TrainForm } from '../training/train-form.ts';
+
+export type MetaSkillSource = 'off' | 'oracle' | 'critic';
+export type JudgeChoice = 'none' | 'critic' | 'actor';
+
+export interface SelfFilter {
+  requireImproved: boolean;
+  requireVerdictCorrect: boolean;
+  requireOraclePass: boolean;
+  minFinalScore: number | null;
+}
+
+export interface SelfSettings {
+  rounds: number;
+  /** Train-split prompts answered per round (0 = all of them). */
+  perRound: number;
+  /** Each round takes the next prompts of the train split (fresh questions), rather than the same ones. */
+  freshPerRound: boolean;
+  /** Held-out prompts evaluated (0 = all of the eval split). */
+  evalCount: number;
+  metaSkill: MetaSkillSource;
+  filter: SelfFilter;
+  /** Rows trained each round: prompt → final answer ('sft'); 'meta' adds feedback-then-refinement rows. */
+  shapes: ('sft' | 'meta')[];
+  stop: StopRules;
+  answerTokens: number;
+  feedbackTokens: number;
+  temperature: number;
+  seed: number;
+  batchSize: number;
+  evaluation: { baseline: boolean; selfRefine: boolean; judge: JudgeChoice };
+  train: TrainForm;
+  startAdapterId: string | null;
+}
+
+export function toySelfSettings(): SelfSettings {
+  return {
+    rounds: TOY_SELF_DEFAULTS.rounds,
+    perRound: TOY_SELF_DEFAULTS.perRound,
+    freshPerRound: true,
+    evalCount: TOY_SELF_DEFAULTS.evalCount,
+    metaSkill: 'off',
+    filter: { requireImproved: false, requireVerdictCorrect: TOY_SELF_DEFAULTS.filter.requireVerdictCorrect, requireOraclePass: false, minFinalScore: null },
+    shapes: ['sft'],
+    stop: { ...TOY_SELF_DEFAULTS.stop },
+    answerTokens: TOY_MAX_TOKENS.draft,
+    feedbackTokens: TOY_MAX_TOKENS.feedback,
+    temperature: 0,
+    seed: 0,
+    batchSize: TOY_SELF_DEFAULTS.batchSize,
+    evaluation: { baseline: true, selfRefine: true, judge: 'none' },
+    train: toyTrainForm(),
+    startAdapterId: null,
+  };
+}
+
+export function genericSelfSettings(modelId: string | null): SelfSettings {
+  return {
+    rounds: 1,
+    perRound: 20,
+    freshPerRound: true,
+    evalCount: 20,
+    metaSkill: 'off',
+    filter: { requireImproved: false, requireVerdictCorrect: false, requireOraclePass: false, minFinalScore: null },
+    shapes: ['sft'],
+    stop: { ...DEFAULT_STOP_RULES, maxRounds: 1 },
+    answerTokens: 256,
+    feedbackTokens: 256,
+    temperature: 0,
+    seed: 0,
+    batchSize: 8,
+    evaluation: { baseline: true, selfRefine: true, judge: 'none' },
+    train: trainFormFor(modelId),
+    startAdapterId: null,
+  };
+}
+
+/** The defaults for a model: the toy model's own settings, or general ones. */
+export function defaultSelfSettings(modelId: string | null): SelfSettings {
+  return modelId === TOY_MODEL ? toySelfSettings() : genericSelfSettings(modelId);
+}
+
+function int(v: number, name: string, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new AppError('bad-input', `SELF setting "${name}" must be a whole number from ${min} to ${max} (got ${v}).`);
+}
+
+/** Throws AppError('bad-input') naming the first unusable setting. */
+export function validateSelfSettings(s: SelfSettings, layerCount: number | null = null): void {
+  int(s.rounds, 'rounds', 0, 20);
+  int(s.perRound, 'prompts per round', 0, 100_000);
+  int(s.evalCount, 'held-out prompts', 0, 100_000);
+  int(s.answerTokens, 'answer tokens', 1, 8192);
+  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  int(s.batchSize, 'batch size', 1, 512);
+  int(s.seed, 'seed', 0, 0xffffffff);
+  if (!(s.temperature >= 0 && s.temperature <= 2)) throw new AppError('bad-input', `SELF setting "temperature" must be between 0 and 2 (got ${s.temperature}).`);
+  if (!['off', 'oracle', 'critic'].includes(s.metaSkill)) throw new AppError('bad-input', `Unknown meta-skill source "${s.metaSkill}".`);
+  if (s.shapes.length === 0) throw new AppError('bad-input', 'Pick at least one row shape to train on each round.');
+  const m = s.filter.minFinalScore;
+  if (m !== null && !(m >= 1 && m <= 10)) throw new AppError('bad-input', `The minimum final score must be between 1 and 10, or empty (got ${m}).`);
+  if (s.rounds === 0 && !s.evaluation.baseline && s.metaSkill === 'off') {
+    throw new AppError('bad-input', 'With 0 rounds, no meta-skill stage and no baseline evaluation there is nothing to do.');
+  }
+  validateStopRules(s.stop);
+  formToConfig(s.train, layerCount);
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+/** The stored settings over the defaults for the model; unusable stored values fall back (and are named). */
+export function readSelfSettings(settings: JsonObject, modelId: string | null): { value: SelfSettings; problem: string | null } {
+  const d = defaultSelfSettings(modelId);
+  const o = obj(settings.self);
+  if (!o) return { value: d, problem: null };
+  const merged: SelfSettings = {
+    ...d,
+    ...(o as Partial<SelfSettings>),
+    filter: { ...d.filter, ...(obj(o.filter) as Partial<SelfFilter> | null) },
+    stop: { ...d.stop, ...(obj(o.stop) as Partial<StopRules> | null) },
+    evaluation: { ...d.evaluation, ...(obj(o.evaluation) as Partial<SelfSettings['evaluation']> | null) },
+    train: { ...d.train, ...(obj(o.train) as Partial<TrainForm> | null) },
+    shapes: Array.isArray(o.shapes) ? (o.shapes.filter((x) => x === 'sft' || x === 'meta') as SelfSettings['shapes']) : d.shapes,
+  };
+  try {
+    validateSelfSettings(merged);
+    return { value: merged, problem: null };
+  } catch (e) {
+    return { value: d, problem: `The stored SELF settings could not be used (${e instanceof Error ? e.message : String(e)}); showing the defaults.` };
+  }
+}
+
+export function selfSettingsJson(s: SelfSettings): JsonObject {
+  return JSON.parse(JSON.stringify(s)) as JsonObject;
+}
+
+/** The experiment's settings with the SELF settings written in (other keys untouched). */
+export function writeSelfSettings(settings: JsonObject, s: SelfSettings): JsonObject {
+  validateSelfSettings(s);
+  return { ...settings, self: selfSettingsJson(s) };
+}
