@@ -5,7 +5,7 @@
  * Reports step time (median of the timed steps), tokens/s, peak tensor memory (tf.profile of the warm-up
  * step), the wasm heap, and the achieved FLOP/s as a fraction of a plain matmul's FLOP/s measured in the same
  * run on the same backend. In Node, where Debian's python3-torch is installed, the same step is timed in
- * PyTorch (bench/torch_lora_step.py, CPU, 2 threads) and the ratio printed.
+ * PyTorch (bench/torch_lora_step.py, CPU, 2 threads) and the ratio printed (BENCH_NO_TORCH=1 skips it).
  *
  * FLOPs of a step (model FLOPs: what the step must compute, not what an implementation recomputes), with
  * n = B·T tokens, N = the frozen decoder's linear weights (Σ in·out over q, k, v, o, gate, up, down and layers)
@@ -93,6 +93,10 @@ async function plainMatmulGflops(n: number, c: ModelConfig): Promise<number> {
 /** Node only: the same step in PyTorch, via bench/torch_lora_step.py (null where torch is missing). */
 async function torchStep(ctx: BenchContext, p: Plan, targets: readonly Projection[]): Promise<{ stepSeconds: number; tokensPerSec: number; matmulGflops: number; blas: string; threads: number; torch: string } | null> {
   if (ctx.env !== 'node') return null;
+  if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.BENCH_NO_TORCH) {
+    ctx.log('PyTorch comparison skipped (BENCH_NO_TORCH is set)');
+    return null;
+  }
   // Module names in variables: the browser harness bundles this file and must not try to resolve them.
   const childProcess = 'node:child_process';
   const url = 'node:url';
@@ -100,7 +104,10 @@ async function torchStep(ctx: BenchContext, p: Plan, targets: readonly Projectio
   const { fileURLToPath } = (await import(/* @vite-ignore */ url)) as typeof import('node:url');
   const script = fileURLToPath(new URL(['..', 'torch_lora_step.py'].join('/'), import.meta.url));
   const args = [script, '--layers', String(p.config.numLayers), '--vocab', String(p.config.vocabSize), '--batch', String(p.batch), '--seq', String(p.seqLen)];
-  args.push('--rank', String(RANK), '--alpha', String(2 * RANK), '--targets', targets.length === PROJECTIONS.length ? 'all' : targets.join(','), '--threads', '2', '--steps', String(p.timedSteps));
+  // Debian's torch uses the generic reference BLAS (minutes per full-size step on this machine): at full size
+  // one untimed warm-up is skipped and one step is timed.
+  const steps = p.timedSteps > 1 ? ['--warmup', '0', '--steps', '1'] : ['--warmup', '1', '--steps', String(p.timedSteps)];
+  args.push('--rank', String(RANK), '--alpha', String(2 * RANK), '--targets', targets.length === PROJECTIONS.length ? 'all' : targets.join(','), '--threads', '2', ...steps);
   return new Promise((resolve) => {
     execFile('/usr/bin/python3', args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
@@ -147,8 +154,6 @@ export const suite: BenchSuite = {
     const batches: BatchSource<TokenBatch> = { perEpoch: 1, get: () => batch };
     try {
       for (const [name, targets] of TARGET_SETS) {
-        const mm = await plainMatmulGflops(n, p.config);
-        row(`plain matmul [${n}×${p.config.hiddenSize}]·[${p.config.hiddenSize}×${p.config.intermediateSize}] (${name} run)`, mm, 'GFLOP/s', 'baseline, same backend');
         const lora = initLora({ r: RANK, alpha: 2 * RANK, dropout: 0, rslora: false, targetModules: targets, layers: null }, p.config, 0);
         const optimizer = new AdamW();
         const common = { params: loraParamMap(lora), gradFn: loraGradFn(model, lora, 'sft', 0.1, { headT }), batches, optimizer, schedule: () => 2e-4 };
@@ -157,8 +162,19 @@ export const suite: BenchSuite = {
           const profile = await tf.profile(async () => {
             await train({ ...common, totalSteps: 1 });
           });
+          // The baseline is measured before and after every timed step, so that both see the same load.
           const times: number[] = [];
-          await train({ ...common, totalSteps: p.timedSteps, onStep: (s) => void times.push(s.stepMs) });
+          const baseline: number[] = [await plainMatmulGflops(n, p.config)];
+          await train({
+            ...common,
+            totalSteps: p.timedSteps,
+            onStep: async (s) => {
+              times.push(s.stepMs);
+              baseline.push(await plainMatmulGflops(n, p.config));
+            },
+          });
+          const mm = median(baseline);
+          row(`plain matmul [${n}×${p.config.hiddenSize}]·[${p.config.hiddenSize}×${p.config.intermediateSize}] (${name} run)`, mm, 'GFLOP/s', `baseline, same backend; median of ${baseline.length}, around the timed steps`);
           const seconds = median(times) / 1000;
           const flops = stepFlops(p.config, targets, RANK, p.batch, p.seqLen);
           const achieved = flops / seconds / 1e9;
