@@ -2,7 +2,11 @@
  * The tabs of an experiment's page, in order. Each is a component that receives the experiment.
  * To add one (the playground, training, evaluation …), write the component and add ONE line here, e.g.
  *   { id: 'playground', label: 'Playground', component: PlaygroundTab },
+  { id: 'samples', label: 'Samples', component: SamplesTab },
+  { id: 'training', label: 'Training', component: TrainingTab },
+  { id: 'adapters', label: 'Adapters', component: AdaptersTab },
   { id: 'self', label: 'SELF', component: SelfTab },
+  { id: 'srt', label: 'SRT', component: SrtTab },
  * Its URL is then #/experiments/<id>/<tab id>.
  */
 import type { Component } from 'svelte';
@@ -12,6 +16,10 @@ import ExperimentSettingsTab from './ExperimentSettingsTab.svelte';
 import PlaygroundTab from '../playground/PlaygroundTab.svelte';
 import TasksTab from '../tasks/TasksTab.svelte';
 import SelfTab from '../self/SelfTab.svelte';
+import SamplesTab from '../samples/SamplesTab.svelte';
+import TrainingTab from '../training/TrainingTab.svelte';
+import AdaptersTab from '../adapters/AdaptersTab.svelte';
+import SrtTab from '../srt/SrtTab.svelte';
 
 export interface ExperimentTabProps {
   experiment: Experiment;
@@ -27,7 +35,11 @@ export const EXPERIMENT_TABS: ExperimentTab[] = [
   { id: 'overview', label: 'Overview', component: OverviewTab },
   { id: 'tasks', label: 'Tasks', component: TasksTab },
   { id: 'playground', label: 'Playground', component: PlaygroundTab },
+  { id: 'samples', label: 'Samples', component: SamplesTab },
+  { id: 'training', label: 'Training', component: TrainingTab },
+  { id: 'adapters', label: 'Adapters', component: AdaptersTab },
   { id: 'self', label: 'SELF', component: SelfTab },
+  { id: 'srt', label: 'SRT', component: SrtTab },
   { id: 'settings', label: 'Settings', component: ExperimentSettingsTab },
 ];
 

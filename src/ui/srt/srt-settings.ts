@@ -1,0 +1,95 @@
+/**
+ * The SRT settings of an experiment, kept in its settings under `srt`:
+ *   settings.srt = { perRound, evalCount, critiqueRounds, filter, sftShapes, dpo, evaluate,
+ *                    answerTokens, feedbackTokens, batchSize, sft: TrainForm, dpoTrain: TrainForm, startAdapterId }
+ * The critic is the critic slot of the engine setup (a larger web-llm model, the tfjs model, or an endpoint).
+ */
+import { AppError } from '../../core/errors.ts';
+import type { JsonObject } from '../../db/types.ts';
+import { formToConfig, trainFormFor, type TrainForm } from '../training/train-form.ts';
+
+export interface SrtSettings {
+  /** Train-split prompts the critic reviews (0 = all). */
+  perRound: number;
+  /** Held-out prompts for the evaluation (0 = all). */
+  evalCount: number;
+  /** Critique-and-refine rounds per answer. */
+  critiqueRounds: number;
+  /** Train only on loops the critic's refinement improved. */
+  requireImproved: boolean;
+  /** SFT rows: feedback-then-refinement ('meta'), and optionally prompt → refinement ('sft'). */
+  sftShapes: ('meta' | 'sft')[];
+  dpo: boolean;
+  evaluate: boolean;
+  answerTokens: number;
+  feedbackTokens: number;
+  batchSize: number;
+  sft: TrainForm;
+  dpoTrain: TrainForm;
+  startAdapterId: string | null;
+}
+
+export function defaultSrtSettings(modelId: string | null): SrtSettings {
+  const toy = modelId === 'toy-arith';
+  const sft = trainFormFor(modelId);
+  return {
+    perRound: toy ? 100 : 20,
+    evalCount: toy ? 100 : 20,
+    critiqueRounds: 1,
+    requireImproved: true,
+    sftShapes: ['meta'],
+    dpo: true,
+    evaluate: true,
+    answerTokens: toy ? 12 : 256,
+    feedbackTokens: toy ? 176 : 256,
+    batchSize: toy ? 50 : 8,
+    // The meta rows hold a whole feedback: the toy model's context (256) rather than its 64-token SELF rows.
+    sft: toy ? { ...sft, seqLen: 256, batchSize: 8 } : sft,
+    dpoTrain: { ...sft, lr: sft.lr / 2, seqLen: toy ? 64 : sft.seqLen, beta: 0.1 },
+    startAdapterId: null,
+  };
+}
+
+function int(v: number, name: string, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new AppError('bad-input', `SRT setting "${name}" must be a whole number from ${min} to ${max} (got ${v}).`);
+}
+
+export function validateSrtSettings(s: SrtSettings, layerCount: number | null = null): void {
+  int(s.perRound, 'prompts', 0, 100_000);
+  int(s.evalCount, 'held-out prompts', 0, 100_000);
+  int(s.critiqueRounds, 'critique rounds', 1, 10);
+  int(s.answerTokens, 'answer tokens', 1, 8192);
+  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  int(s.batchSize, 'batch size', 1, 512);
+  if (s.sftShapes.length === 0) throw new AppError('bad-input', 'Pick at least one SFT row shape.');
+  formToConfig(s.sft, layerCount);
+  formToConfig(s.dpoTrain, layerCount);
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+export function readSrtSettings(settings: JsonObject, modelId: string | null): { value: SrtSettings; problem: string | null } {
+  const d = defaultSrtSettings(modelId);
+  const o = obj(settings.srt);
+  if (!o) return { value: d, problem: null };
+  const v: SrtSettings = {
+    ...d,
+    ...(o as Partial<SrtSettings>),
+    sft: { ...d.sft, ...(obj(o.sft) as Partial<TrainForm> | null) },
+    dpoTrain: { ...d.dpoTrain, ...(obj(o.dpoTrain) as Partial<TrainForm> | null) },
+    sftShapes: Array.isArray(o.sftShapes) ? (o.sftShapes.filter((x) => x === 'meta' || x === 'sft') as SrtSettings['sftShapes']) : d.sftShapes,
+  };
+  try {
+    validateSrtSettings(v);
+    return { value: v, problem: null };
+  } catch (e) {
+    return { value: d, problem: `The stored SRT settings could not be used (${e instanceof Error ? e.message : String(e)}); showing the defaults.` };
+  }
+}
+
+export function writeSrtSettings(settings: JsonObject, s: SrtSettings): JsonObject {
+  validateSrtSettings(s);
+  return { ...settings, srt: JSON.parse(JSON.stringify(s)) as JsonObject };
+}
