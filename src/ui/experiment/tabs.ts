@@ -7,6 +7,7 @@
   { id: 'adapters', label: 'Adapters', component: AdaptersTab },
   { id: 'self', label: 'SELF', component: SelfTab },
   { id: 'srt', label: 'SRT', component: SrtTab },
+  { id: 'evaluation', label: 'Evaluation', component: EvaluationTab },
  * Its URL is then #/experiments/<id>/<tab id>.
  */
 import type { Component } from 'svelte';
@@ -20,6 +21,7 @@ import SamplesTab from '../samples/SamplesTab.svelte';
 import TrainingTab from '../training/TrainingTab.svelte';
 import AdaptersTab from '../adapters/AdaptersTab.svelte';
 import SrtTab from '../srt/SrtTab.svelte';
+import EvaluationTab from '../evaluation/EvaluationTab.svelte';
 
 export interface ExperimentTabProps {
   experiment: Experiment;
@@ -40,6 +42,7 @@ export const EXPERIMENT_TABS: ExperimentTab[] = [
   { id: 'adapters', label: 'Adapters', component: AdaptersTab },
   { id: 'self', label: 'SELF', component: SelfTab },
   { id: 'srt', label: 'SRT', component: SrtTab },
+  { id: 'evaluation', label: 'Evaluation', component: EvaluationTab },
   { id: 'settings', label: 'Settings', component: ExperimentSettingsTab },
 ];
 

@@ -85,6 +85,7 @@ function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: Abor
     params: config.params,
     stop: config.stop,
     historyLimit: config.historyLimit ?? undefined,
+    adapterId: config.adapterId ?? null,
     registry,
     signal,
   };

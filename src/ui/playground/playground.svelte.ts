@@ -43,9 +43,9 @@ export class PlaygroundState {
   }
 
   /** Starts one loop (mode 'single') or a batch over `tasks`. */
-  start(mode: 'single' | 'batch', tasks: readonly CoreTask[], settings: RefineSettings, engines: RunEngines, labels: EngineLabels): void {
+  start(mode: 'single' | 'batch', tasks: readonly CoreTask[], settings: RefineSettings, engines: RunEngines, labels: EngineLabels, adapterId: string | null = null): void {
     this.#refuseWhileRunning();
-    const config = buildRunConfig(mode, tasks, settings, engines, labels);
+    const config = { ...buildRunConfig(mode, tasks, settings, engines, labels), ...(adapterId ? { adapterId } : {}) };
     this.openRunId = null;
     this.#run = LiveRun.start(this.#deps(), { experimentId: this.experimentId, config, tasks, engines }, settings.stepThrough, (v) => (this.live = v));
     this.live = this.#run.view;

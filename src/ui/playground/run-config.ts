@@ -30,6 +30,8 @@ export interface RefineRunConfig {
   historyLimit: number | null;
   stepThrough: boolean;
   batchSize: number;
+  /** The actor's LoRA adapter (tfjs engine; a stored adapter id), when one was chosen. */
+  adapterId?: string | null;
 }
 
 /** A loop's id inside a run: deterministic, so a resumed run finds its loops' steps. */
@@ -54,6 +56,7 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
     historyLimit: c.historyLimit,
     stepThrough: c.stepThrough,
     batchSize: c.batchSize,
+    ...(c.adapterId ? { adapterId: c.adapterId } : {}),
   };
 }
 
@@ -129,5 +132,6 @@ export function parseRunConfig(config: JsonObject): RefineRunConfig {
     historyLimit: typeof h === 'number' && Number.isInteger(h) && h >= 1 ? h : null,
     stepThrough: config.stepThrough === true,
     batchSize: typeof b === 'number' && Number.isInteger(b) && b >= 1 && b <= 64 ? b : 8,
+    ...(typeof config.adapterId === 'string' && config.adapterId !== '' ? { adapterId: config.adapterId } : {}),
   };
 }

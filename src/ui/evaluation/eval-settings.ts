@@ -1,0 +1,72 @@
+/**
+ * The Evaluation tab's settings, kept in the experiment's settings under `evaluation`:
+ *   settings.evaluation = { adapterId, baseAdapterId, evalCount, selfRefine, judge, answerTokens, feedbackTokens,
+ *                           maxRefinements, batchSize }
+ */
+import { AppError } from '../../core/errors.ts';
+import type { JsonObject } from '../../db/types.ts';
+
+export type JudgeSource = 'none' | 'critic' | 'actor';
+
+export interface EvalSettings {
+  /** The adapter under test (null = the base model only). */
+  adapterId: string | null;
+  /** What it is compared with (null = the base model). */
+  baseAdapterId: string | null;
+  /** Held-out prompts (0 = the whole eval split). */
+  evalCount: number;
+  /** Also answer with inference-time self-refinement. */
+  selfRefine: boolean;
+  /** Judge of open-ended prompts (pairwise, both orders). */
+  judge: JudgeSource;
+  answerTokens: number;
+  feedbackTokens: number;
+  maxRefinements: number;
+  batchSize: number;
+}
+
+export function defaultEvalSettings(modelId: string | null): EvalSettings {
+  const toy = modelId === 'toy-arith';
+  return {
+    adapterId: null,
+    baseAdapterId: null,
+    evalCount: toy ? 200 : 20,
+    selfRefine: true,
+    judge: 'none',
+    answerTokens: toy ? 12 : 256,
+    feedbackTokens: toy ? 176 : 256,
+    maxRefinements: 1,
+    batchSize: toy ? 100 : 8,
+  };
+}
+
+function int(v: number, name: string, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new AppError('bad-input', `Evaluation setting "${name}" must be a whole number from ${min} to ${max} (got ${v}).`);
+}
+
+export function validateEvalSettings(s: EvalSettings): void {
+  int(s.evalCount, 'held-out prompts', 0, 100_000);
+  int(s.answerTokens, 'answer tokens', 1, 8192);
+  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  int(s.maxRefinements, 'refinements', 0, 10);
+  int(s.batchSize, 'batch size', 1, 512);
+  if (!['none', 'critic', 'actor'].includes(s.judge)) throw new AppError('bad-input', `Unknown judge "${s.judge}".`);
+}
+
+export function readEvalSettings(settings: JsonObject, modelId: string | null): EvalSettings {
+  const d = defaultEvalSettings(modelId);
+  const o = settings.evaluation;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return d;
+  const v = { ...d, ...(o as Partial<EvalSettings>) };
+  try {
+    validateEvalSettings(v);
+    return v;
+  } catch {
+    return d;
+  }
+}
+
+export function writeEvalSettings(settings: JsonObject, s: EvalSettings): JsonObject {
+  validateEvalSettings(s);
+  return { ...settings, evaluation: JSON.parse(JSON.stringify(s)) as JsonObject };
+}
