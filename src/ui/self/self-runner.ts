@@ -265,7 +265,9 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
         await appendRunMetric(db, run.id, roundPoint(m, verdicts));
       },
     },
-    onProgress: (p) => {
+    onProgress: (raw) => {
+      // The orchestrator's baseline evaluates as 'evaluate' of round 0: name it the baseline.
+      const p = raw.round === 0 && raw.phase === 'evaluate' ? { ...raw, phase: 'baseline' as const } : raw;
       const fraction = planFraction(plan, p);
       hooks.onProgress?.({ runId: run.id, round: p.round, phase: p.phase, done: p.done, total: p.total, message: p.message, fraction, etaMs: planEta(fraction, startFraction, now() - sessionStart) });
     },

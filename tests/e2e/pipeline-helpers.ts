@@ -1,0 +1,62 @@
+/**
+ * Helpers for the pipeline, SELF, SRT and evaluation e2e tests: which small model to use (the embedded toy
+ * model once its files are built, else the tiny-llama fixture from the hub stand-in), loading it as the actor
+ * (and as the critic), and reading stored rows with raw IndexedDB.
+ */
+import { existsSync } from 'node:fs';
+import { expect, type Page } from '@playwright/test';
+
+export const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
+
+/** Whether public/models/toy-arith holds a built model (config + weights) in this checkout. */
+export const TOY_BUILT = existsSync('public/models/toy-arith/config.json') && existsSync('public/models/toy-arith/model.safetensors');
+
+/** Loads tiny-llama (random weights) from the hub stand-in in a role's engine form, on wasm. */
+export async function loadTinyLlama(page: Page, role: 'actor' | 'critic' = 'actor'): Promise<void> {
+  await page.getByTestId(`${role}-engine-kind`).selectOption('tfjs');
+  await page.getByTestId(`${role}-tfjs-from`).selectOption('hub');
+  await page.getByTestId(`${role}-repo`).fill('fixtures/tiny-llama');
+  await page.getByTestId(`${role}-hub`).fill(HUB);
+  await page.getByTestId(`${role}-backend`).selectOption('wasm');
+  await page.getByTestId(`${role}-load`).click();
+  await expect(page.getByTestId(`${role}-ready`)).toContainText('fixtures/tiny-llama', { timeout: 60_000 });
+}
+
+/** Loads the embedded toy model (the default choice) in a role's engine form. */
+export async function loadToy(page: Page, role: 'actor' | 'critic' = 'actor'): Promise<void> {
+  await page.getByTestId(`${role}-engine-kind`).selectOption('tfjs');
+  await page.getByTestId(`${role}-tfjs-from`).selectOption('embedded');
+  await page.getByTestId(`${role}-load`).click();
+  await expect(page.getByTestId(`${role}-ready`)).toContainText('toy-arith', { timeout: 60_000 });
+}
+
+/** Fills a number input by test id. */
+export async function setNumber(page: Page, testId: string, value: number): Promise<void> {
+  const input = page.getByTestId(testId);
+  await input.fill(String(value));
+  await expect(input).toHaveValue(String(value));
+}
+
+/** Blobs inside rows come back from page.evaluate as {} — this reads their sizes instead. */
+export async function blobSizes(page: Page, store: string, fields: string[]): Promise<Record<string, number | null>[]> {
+  return page.evaluate(
+    ({ store, fields }) =>
+      new Promise<Record<string, number | null>[]>((resolve, reject) => {
+        const open = indexedDB.open('self-refine-studio');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction(store, 'readonly').objectStore(store).getAll();
+          req.onsuccess = () => {
+            open.result.close();
+            resolve(
+              (req.result as Record<string, unknown>[]).map((row) =>
+                Object.fromEntries(fields.map((f) => [f, row[f] instanceof Blob ? (row[f] as Blob).size : null])),
+              ),
+            );
+          };
+          req.onerror = () => reject(req.error);
+        };
+      }),
+    { store, fields },
+  );
+}
