@@ -44,28 +44,31 @@ test('auto picks wasm on a software WebGPU adapter and says why; the model loads
 });
 
 test('trains in the worker with pause and resume, returns the files, and generates with the adapter', async () => {
+  const STEPS = 24;
   await page.evaluate(
-    (rows) => window.tfjsHarness.startTraining('w', { method: 'sft', rows, adapterId: 'a1', config: { steps: 6, batchSize: 3, lr: 1e-2, checkpointEvery: 3, seed: 5 } }),
-    ROWS,
+    ({ rows, steps }) =>
+      window.tfjsHarness.startTraining('w', { method: 'sft', rows, adapterId: 'a1', pauseAtStep: 2, config: { steps, batchSize: 3, lr: 1e-2, checkpointEvery: 12, seed: 5 } }),
+    { rows: ROWS, steps: STEPS },
   );
-  // Pause once the first step is reported; no step may be reported while paused.
-  await expect.poll(() => page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length)).toBeGreaterThanOrEqual(1);
-  expect(await page.evaluate(() => window.tfjsHarness.pause('w'))).toBe(true);
+  // The page asks for a pause when step 2 is reported; the worker stops before its next step starts, and no
+  // step is reported while paused.
   await expect.poll(() => page.evaluate(() => window.tfjsHarness.events('w').some((e) => e.kind === 'status' && e.status === 'paused'))).toBe(true);
   const stepsWhenPaused = await page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length);
+  expect(stepsWhenPaused).toBeGreaterThanOrEqual(2);
+  expect(stepsWhenPaused).toBeLessThan(STEPS);
   await page.waitForTimeout(500);
   expect(await page.evaluate(() => window.tfjsHarness.events('w').filter((e) => e.kind === 'step').length)).toBe(stepsWhenPaused);
-  expect(stepsWhenPaused).toBeLessThan(6);
   expect(await page.evaluate(() => window.tfjsHarness.resume('w'))).toBe(false);
 
   const done = await page.evaluate(() => window.tfjsHarness.waitTraining('w'));
-  expect(done).toMatchObject({ ok: true, adapterId: 'a1', metrics: { steps: 6, examples: 6, truncated: 0 } });
+  expect(done).toMatchObject({ ok: true, adapterId: 'a1', metrics: { steps: STEPS, examples: 6, truncated: 0 } });
   const events = await page.evaluate(() => window.tfjsHarness.events('w'));
   const steps = events.filter((e) => e.kind === 'step');
-  expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
-  expect(steps[5].kind === 'step' && steps[0].kind === 'step' && steps[5].loss < steps[0].loss).toBe(true);
+  expect(steps.map((s) => s.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+  expect(steps[STEPS - 1].kind === 'step' && steps[0].kind === 'step' && steps[STEPS - 1].loss < steps[0].loss).toBe(true);
+  expect(events.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.status)).toEqual(['preparing', 'running', 'paused', 'running']);
   const checkpoints = events.filter((e) => e.kind === 'checkpoint');
-  expect(checkpoints.map((c) => c.step)).toEqual([3, 6]);
+  expect(checkpoints.map((c) => c.step)).toEqual([12, 24]);
   expect(Object.keys(checkpoints[0].kind === 'checkpoint' ? checkpoints[0].files : {}).sort()).toEqual([
     'adapter_config.json',
     'adapter_model.safetensors',

@@ -36,6 +36,8 @@ export interface TrainStart {
   adapterId: string;
   fromAdapterId?: string | null;
   config: Partial<Omit<TfjsTrainConfig, 'lora'>> & { lora?: Partial<TfjsTrainConfig['lora']> };
+  /** Ask for a pause as soon as this step is reported (from the progress callback, as a button would). */
+  pauseAtStep?: number;
 }
 
 export const tfjsHarness = {
@@ -68,8 +70,11 @@ export const tfjsHarness = {
       t.method === 'sft'
         ? { method: 'sft' as const, rows: t.rows as SftRow[] }
         : { method: 'dpo' as const, rows: t.rows as PreferenceRow[] };
+    const onProgress = (p: { step: number }): void => {
+      if (p.step === t.pauseAtStep) void s.trainer.pause();
+    };
     s.run = s.trainer
-      .train({ ...request, adapterId: t.adapterId, fromAdapterId: t.fromAdapterId ?? null, label: t.adapterId, config })
+      .train({ ...request, adapterId: t.adapterId, fromAdapterId: t.fromAdapterId ?? null, label: t.adapterId, config, onProgress })
       .then(
         (out) => ({ ok: true as const, adapterId: out.adapterId, metrics: out.metrics }),
         (e: unknown) => ({ ok: false as const, error: toWireError(e) }),
