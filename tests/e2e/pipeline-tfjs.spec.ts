@@ -1,0 +1,253 @@
+/**
+ * Issue 5's whole pipeline end to end in Chromium with the REAL tfjs worker (wasm) on the tiny-llama fixture from
+ * the hub stand-in: a loop step by step, a reload in the middle, resume; a batch; collect samples (filters,
+ * provenance, include/exclude); export the dataset (TRL JSONL, every row checked); train a LoRA adapter for a few
+ * steps; export the adapter (zip: PEFT config and tensor names, GGUF header, model card); chat with it in the
+ * playground; evaluate base vs adapter — and every stored row checked with raw IndexedDB.
+ * The fixture's weights are random, so its text is noise; every step of the pipeline runs on it as on a real model.
+ */
+import { readFile } from 'node:fs/promises';
+import { gguf } from '@huggingface/gguf';
+import { expect, test, type Page } from '@playwright/test';
+import { unzipSync } from 'fflate';
+import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
+import { readRows } from './playground-helpers.ts';
+import { blobSizes, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+
+interface StepRow {
+  id: string;
+  runId: string;
+  taskId: string;
+  loopId: string;
+  kind: string;
+  refineRound: number;
+  evolutionRound: number;
+  text: string;
+  adapterId: string | null;
+  engine: string;
+  modelId: string;
+}
+interface SampleRow {
+  id: string;
+  format: string;
+  prompt: { role: string; content: string }[];
+  chosen: string;
+  rejected: string | null;
+  included: boolean;
+  provenance: { stepIds: string[]; runId: string | null; round: number };
+}
+
+async function download(page: Page, click: () => Promise<void>): Promise<Buffer> {
+  const waiting = page.waitForEvent('download');
+  await click();
+  const d = await waiting;
+  return readFile((await d.path())!);
+}
+
+test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, training, adapter zip, adapter chat, evaluation', async ({ page }) => {
+  test.setTimeout(180_000);
+  const dialogs = recordDialogs(page);
+  await openApp(page);
+  const id = await createExperiment(page, 'Pipeline');
+  await page.goto(`/#/experiments/${id}/tasks`);
+  await page.getByTestId('task-set-choice').selectOption('toy-arith');
+  await page.getByTestId('toy-train').fill('4');
+  await page.getByTestId('toy-eval').fill('3');
+  await page.getByTestId('add-task-set').click();
+  await expect(page.getByTestId('task-count')).toHaveText('7 in total');
+  const tasks = await readRows<{ id: string; prompt: string; split: string }>(page, 'tasks');
+  const trainTasks = tasks.filter((t) => t.split === 'train');
+
+  // 1. One loop, step by step; reload in the middle; resume to the end.
+  await page.goto(`/#/experiments/${id}/playground`);
+  await loadTinyLlama(page);
+  await page.getByTestId('refine-settings').locator('summary').click();
+  await page.getByTestId('set-max-tokens').fill('6');
+  await page.getByTestId('set-max-rounds').fill('1');
+  await page.getByTestId('save-refine-settings').click();
+  await expect(page.getByTestId('notice-banner')).toContainText('Settings saved');
+  await page.getByTestId('refine-settings').locator('summary').click();
+  await page.getByTestId('task-select').selectOption(trainTasks[0].id);
+  await page.getByTestId('step-through').check();
+  await page.getByTestId('run-loop').click();
+  const gate = page.getByTestId('gate');
+  await expect(gate).toHaveAttribute('data-kind', 'draft');
+  await page.getByTestId('next-step').click();
+  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  await page.reload();
+  await expect(page.locator('main')).toHaveAttribute('data-phase', 'ready');
+  const stored = page.getByTestId('playground-run').first();
+  await expect(stored).toHaveAttribute('data-status', 'interrupted');
+  const beforeResume = await readRows<StepRow>(page, 'steps');
+  expect(beforeResume.map((s) => s.kind)).toEqual(['draft']);
+  await page.getByTestId('actor-load').click();
+  await expect(page.getByTestId('actor-ready')).toBeVisible({ timeout: 60_000 });
+  await stored.getByTestId('resume-run').click();
+  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  await page.getByTestId('run-to-end').click();
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  const loopSteps = await readRows<StepRow>(page, 'steps');
+  expect(loopSteps[0]).toEqual(beforeResume[0]);
+  expect(loopSteps.map((s) => `${s.kind}@${s.refineRound}`).slice(0, 3)).toEqual(['draft@0', 'feedback@0', 'refinement@1']);
+
+  // 2. A batch over the train tasks (more loops to learn from).
+  await page.getByTestId('step-through').uncheck();
+  await page.getByTestId('batch-split').selectOption('train');
+  await page.getByTestId('batch-limit').fill('4');
+  await page.getByTestId('run-batch').click();
+  await expect(page.getByTestId('batch-progress-label')).toContainText('4 of 4 tasks done', { timeout: 90_000 });
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done');
+  const runs = await readRows<{ id: string; kind: string; status: string }>(page, 'runs');
+  expect(runs.map((r) => `${r.kind}:${r.status}`)).toEqual(['refine:done', 'batch:done']);
+
+  // 3. Collect samples from both runs: SFT, preference pairs and meta-skill rows; dropped loops stored switched off.
+  await page.getByTestId('tab-samples').click();
+  for (const r of runs) await page.locator(`[data-testid="collect-run"][data-id="${r.id}"]`).check();
+  await page.getByTestId('shape-meta').check();
+  await page.getByTestId('shape-preference').check();
+  await page.getByTestId('filter-improved').check();
+  await page.getByTestId('collect-samples').click();
+  await expect(page.getByTestId('collect-report')).toContainText('5 loops');
+  const steps = await readRows<StepRow>(page, 'steps');
+  const stepById = new Map(steps.map((s) => [s.id, s]));
+  let samples = await readRows<SampleRow>(page, 'samples');
+  const sft = samples.filter((s) => s.format === 'sft');
+  // One SFT sample per loop, except that an identical (prompt, final answer) pair is stored once: the single
+  // loop and the batch's loop over the same task answer alike (greedy).
+  const finals = new Map<string, StepRow>();
+  for (const st of steps) if (st.kind === 'draft' || st.kind === 'refinement') finals.set(st.loopId, st);
+  const distinct = new Set([...finals.values()].map((f) => `${f.taskId}|${f.text.trim()}`));
+  expect(finals.size).toBe(5);
+  expect(sft).toHaveLength(distinct.size);
+  for (const s of samples) {
+    expect(['sft', 'dpo', 'meta']).toContain(s.format);
+    expect(s.provenance.round).toBe(0);
+    expect(runs.map((r) => r.id)).toContain(s.provenance.runId);
+    expect(s.provenance.stepIds.length).toBeGreaterThan(0);
+    for (const sid of s.provenance.stepIds) expect(stepById.get(sid)?.runId).toBe(s.provenance.runId);
+    if (s.format === 'sft') {
+      const final = stepById.get(s.provenance.stepIds[0])!;
+      expect(s.chosen).toBe(final.text.trim());
+      expect(s.prompt.at(-1)?.role).toBe('user');
+      expect(s.rejected).toBeNull();
+    }
+    if (s.format === 'meta') expect(s.provenance.stepIds.map((x) => stepById.get(x)!.kind)).toEqual([expect.stringMatching(/draft|refinement/), 'feedback', 'refinement']);
+  }
+  // The filter (score improved) decides `included`; "keep dropped" stored the rest switched off.
+  const report = await page.getByTestId('collect-report').textContent();
+  const kept = Number(/(\d+) kept/.exec(report ?? '')?.[1]);
+  expect(sft.filter((s) => s.included)).toHaveLength(kept);
+  // Include every SFT sample by hand, then exclude one.
+  for (const s of sft.filter((x) => !x.included)) await page.locator(`[data-testid="sample"][data-id="${s.id}"] [data-testid="sample-include"]`).check();
+  await page.locator(`[data-testid="sample"][data-id="${sft[0].id}"] [data-testid="sample-include"]`).uncheck();
+  await expect(page.locator(`[data-testid="sample"][data-id="${sft[0].id}"]`)).toHaveAttribute('data-included', 'false');
+  samples = await readRows<SampleRow>(page, 'samples');
+  const includedSft = samples.filter((s) => s.format === 'sft' && s.included);
+  expect(includedSft).toHaveLength(sft.length - 1);
+  const nIncluded = includedSft.length;
+
+  // 4. The dataset as TRL JSONL with provenance: one row per included SFT sample.
+  await page.getByTestId('export-format').selectOption('sft-messages');
+  await page.getByTestId('export-provenance').check();
+  const jsonl = (await download(page, () => page.getByTestId('export-samples').click())).toString('utf8');
+  const lines = jsonl.trimEnd().split('\n').map((l) => JSON.parse(l) as { messages: { role: string; content: string }[]; provenance: { sampleId: string; stepIds: string[] } });
+  expect(lines).toHaveLength(nIncluded);
+  for (const [i, line] of lines.entries()) {
+    const s = includedSft[i];
+    expect(Object.keys(line)).toEqual(['messages', 'provenance']);
+    expect(line.messages).toEqual([...s.prompt, { role: 'assistant', content: s.chosen }]);
+    expect(line.provenance).toMatchObject({ sampleId: s.id, stepIds: s.provenance.stepIds });
+  }
+
+  // 5. Train a LoRA adapter for a few steps on the included samples.
+  await page.getByTestId('tab-training').click();
+  await expect(page.getByTestId('sample-counts')).toContainText(`${nIncluded} SFT`);
+  await page.getByTestId('train-name').fill('pipeline adapter');
+  await page.getByTestId('train-length').selectOption('steps');
+  await setNumber(page, 'train-steps', 4);
+  await setNumber(page, 'train-batch', 2);
+  await setNumber(page, 'train-seqlen', 64);
+  await setNumber(page, 'train-lr', 0.01);
+  await setNumber(page, 'train-checkpoint', 0);
+  await page.getByTestId('start-training').click();
+  await expect(page.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  await expect(page.getByTestId('training-progress-label')).toContainText('step 4 of 4');
+  await expect(page.getByTestId('loss-chart')).toBeVisible();
+  const trainingRuns = await readRows<{ id: string; status: string; adapterId: string; config: { method: string; rowCount: number; sampleIds: string[]; baseModelId: string; origin: { kind: string }; train: { steps: number; batchSize: number } } }>(page, 'trainingRuns');
+  expect(trainingRuns).toHaveLength(1);
+  const tr = trainingRuns[0];
+  expect(tr).toMatchObject({ status: 'done', config: { method: 'sft', rowCount: nIncluded, baseModelId: 'fixtures/tiny-llama', origin: { kind: 'manual' }, train: { steps: 4, batchSize: 2 } } });
+  expect(tr.config.sampleIds).toEqual(includedSft.map((s) => s.id));
+  const metricRows = await readRows<{ trainingRunId: string; step: number; point: { loss: number; lr: number; tokensPerSec: number } }>(page, 'trainingMetrics');
+  expect(metricRows.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+  for (const m of metricRows) {
+    expect(m.trainingRunId).toBe(tr.id);
+    expect(Number.isFinite(m.point.loss)).toBe(true);
+    expect(m.point.lr).toBeCloseTo(0.01, 6);
+    expect(m.point.tokensPerSec).toBeGreaterThan(0);
+  }
+  const adapters = await readRows<{ id: string; name: string; baseModelId: string; trainingRunId: string; config: { r: number; alpha: number; targetModules: string[] } }>(page, 'adapters');
+  expect(adapters).toEqual([expect.objectContaining({ id: tr.adapterId, name: 'pipeline adapter', baseModelId: 'fixtures/tiny-llama', trainingRunId: tr.id })]);
+  const [sizes] = await blobSizes(page, 'adapters', ['weights', 'gguf']);
+  expect(sizes.weights).toBeGreaterThan(1000);
+  expect(sizes.gguf).toBeGreaterThan(1000);
+
+  // 6. Export the adapter: PEFT config and tensor names, GGUF header, model card.
+  await page.getByTestId('tab-adapters').click();
+  await expect(page.getByTestId('adapter-name')).toHaveText('pipeline adapter');
+  const zip = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-export').click())));
+  expect(Object.keys(zip).sort()).toEqual(['README.md', 'adapter.gguf', 'adapter_config.json', 'adapter_model.safetensors']);
+  const cfg = JSON.parse(new TextDecoder().decode(zip['adapter_config.json'])) as Record<string, unknown>;
+  expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: adapters[0].config.r, lora_alpha: adapters[0].config.alpha, target_modules: adapters[0].config.targetModules, bias: 'none', base_model_name_or_path: 'fixtures/tiny-llama' });
+  const st = zip['adapter_model.safetensors'];
+  const headerLen = Number(new DataView(st.buffer, st.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + headerLen))) as Record<string, { shape: number[] }>;
+  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  expect(names).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
+  expect(names).toContain('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight');
+  expect(header['base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'].shape).toEqual([adapters[0].config.r, 64]);
+  expect(new TextDecoder().decode(zip['adapter.gguf'].subarray(0, 4))).toBe('GGUF');
+  const path = test.info().outputPath('adapter.gguf');
+  await import('node:fs/promises').then((fs) => fs.writeFile(path, zip['adapter.gguf']));
+  const parsed = await gguf(path, { allowLocalFile: true });
+  expect(parsed.metadata['general.type']).toBe('adapter');
+  expect(parsed.metadata['adapter.type']).toBe('lora');
+  expect(new TextDecoder().decode(zip['README.md'])).toContain('library_name: peft');
+
+  // 7. Chat with the adapter in the playground: its steps carry the adapter id.
+  await page.getByTestId('tab-playground').click();
+  await page.getByTestId('playground-adapter').selectOption(tr.adapterId);
+  await page.getByTestId('task-select').selectOption(trainTasks[1].id);
+  await page.getByTestId('run-loop').click();
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  const withAdapter = (await readRows<StepRow & { runId: string }>(page, 'steps')).filter((s) => !steps.some((x) => x.id === s.id));
+  expect(withAdapter.length).toBeGreaterThan(0);
+  expect(withAdapter.every((s) => s.adapterId === tr.adapterId && s.taskId === trainTasks[1].id)).toBe(true);
+
+  // 8. Evaluate base vs adapter on the held-out split (checkers, direct and with self-refinement).
+  await page.getByTestId('tab-evaluation').click();
+  await page.getByTestId('eval-adapter').selectOption(tr.adapterId);
+  await setNumber(page, 'eval-count', 3);
+  await setNumber(page, 'eval-answer-tokens', 4);
+  await setNumber(page, 'eval-feedback-tokens', 6);
+  await page.getByTestId('start-eval').click();
+  await expect(page.getByTestId('eval-live')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  const evalRun = (await readRows<{ id: string; kind: string; status: string; metrics: { round: number; directAccuracy: number; refinedAccuracy: number; evalTasks: number }[] }>(page, 'runs')).find((r) => r.kind === 'eval')!;
+  expect(evalRun.status).toBe('done');
+  expect(evalRun.metrics.map((m) => [m.round, m.evalTasks])).toEqual([[0, 3], [1, 3]]);
+  const evalSteps = (await readRows<StepRow & { score: number | null }>(page, 'steps')).filter((s) => s.runId === evalRun.id);
+  const evaluations = evalSteps.filter((s) => s.kind === 'evaluation');
+  expect(evaluations).toHaveLength(12);
+  for (const [side, adapterId] of [['base', null], ['adapter', tr.adapterId]] as const) {
+    const direct = evaluations.filter((s) => s.loopId.startsWith(`${evalRun.id}/eval-${side}-direct/`));
+    expect(direct).toHaveLength(3);
+    expect(direct.every((s) => s.adapterId === adapterId)).toBe(true);
+    const point = evalRun.metrics.find((m) => m.round === (side === 'base' ? 0 : 1))!;
+    expect(direct.filter((s) => s.score === 1).length / 3).toBeCloseTo(point.directAccuracy, 6);
+  }
+  await expect(page.getByTestId('eval-metrics-row')).toHaveCount(2);
+  await page.getByTestId('eval-side-by-side').click();
+  await expect(page.getByTestId('side-by-side').locator('tbody tr')).toHaveCount(3);
+  await page.screenshot({ path: test.info().outputPath('pipeline-evaluation.png'), fullPage: true });
+  expect(dialogs).toEqual([]);
+});
