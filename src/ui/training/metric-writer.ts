@@ -32,6 +32,11 @@ export class MetricWriter {
     if (this.#buffer.length >= this.#maxPoints || this.#now() - this.#lastWrite >= this.#maxDelayMs) this.#write();
   }
 
+  /** Starts writing what is buffered now (at a checkpoint or a pause), without waiting. */
+  writeNow(): void {
+    this.#write();
+  }
+
   #write(): void {
     if (this.#buffer.length === 0) return;
     const points = this.#buffer;

@@ -135,7 +135,11 @@ export class StoredTrainer implements Trainer<TfjsTrainConfig> {
       onEvent: (m) => {
         if (m.kind === 'step') {
           metrics.push({ step: m.step, loss: m.loss, lr: m.lr, tokensPerSec: m.tokensPerSec, gradNorm: m.gradNorm, memoryBytes: m.memoryBytes, elapsedMs: m.elapsedMs });
+        } else if (m.kind === 'status' && m.status === 'paused') {
+          metrics.writeNow();
         } else if (m.kind === 'checkpoint') {
+          // The curve up to a checkpoint is stored with it, so a resume from it finds every earlier point.
+          metrics.writeNow();
           const files = m.files;
           saving = saving.then(() => checkpoints.save(run.id, m.step, files).catch((e: unknown) => void (saveFailure ??= e)));
         }
