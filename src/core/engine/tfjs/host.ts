@@ -191,6 +191,8 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
     train: (params: TrainParams, ctx) =>
       serial(ctx.signal, async () => {
         checkAdapterId(params.adapterId);
+        const method = params.data?.method;
+        if (method !== 'sft' && method !== 'dpo') throw new AppError('bad-input', `Unknown training method "${String(method)}"; use sft or dpo.`);
         const { model, baseModel } = current();
         const from = params.fromAdapterId ? adapters.get(params.fromAdapterId) : null;
         const rows = parseRows(params.data.rows);
@@ -199,7 +201,7 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         try {
           const run = await runLoraTraining({
             model,
-            method: params.data.method,
+            method,
             rows,
             config: params.config,
             from,
