@@ -12,7 +12,7 @@ import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
-import { runSrt, type SrtCheckpoint, type SrtMetrics, type SrtProgress } from '../../core/refine/srt.ts';
+import { runSrt, srtLoopId, type SrtCheckpoint, type SrtMetrics, type SrtProgress } from '../../core/refine/srt.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
 import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
@@ -191,7 +191,11 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
     criticParams: { temperature: 0, maxTokens: s.feedbackTokens },
     templates: (t) => config.templates[t.kind] ?? registry.templates(t.kind),
     registry,
-    filter: { requireImproved: s.requireImproved },
+    // Without the improvement filter every reviewed answer trains, and every changed refinement gives a
+    // preference pair (SRT's own assumption: the critic's refinement is the better answer).
+    filter: s.requireImproved
+      ? { requireImproved: true }
+      : { manual: Object.fromEntries(config.trainTaskIds.map((id) => [srtLoopId(run.id, 'collect', id), 'include' as const])) },
     sftShapes: s.sftShapes,
     dpo: s.dpo,
     evaluate: s.evaluate,
