@@ -210,8 +210,9 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   const path = test.info().outputPath('adapter.gguf');
   await import('node:fs/promises').then((fs) => fs.writeFile(path, zip['adapter.gguf']));
   const parsed = await gguf(path, { allowLocalFile: true });
-  expect(parsed.metadata['general.type']).toBe('adapter');
-  expect(parsed.metadata['adapter.type']).toBe('lora');
+  const meta = parsed.metadata as unknown as Record<string, unknown>;
+  expect(meta['general.type']).toBe('adapter');
+  expect(meta['adapter.type']).toBe('lora');
   expect(new TextDecoder().decode(zip['README.md'])).toContain('library_name: peft');
 
   // 7. Chat with the adapter in the playground: its steps carry the adapter id.
