@@ -4,7 +4,7 @@ import { kindRegistry } from '../../src/core/refine/kinds.ts';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { TOY_MAX_TOKENS } from '../../src/core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../src/core/toy/self-experiment.ts';
-import type { StepRecord } from '../../src/core/refine/types.ts';
+import type { ParsedFeedback, StepRecord } from '../../src/core/refine/types.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { getTrainingMetrics } from '../../src/db/training-runs.ts';
 import type { Run } from '../../src/db/types.ts';
@@ -85,7 +85,7 @@ describe('self-feedback accuracy and round points', () => {
   it('counts the own verdict on the draft against the checker; unreadable verdicts count as misses', () => {
     const tasks = new Map([['t1', { id: 't1', kind: 'math', prompt: 'p', answer: 42, split: 'eval' as const, source: 'builtin' as const }]]);
     const base = { taskId: 't1', evolutionRound: 1, refineRound: 0, prompt: [], score: null, promptTokens: 0, completionTokens: 0, startedAt: 0, durationMs: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, seed: 0, engine: 'tfjs' as const, modelId: 'm', adapterId: null, source: 'self' as const };
-    const fb = (verdict: 'correct' | 'incorrect' | null) => ({ weaknesses: [], suggestions: [], score: null, verdict: verdict ?? 'unknown', noIssues: verdict === 'correct' });
+    const fb = (verdict: 'correct' | 'incorrect'): ParsedFeedback => ({ weaknesses: [], suggestions: [], score: null, verdict, noIssues: verdict === 'correct' });
     const loop = (id: string, draft: string, verdict: 'correct' | 'incorrect' | null): StepRecord[] => [
       { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'draft', text: draft, feedback: null, parseStatus: 'n/a' },
       { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'feedback', text: 'fb', feedback: verdict ? fb(verdict) : null, parseStatus: verdict ? 'ok' : 'unparsed' },
