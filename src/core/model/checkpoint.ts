@@ -10,6 +10,7 @@
  *   for ℓ = L−1 … 0:  gₗ, ∂A, ∂B = ∇ Σ layerₗ(xₗ; A, B) ⊙ gₗ₊₁   (tape over one layer)
  */
 import * as tf from '@tensorflow/tfjs';
+import type { PreparedPair } from '../lora/apply.ts';
 import type { LoraWeights } from '../lora/types.ts';
 import { layerPass, type LlamaModel } from './llama.ts';
 import { PROJECTIONS, modulePath, type Projection } from './types.ts';
@@ -39,10 +40,10 @@ export function checkpointedLoraGrads(
       const pair = lora.modules.get(path);
       return pair ? [{ proj, path, a: pair.a, b: pair.b }] : [];
     });
-  /** LoRA pairs prepared for the layer from A/B tensors (transposed here, on whatever tape is recording). */
+  /** LoRA pairs prepared for the layer from A/B tensors (B transposed here, on whatever tape is recording). */
   const prepare = (li: number, ab: tf.Tensor[]) => {
-    const out: Partial<Record<Projection, { aT: tf.Tensor2D; bT: tf.Tensor2D }>> = {};
-    pairsOf(li).forEach(({ proj }, i) => (out[proj] = { aT: tf.transpose(ab[2 * i]) as tf.Tensor2D, bT: tf.transpose(ab[2 * i + 1]) as tf.Tensor2D }));
+    const out: Partial<Record<Projection, PreparedPair>> = {};
+    pairsOf(li).forEach(({ proj }, i) => (out[proj] = { aT: null, a: ab[2 * i] as tf.Tensor2D, bT: tf.transpose(ab[2 * i + 1]) as tf.Tensor2D }));
     return out;
   };
   const xs: tf.Tensor2D[] = [];

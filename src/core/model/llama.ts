@@ -62,7 +62,7 @@ export function forwardHidden(model: LlamaModel, inputIds: tf.Tensor2D, opts: Fo
       for (let t = 0; t < T; t++) positions[b * T + t] = !mask || mask[b][t] ? p++ : 0;
     }
     const ctx = passContext(model.config, B, T, positions, causalMask(B, T, mask));
-    ctx.lora = opts.lora ? prepareLora(opts.lora, model.config.numLayers) : null;
+    ctx.lora = opts.lora ? prepareLora(opts.lora, model.config.numLayers, { training: opts.training != null }) : null;
     ctx.dropoutSeed = opts.training ? opts.training.dropoutSeed : null;
     return tf.reshape(decoder(model, inputIds, ctx), [B, T, model.config.hiddenSize]);
   });
