@@ -8,8 +8,12 @@ import { expect, type Page } from '@playwright/test';
 
 export const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
 
-/** Whether public/models/toy-arith holds a built model (config + weights) in this checkout. */
-export const TOY_BUILT = existsSync('public/models/toy-arith/config.json') && existsSync('public/models/toy-arith/model.safetensors');
+/**
+ * Whether the served app has the toy model: public/models/toy-arith holds a built model (config + weights), or
+ * E2E_TOY_BUILT=1 says a model build was copied into the served dist/models/toy-arith by hand.
+ */
+export const TOY_BUILT =
+  process.env.E2E_TOY_BUILT === '1' || (existsSync('public/models/toy-arith/config.json') && existsSync('public/models/toy-arith/model.safetensors'));
 
 /** Loads tiny-llama (random weights) from the hub stand-in in a role's engine form, on wasm. */
 export async function loadTinyLlama(page: Page, role: 'actor' | 'critic' = 'actor'): Promise<void> {
