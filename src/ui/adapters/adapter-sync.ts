@@ -15,7 +15,7 @@ const held = new WeakMap<object, Set<string>>();
 /** The tfjs engine, or a clear error saying what to load. */
 export function requireTfjs(engine: ChatEngine | null, what: string): TfjsEngineBase {
   if (!(engine instanceof TfjsEngineBase) || engine.modelId === null) {
-    throw new AppError('bad-input', `${what} needs the tfjs engine with a model loaded as the actor (Playground → Engines). Adapters are trained and applied by tfjs only.`);
+    throw new AppError('bad-input', `${what} needs the tfjs engine with a model loaded as the actor (Engines, in the engine setup). Adapters are trained and applied by tfjs only.`);
   }
   return engine;
 }
