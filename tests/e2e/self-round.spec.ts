@@ -51,26 +51,30 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
   await setNumber(page, 'self-per-round', TRAIN);
   await setNumber(page, 'self-eval-count', EVAL);
   await setNumber(page, 'self-batch', 8);
+  // Every change of the bar, recorded in the page as it happens (a phase can be shorter than any polling interval).
+  await page.evaluate(() => {
+    const seen: { phase: string; fraction: number }[] = [];
+    (window as unknown as { selfBar: typeof seen }).selfBar = seen;
+    new MutationObserver(() => {
+      const el = document.querySelector('[data-testid="self-progress"]');
+      if (!el) return;
+      const phase = el.getAttribute('data-phase') ?? '';
+      const fraction = Number(el.getAttribute('data-fraction'));
+      const last = seen.at(-1);
+      if (!last || last.phase !== phase || last.fraction !== fraction) seen.push({ phase, fraction });
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase', 'data-fraction'] });
+  });
   await page.getByTestId('start-self').click();
 
   // One bar across all phases: it moves forward through the phases and ends at 100 %.
-  const bar = page.getByTestId('self-progress');
-  await expect(bar).toBeVisible({ timeout: 30_000 });
-  const seen = new Set<string>();
-  const fractions: number[] = [];
   const live = page.getByTestId('self-live');
-  for (let i = 0; i < 600; i++) {
-    const status = await live.getAttribute('data-status');
-    const phase = await bar.getAttribute('data-phase').catch(() => null);
-    const f = Number(await bar.getAttribute('data-fraction').catch(() => 'NaN'));
-    if (phase) seen.add(phase);
-    if (Number.isFinite(f)) fractions.push(f);
-    if (status !== 'running') break;
-    await page.waitForTimeout(250);
-  }
-  await expect(live).toHaveAttribute('data-status', 'done');
+  await expect(live).toHaveAttribute('data-status', 'done', { timeout: 150_000 });
   await expect(page.getByTestId('self-progress-bar-label')).toContainText('100 %');
-  expect([...seen]).toEqual(expect.arrayContaining(['Baseline evaluation', 'Round 1: Answer, self-feedback, self-refine', 'Round 1: LoRA training', 'Round 1: Evaluation']));
+  const bar = await page.evaluate(() => (window as unknown as { selfBar: { phase: string; fraction: number }[] }).selfBar);
+  const seen = new Set(bar.map((b) => b.phase));
+  const fractions = bar.map((b) => b.fraction);
+  expect([...seen]).toEqual(['Baseline evaluation', 'Round 1: Answer, self-feedback, self-refine', 'Round 1: LoRA training', 'Round 1: Evaluation', 'Done']);
+  expect(fractions.length).toBeGreaterThan(8);
   for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1] - 1e-9);
 
   // The stored run: config, the last checkpoint, time per phase, one metrics point per evaluated round.
