@@ -28,7 +28,9 @@ test('SELF: reload in the middle, resume from the last checkpoint, finish', asyn
   await setNumber(page, 'self-train-seqlen', 64);
   await page.getByTestId('start-self').click();
   // Reload once the round's collection has begun (the baseline is finished and checkpointed).
-  await expect(page.getByTestId('self-progress')).toHaveAttribute('data-phase', /^Round 1: (Answer, self-feedback, self-refine|LoRA training)$/, { timeout: 60_000 });
+  await expect
+    .poll(async () => (await readRows<{ progress: { checkpoint?: { phase: string } } | null }>(page, 'runs'))[0]?.progress?.checkpoint?.phase, { timeout: 60_000, intervals: [100] })
+    .toMatch(/^(collect|train)$/);
   await page.reload();
   await expect(page.locator('main')).toHaveAttribute('data-phase', 'ready');
 
