@@ -146,6 +146,8 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   expect(includedSft).toHaveLength(sft.length - 1);
   const nIncluded = includedSft.length;
 
+  await page.screenshot({ path: test.info().outputPath('pipeline-samples.png'), fullPage: true });
+
   // 4. The dataset as TRL JSONL with provenance: one row per included SFT sample.
   await page.getByTestId('export-format').selectOption('sft-messages');
   await page.getByTestId('export-provenance').check();
@@ -192,9 +194,12 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   expect(sizes.weights).toBeGreaterThan(1000);
   expect(sizes.gguf).toBeGreaterThan(1000);
 
+  await page.screenshot({ path: test.info().outputPath('pipeline-training.png'), fullPage: true });
+
   // 6. Export the adapter: PEFT config and tensor names, GGUF header, model card.
   await page.getByTestId('tab-adapters').click();
   await expect(page.getByTestId('adapter-name')).toHaveText('pipeline adapter');
+  await page.screenshot({ path: test.info().outputPath('pipeline-adapters.png'), fullPage: true });
   const zip = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-export').click())));
   expect(Object.keys(zip).sort()).toEqual(['README.md', 'adapter.gguf', 'adapter_config.json', 'adapter_model.safetensors']);
   const cfg = JSON.parse(new TextDecoder().decode(zip['adapter_config.json'])) as Record<string, unknown>;
