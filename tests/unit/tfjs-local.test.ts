@@ -124,6 +124,21 @@ describe('TfjsLocalEngine: generation and adapters', () => {
     for (let i = 0; i < requests.length; i++) expect(batch[i].text).toBe((await engine.chat(requests[i])).text);
   });
 
+  it('samples reproducibly with a seed and stops before a stop string', async () => {
+    const sampled = { messages: ASK, maxTokens: 12, temperature: 1.2, topK: 50 };
+    const a = await engine.chat({ ...sampled, seed: 7 });
+    const b = await engine.chat({ ...sampled, seed: 7 });
+    const others = await Promise.all([8, 9, 10].map((seed) => engine.chat({ ...sampled, seed })));
+    expect(b.text).toBe(a.text);
+    expect(others.some((o) => o.text !== a.text)).toBe(true);
+    // A stop string taken from the middle of the greedy reply: the reply ends right before it.
+    const full = await engine.chat({ messages: ASK, maxTokens: 12 });
+    const stop = full.text.slice(3, 5);
+    const cut = await engine.chat({ messages: ASK, maxTokens: 12, stop: [stop] });
+    expect(cut.finishReason).toBe('stop');
+    expect(cut.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
+  });
+
   it('stops a reply mid-way with the text so far', async () => {
     const stop = new AbortController();
     let n = 0;
