@@ -7,6 +7,7 @@
  * report with every item.
  */
 import { writeFileSync } from 'node:fs';
+import { toyShapeOf } from './toy-shape.ts';
 import { join, resolve } from 'node:path';
 import { AppError } from '../core/errors.ts';
 import { nodeDirSource } from '../core/io/node-dir.ts';
@@ -36,7 +37,8 @@ async function main(argv: string[]): Promise<void> {
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   await useNodeBackend('wasm');
   const model = await loadModel(await nodeDirSource(dir));
-  const questions = generateToyData({ seed: f.seed ?? 0, metaCount: 0, rounds: 0, evalCount: f.n ?? 200 }).eval;
+  const shape = toyShapeOf(dir);
+  const questions = generateToyData({ seed: f.seed ?? 0, metaCount: 0, rounds: 0, evalCount: f.n ?? 200, shape }).eval;
   const batchSize = f.batch ?? 50;
   const ask: ToyAsk = async (chats, maxTokens) => {
     const rows = chats.map((c) => ({ ids: encodeChat(model.tokenizer, c), maxTokens, temperature: 0 }));

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/core/text/types.ts';
 import { evaluateToy, TOY_MAX_TOKENS, type ToyAsk } from '../../src/core/toy/evaluate.ts';
-import { generateToyData, habitApplies, habitDraft, parseToyFeedback, parseToyQuestion, solveToy, writeToyFeedback } from '../../src/core/toy/index.ts';
+import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, solveToy, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 
-/** Answers each step like a model that has the habit every time, judged by `feedbackFor`. */
+/** Answers each step like a model that has the habit every time, judged by `feedbackFor`; refines right. */
 function scripted(feedbackFor: (question: string, answer: string) => string): { ask: ToyAsk; calls: { n: number; maxTokens: number }[] } {
   const calls: { n: number; maxTokens: number }[] = [];
   const ask: ToyAsk = async (chats: ChatMessage[][], maxTokens: number) => {
@@ -17,13 +17,10 @@ function scripted(feedbackFor: (question: string, answer: string) => string): { 
     return chats.map((chat) => {
       const text = chat[chat.length - 1].content;
       const lines = text.split('\n');
-      if (lines[lines.length - 1] === TOY_FIX) return parseToyFeedback(lines.slice(1, -1).join('\n')).detail.answer ?? '?';
-      if (lines[lines.length - 1] === TOY_CHECK) {
-        const [question, answer] = lines[0].split(' = ');
-        return feedbackFor(question, answer);
-      }
+      if (lines[lines.length - 1] === TOY_FIX) return rightDraft(parseToyQuestion(lines[0])).text;
+      if (lines[lines.length - 1] === TOY_CHECK) return feedbackFor(lines[0], lines.slice(1, -1).join('\n'));
       const q = parseToyQuestion(text);
-      return ` ${(habitDraft(q) ?? { text: solveToy(q) }).text} `;
+      return ` ${(habitDraft(q) ?? rightDraft(q)).text} `;
     });
   };
   return { ask, calls };
@@ -54,11 +51,11 @@ describe('evaluateToy', () => {
     ]);
     const item = r.items.find((i) => i.habit)!;
     expect(item.draft).toBe(habitDraft(parseToyQuestion(item.question))!.text); // trimmed
-    expect(item.refinement).toBe(solveToy(parseToyQuestion(item.question)));
+    expect(item.refinement).toBe(rightDraft(parseToyQuestion(item.question)).text);
   });
 
   it('scores a responder whose feedback always says correct: nothing is caught or fixed', async () => {
-    const { ask } = scripted((q, a) => writeToyFeedback(parseToyQuestion(q), solveToy(parseToyQuestion(q))).replace(/draft \d+ ok/g, `draft 0 ok`).replace(/\d+\nVerdict: .*/, `${a}\nVerdict: correct`));
+    const { ask } = scripted((q) => writeToyFeedback(parseToyQuestion(q), solveToy(parseToyQuestion(q))));
     const r = await evaluateToy(questions, ask);
     expect(r.all.refined).toBeCloseTo(r.all.direct, 10);
     expect(r.all.verdict).toBeCloseTo(1 - habitShare, 10);

@@ -8,22 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import type { TrainRequest } from '../../src/core/refine/trainer.ts';
-import { generateToyData, habitApplies, habitDraft, parseToyFeedback, parseToyQuestion, solveToy, writeToyFeedback } from '../../src/core/toy/index.ts';
+import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { runToySelf } from '../../src/core/toy/self-experiment.ts';
 import { formatToySelfTable, seedStat, toySelfTable } from '../../src/core/toy/self-summary.ts';
 
-/** Replies like a model with the habit (base) or without it (any adapter), with the program's feedback. */
+/** Replies like a model with the habit (base) or without it (any adapter), with the program's feedback; refines right. */
 function reply(request: ChatRequest): string {
   const text = request.messages[request.messages.length - 1].content;
   const lines = text.split('\n');
-  if (lines[lines.length - 1] === TOY_FIX) return parseToyFeedback(lines.slice(1, -1).join('\n')).detail.answer ?? '0';
-  if (lines[lines.length - 1] === TOY_CHECK) {
-    const [question, answer] = lines[0].split(' = ');
-    return writeToyFeedback(parseToyQuestion(question), answer);
-  }
+  if (lines[lines.length - 1] === TOY_FIX) return rightDraft(parseToyQuestion(lines[0])).text;
+  if (lines[lines.length - 1] === TOY_CHECK) return writeToyFeedback(parseToyQuestion(lines[0]), lines.slice(1, -1).join('\n'));
   const q = parseToyQuestion(text);
-  return request.adapterId ? solveToy(q) : (habitDraft(q) ?? { text: solveToy(q) }).text;
+  return request.adapterId ? rightDraft(q).text : (habitDraft(q) ?? rightDraft(q)).text;
 }
 
 describe('runToySelf', () => {
@@ -56,7 +53,7 @@ describe('runToySelf', () => {
     expect(trained[0]).toHaveLength(30);
     const questions = trained[0].map((m) => m[0].content);
     expect(new Set(questions)).toEqual(new Set(data.rounds[0].map((q) => q.text)));
-    for (const m of trained[0]) expect(m[m.length - 1].content).toBe(solveToy(parseToyQuestion(m[0].content)));
+    for (const m of trained[0]) expect(m[m.length - 1].content).toBe(rightDraft(parseToyQuestion(m[0].content)).text);
     expect(trained[1].map((m) => m[0].content).sort()).toEqual(data.rounds[1].map((q) => q.text).sort());
     const evalTexts = new Set(data.eval.map((q) => q.text));
     expect(trained.flat().some((m) => evalTexts.has(m[0].content))).toBe(false);

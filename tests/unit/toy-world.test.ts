@@ -6,6 +6,7 @@ import {
   applyDraftError,
   checkToyAnswer,
   checkToyDetailed,
+  extractToyAnswer,
   habitApplies,
   habitDraft,
   judgeToyFeedback,
@@ -123,11 +124,12 @@ describe('the sloppy drafter', () => {
         if (d === null) continue;
         seen.set(kind, (seen.get(kind) ?? 0) + 1);
         expect(d.error).toBe(kind);
-        expect(d.text).not.toBe(r);
-        expect(d.text).toMatch(/^(0|[1-9]\d*)$/);
+        expect(d.answer).not.toBe(r);
+        expect(d.answer).toMatch(/^(0|[1-9]\d*)$/);
+        expect(extractToyAnswer(d.text)).toBe(d.answer); // the working states the answer
         expect(checkToyAnswer(q, d.text)).toBe(false);
-        if (!isOfKind(kind, q, r, d.text, d.at ?? -1)) {
-          throw new Error(`${kind} on ${q.text} (right ${r}) gave ${d.text} at ${d.at}`);
+        if (!isOfKind(kind, q, r, d.answer, d.at ?? -1)) {
+          throw new Error(`${kind} on ${q.text} (right ${r}) gave ${d.answer} at ${d.at}`);
         }
       }
     }
@@ -142,10 +144,12 @@ describe('the sloppy drafter', () => {
     expect(applyDraftError(parseToyQuestion('12 + 34'), 'forgot-borrow', rng)).toBeNull(); // wrong operation
   });
 
-  it('has one habit: the ones-column carry (add) or borrow (sub) is lost', () => {
-    expect(habitDraft(parseToyQuestion('347 + 285'))?.text).toBe('622');
-    expect(habitDraft(parseToyQuestion('302 - 5'))?.text).toBe('307');
-    expect(habitDraft(parseToyQuestion('95 + 17'))?.text).toBe('102');
+  it('has one habit: the ones-column carry (add) or borrow (sub) is lost, and the working shows it', () => {
+    expect(habitDraft(parseToyQuestion('347 + 285'))?.answer).toBe('622');
+    expect(habitDraft(parseToyQuestion('347 + 285'))?.text).toBe('ones: 7+5+0=12, so 2\ntens: 4+8+0=12, so 22\nhundreds: 3+2+1=6, so 622');
+    expect(habitDraft(parseToyQuestion('302 - 5'))?.answer).toBe('307');
+    expect(habitDraft(parseToyQuestion('302 - 5'))?.text).toBe('ones: 2-5-0=-3, so 7\ntens: 0-0-0=0, so 07\nhundreds: 3-0-0=3, so 307');
+    expect(habitDraft(parseToyQuestion('95 + 17'))?.answer).toBe('102');
     expect(habitDraft(parseToyQuestion('341 + 285'))).toBeNull();
     expect(habitApplies(parseToyQuestion('30 - 5'))).toBe(true);
     expect(habitApplies(parseToyQuestion('35 - 5'))).toBe(false);
@@ -209,8 +213,9 @@ describe('the feedback writer', () => {
     for (const q of randomQuestions(4, 500)) {
       const right = solveToy(q);
       const candidates = [right, sloppyDraft(q, rng, { habitRate: 0.7, slipRate: 1 }).text, String(rng.int(0, 99999))];
-      for (const draft of candidates) {
-        const text = writeToyFeedback(q, draft);
+      for (const draftText of candidates) {
+        const text = writeToyFeedback(q, draftText);
+        const draft = extractToyAnswer(draftText)!;
         const parsed = parseToyFeedback(text);
         expect(parsed.parseStatus).toBe('ok');
         const { columns, answer, firstWrong } = parsed.detail;
@@ -238,7 +243,7 @@ describe('the feedback writer', () => {
         expect(firstWrong === null ? null : firstWrong.place).toBe(firstMismatch);
         expect(answer).toBe(right);
         expect(parsed.feedback?.verdict).toBe(BigInt(draft) === truth(q) ? 'correct' : 'incorrect');
-        expect(judgeToyFeedback(q, draft, text).matches).toBe(true);
+        expect(judgeToyFeedback(q, draftText, text).matches).toBe(true);
       }
     }
   });
@@ -306,9 +311,15 @@ describe('the feedback parser', () => {
 });
 
 describe('checkers', () => {
-  it('grades answers strictly: a whole number and nothing else', () => {
+  it('grades answers strictly: a whole number, or a working whose last line states it, and nothing else', () => {
     const q = '347 + 285';
     expect(checkToyAnswer(q, '632')).toBe(true);
+    const working = 'ones: 7+5+0=12, so 2\ntens: 4+8+1=13, so 32\nhundreds: 3+2+1=6, so 632';
+    expect(checkToyAnswer(q, working)).toBe(true);
+    expect(checkToyAnswer(q, `${working}\n`)).toBe(true);
+    expect(checkToyAnswer(q, working.replace('so 632', 'so 622'))).toBe(false);
+    expect(checkToyAnswer(q, `${working}\nso there`)).toBe(false);
+    expect(checkToyAnswer(q, `I think\n${working}`)).toBe(false);
     expect(checkToyAnswer(q, ' 632\n')).toBe(true);
     expect(checkToyAnswer(q, '0632')).toBe(true);
     expect(checkToyAnswer(q, '622')).toBe(false);
@@ -347,12 +358,14 @@ describe('checkers', () => {
 describe('prompts', () => {
   it('builds one user message per step from the question, the latest answer and its feedback', () => {
     expect(toyPrompts.draft(' 347 + 285 ')).toEqual([{ role: 'user', content: '347 + 285' }]);
-    expect(toyPrompts.feedback('347 + 285', '622\n')).toEqual([
-      { role: 'user', content: '347 + 285 = 622\nCheck it column by column.' },
+    const draft = habitDraft(parseToyQuestion('347 + 285'))!.text;
+    expect(toyPrompts.feedback('347 + 285', `${draft}\n`)).toEqual([
+      { role: 'user', content: `347 + 285\n${draft}\nCheck it column by column.` },
     ]);
-    const fb = writeToyFeedback(parseToyQuestion('347 + 285'), '622');
-    expect(toyPrompts.refine('347 + 285', '622', `${fb}\n`)).toEqual([
-      { role: 'user', content: `347 + 285 = 622\n${fb}\nWrite the corrected answer.` },
+    const fb = writeToyFeedback(parseToyQuestion('347 + 285'), draft);
+    expect(fb).toContain('tens: 4+8+1=13, so 32; draft 2, should be 3');
+    expect(toyPrompts.refine('347 + 285', draft, `${fb}\n`)).toEqual([
+      { role: 'user', content: `347 + 285\n${draft}\n${fb}\nWrite the corrected answer.` },
     ]);
   });
 });

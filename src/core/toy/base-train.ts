@@ -48,8 +48,8 @@ export interface ToyTrainPlan {
 
 export const DEFAULT_TOY_TRAIN_PLAN: Readonly<ToyTrainPlan> = {
   shape: PROPOSED_TOY_SHAPE,
-  steps: 3000,
-  tokenBudget: 2048,
+  steps: 8000,
+  tokenBudget: 1024,
   bucketStep: 8,
   peakLr: 2e-3,
   minLrRatio: 0.1,

@@ -3,8 +3,9 @@
  * model of SELF: it has one systematic habit (a procedural bug it applies most of the time when it can) and
  * makes occasional random slips. See README.md ("The drafter") for why the rates are what they are.
  */
-import { columnsToNumber, walkColumns } from './columns.ts';
-import type { ColumnBug } from './columns.ts';
+import { columnsToNumber, toyColumns, walkColumns } from './columns.ts';
+import type { ColumnBug, ToyColumn } from './columns.ts';
+import { writeWorking } from './working.ts';
 import { digitAt } from './question.ts';
 import type { ToyQuestion } from './question.ts';
 import { solveToy } from './columns.ts';
@@ -34,8 +35,10 @@ export interface DrafterOptions {
 export const DEFAULT_DRAFTER: Readonly<DrafterOptions> = { habitRate: 0.7, slipRate: 0.15 };
 
 export interface Draft {
-  /** The answer as written (canonical digits). */
+  /** The draft as written: its working, whose last line states the answer (working.ts). */
   text: string;
+  /** The answer it states (canonical digits). */
+  answer: string;
   /** The error it contains, or null for a right draft. */
   error: DraftErrorKind | null;
   /** True when the error is the drafter's habit (ones-column carry or borrow). */
@@ -58,8 +61,8 @@ export function habitApplies(q: ToyQuestion): boolean {
 export function habitDraft(q: ToyQuestion): Draft | null {
   if (!habitApplies(q)) return null;
   const kind = q.op === 'add' ? 'forgot-carry' : 'forgot-borrow';
-  const text = columnsToNumber(walkColumns(q, { bug: { kind, place: 0 } }));
-  return { text, error: kind, habit: true, at: 0 };
+  const cols = walkColumns(q, { bug: { kind, place: 0 } });
+  return { text: writeWorking(q.op, cols), answer: columnsToNumber(cols), error: kind, habit: true, at: 0 };
 }
 
 /** Columns where a column bug of this kind changes something (excluding the habit's own column 0). */
@@ -90,6 +93,7 @@ function editableIndices(s: string, ok: (i: number) => boolean): number[] {
 export function applyDraftError(q: ToyQuestion, kind: DraftErrorKind, rng: ToyRng): Draft | null {
   const right = solveToy(q);
   let text: string | null = null;
+  let cols: ToyColumn[] | null = null;
   let at: number | null = null;
   switch (kind) {
     case 'forgot-carry':
@@ -98,7 +102,8 @@ export function applyDraftError(q: ToyQuestion, kind: DraftErrorKind, rng: ToyRn
       const places = bugPlaces(q, kind);
       if (places.length === 0) return null;
       at = rng.pick(places);
-      text = columnsToNumber(walkColumns(q, { bug: { kind, place: at } }));
+      cols = walkColumns(q, { bug: { kind, place: at } });
+      text = columnsToNumber(cols);
       break;
     }
     case 'off-by-one': {
@@ -133,7 +138,9 @@ export function applyDraftError(q: ToyQuestion, kind: DraftErrorKind, rng: ToyRn
     }
   }
   if (text === null || text === right) return null;
-  return { text, error: kind, habit: false, at };
+  // A column bug shows in the work; a digit slip is made writing the answer down after right work.
+  const working = cols ? writeWorking(q.op, cols) : writeWorking(q.op, toyColumns(q), text);
+  return { text: working, answer: text, error: kind, habit: false, at };
 }
 
 /** Error kinds that can apply to a question's operation. */
@@ -159,5 +166,10 @@ export function sloppyDraft(q: ToyQuestion, rng: ToyRng, options: DrafterOptions
       if (d !== null) return d;
     }
   }
-  return { text: solveToy(q), error: null, habit: false, at: null };
+  return rightDraft(q);
+}
+
+/** A right draft: the exact working. */
+export function rightDraft(q: ToyQuestion): Draft {
+  return { text: writeWorking(q.op, toyColumns(q)), answer: solveToy(q), error: null, habit: false, at: null };
 }

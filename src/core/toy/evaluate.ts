@@ -22,8 +22,8 @@ import type { ToyQuestion } from './question.ts';
 /** Answers a list of chats (greedy), in order. `maxTokens` bounds each reply. */
 export type ToyAsk = (chats: ChatMessage[][], maxTokens: number) => Promise<string[]>;
 
-/** Longest reply each step needs: a draft or refinement is a number; a feedback is at most ~120 tokens. */
-export const TOY_MAX_TOKENS = { draft: 12, feedback: 176, refine: 12 } as const;
+/** Longest reply each step needs: a working (draft, refinement) is ≤ 5 lines of ≤ 16 tokens; a feedback ≤ ~130. */
+export const TOY_MAX_TOKENS = { draft: 96, feedback: 176, refine: 96 } as const;
 
 export interface ToyItemResult {
   question: string;

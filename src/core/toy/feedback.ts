@@ -18,53 +18,23 @@
  * in the question or the draft: a tiny model can learn it, unlike the carry look-ahead of a direct answer.
  */
 import { toyColumns } from './columns.ts';
-import type { ToyColumn } from './columns.ts';
 import { canonicalDigits, digitAt } from './question.ts';
+import { columnWork, workingAnswer } from './working.ts';
 import type { ToyQuestion } from './question.ts';
 
-const PLACE_NAMES = [
-  'ones',
-  'tens',
-  'hundreds',
-  'thousands',
-  'ten-thousands',
-  'hundred-thousands',
-  'millions',
-  'ten-millions',
-  'hundred-millions',
-  'billions',
-  'ten-billions',
-  'hundred-billions',
-  'trillions',
-];
-
-/** Name of a place (0 = ones); beyond the table, `10^k`. */
-export function placeName(place: number): string {
-  return PLACE_NAMES[place] ?? `10^${place}`;
-}
-
-/** The place a name stands for, or null. */
-export function placeOfName(name: string): number | null {
-  const i = PLACE_NAMES.indexOf(name);
-  if (i >= 0) return i;
-  const m = /^10\^(\d+)$/.exec(name);
-  return m ? Number(m[1]) : null;
-}
+export { placeName, placeOfName } from './places.ts';
 
 export const VERDICT_CORRECT_LINE = 'Verdict: correct';
 export const VERDICT_WRONG_LINE = 'Verdict: wrong';
 export const NOT_A_NUMBER_LINE = 'The draft is not a number.';
 
-/** The answer text as a canonical digit string, or null when it isn't a plain whole number. */
+/**
+ * The answer an answer text states, as a canonical digit string: a plain whole number, or a working
+ * (working.ts) whose last line's "so far" is the answer. Null for anything else.
+ */
 export function extractToyAnswer(text: string): string | null {
   const t = text.trim();
-  return /^\d+$/.test(t) ? canonicalDigits(t) : null;
-}
-
-/** `tens: 4+8+1=13` (the column's work, without the running answer or the draft comparison). */
-export function columnWork(op: ToyQuestion['op'], c: ToyColumn): string {
-  const sym = op === 'add' ? '+' : '-';
-  return `${placeName(c.place)}: ${c.a}${sym}${c.b}${sym}${c.carryIn}=${c.value}`;
+  return /^\d+$/.test(t) ? canonicalDigits(t) : workingAnswer(t);
 }
 
 /** Writes the feedback on an answer (a draft or a refinement) to a question. */

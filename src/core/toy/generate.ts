@@ -5,8 +5,7 @@
  */
 import { AppError } from '../errors.ts';
 import type { ChatMessage } from '../text/types.ts';
-import { solveToy } from './columns.ts';
-import { DEFAULT_DRAFTER, sloppyDraft } from './drafter.ts';
+import { DEFAULT_DRAFTER, rightDraft, sloppyDraft } from './drafter.ts';
 import type { Draft, DrafterOptions } from './drafter.ts';
 import { writeToyFeedback } from './feedback.ts';
 import { toyPrompts, withAnswer } from './prompts.ts';
@@ -46,12 +45,12 @@ export interface ToyMetaExample {
   draft: Draft;
   /** The annotator's feedback on the draft. */
   feedback: string;
-  /** The right answer (what the feedback's `answer:` line says). */
+  /** The right working (its answer is what the feedback's `answer:` line says). */
   refinement: string;
   /**
    * Training chats, each a step's exact prompt (toyPrompts) followed by the assistant's target:
    * draft (question → the drafter's answer), feedback (question + draft → feedback) and, for a share of
-   * the items, refine (question + draft + feedback → right answer).
+   * the items, refine (question + draft + feedback → right working).
    */
   chats: { draft: ChatMessage[]; feedback: ChatMessage[]; refine: ChatMessage[] | null };
 }
@@ -83,7 +82,7 @@ function rate(name: string, value: number): number {
 export function metaExample(question: ToyQuestion, draft: Draft, withRefine = true): ToyMetaExample {
   const q = question.text;
   const feedback = writeToyFeedback(question, draft.text);
-  const refinement = solveToy(question);
+  const refinement = rightDraft(question).text;
   return {
     question,
     draft,

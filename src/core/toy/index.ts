@@ -15,7 +15,7 @@ export {
 export type { ToyColumn, ColumnBug } from './columns.ts';
 export { solveToy, toyColumns, walkColumns, columnsToNumber } from './columns.ts';
 export type { Draft, DraftErrorKind, DrafterOptions } from './drafter.ts';
-export { DEFAULT_DRAFTER, DRAFT_ERROR_KINDS, applyDraftError, habitApplies, habitDraft, sloppyDraft } from './drafter.ts';
+export { DEFAULT_DRAFTER, DRAFT_ERROR_KINDS, applyDraftError, habitApplies, habitDraft, rightDraft, sloppyDraft } from './drafter.ts';
 export {
   NOT_A_NUMBER_LINE,
   VERDICT_CORRECT_LINE,

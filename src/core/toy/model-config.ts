@@ -20,7 +20,7 @@ export const PROPOSED_TOY_SHAPE: Omit<ToyModelShape, 'vocabSize'> = {
   numLayers: 4,
   numHeads: 4,
   numKvHeads: 2,
-  maxPositionEmbeddings: 256,
+  maxPositionEmbeddings: 384,
 };
 
 /** The Hugging Face config.json the training script should write (LlamaForCausalLM). */

@@ -3,12 +3,12 @@
  * counts in a 256-token context). Each prompt is built from the question, the latest answer and its
  * feedback only, so prompts stay short however many refinement rounds a loop runs.
  *
- *   draft:    "347 + 285"                                              → "622"
- *   feedback: "347 + 285 = 622\nCheck it column by column."            → the column check (feedback.ts)
- *   refine:   "347 + 285 = 622\n<feedback>\nWrite the corrected answer." → "632"
+ *   draft:    "347 + 285"                                         → a working ending "so 622" (working.ts)
+ *   feedback: "347 + 285\n<the draft>\nCheck it column by column."  → the column check (feedback.ts)
+ *   refine:   "347 + 285\n<the draft>\n<feedback>\nWrite the corrected answer." → the corrected working
  *
- * A refinement is only the number, like a draft, so it is graded the same way and can be the answer of the
- * next feedback step. TOY_TEMPLATE_TEXT writes the same prompts as `{placeholder}` templates (the form the
+ * A refinement has the same form as a draft, so it is graded the same way and can be the answer of the next
+ * feedback step. TOY_TEMPLATE_TEXT writes the same prompts as `{placeholder}` templates (the form the
  * refine loop's template registry uses); a test checks that both give identical text.
  */
 import type { ChatMessage } from '../text/types.ts';
@@ -20,8 +20,8 @@ export const TOY_FIX = 'Write the corrected answer.';
 export const TOY_TEMPLATE_TEXT = {
   system: '',
   draft: '{prompt}',
-  feedback: `{prompt} = {answer}\n${TOY_CHECK}`,
-  refine: `{prompt} = {answer}\n{feedback}\n${TOY_FIX}`,
+  feedback: `{prompt}\n{answer}\n${TOY_CHECK}`,
+  refine: `{prompt}\n{answer}\n{feedback}\n${TOY_FIX}`,
 } as const;
 
 /** Model output goes back into prompts trimmed, as in training. */
@@ -34,10 +34,10 @@ export const toyPrompts = {
     return [{ role: 'user', content: clean(question) }];
   },
   feedback(question: string, answer: string): ChatMessage[] {
-    return [{ role: 'user', content: `${clean(question)} = ${clean(answer)}\n${TOY_CHECK}` }];
+    return [{ role: 'user', content: `${clean(question)}\n${clean(answer)}\n${TOY_CHECK}` }];
   },
   refine(question: string, answer: string, feedback: string): ChatMessage[] {
-    return [{ role: 'user', content: `${clean(question)} = ${clean(answer)}\n${clean(feedback)}\n${TOY_FIX}` }];
+    return [{ role: 'user', content: `${clean(question)}\n${clean(answer)}\n${clean(feedback)}\n${TOY_FIX}` }];
   },
 };
 

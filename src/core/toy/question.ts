@@ -16,7 +16,7 @@ export interface ToyQuestion {
   text: string;
 }
 
-/** Longest operand the checkers accept (the model is trained on 2–4 digits; the program works for any size). */
+/** Longest operand the checkers accept (the model is trained on 3 digits; the program works for any size). */
 export const MAX_OPERAND_DIGITS = 12;
 
 const SYMBOL: Record<ToyOp, string> = { add: '+', sub: '-' };

@@ -118,7 +118,7 @@ export function tokenizerTrainingTexts(): string[] {
 
 export const TOY_MERGE_LIMIT = 400;
 export const TOY_MERGE_MIN_COUNT = 20;
-export const TOY_MODEL_MAX_LENGTH = 256;
+export const TOY_MODEL_MAX_LENGTH = 384;
 
 export interface ToyTokenizerFiles {
   tokenizer: Record<string, unknown>;
