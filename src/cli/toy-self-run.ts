@@ -40,6 +40,7 @@ export interface ToySelfRunOptions {
   evalCount?: number;
   batchSize?: number;
   train?: ToySelfTrainKnobs;
+  replay?: { feedback: number; refine: number };
   log?: (line: string) => void;
 }
 
@@ -71,6 +72,7 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         seed,
         rounds: o.rounds,
         perRound: o.perRound,
+        replay: o.replay,
         evalCount: o.evalCount,
         batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
         onProgress: (p) => {
@@ -81,7 +83,7 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
       });
       for (const r of res.rounds) {
         const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-        log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)}${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
+        log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
       }
       results.push(res);
       while (made.length > 0) await engine.removeAdapter(made.pop()!);

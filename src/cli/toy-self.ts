@@ -13,6 +13,7 @@ import { AppError } from '../core/errors.ts';
 import { parseIdList, parseFlags, type FlagSpecs } from './args.ts';
 import { runToySelfSeeds, TOY_SELF_TRAIN, toySelfTrainConfig } from './toy-self-run.ts';
 import { formatToySelfTable, toySelfTable } from '../core/toy/self-summary.ts';
+import { TOY_SELF_DEFAULTS } from '../core/toy/self-experiment.ts';
 
 const FLAGS = {
   model: { kind: 'string', value: 'DIR', help: 'model folder (default public/models/toy-arith)' },
@@ -24,6 +25,7 @@ const FLAGS = {
   batch: { kind: 'int', value: 'N', help: 'rows per batched generation call (default 100)' },
   'per-round': { kind: 'int', value: 'N', help: 'unlabeled questions per round (default 200)' },
   eval: { kind: 'int', value: 'N', help: 'held-out questions (default 200)' },
+  replay: { kind: 'string', value: 'F,R', help: 'meta-skill replay per round: feedback,refine chats (default 200,50; 0,0 = none)' },
   json: { kind: 'string', value: 'FILE', help: 'write every number here' },
   write: { kind: 'boolean', help: 'store the table as self_eval.json in the model folder' },
 } satisfies FlagSpecs;
@@ -34,10 +36,13 @@ async function main(argv: string[]): Promise<void> {
   const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [1, 2, 3];
   const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank };
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, log });
+  const replayList = f.replay ? parseIdList(f.replay, '--replay') : null;
+  if (replayList && replayList.length !== 2) throw new AppError('bad-input', '--replay takes two numbers: feedback,refine (e.g. 200,50).');
+  const replay = replayList ? { feedback: replayList[0], refine: replayList[1] } : undefined;
+  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, replay, log });
   const table = toySelfTable(results);
   process.stdout.write(`${formatToySelfTable(table)}\n`);
-  const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100 };
+  const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100, replay: replay ?? TOY_SELF_DEFAULTS.replay };
   if (f.json) writeFileSync(f.json, `${JSON.stringify({ model: dir, settings, results, table }, null, 1)}\n`);
   if (f.write) {
     const file = join(dir, 'self_eval.json');

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import type { TrainRequest } from '../../src/core/refine/trainer.ts';
-import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, writeToyFeedback } from '../../src/core/toy/index.ts';
+import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { runToySelf } from '../../src/core/toy/self-experiment.ts';
 import { formatToySelfTable, seedStat, toySelfTable } from '../../src/core/toy/self-summary.ts';
@@ -34,7 +34,7 @@ describe('runToySelf', () => {
       },
     };
     let t = 0;
-    const res = await runToySelf({ engine, trainer, trainConfig: { lr: 1 }, seed: 4, rounds: 2, perRound: 30, evalCount: 40, now: () => (t += 10) });
+    const res = await runToySelf({ engine, trainer, trainConfig: { lr: 1 }, seed: 4, rounds: 2, perRound: 30, evalCount: 40, replay: { feedback: 5, refine: 2 }, now: () => (t += 10) });
     const data = generateToyData({ seed: 4, metaCount: 0, rounds: 2, perRound: 30, evalCount: 40 });
     const habitShare = data.eval.filter(habitApplies).length / 40;
 
@@ -43,20 +43,30 @@ describe('runToySelf', () => {
     expect(res.rounds[0].direct).toBeCloseTo(1 - habitShare, 10);
     expect(res.rounds[0].refined).toBe(1);
     expect(res.rounds[0].verdict).toBe(1);
+    expect(res.rounds[0].caught).toBe(1);
+    expect(res.rounds[0].falseAlarm).toBe(0);
+    expect(Number.isNaN(res.rounds[1].caught)).toBe(true); // no wrong draft left to catch
     expect(res.rounds[1].direct).toBe(1);
     expect(res.rounds[2].adapterId).toBe('adapter-2');
 
     // Round 1 trains on its 30 new questions, question → final answer, starting from the base model;
     // round 2 on the next 30, continuing round 1's adapter. No held-out question is ever trained on.
     expect(requests.map((r) => r.fromAdapterId)).toEqual([null, 'adapter-1']);
-    const trained = requests.map((r) => r.rows.map((row) => ('messages' in row ? row.messages : [])));
-    expect(trained[0]).toHaveLength(30);
+    const all = requests.map((r) => r.rows.map((row) => ('messages' in row ? row.messages : [])));
+    // Each round's rows: its 30 loops, then 5 + 2 meta-skill replay chats (annotator feedback and refine
+    // chats of meta-split questions: no round or held-out question).
+    expect(all.map((rows) => rows.length)).toEqual([37, 37]);
+    const trained = all.map((rows) => rows.slice(0, 30));
+    const replayed = all.flatMap((rows) => rows.slice(30));
+    expect(replayed.filter((m) => m[0].content.endsWith(TOY_CHECK))).toHaveLength(10);
+    expect(replayed.filter((m) => m[0].content.endsWith(TOY_FIX))).toHaveLength(4);
+    for (const m of replayed) expect(splitOf(m[0].content.split('\n')[0])).toBe('meta');
     const questions = trained[0].map((m) => m[0].content);
     expect(new Set(questions)).toEqual(new Set(data.rounds[0].map((q) => q.text)));
     for (const m of trained[0]) expect(m[m.length - 1].content).toBe(rightDraft(parseToyQuestion(m[0].content)).text);
     expect(trained[1].map((m) => m[0].content).sort()).toEqual(data.rounds[1].map((q) => q.text).sort());
     const evalTexts = new Set(data.eval.map((q) => q.text));
-    expect(trained.flat().some((m) => evalTexts.has(m[0].content))).toBe(false);
+    expect(all.flat().some((m) => evalTexts.has(m[0].content.split('\n')[0]))).toBe(false);
     expect(res.rounds[1].collect).toMatchObject({ loops: 30, kept: 30, rows: 30 });
     expect(res.rounds[1].seconds.total).toBeGreaterThan(0);
     expect(res.rounds[1].seconds.total).toBeCloseTo(res.rounds[1].seconds.collect + res.rounds[1].seconds.train + res.rounds[1].seconds.evaluate, 10);
@@ -88,7 +98,7 @@ describe('runToySelf', () => {
         return { adapterId: 'x', metrics: {} };
       },
     };
-    const res = await runToySelf({ engine, trainer, trainConfig: {}, seed: 2, rounds: 1, perRound: 10, evalCount: 10 });
+    const res = await runToySelf({ engine, trainer, trainConfig: {}, seed: 2, rounds: 1, perRound: 10, evalCount: 10, replay: { feedback: 0, refine: 0 } });
     expect(requests).toHaveLength(0);
     expect(res.rounds[1].train).toMatchObject({ skipped: true, rows: 0 });
     expect(res.rounds[1].adapterId).toBeNull();

@@ -18,6 +18,7 @@ import type { StopRules } from '../refine/plan.ts';
 import type { SampleFilter } from '../refine/samples.ts';
 import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfProgress } from '../refine/self-rounds.ts';
 import type { Trainer } from '../refine/trainer.ts';
+import type { SftMessagesRow } from '../refine/trl.ts';
 import type { StepRecord } from '../refine/types.ts';
 import { judgeToyFeedback } from './check.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
@@ -35,6 +36,12 @@ export const TOY_SELF_DEFAULTS = {
   stop: { maxRounds: 1, scoreThreshold: null, stopOnNoIssues: true, stopOnUnchanged: true, maxUnparsedInRow: 1 } satisfies StopRules,
   /** Keep loops whose final answer the model's own feedback calls correct. */
   filter: { requireVerdictCorrect: true } satisfies SampleFilter,
+  /**
+   * Meta-skill replay per round: feedback and refine chats of the annotator corpus (the data the base model
+   * was trained on, fresh meta-split questions), added to the round's rows so that training the answers
+   * does not wash out the feedback skill. They label no round or held-out question.
+   */
+  replay: { feedback: 200, refine: 50 },
 } as const;
 
 export interface ToySelfOptions<C> {
@@ -51,7 +58,11 @@ export interface ToySelfOptions<C> {
   filter?: SampleFilter;
   /** Start from this adapter instead of the base model. */
   startAdapterId?: string | null;
+  /** Meta-skill replay chats per round (default TOY_SELF_DEFAULTS.replay; zeros = none). */
+  replay?: { feedback: number; refine: number };
   onProgress?: (p: SelfProgress & { round: number }) => void;
+  /** Every stored step (loop ids `toy-self/seed-<s>/round-<r>/r<0|1>/<phase>/<task>`), e.g. to keep or show them. */
+  onStep?: (step: StepRecord) => void;
   signal?: AbortSignal;
   now?: () => number;
 }
@@ -63,6 +74,10 @@ export interface ToyRoundResult {
   refined: number;
   /** Self-feedback accuracy on the held-out drafts. */
   verdict: number;
+  /** Of wrong held-out drafts, the share the model's feedback called wrong. */
+  caught: number;
+  /** Of right held-out drafts, the share the model's feedback called wrong. */
+  falseAlarm: number;
   evalTasks: number;
   /** Collect/train of this round (null for round 0). */
   collect: RoundMetrics['collect'];
@@ -79,8 +94,31 @@ export interface ToySelfResult {
 const GREEDY_ANSWER: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.draft };
 const GREEDY_FEEDBACK: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.feedback };
 
+/** Per round, the meta-skill replay rows: annotator feedback and refine chats of fresh meta-split questions. */
+export function replayChats(seed: number, rounds: number, n: { feedback: number; refine: number }): SftMessagesRow[][] {
+  const per = Math.max(n.feedback, n.refine);
+  if (per === 0) return [];
+  const meta = generateToyData({ seed, metaCount: per * rounds, refineShare: 1, rounds: 0, evalCount: 0 }).meta;
+  return Array.from({ length: rounds }, (_, r) => {
+    const items = meta.slice(r * per, (r + 1) * per);
+    return [
+      ...items.slice(0, n.feedback).map((ex) => ({ messages: ex.chats.feedback })),
+      ...items.slice(0, n.refine).map((ex) => ({ messages: ex.chats.refine! })),
+    ];
+  });
+}
+
+export interface VerdictStats {
+  /** Verdicts that match the truth. */
+  accuracy: number;
+  /** Of wrong drafts, the share called wrong. */
+  caught: number;
+  /** Of right drafts, the share called wrong. */
+  falseAlarm: number;
+}
+
 /** Self-feedback accuracy from the stored self-refined evaluation loops of one round. */
-export function verdictAccuracy(steps: readonly StepRecord[], prompts: ReadonlyMap<string, string>): number {
+export function verdictStats(steps: readonly StepRecord[], prompts: ReadonlyMap<string, string>): VerdictStats {
   const byLoop = new Map<string, { draft?: StepRecord; feedback?: StepRecord }>();
   for (const s of steps) {
     if (s.refineRound !== 0 || (s.kind !== 'draft' && s.kind !== 'feedback')) continue;
@@ -88,16 +126,24 @@ export function verdictAccuracy(steps: readonly StepRecord[], prompts: ReadonlyM
     g[s.kind] = s;
     byLoop.set(s.loopId, g);
   }
-  let n = 0;
-  let matches = 0;
+  const counts = { n: 0, matches: 0, wrong: 0, caught: 0, right: 0, alarms: 0 };
   for (const { draft, feedback } of byLoop.values()) {
     if (!draft || !feedback) continue;
     const prompt = prompts.get(draft.taskId);
     if (prompt === undefined) continue;
-    n++;
-    if (judgeToyFeedback(prompt, draft.text, feedback.text).matches) matches++;
+    const j = judgeToyFeedback(prompt, draft.text, feedback.text);
+    counts.n++;
+    if (j.matches) counts.matches++;
+    if (j.truth === 'incorrect') {
+      counts.wrong++;
+      if (j.claimed === 'incorrect') counts.caught++;
+    } else {
+      counts.right++;
+      if (j.claimed === 'incorrect') counts.alarms++;
+    }
   }
-  return n === 0 ? NaN : matches / n;
+  const ratio = (x: number, n: number) => (n === 0 ? NaN : x / n);
+  return { accuracy: ratio(counts.matches, counts.n), caught: ratio(counts.caught, counts.wrong), falseAlarm: ratio(counts.alarms, counts.right) };
 }
 
 export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult> {
@@ -112,6 +158,15 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
     evalCount: o.evalCount ?? TOY_SELF_DEFAULTS.evalCount,
   });
   const evalTasks = toyTasks(data.eval, 'eval');
+  const replay = o.replay ?? TOY_SELF_DEFAULTS.replay;
+  const replayRows = replayChats(o.seed, rounds, replay);
+  let trainCall = 0;
+  const trainer: Trainer<C> = {
+    train: (request) => {
+      const extra = replayRows[trainCall++] ?? [];
+      return o.trainer.train(request.method === 'sft' ? { ...request, rows: [...request.rows, ...extra] } : request);
+    },
+  };
   const prompts = new Map(evalTasks.map((t) => [t.id, t.prompt]));
   const registry = toyKindRegistry();
   const stop = o.stop ?? TOY_SELF_DEFAULTS.stop;
@@ -128,7 +183,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
       runId,
       tasks: [...toyTasks(data.rounds[r - 1], 'train'), ...evalTasks],
       engine: o.engine,
-      trainer: o.trainer,
+      trainer,
       trainConfig: o.trainConfig,
       rounds: 1,
       startAdapterId: adapterId,
@@ -138,7 +193,10 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
       shapes: ['sft'],
       evaluation: { selfRefine: true, stop, baseline },
       store: {
-        saveStep: async (s) => void steps.push(s),
+        saveStep: async (s) => {
+          steps.push(s);
+          o.onStep?.(s);
+        },
         saveCheckpoint: async (c: SelfCheckpoint) => void phaseTimes.push({ phase: c.phase, round: c.round, at: now() }),
         saveRoundMetrics: async (m) => void metrics.push(m),
       },
@@ -157,7 +215,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
     const span = (round: number, phase: string) => spans.get(`${round}:${phase}`) ?? 0;
     for (const m of res.history) {
       const evalRound = m.round; // 0 = baseline, 1 = after this call's round
-      const verdict = verdictAccuracy(steps.filter((s) => s.loopId.startsWith(`${runId}/r${evalRound}/eval-refine/`)), prompts);
+      const verdict = verdictStats(steps.filter((s) => s.loopId.startsWith(`${runId}/r${evalRound}/eval-refine/`)), prompts);
       const seconds =
         evalRound === 0
           ? { collect: 0, train: 0, evaluate: span(0, 'baseline'), total: span(0, 'baseline') }
@@ -167,7 +225,9 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
         adapterId: m.adapterId,
         direct: m.directAccuracy ?? NaN,
         refined: m.refinedAccuracy ?? NaN,
-        verdict,
+        verdict: verdict.accuracy,
+        caught: verdict.caught,
+        falseAlarm: verdict.falseAlarm,
         evalTasks: m.evalTasks,
         collect: m.collect,
         train: m.train,
