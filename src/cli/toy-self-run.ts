@@ -3,34 +3,9 @@
  * wasm) on a model folder, `runToySelf` for each seed from the base model, adapters dropped between seeds.
  * Used by src/cli/toy-self.ts and the `toy-self` bench suite.
  */
-import { PROJECTIONS } from '../core/model/types.ts';
-import type { TfjsTrainConfig } from '../core/engine/tfjs/api.ts';
 import { createNodeTfjs } from '../core/engine/tfjs/node-local.ts';
-import { trainConfig } from '../core/engine/tfjs/train-config.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig, type ToySelfTrainKnobs } from '../core/toy/self-train.ts';
 import { runToySelf, TOY_SELF_DEFAULTS, type ToySelfResult } from '../core/toy/self-experiment.ts';
-
-/** The LoRA settings of a SELF round on the toy model (README.md, "One SELF round"). */
-export const TOY_SELF_TRAIN = { lr: 1e-3, epochs: 3, rank: 8 } as const;
-
-export interface ToySelfTrainKnobs {
-  lr: number;
-  epochs: number;
-  rank: number;
-}
-
-export function toySelfTrainConfig(k: ToySelfTrainKnobs, seed: number): TfjsTrainConfig {
-  return trainConfig({
-    lora: { r: k.rank, alpha: 2 * k.rank, dropout: 0, targetModules: [...PROJECTIONS] },
-    lr: k.lr,
-    epochs: k.epochs,
-    batchSize: 16,
-    schedule: 'constant',
-    warmupSteps: 0,
-    clip: 1,
-    seqLen: 64,
-    seed,
-  });
-}
 
 export interface ToySelfRunOptions {
   modelDir: string;

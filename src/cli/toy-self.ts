@@ -11,7 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../core/errors.ts';
 import { parseIdList, parseFlags, type FlagSpecs } from './args.ts';
-import { runToySelfSeeds, TOY_SELF_TRAIN, toySelfTrainConfig } from './toy-self-run.ts';
+import { runToySelfSeeds } from './toy-self-run.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../core/toy/self-train.ts';
 import { formatToySelfTable, toySelfTable } from '../core/toy/self-summary.ts';
 import { TOY_SELF_DEFAULTS } from '../core/toy/self-experiment.ts';
 

@@ -16,9 +16,11 @@ import {
   solveToy,
   toyJsonText,
   toyPrompts,
+  toyColumns,
   toyTrainingChats,
   withAnswer,
   writeToyFeedback,
+  writeWorking,
 } from '../../src/core/toy/index.ts';
 import { REPO_ROOT } from '../fixtures/paths.ts';
 
@@ -39,11 +41,14 @@ function renderWithJinja(messages: ChatMessage[], addGenerationPrompt: boolean):
   });
 }
 
-/** The worst case by construction: the longest operands, the longest answer, a draft one digit too long. */
+/**
+ * The worst case by construction for the default 3-digit shape: the longest answer, and a draft whose working
+ * ends in an answer one digit too long (so the feedback checks an extra column).
+ */
 function longestRefineChat(): ChatMessage[] {
-  const q = parseToyQuestion('9999 + 9999');
-  const draft = `${solveToy(q)}8`;
-  return withAnswer(toyPrompts.refine(q.text, draft, writeToyFeedback(q, draft)), solveToy(q));
+  const q = parseToyQuestion('999 + 999');
+  const draft = writeWorking(q.op, toyColumns(q), `${solveToy(q)}8`);
+  return withAnswer(toyPrompts.refine(q.text, draft, writeToyFeedback(q, draft)), writeWorking(q.op, toyColumns(q)));
 }
 
 describe('toy tokenizer files', () => {
@@ -120,7 +125,7 @@ describe('toy tokenizer files', () => {
       for (const gen of [true, false]) expect(renderWithJinja(messages, gen)).toBe(renderToyChat(messages, gen));
     }
     expect(renderWithJinja(toyPrompts.feedback(q.text, '622'), true)).toBe(
-      '<|im_start|>user\n347 + 285 = 622\nCheck it column by column.<|im_end|>\n<|im_start|>assistant\n',
+      '<|im_start|>user\n347 + 285\n622\nCheck it column by column.<|im_end|>\n<|im_start|>assistant\n',
     );
     expect(tokenizerConfig.chat_template).toBe(TOY_CHAT_TEMPLATE);
   });
@@ -133,13 +138,13 @@ describe('toy tokenizer files', () => {
     expect(toyPrompts.refine(v.prompt, v.answer, v.feedback)[0].content).toBe(fill(TOY_TEMPLATE_TEXT.refine, v));
   });
 
-  it('keeps every training chat well inside the 256-token context', () => {
+  it('keeps every training chat well inside the 384-token context', () => {
     const d = generateToyData({ seed: 0, metaCount: 3000, rounds: 0, evalCount: 0 });
     const lengths = toyTrainingChats(d.meta).map((c) => encode(renderToyChat(c, false)).length);
     const corpusMax = Math.max(...lengths);
     const worst = encode(renderToyChat(longestRefineChat(), false)).length;
     expect(corpusMax).toBeLessThanOrEqual(worst);
-    expect(worst).toBeLessThanOrEqual(170);
+    expect(worst).toBeLessThanOrEqual(240);
     expect(worst).toBeLessThan(PROPOSED_TOY_SHAPE.maxPositionEmbeddings);
     expect(tokenizerConfig.model_max_length).toBe(PROPOSED_TOY_SHAPE.maxPositionEmbeddings);
     // The proposed model is far below the 5 M parameter ceiling.

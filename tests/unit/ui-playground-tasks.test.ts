@@ -130,6 +130,6 @@ describe('the toy kind', () => {
     const fb = 'ones: 7+5+0=12, so 2; draft 2 ok\ntens: 4+8+1=13, so 32; draft 2, should be 3\nhundreds: 3+2+1=6, so 632; draft 6 ok\nanswer: 632\nVerdict: wrong';
     expect(r.parser(TOY_KIND)(fb)).toMatchObject({ parseStatus: 'ok', feedback: { verdict: 'incorrect' } });
     expect(r.parser(TOY_KIND)('gibberish')).toMatchObject({ parseStatus: 'unparsed', feedback: null });
-    expect(r.templates(TOY_KIND).feedback).toBe('{prompt} = {answer}\nCheck it column by column.');
+    expect(r.templates(TOY_KIND).feedback).toBe('{prompt}\n{answer}\nCheck it column by column.');
   });
 });

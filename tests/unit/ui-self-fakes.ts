@@ -12,7 +12,7 @@ import type { Handlers } from '../../src/core/engine/protocol-server.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { peftAdapterConfigJson } from '../../src/core/lora/peft-save.ts';
 import type { ModelConfig } from '../../src/core/model/types.ts';
-import { solveToy, tryParseToyQuestion, writeToyFeedback, habitDraft } from '../../src/core/toy/index.ts';
+import { habitDraft, toyColumns, tryParseToyQuestion, writeToyFeedback, writeWorking } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { openStudioDb, type StudioDb } from '../../src/db/db.ts';
 
@@ -134,24 +134,20 @@ function lastUser(p: TfjsChatParams): string {
 }
 
 /**
- * A scripted toy model: the draft has the drafter's habit (wrong whenever the ones column carries or
- * borrows) until an adapter is applied; feedback is the program's column check of the answer under review;
- * a refinement copies the feedback's corrected answer.
+ * A scripted toy model: the draft (a column working) has the drafter's habit (wrong whenever the ones column
+ * carries or borrows) until an adapter is applied; feedback is the program's column check of the answer under
+ * review; a refinement writes the right working ending in the feedback's corrected answer.
  */
 export function toyModel(p: TfjsChatParams): string {
   const user = lastUser(p);
-  if (user.endsWith(TOY_CHECK)) {
-    const [head] = user.split('\n');
-    const [question, answer] = head.split(' = ');
-    return writeToyFeedback(tryParseToyQuestion(question)!, answer);
-  }
-  if (user.endsWith(TOY_FIX)) {
-    return /^answer: (\d+)$/m.exec(user)?.[1] ?? '0';
-  }
-  const q = tryParseToyQuestion(user);
+  const lines = user.split('\n');
+  const q = tryParseToyQuestion(lines[0]);
   if (!q) return 'I cannot read that.';
-  if (p.adapterId) return solveToy(q);
-  return habitDraft(q)?.text ?? solveToy(q);
+  if (user.endsWith(TOY_CHECK)) return writeToyFeedback(q, lines.slice(1, -1).join('\n'));
+  if (user.endsWith(TOY_FIX)) return writeWorking(q.op, toyColumns(q), /^answer: (\d+)$/m.exec(user)?.[1] ?? '0');
+  const right = writeWorking(q.op, toyColumns(q));
+  if (p.adapterId) return right;
+  return habitDraft(q)?.text ?? right;
 }
 
 let dbCounter = 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/core/engine/tfjs/train-config.ts';
-import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/cli/toy-self-run.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/core/toy/self-train.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { getTrainingMetrics } from '../../src/db/training-runs.ts';
 import { chartGeometry, niceTicks, thinPoints } from '../../src/ui/components/line-chart.ts';

@@ -14,6 +14,7 @@ export {
 } from './question.ts';
 export type { ToyColumn, ColumnBug } from './columns.ts';
 export { solveToy, toyColumns, walkColumns, columnsToNumber } from './columns.ts';
+export { workingAnswer, writeWorking } from './working.ts';
 export type { Draft, DraftErrorKind, DrafterOptions } from './drafter.ts';
 export { DEFAULT_DRAFTER, DRAFT_ERROR_KINDS, applyDraftError, habitApplies, habitDraft, rightDraft, sloppyDraft } from './drafter.ts';
 export {

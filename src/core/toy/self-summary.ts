@@ -50,6 +50,7 @@ export function toySelfTable(results: readonly ToySelfResult[]): ToySelfTable {
   add('direct', 'direct-answer accuracy', (x) => x.direct, 100);
   add('refined', 'accuracy with self-refinement', (x) => x.refined, 100);
   add('verdict', 'self-feedback verdict accuracy', (x) => x.verdict, 100);
+  add('caught', 'wrong drafts its own feedback calls wrong', (x) => x.caught, 100);
   if (rounds > 1) {
     rows.push({ key: 'gain.r1', label: 'direct-answer gain of round 1 (points)', stat: seedStat(results.map((res) => 100 * (at(res, 1).direct - at(res, 0).direct))) });
   }

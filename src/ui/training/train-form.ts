@@ -1,13 +1,13 @@
 /**
  * The training form: what a person edits (flat fields, layers as text) ↔ the tfjs trainer's config
  * (`TfjsTrainConfig`), with defaults per model and a check that names the first bad field before anything
- * starts. The toy model's defaults are the settings its SELF experiment found (src/cli/toy-self-run.ts,
- * `toySelfTrainConfig`; a unit test keeps the two equal).
+ * starts. The toy model's defaults are the settings of its SELF experiment (src/core/toy/self-train.ts).
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig } from '../../core/engine/tfjs/train-config.ts';
 import { PROJECTIONS, type Projection } from '../../core/model/types.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../core/toy/self-train.ts';
 import type { JsonObject } from '../../db/types.ts';
 
 export type TrainMethodChoice = 'sft' | 'dpo';
@@ -46,28 +46,9 @@ export function defaultTrainForm(): TrainForm {
   return configToForm({ ...DEFAULT_TRAIN_CONFIG, checkpointEvery: 50 });
 }
 
-/**
- * The SELF-round settings of the toy model: LoRA r 8, α 16 on all seven projections, AdamW at 1e-3 for 3
- * epochs, batch 16, constant rate, clip 1, 64 tokens (a question and its answer are ~25).
- */
+/** The SELF-round settings of the toy model (src/core/toy/self-train.ts), without checkpoints. */
 export function toyTrainForm(seed = 0): TrainForm {
-  return {
-    ...defaultTrainForm(),
-    r: 8,
-    alpha: 16,
-    dropout: 0,
-    targetModules: [...PROJECTIONS],
-    lr: 1e-3,
-    length: 'epochs',
-    epochs: 3,
-    batchSize: 16,
-    schedule: 'constant',
-    warmupSteps: 0,
-    clip: 1,
-    seqLen: 64,
-    seed,
-    checkpointEvery: 0,
-  };
+  return { ...configToForm(toySelfTrainConfig(TOY_SELF_TRAIN, seed)), checkpointEvery: 0 };
 }
 
 /** Defaults for a model: the toy model's own, else the general ones. */
