@@ -102,6 +102,9 @@ describe('stored adapters in the engine', () => {
     await engine.load('other');
     await expect(ensureAdapters(engine, db, [row.id])).rejects.toMatchObject({ code: 'adapter-mismatch' });
     expect(() => requireTfjs(new ScriptedEngine({ script: [] }), 'Training')).toThrow(/needs the tfjs engine/);
+    // A web-llm actor cannot train: the message names the same model's Hugging Face repo to load on tfjs.
+    const webllm = { kind: 'webllm' as const, modelId: 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC', load: async () => {}, chat: async () => ({ text: '', finishReason: 'stop' as const, usage: { promptTokens: 0, completionTokens: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, totalMs: 0 } }), unload: async () => {} };
+    expect(() => requireTfjs(webllm, 'Training')).toThrow(/For Qwen2\.5 0\.5B Instruct, load the tfjs engine with its Hugging Face repo Qwen\/Qwen2\.5-0\.5B-Instruct/);
     expect(requireTfjs(engine, 'x')).toBe(engine);
   });
 });

@@ -5,6 +5,7 @@
  * and training can name IndexedDB adapter ids at any time.
  */
 import { AppError } from '../../core/errors.ts';
+import { findEntry } from '../../core/engine/catalog.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
 import type { StudioDb } from '../../db/db.ts';
@@ -12,10 +13,15 @@ import { adapterFilesOf } from './adapter-files.ts';
 
 const held = new WeakMap<object, Set<string>>();
 
-/** The tfjs engine, or a clear error saying what to load. */
+/** The tfjs engine, or a clear error saying what to load (for a web-llm actor: the same model's Hugging Face repo). */
 export function requireTfjs(engine: ChatEngine | null, what: string): TfjsEngineBase {
   if (!(engine instanceof TfjsEngineBase) || engine.modelId === null) {
-    throw new AppError('bad-input', `${what} needs the tfjs engine with a model loaded as the actor (Engines, in the engine setup). Adapters are trained and applied by tfjs only.`);
+    const entry = engine?.kind === 'webllm' && engine.modelId ? findEntry(engine.modelId) : undefined;
+    const same =
+      entry?.kind === 'webllm'
+        ? ` For ${entry.label}, load the tfjs engine with its Hugging Face repo ${entry.hfRepo} (Model source: Hugging Face repo).`
+        : '';
+    throw new AppError('bad-input', `${what} needs the tfjs engine with a model loaded as the actor (Engines, in the engine setup). Adapters are trained and applied by tfjs only.${same}`);
   }
   return engine;
 }
