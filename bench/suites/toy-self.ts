@@ -6,9 +6,13 @@
  * inference-time self-refinement, self-feedback verdict accuracy, the gain, and the wall time of one round.
  * Node only (the in-process tfjs engine on wasm, the committed model in public/models/toy-arith).
  * `--quick`: one seed, one round of 40 questions, 40 held-out questions (checks the machinery).
+ * A full run also stores its table next to the model (public/models/toy-arith/self_eval.json), which the app's
+ * Evaluation tab and the README show.
  */
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
-import { toySelfTable } from '../../src/core/toy/self-summary.ts';
+import { toySelfRecord, toySelfTable } from '../../src/core/toy/self-summary.ts';
+import { TOY_SELF_DEFAULTS } from '../../src/core/toy/self-experiment.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/core/toy/self-train.ts';
 
 // The runner touches Node (model folder, wasm files): loaded at run time only, so the browser harness that
 // bundles every suite never pulls it in.
@@ -22,9 +26,11 @@ export const suite: BenchSuite = {
     const backend = await ctx.useBackend('wasm');
     const quick = ctx.options.quick === true;
     const { runToySelfSeeds } = (await import(/* @vite-ignore */ NODE_RUNNER)) as typeof import('../../src/cli/toy-self-run.ts');
-    const { resolve } = await import(/* @vite-ignore */ 'node:path');
+    const { resolve, join } = await import(/* @vite-ignore */ 'node:path');
+    const { writeFileSync } = await import(/* @vite-ignore */ 'node:fs');
+    const modelDir = resolve(import.meta.dirname, '../../public/models/toy-arith');
     const results = await runToySelfSeeds({
-      modelDir: resolve(import.meta.dirname, '../../public/models/toy-arith'),
+      modelDir,
       seeds: quick ? [1] : [1, 2, 3],
       rounds: quick ? 1 : 2,
       perRound: quick ? 40 : 200,
@@ -32,6 +38,12 @@ export const suite: BenchSuite = {
       log: ctx.log,
     });
     const table = toySelfTable(results);
+    if (!quick) {
+      const settings = { train: toySelfTrainConfig(TOY_SELF_TRAIN, 0), batchSize: TOY_SELF_DEFAULTS.batchSize, replay: TOY_SELF_DEFAULTS.replay };
+      const file = join(modelDir, 'self_eval.json');
+      writeFileSync(file, `${JSON.stringify(toySelfRecord('npm run bench -- --only toy-self', settings, results), null, 1)}\n`);
+      ctx.log(`wrote ${file}`);
+    }
     return table.rows.map((r) => ({
       backend: backend.name,
       metric: r.label,

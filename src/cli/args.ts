@@ -71,7 +71,9 @@ export function usageOf(command: string, specs: FlagSpecs): string {
     const flag = s.kind === 'boolean' ? `--${name}` : `--${name} ${s.value ?? s.kind.toUpperCase()}`;
     return `  ${flag.padEnd(28)} ${s.help}${s.required ? ' (required)' : ''}`;
   });
-  return `usage: npm run -s lm -- ${command} [flags]\n${lines.join('\n')}`;
+  // An lm subcommand by name, or a whole invocation (e.g. "npx tsx src/cli/toy-eval.ts").
+  const invocation = command.includes(' ') ? command : `npm run -s lm -- ${command}`;
+  return `usage: ${invocation} [flags]\n${lines.join('\n')}`;
 }
 
 /** Comma-separated whole numbers, e.g. "1,2,3". */

@@ -15,7 +15,7 @@ import { encodeChat, generateBatch } from '../core/model/generate.ts';
 import { loadModel } from '../core/model/load.ts';
 import { evaluateToy, type ToyAsk, type ToyScores } from '../core/toy/evaluate.ts';
 import { generateToyData } from '../core/toy/index.ts';
-import { parseFlags, type FlagSpecs } from './args.ts';
+import { parseFlags, usageOf, type FlagSpecs } from './args.ts';
 import { useNodeBackend } from './node-backend.ts';
 
 const FLAGS = {
@@ -32,8 +32,14 @@ export function formatScores(label: string, s: ToyScores): string {
   return `${label.padEnd(8)} n=${String(s.n).padStart(3)}  direct ${pct(s.direct)}  refined ${pct(s.refined)}  verdict ${pct(s.verdict)}  parse-ok ${pct(s.parseOk)}  caught ${pct(s.caught)}  fixed ${pct(s.fixed)}`;
 }
 
+const INVOCATION = 'npx tsx src/cli/toy-eval.ts';
+
 async function main(argv: string[]): Promise<void> {
-  const f = parseFlags('toy-eval', argv, FLAGS);
+  if (argv.includes('--help')) {
+    process.stdout.write(`${usageOf(INVOCATION, FLAGS)}\n`);
+    return;
+  }
+  const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   await useNodeBackend('wasm');
   const model = await loadModel(await nodeDirSource(dir));

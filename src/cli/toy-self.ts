@@ -10,10 +10,10 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../core/errors.ts';
-import { parseIdList, parseFlags, type FlagSpecs } from './args.ts';
+import { parseIdList, parseFlags, usageOf, type FlagSpecs } from './args.ts';
 import { runToySelfSeeds } from './toy-self-run.ts';
 import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../core/toy/self-train.ts';
-import { formatToySelfTable, toySelfTable } from '../core/toy/self-summary.ts';
+import { formatToySelfTable, toySelfRecord, toySelfTable } from '../core/toy/self-summary.ts';
 import { TOY_SELF_DEFAULTS } from '../core/toy/self-experiment.ts';
 
 const FLAGS = {
@@ -31,8 +31,14 @@ const FLAGS = {
   write: { kind: 'boolean', help: 'store the table as self_eval.json in the model folder' },
 } satisfies FlagSpecs;
 
+const INVOCATION = 'npx tsx src/cli/toy-self.ts';
+
 async function main(argv: string[]): Promise<void> {
-  const f = parseFlags('toy-self', argv, FLAGS);
+  if (argv.includes('--help')) {
+    process.stdout.write(`${usageOf(INVOCATION, FLAGS)}\n`);
+    return;
+  }
+  const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [1, 2, 3];
   const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank };
@@ -47,8 +53,7 @@ async function main(argv: string[]): Promise<void> {
   if (f.json) writeFileSync(f.json, `${JSON.stringify({ model: dir, settings, results, table }, null, 1)}\n`);
   if (f.write) {
     const file = join(dir, 'self_eval.json');
-    const record = { command: `npx tsx src/cli/toy-self.ts ${argv.join(' ')}`.trim(), settings, table, results: results.map((r) => ({ seed: r.seed, rounds: r.rounds.map(({ adapterId: _a, ...rest }) => rest) })) };
-    writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
+    writeFileSync(file, `${JSON.stringify(toySelfRecord(`npx tsx src/cli/toy-self.ts ${argv.join(' ')}`.trim(), settings, results), null, 1)}\n`);
     log(`wrote ${file}`);
   }
 }

@@ -73,3 +73,20 @@ export function formatToySelfTable(t: ToySelfTable): string {
   });
   return [`SELF on the toy model, seeds ${t.seeds.join(', ')} (mean ± sample std [min–max])`, ...lines].join('\n');
 }
+
+/** What public/models/toy-arith/self_eval.json holds: how it was made, the table, and every round's numbers. */
+export interface ToySelfRecord {
+  command: string;
+  settings: unknown;
+  table: ToySelfTable;
+  results: { seed: number; rounds: Omit<ToyRoundResult, 'adapterId'>[] }[];
+}
+
+export function toySelfRecord(command: string, settings: unknown, results: readonly ToySelfResult[]): ToySelfRecord {
+  return {
+    command,
+    settings,
+    table: toySelfTable(results),
+    results: results.map((r) => ({ seed: r.seed, rounds: r.rounds.map(({ adapterId: _a, ...rest }) => rest) })),
+  };
+}

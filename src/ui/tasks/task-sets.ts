@@ -36,7 +36,7 @@ export const TASK_SET_CHOICES: readonly TaskSetChoice[] = [
     id: TOY_KIND,
     name: 'Toy arithmetic',
     description:
-      'Additions and subtractions of 2–4 digit numbers for the embedded toy model, generated from a seed: ' +
+      'Additions and subtractions of 3-digit numbers for the embedded toy model, generated from a seed: ' +
       'train = unlabeled self-evolution questions, eval = held-out questions. Checked by the program.',
   },
 ];
