@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   logits: () => import('./commands/logits.ts'),
   generate: () => import('./commands/generate.ts'),
   train: () => import('./commands/train.ts'),
+  merge: () => import('./commands/merge.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -94,6 +94,9 @@ export class FakeTfjsEngine extends TfjsEngineBase {
         const f = this.adapters.get(p.adapterId)!;
         return p.gguf ? { ...f, gguf: new TextEncoder().encode(`GGUF:${p.adapterId}`) } : f;
       },
+      mergedModel: async () => {
+        throw new AppError('unsupported', 'The scripted test engine does not merge adapters.');
+      },
       train: async (p, ctx) => {
         this.trainCalls.push(p);
         known(p.fromAdapterId);

@@ -32,49 +32,81 @@ export function writeSafetensors(
   tensors: Map<string, TensorToWrite> | Iterable<[string, TensorToWrite]>,
   options: SafetensorsWriteOptions = {},
 ): Uint8Array<ArrayBuffer> {
-  const dtype = options.dtype ?? 'F32';
-  const metadata = options.metadata ?? { format: 'pt' };
   const entries = [...tensors];
-  const header: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new AppError('safetensors', `Safetensors metadata value of "${k}" must be a string.`);
-  }
-  header.__metadata__ = metadata;
+  const file = new SafetensorsBuilder(entries.map(([name, t]) => [name, t.shape]), options);
+  for (const [name, t] of entries) file.put(name, t.data);
+  return file.finish();
+}
 
-  let offset = 0;
-  const seen = new Set<string>();
-  for (const [name, t] of entries) {
-    if (name === '__metadata__' || name.length === 0) {
-      throw new AppError('safetensors', `"${name}" cannot be used as a tensor name in a safetensors file.`);
+/**
+ * A safetensors file laid out from names and shapes before any value exists, then filled one tensor at a
+ * time: a caller producing tensors one by one (merging a model, say) never holds them all as arrays, only
+ * the output bytes. `finish()` checks that every tensor was filled.
+ */
+export class SafetensorsBuilder {
+  readonly dtype: SafetensorsDtype;
+  readonly #bytes: Uint8Array<ArrayBuffer>;
+  readonly #view: DataView;
+  /** Tensor name → where its values start (absolute byte offset), its shape and whether it is written yet. */
+  readonly #slots = new Map<string, { at: number; shape: readonly number[]; count: number; filled: boolean }>();
+
+  constructor(shapes: Iterable<readonly [string, readonly number[]]>, options: SafetensorsWriteOptions = {}) {
+    const dtype = (this.dtype = options.dtype ?? 'F32');
+    const metadata = options.metadata ?? { format: 'pt' };
+    const header: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new AppError('safetensors', `Safetensors metadata value of "${k}" must be a string.`);
     }
-    if (seen.has(name)) throw new AppError('safetensors', `Tensor "${name}" is listed twice; names must be unique.`);
-    seen.add(name);
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.shape.some((d) => !Number.isInteger(d) || d < 0) || count !== t.data.length) {
-      throw new AppError(
-        'safetensors',
-        `Tensor "${name}" has shape [${t.shape.join(', ')}] but ${t.data.length} values; they must agree.`,
-      );
+    header.__metadata__ = metadata;
+
+    let offset = 0;
+    const seen = new Set<string>();
+    const layout: Array<{ name: string; rel: number; shape: readonly number[]; count: number }> = [];
+    for (const [name, shape] of shapes) {
+      if (name === '__metadata__' || name.length === 0) {
+        throw new AppError('safetensors', `"${name}" cannot be used as a tensor name in a safetensors file.`);
+      }
+      if (seen.has(name)) throw new AppError('safetensors', `Tensor "${name}" is listed twice; names must be unique.`);
+      seen.add(name);
+      if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+        throw new AppError('safetensors', `Tensor "${name}" has shape [${shape.join(', ')}]; dimensions must be whole numbers ≥ 0.`);
+      }
+      const count = shape.reduce((a, b) => a * b, 1);
+      const bytes = count * BYTES[dtype];
+      header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + bytes] };
+      layout.push({ name, rel: offset, shape, count });
+      offset += bytes;
     }
-    const bytes = count * BYTES[dtype];
-    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
-    offset += bytes;
+
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const padded = Math.ceil(json.length / 8) * 8;
+    this.#bytes = new Uint8Array(8 + padded + offset);
+    this.#view = new DataView(this.#bytes.buffer);
+    this.#view.setBigUint64(0, BigInt(padded), true);
+    this.#bytes.set(json, 8);
+    this.#bytes.fill(0x20, 8 + json.length, 8 + padded);
+    for (const { name, rel, shape, count } of layout) this.#slots.set(name, { at: 8 + padded + rel, shape, count, filled: false });
   }
 
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + padded + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(padded), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + padded);
-
-  let at = 8 + padded;
-  for (const [, t] of entries) {
-    encodeInto(view, at, t.data, dtype);
-    at += t.data.length * BYTES[dtype];
+  /** Writes one tensor's values (float32, row-major) in the file's dtype. */
+  put(name: string, data: Float32Array): void {
+    const slot = this.#slots.get(name);
+    if (!slot) throw new AppError('safetensors', `Tensor "${name}" is not in this safetensors file's header.`);
+    if (slot.filled) throw new AppError('safetensors', `Tensor "${name}" was written twice.`);
+    if (data.length !== slot.count) {
+      throw new AppError('safetensors', `Tensor "${name}" has shape [${slot.shape.join(', ')}] but ${data.length} values; they must agree.`);
+    }
+    encodeInto(this.#view, slot.at, data, this.dtype);
+    slot.filled = true;
   }
-  return out;
+
+  /** The file's bytes, once every tensor is written. */
+  finish(): Uint8Array<ArrayBuffer> {
+    for (const [name, slot] of this.#slots) {
+      if (!slot.filled) throw new AppError('safetensors', `Tensor "${name}" was never written; the safetensors file is incomplete.`);
+    }
+    return this.#bytes;
+  }
 }
 
 function encodeInto(view: DataView, at: number, data: Float32Array, dtype: SafetensorsDtype): void {

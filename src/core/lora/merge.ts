@@ -63,11 +63,38 @@ export interface MergedModelOptions {
 
 const DTYPE_NAMES: Record<SafetensorsDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
+/**
+ * The files of a base model folder that a merged model keeps next to its weights: config, generation settings,
+ * tokenizer and chat template (whichever the base has).
+ */
+export const MERGED_MODEL_COPIED_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'chat_template.jinja',
+  'tokenizer.model',
+  'vocab.json',
+  'merges.txt',
+] as const;
+
 /** A full model folder: `model.safetensors` plus the copied files; config.json's torch_dtype follows `dtype`. */
 export function mergedModelFiles(merged: ReadonlyMap<string, PlainTensor>, options: MergedModelOptions = {}): Map<string, Uint8Array> {
   const dtype = options.dtype ?? 'F32';
+  const files = mergedModelExtraFiles(options.extraFiles ?? new Map(), dtype);
+  files.set('model.safetensors', writeSafetensors(merged, { dtype, metadata: { format: 'pt' } }));
+  return files;
+}
+
+/**
+ * The base folder's files as the merged model keeps them: weights files (model*.safetensors and the shard
+ * index) left out, config.json's torch_dtype (and dtype) set to the merged weights' dtype, the rest as is.
+ */
+export function mergedModelExtraFiles(extraFiles: ReadonlyMap<string, Uint8Array>, dtype: SafetensorsDtype): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  for (const [name, bytes] of options.extraFiles ?? []) {
+  for (const [name, bytes] of extraFiles) {
     if (name === 'model.safetensors' || name.startsWith('model-') || name === 'model.safetensors.index.json') continue;
     if (name === 'config.json') {
       let config: Record<string, unknown>;
@@ -83,6 +110,5 @@ export function mergedModelFiles(merged: ReadonlyMap<string, PlainTensor>, optio
       files.set(name, bytes);
     }
   }
-  files.set('model.safetensors', writeSafetensors(merged, { dtype, metadata: { format: 'pt' } }));
   return files;
 }

@@ -57,6 +57,15 @@ export interface AdapterFiles {
   gguf?: Uint8Array;
 }
 
+/** The base model with an adapter merged in, as a model folder's files (see merge-run.ts). */
+export interface MergedModelFiles {
+  /** `model.safetensors` (Hugging Face names and layouts) plus the base's config.json, tokenizer and generation files. */
+  files: Record<string, Uint8Array>;
+  /** Tensors in model.safetensors, and how many projections took the adapter's update. */
+  tensors: number;
+  mergedModules: number;
+}
+
 export interface TfjsTrainConfig {
   lora: LoraConfig;
   /** Learning rate (peak, after warmup). */
@@ -134,6 +143,8 @@ export interface TfjsApi {
   addAdapter: { params: { adapterId: string; files: AdapterFiles }; result: { config: LoraConfig } };
   removeAdapter: { params: { adapterId: string }; result: null };
   exportAdapter: { params: { adapterId: string; gguf: boolean }; result: AdapterFiles };
+  /** The loaded base model with the adapter merged in (W + scaling·B·A), as full model files; progress per tensor. */
+  mergedModel: { params: { adapterId: string; dtype?: 'F32' | 'F16' | 'BF16' }; result: MergedModelFiles; progress: { done: number; total: number } };
   train: { params: TrainParams; result: TrainResultInfo; progress: TrainProgressMessage };
   /** Pauses or resumes the running training (abort = cancel the train call). */
   trainControl: { params: { action: 'pause' | 'resume' }; result: { paused: boolean } };

@@ -1,7 +1,8 @@
 /**
  * The tfjs engine as a ChatEngine, over any caller of TfjsApi: the worker client (TfjsWorkerEngine, in the
  * page) or the host in the same thread (TfjsLocalEngine, in Node). Besides chat it manages adapters (add from
- * PEFT files, remove, export PEFT + GGUF) and reports the backend it runs on and why.
+ * PEFT files, remove, export PEFT + GGUF, merge into the base weights) and reports the backend it runs on
+ * and why.
  *
  * Abort: a reply stopped mid-way by its signal resolves with the text so far and finishReason 'abort' (as
  * every ChatEngine does); a signal that has already fired rejects with AppError('aborted'). chatBatch has no
@@ -16,6 +17,7 @@ import type {
   BackendInfo,
   BackendName,
   LoadedModelInfo,
+  MergedModelFiles,
   ModelSourceSpec,
   TfjsApi,
   TfjsChatParams,
@@ -156,6 +158,19 @@ export abstract class TfjsEngineBase implements ChatEngine {
   /** The adapter's PEFT files, plus adapter.gguf (llama.cpp / Ollama) when `gguf`. */
   async exportAdapter(adapterId: string, options: { gguf?: boolean } = {}): Promise<AdapterFiles> {
     return this.caller().call('exportAdapter', { adapterId, gguf: options.gguf === true });
+  }
+
+  /**
+   * The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files:
+   * model.safetensors (F32 unless `dtype` says otherwise) plus the base's config and tokenizer files.
+   * Progress counts tensors written.
+   */
+  async mergedModel(
+    adapterId: string,
+    options: { dtype?: 'F32' | 'F16' | 'BF16'; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
+  ): Promise<MergedModelFiles> {
+    const { dtype, ...call } = options;
+    return this.caller().call('mergedModel', dtype === undefined ? { adapterId } : { adapterId, dtype }, call);
   }
 
   /**

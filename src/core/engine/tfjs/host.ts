@@ -4,7 +4,7 @@
  * calls them in-process (Node: CLI, tests, SELF experiments). Environment-specific parts (where the wasm files
  * are, navigator.gpu, the Cache API, Node folders) come in through TfjsHostDeps.
  *
- * Model work (init, load, unload, chat, chatBatch, adapters, train) runs one call at a time, in order of
+ * Model work (init, load, unload, chat, chatBatch, adapters, mergedModel, train) runs one call at a time, in order of
  * arrival, so that nothing is freed under a running generation; trainControl is answered at once (it pauses
  * or resumes the run in progress). A call cancelled before its turn never starts.
  */
@@ -23,6 +23,7 @@ import type { ChatResult } from '../types.ts';
 import { AdapterStore, adapterBuffers, adapterFiles, checkAdapterId } from './adapter-store.ts';
 import type { BackendInfo, LoadedModelInfo, ModelSourceSpec, TfjsApi, TfjsChatParams, TrainParams } from './api.ts';
 import { chooseBackend, type BackendDeps } from './backend-choice.ts';
+import { checkMergeDtype, readBaseFiles, runMerge } from './merge-run.ts';
 import { baseModelName, openModelSource } from './open-source.ts';
 import { runLoraTraining } from './train-run.ts';
 
@@ -38,6 +39,8 @@ interface Loaded {
   info: LoadedModelInfo;
   /** `base_model_name_or_path` for exported adapters. */
   baseModel: string;
+  /** Where the model came from: a merged model copies its config and tokenizer files from here. */
+  source: ModelSource;
 }
 
 /** Rows handed to `train` (TRL objects) → parsed rows; a bad row is named by its position. */
@@ -116,7 +119,7 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
           throwIfAborted(ctx.signal);
         }
         const result: LoadedModelInfo = { modelId, config: model.config, loadMs: performance.now() - started, backend: info, parameters: parameterCount(model.weights) };
-        loaded = { model, info: result, baseModel: baseModelName(source, modelId) };
+        loaded = { model, info: result, baseModel: baseModelName(source, modelId), source: src };
         return result;
       }),
 
@@ -186,6 +189,22 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         const files = await adapterFiles(adapters.get(adapterId), model.config, baseModel, gguf);
         ctx.transfer(adapterBuffers(files));
         return files;
+      }),
+
+    mergedModel: ({ adapterId, dtype }, ctx) =>
+      serial(ctx.signal, async () => {
+        const { model, source } = current();
+        const lora = adapters.get(adapterId);
+        const checked = checkMergeDtype(dtype);
+        const baseFiles = await readBaseFiles(source, { signal: ctx.signal });
+        const run = await runMerge(model, lora, baseFiles, {
+          dtype: checked,
+          signal: ctx.signal,
+          onTensor: (done, total) => ctx.progress({ done, total }),
+        });
+        const files = Object.fromEntries(run.files);
+        ctx.transfer([...new Set(Object.values(files).map((b) => b.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))]);
+        return { files, tensors: run.tensors, mergedModules: run.mergedModules };
       }),
 
     train: (params: TrainParams, ctx) =>
