@@ -2,14 +2,17 @@
  * Issue 5's whole pipeline end to end in Chromium with the REAL tfjs worker (wasm) on the tiny-llama fixture from
  * the hub stand-in: a loop step by step, a reload in the middle, resume; a batch; collect samples (filters,
  * provenance, include/exclude); export the dataset (TRL JSONL, every row checked); train a LoRA adapter for a few
- * steps; export the adapter (zip: PEFT config and tensor names, GGUF header, model card); chat with it in the
+ * steps; export the adapter (zip: PEFT config and tensor names, GGUF header, model card) and the merged model
+ * (zip: model.safetensors with the base's tensors, W + scaling·B·A checked, config and tokenizer); chat with it in the
  * playground; evaluate base vs adapter — and every stored row checked with raw IndexedDB.
  * The fixture's weights are random, so its text is noise; every step of the pipeline runs on it as on a real model.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
+import { fixturesDir } from '../fixtures/paths.ts';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
 import { blobSizes, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
@@ -35,6 +38,20 @@ interface SampleRow {
   rejected: string | null;
   included: boolean;
   provenance: { stepIds: string[]; runId: string | null; round: number };
+}
+
+/** An F32 safetensors file's tensors (names → shape and values), read here independently of the app. */
+function readF32Safetensors(bytes: Uint8Array): Map<string, { shape: number[]; values: Float32Array }> {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const out = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const [name, e] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    expect(e.dtype, name).toBe('F32');
+    const raw = bytes.slice(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]);
+    out.set(name, { shape: e.shape, values: new Float32Array(raw.buffer) });
+  }
+  return out;
 }
 
 async function download(page: Page, click: () => Promise<void>): Promise<Buffer> {
@@ -219,6 +236,37 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   expect(meta['general.type']).toBe('adapter');
   expect(meta['adapter.type']).toBe('lora');
   expect(new TextDecoder().decode(zip['README.md'])).toContain('library_name: peft');
+
+  // 6b. Download the merged model: the base with the adapter merged in, as a plain model folder.
+  await expect(page.getByTestId('adapter-merged')).toBeEnabled();
+  const merged = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-merged').click())));
+  expect(Object.keys(merged).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+  expect(JSON.parse(new TextDecoder().decode(merged['config.json']))).toMatchObject({ model_type: 'llama', torch_dtype: 'float32' });
+  const mergedST = readF32Safetensors(merged['model.safetensors']);
+  const baseST = readF32Safetensors(new Uint8Array(await readFile(join(fixturesDir(), 'tiny-llama/model/model.safetensors'))));
+  expect([...mergedST.keys()].sort()).toEqual([...baseST.keys()].sort());
+  for (const [name, t] of baseST) expect(mergedST.get(name)!.shape, name).toEqual(t.shape);
+  // W' = W + (alpha / r) · B·A, checked on one projection with the exported adapter's own A and B.
+  const lora = readF32Safetensors(st);
+  const A = lora.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')!; // [r, 64]
+  const B = lora.get('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight')!; // [64, r]
+  const W = baseST.get('model.layers.0.self_attn.q_proj.weight')!; // [64, 64]
+  const W2 = mergedST.get('model.layers.0.self_attn.q_proj.weight')!;
+  const [r, inF] = A.shape;
+  const scaling = adapters[0].config.alpha / adapters[0].config.r;
+  let worst = 0;
+  let moved = 0;
+  for (let o = 0; o < W.shape[0]; o++) {
+    for (let i = 0; i < inF; i++) {
+      let ba = 0;
+      for (let k = 0; k < r; k++) ba += B.values[o * r + k] * A.values[k * inF + i];
+      worst = Math.max(worst, Math.abs(W2.values[o * inF + i] - (W.values[o * inF + i] + scaling * ba)));
+      moved = Math.max(moved, Math.abs(W2.values[o * inF + i] - W.values[o * inF + i]));
+    }
+  }
+  expect(worst).toBeLessThan(1e-5);
+  expect(moved).toBeGreaterThan(0); // training moved B off zero, so the merge changed the weight
+  await expect(page.getByTestId('adapter-merged-error')).toHaveCount(0);
 
   // 7. Chat with the adapter in the playground: its steps carry the adapter id.
   await page.getByTestId('tab-playground').click();
