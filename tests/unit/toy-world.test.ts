@@ -292,6 +292,18 @@ describe('the feedback parser', () => {
     expect(parseToyFeedback('Verdict: correct').parseStatus).toBe('partial');
   });
 
+  it('finds nothing to fix in a "wrong" verdict whose lines name no wrong digit ("draft 2, should be 2")', () => {
+    // What a model that learnt "the tens are wrong when the ones carry" writes about a right draft.
+    const sameDigit = writeToyFeedback(parseToyQuestion('347 + 285'), '632').replace('draft 3 ok', 'draft 3, should be 3').replace('Verdict: correct', 'Verdict: wrong');
+    const p = parseToyFeedback(sameDigit);
+    expect(p.parseStatus).toBe('partial');
+    expect(p.feedback).toMatchObject({ verdict: 'incorrect', weaknesses: [], noIssues: true });
+    expect(p.detail.firstWrong).toBeNull();
+    // A real finding still counts, and a bare verdict without column lines is not read as "nothing to fix".
+    expect(parseToyFeedback(good).feedback?.noIssues).toBe(false);
+    expect(parseToyFeedback('Verdict: wrong').feedback?.noIssues).toBe(false);
+  });
+
   it('skips absurdly long lines quickly instead of matching them', () => {
     const hostile = `ones: 7+5+0=12, so 2${' '.repeat(100_000)}x\n${good}`;
     const p = parseToyFeedback(hostile);

@@ -25,7 +25,7 @@ export interface ToyFeedbackDetail {
   columns: ToyFeedbackColumn[];
   /** The corrected answer from the `answer:` line (canonical digits), or null when missing. */
   answer: string | null;
-  /** The first column (from the ones leftwards) that names a wrong digit. */
+  /** The first column (from the ones leftwards) that names a wrong digit (a `should be` that differs from the draft's). */
   firstWrong: ToyFeedbackColumn | null;
   notANumber: boolean;
   /**
@@ -94,7 +94,7 @@ export function parseToyFeedback(text: string): ToyFeedbackParse {
         shouldBe: c[11] === undefined ? null : Number(c[11]),
       };
       detail.columns.push(col);
-      if (col.shouldBe !== null && detail.firstWrong === null) detail.firstWrong = col;
+      if (col.shouldBe !== null && col.shouldBe !== col.draftDigit && detail.firstWrong === null) detail.firstWrong = col;
       continue;
     }
     const a = ANSWER_RE.exec(line);
@@ -116,14 +116,19 @@ export function parseToyFeedback(text: string): ToyFeedbackParse {
   const weaknesses: string[] = [];
   if (detail.notANumber) weaknesses.push(NOT_A_NUMBER_LINE);
   for (const col of detail.columns) {
-    if (col.shouldBe !== null) weaknesses.push(`${col.placeName} digit is ${col.draftDigit}, should be ${col.shouldBe}`);
+    // "draft 2, should be 2" names no problem: nothing to fix there.
+    if (col.shouldBe !== null && col.shouldBe !== col.draftDigit) {
+      weaknesses.push(`${col.placeName} digit is ${col.draftDigit}, should be ${col.shouldBe}`);
+    }
   }
   const feedback: ParsedFeedback = {
     weaknesses,
     suggestions: detail.answer === null ? [] : [`The answer is ${detail.answer}.`],
     score: null,
     verdict,
-    noIssues: verdict === 'correct',
+    // A "wrong" verdict whose lines name no wrong digit gives the refiner nothing to act on (Self-Refine stops
+    // when the feedback finds nothing to fix); the verdict itself is kept as written.
+    noIssues: verdict === 'correct' || (detail.columns.length > 0 && weaknesses.length === 0),
   };
   // The verdict must agree with the lines: "correct" with a wrong digit named (or "wrong" with nothing
   // named) is self-contradictory, so the parse is only partial.
