@@ -6,7 +6,6 @@
  * adapter for another model, an --out that already holds a model, a bad --dtype) fails with exit code 2 and
  * a message naming the flag and the problem, and writes nothing.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,23 +17,9 @@ import { nodeDirSource } from '../../src/core/io/node-dir.ts';
 import { writeSafetensors, type TensorToWrite } from '../../src/core/io/safetensors-write.ts';
 import { forward } from '../../src/core/model/llama.ts';
 import { loadModel } from '../../src/core/model/load.ts';
-import { REPO_ROOT } from '../fixtures/paths.ts';
 import { adapterDir, maxAbsDiff, modelDir, reference } from '../fixtures/reference.ts';
 import { readSafetensorsIndependently } from './train-helpers.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lm(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['src/cli/lm.ts', ...args], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { lm, type Run } from './cli-helpers.ts';
 
 let tmp: string;
 const path = (...p: string[]) => join(tmp, ...p);

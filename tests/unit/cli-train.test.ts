@@ -5,7 +5,6 @@
  * files, checkpoint resume ending where an uninterrupted run ends, --resume from a PEFT adapter, the
  * truncation count, and clear errors for bad flags and data.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,23 +23,9 @@ import { encodeSftRows } from '../../src/core/train/data-encode.ts';
 import { parseJsonl } from '../../src/core/train/data-parse.ts';
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
-import { REPO_ROOT } from '../fixtures/paths.ts';
 import { adapterDir, modelDir } from '../fixtures/reference.ts';
 import { fixtureModelConfig, maxRelError, readSafetensorsIndependently } from './train-helpers.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lm(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['src/cli/lm.ts', ...args], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { lm, type Run } from './cli-helpers.ts';
 
 let tmp: string;
 const path = (...p: string[]) => join(tmp, ...p);

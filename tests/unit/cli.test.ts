@@ -1,5 +1,4 @@
 /** The real `lm` commands on the fixtures, compared with reference.json; bad flags fail with clear messages. */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,25 +7,8 @@ import { useNodeBackend } from '../../src/cli/node-backend.ts';
 import { nodeDirSource } from '../../src/core/io/node-dir.ts';
 import { generateChat } from '../../src/core/model/generate.ts';
 import { loadModel } from '../../src/core/model/load.ts';
-import { REPO_ROOT } from '../fixtures/paths.ts';
 import { adapterDir, maxAbsDiff, modelDir, reference } from '../fixtures/reference.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tsx src/cli/lm.ts …` (what `npm run lm` maps to), or `npm run -s lm -- …` when asked. */
-function lm(args: string[], viaNpm = false): Promise<Run> {
-  const [cmd, argv] = viaNpm ? ['npm', ['run', '-s', 'lm', '--', ...args]] : [join(REPO_ROOT, 'node_modules/.bin/tsx'), ['src/cli/lm.ts', ...args]];
-  return new Promise((resolve) => {
-    execFile(cmd, argv, { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr: stderr.replace(/^npm warn.*\n/gm, '') });
-    });
-  });
-}
+import { lm } from './cli-helpers.ts';
 
 let tmp: string;
 beforeAll(async () => {
