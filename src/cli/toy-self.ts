@@ -26,7 +26,7 @@ const FLAGS = {
   batch: { kind: 'int', value: 'N', help: 'rows per batched generation call (default 100)' },
   'per-round': { kind: 'int', value: 'N', help: 'unlabeled questions per round (default 200)' },
   eval: { kind: 'int', value: 'N', help: 'held-out questions (default 200)' },
-  replay: { kind: 'string', value: 'F,R', help: 'meta-skill replay per round: feedback,refine chats (default 200,50; 0,0 = none)' },
+  replay: { kind: 'string', value: 'F,R', help: 'meta-skill replay per round: feedback,refine chats (default 0,0 = none)' },
   json: { kind: 'string', value: 'FILE', help: 'write every number here' },
   write: { kind: 'boolean', help: 'store the table as self_eval.json in the model folder' },
 } satisfies FlagSpecs;

@@ -5,10 +5,13 @@
  * start); until then on the tiny-llama fixture from the hub stand-in, whose text is noise but whose round runs
  * through every phase exactly the same way.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { openApp, createExperiment, recordDialogs } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
 import { blobSizes, loadTinyLlama, loadToy, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+
+const BENCH_TABLE = 'public/models/toy-arith/self_eval.json';
 
 interface RunRow {
   id: string;
@@ -132,6 +135,15 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
   await expect(table.locator('[data-key="directAccuracy"] [data-round="1"]')).toHaveText(pct(run.metrics[1].directAccuracy));
   await expect(table.locator('[data-key="selfFeedbackAccuracy"] [data-round="0"]')).toHaveText(pct(run.metrics[0].selfFeedbackAccuracy));
   await expect(page.getByTestId('self-results-gain')).toBeVisible();
+  if (TOY_BUILT && existsSync(BENCH_TABLE)) {
+    // The committed bench table (npm run bench -- --only toy-self) is shown next to the runs of this browser.
+    const bench = JSON.parse(readFileSync(BENCH_TABLE, 'utf8')) as { table: { rows: { key: string; stat: { mean: number } }[] } };
+    const reference = page.getByTestId('bench-reference');
+    await reference.locator('summary').click();
+    const first = bench.table.rows.find((r) => r.key === 'direct.r0')!;
+    await expect(reference.locator('tr').first()).toContainText(first.stat.mean.toFixed(1));
+    await expect(reference.locator('tr')).toHaveCount(bench.table.rows.length);
+  }
   await page.screenshot({ path: test.info().outputPath('self-round.png'), fullPage: true });
   expect(dialogs).toEqual([]);
 });
