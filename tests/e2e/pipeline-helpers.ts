@@ -4,6 +4,7 @@
  * (and as the critic), and reading stored rows with raw IndexedDB.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { expect, type Page } from '@playwright/test';
 
 export const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
@@ -63,4 +64,12 @@ export async function blobSizes(page: Page, store: string, fields: string[]): Pr
       }),
     { store, fields },
   );
+}
+
+/** The bytes of the file a click downloads. */
+export async function download(page: Page, click: () => Promise<void>): Promise<Buffer> {
+  const waiting = page.waitForEvent('download');
+  await click();
+  const d = await waiting;
+  return readFile((await d.path())!);
 }

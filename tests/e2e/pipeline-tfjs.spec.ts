@@ -10,12 +10,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { blobSizes, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+import { blobSizes, download, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
 
 interface StepRow {
   id: string;
@@ -52,13 +52,6 @@ function readF32Safetensors(bytes: Uint8Array): Map<string, { shape: number[]; v
     out.set(name, { shape: e.shape, values: new Float32Array(raw.buffer) });
   }
   return out;
-}
-
-async function download(page: Page, click: () => Promise<void>): Promise<Buffer> {
-  const waiting = page.waitForEvent('download');
-  await click();
-  const d = await waiting;
-  return readFile((await d.path())!);
 }
 
 test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, training, adapter zip, adapter chat, evaluation', async ({ page }) => {

@@ -39,7 +39,7 @@ test('the default engine is the embedded toy model on tfjs, loaded from this ori
   await expect(page.getByTestId('task-count')).toHaveText('2 in total');
   await page.goto(`/#/experiments/${id}/playground`);
   const [task] = await readRows<{ id: string; prompt: string }>(page, 'tasks');
-  // The toy model reads 256 tokens: keep each reply short enough that the feedback prompt quoting it fits.
+  // Keep each reply short enough that the feedback prompt quoting it fits the toy model's 384-token context.
   await page.getByTestId('refine-settings').locator('summary').click();
   await page.getByTestId('set-max-tokens').fill('120');
   await page.getByTestId('set-max-rounds').fill('0');
@@ -52,4 +52,17 @@ test('the default engine is the embedded toy model on tfjs, loaded from this ori
   const steps = await readRows<{ kind: string; engine: string; modelId: string; taskId: string; parseStatus: string }>(page, 'steps');
   expect(steps[0]).toMatchObject({ kind: 'draft', engine: 'tfjs', modelId: 'toy-arith', taskId: task.id });
   expect(steps.filter((s) => s.kind === 'feedback').length).toBeGreaterThan(0);
+
+  // Step by step on the toy model: each call waits at the gate, then the rest runs to the end.
+  await page.getByTestId('step-through').check();
+  await page.getByTestId('run-loop').click();
+  const gate = page.getByTestId('gate');
+  await expect(gate).toHaveAttribute('data-kind', 'draft');
+  await page.getByTestId('next-step').click();
+  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  await page.getByTestId('run-to-end').click();
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  const after = await readRows<{ kind: string; modelId: string }>(page, 'steps');
+  expect(after.length).toBeGreaterThan(steps.length + 1);
+  expect(after.slice(steps.length).every((s) => s.modelId === 'toy-arith')).toBe(true);
 });

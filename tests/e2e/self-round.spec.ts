@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { openApp, createExperiment, recordDialogs } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { blobSizes, loadTinyLlama, loadToy, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+import { unzipSync } from 'fflate';
+import { blobSizes, download, loadTinyLlama, loadToy, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
 
 const BENCH_TABLE = 'public/models/toy-arith/self_eval.json';
 
@@ -145,5 +146,15 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
     await expect(reference.locator('tr')).toHaveCount(bench.table.rows.length);
   }
   await page.screenshot({ path: test.info().outputPath('self-round.png'), fullPage: true });
+
+  if (TOY_BUILT && run.metrics[1].trainRows) {
+    // The round's adapter exports like any other: PEFT files for the toy model, GGUF, model card.
+    await page.getByTestId('tab-adapters').click();
+    const zip = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-export').click())));
+    expect(Object.keys(zip).sort()).toEqual(['README.md', 'adapter.gguf', 'adapter_config.json', 'adapter_model.safetensors']);
+    const cfg = JSON.parse(new TextDecoder().decode(zip['adapter_config.json'])) as Record<string, unknown>;
+    expect(cfg).toMatchObject({ peft_type: 'LORA', base_model_name_or_path: 'toy-arith', r: 8, lora_alpha: 16 });
+    expect(new TextDecoder().decode(zip['adapter.gguf'].subarray(0, 4))).toBe('GGUF');
+  }
   expect(dialogs).toEqual([]);
 });
