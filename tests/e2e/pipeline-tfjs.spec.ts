@@ -14,7 +14,7 @@ import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
-import { readRows } from './playground-helpers.ts';
+import { readRows, stepThroughToFeedback } from './playground-helpers.ts';
 import { blobSizes, download, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
 
 interface StepRow {
@@ -78,12 +78,7 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   await expect(page.getByTestId('notice-banner')).toContainText('Settings saved');
   await page.getByTestId('refine-settings').locator('summary').click();
   await page.getByTestId('task-select').selectOption(trainTasks[0].id);
-  await page.getByTestId('step-through').check();
-  await page.getByTestId('run-loop').click();
-  const gate = page.getByTestId('gate');
-  await expect(gate).toHaveAttribute('data-kind', 'draft');
-  await page.getByTestId('next-step').click();
-  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  const gate = await stepThroughToFeedback(page);
   await page.reload();
   await expect(page.locator('main')).toHaveAttribute('data-phase', 'ready');
   const stored = page.getByTestId('playground-run').first();

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
-import { readRows } from './playground-helpers.ts';
+import { readRows, stepThroughToFeedback } from './playground-helpers.ts';
 
 const built = existsSync('public/models/toy-arith/config.json') && existsSync('public/models/toy-arith/model.safetensors');
 
@@ -54,12 +54,7 @@ test('the default engine is the embedded toy model on tfjs, loaded from this ori
   expect(steps.filter((s) => s.kind === 'feedback').length).toBeGreaterThan(0);
 
   // Step by step on the toy model: each call waits at the gate, then the rest runs to the end.
-  await page.getByTestId('step-through').check();
-  await page.getByTestId('run-loop').click();
-  const gate = page.getByTestId('gate');
-  await expect(gate).toHaveAttribute('data-kind', 'draft');
-  await page.getByTestId('next-step').click();
-  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  await stepThroughToFeedback(page);
   await page.getByTestId('run-to-end').click();
   await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
   const after = await readRows<{ kind: string; modelId: string }>(page, 'steps');

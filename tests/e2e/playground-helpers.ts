@@ -3,7 +3,7 @@
  * deterministic replies chosen from the prompt, streamed as server-sent events), and raw IndexedDB reads.
  */
 import { createServer, type Server } from 'node:http';
-import type { Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { DB_NAME } from './helpers/app.ts';
 
 export interface OpenAIDouble {
@@ -90,4 +90,15 @@ export async function readRows<T = Record<string, unknown>>(page: Page, store: s
       }),
     { dbName: DB_NAME, store },
   );
+}
+
+/** Starts a loop step by step and lets one call through: returns the gate, now waiting before the feedback. */
+export async function stepThroughToFeedback(page: Page): Promise<Locator> {
+  await page.getByTestId('step-through').check();
+  await page.getByTestId('run-loop').click();
+  const gate = page.getByTestId('gate');
+  await expect(gate).toHaveAttribute('data-kind', 'draft');
+  await page.getByTestId('next-step').click();
+  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  return gate;
 }

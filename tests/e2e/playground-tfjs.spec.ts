@@ -8,7 +8,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
-import { readRows } from './playground-helpers.ts';
+import { readRows, stepThroughToFeedback } from './playground-helpers.ts';
 
 const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
 
@@ -62,12 +62,7 @@ test('tfjs: a loop step by step, reload in the middle, resume, every stored row 
 
   await page.getByTestId('pick-typed').check();
   await page.getByTestId('typed-prompt').fill('Say hello.');
-  await page.getByTestId('step-through').check();
-  await page.getByTestId('run-loop').click();
-  const gate = page.getByTestId('gate');
-  await expect(gate).toHaveAttribute('data-kind', 'draft');
-  await page.getByTestId('next-step').click();
-  await expect(gate).toHaveAttribute('data-kind', 'feedback');
+  const gate = await stepThroughToFeedback(page);
   await expect(page.locator('[data-testid="step"][data-kind="draft"]')).toHaveCount(1);
   await page.getByTestId('next-step').click();
   await expect(gate).toHaveAttribute('data-kind', 'refinement');
