@@ -1,3 +1,10 @@
+/// <reference types="vitest/config" />
+/**
+ * The one build and test configuration: Vite (dev server, preview, build) and, under `test:`, Vitest (which reads
+ * this file; there is no vitest.config.ts). Svelte's options are inline below (there is no svelte.config.js):
+ * components use `<script lang="ts">` with type annotations only, which Svelte 5 compiles natively, so no
+ * preprocessor is needed.
+ */
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
@@ -69,10 +76,20 @@ export default defineConfig({
   // Routes live in the URL hash, so no HTML fallback is needed: a missing file (e.g. an optional model file
   // the loader probes for) must answer 404, not index.html with 200.
   appType: 'mpa',
-  plugins: [svelte(), headers()],
+  // Runes everywhere: a component written in Svelte 4's syntax fails to compile instead of running in legacy mode.
+  plugins: [svelte({ compilerOptions: { runes: true } }), headers()],
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 8000 },
   optimizeDeps: { exclude: ['@mlc-ai/web-llm'] },
   server: { port: 5173, strictPort: false },
   preview: { port: 4173 },
+  // Unit tests (Vitest, in Node): `npx vitest run [file…]`. The end-to-end tests use tests/e2e/playwright.config.ts.
+  test: {
+    include: ['tests/unit/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
 });

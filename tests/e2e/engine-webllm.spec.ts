@@ -4,7 +4,7 @@
  * adapter that --enable-unsafe-webgpu gives (no shader-f16), and in a browser without WebGPU.
  */
 import { chromium, expect, test, type Page } from '@playwright/test';
-import { chromiumPath } from '../../scripts/chromium-path.ts';
+import { chromiumPath } from '../scripts/chromium-path.ts';
 
 const ENGINES = `http://localhost:${process.env.E2E_ENGINES_PORT ?? 4183}`;
 const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;

@@ -9,7 +9,7 @@
  * - tokenizer_config.json: eos/pad tokens and the ChatML chat template.
  * - generation_config.json: the ids that end generation.
  *
- * Pure functions (no file system): scripts/toy-data.ts writes the files, and a unit test rebuilds them and
+ * Pure functions (no file system): tests/scripts/toy-data.ts writes the files, and a unit test rebuilds them and
  * compares with the committed ones.
  */
 import { renderToyChat, TOY_CHAT_TEMPLATE, TOY_SPECIAL_TOKENS } from './chat-template.ts';

@@ -1,8 +1,8 @@
-/** Runs a benchmark suite (bench/suites/*.ts, bundled into the harness) in this page, for bench/run.ts. */
-import type { BenchContext, BenchSuite, SuiteRow } from '../../../bench/lib/types.ts';
+/** Runs a benchmark suite (tests/bench/suites/*.ts, bundled into the harness) in this page, for tests/bench/run.ts. */
+import type { BenchContext, BenchSuite, SuiteRow } from '../../bench/lib/types.ts';
 import { useBackend } from './runtime-api.ts';
 
-const suites = import.meta.glob<{ suite: BenchSuite }>('../../../bench/suites/*.ts');
+const suites = import.meta.glob<{ suite: BenchSuite }>('../../bench/suites/*.ts');
 
 export async function runSuiteInBrowser(name: string, options: Record<string, string | boolean>): Promise<SuiteRow[]> {
   for (const load of Object.values(suites)) {

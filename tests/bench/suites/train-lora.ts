@@ -5,7 +5,7 @@
  * Reports step time (median of the timed steps), tokens/s, peak tensor memory (tf.profile of the warm-up
  * step), the wasm heap, and the achieved FLOP/s as a fraction of a plain matmul's FLOP/s measured in the same
  * run on the same backend. In Node, where Debian's python3-torch is installed, the same step is timed in
- * PyTorch (bench/torch_lora_step.py, CPU, 2 threads) and the ratio printed (BENCH_NO_TORCH=1 skips it).
+ * PyTorch (tests/bench/torch_lora_step.py, CPU, 2 threads) and the ratio printed (BENCH_NO_TORCH=1 skips it).
  *
  * FLOPs of a step (model FLOPs: what the step must compute, not what an implementation recomputes), with
  * n = B·T tokens, N = the frozen decoder's linear weights (Σ in·out over q, k, v, o, gate, up, down and layers)
@@ -21,15 +21,15 @@
  * `--quick` shrinks the model (4 layers, vocab 4096) and the batch (2 × 64) to check the machinery.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activationBytes, ACTIVATION_BUDGET_BYTES, loraGradFn, transposedHead } from '../../src/core/engine/tfjs/train-run.ts';
-import { disposeLora, initLora } from '../../src/core/lora/init.ts';
-import { randomWeights } from '../../src/core/model/init.ts';
-import { PROJECTIONS, projectionDims, type ModelConfig, type Projection } from '../../src/core/model/types.ts';
-import { disposeWeights } from '../../src/core/model/weights.ts';
-import { AdamW } from '../../src/core/train/adamw.ts';
-import type { BatchSource, TokenBatch } from '../../src/core/train/batches.ts';
-import { loraParamMap } from '../../src/core/train/lora-params.ts';
-import { train } from '../../src/core/train/loop.ts';
+import { activationBytes, ACTIVATION_BUDGET_BYTES, loraGradFn, transposedHead } from '../../../src/core/engine/tfjs/train-run.ts';
+import { disposeLora, initLora } from '../../../src/core/lora/init.ts';
+import { randomWeights } from '../../../src/core/model/init.ts';
+import { PROJECTIONS, projectionDims, type ModelConfig, type Projection } from '../../../src/core/model/types.ts';
+import { disposeWeights } from '../../../src/core/model/weights.ts';
+import { AdamW } from '../../../src/core/train/adamw.ts';
+import type { BatchSource, TokenBatch } from '../../../src/core/train/batches.ts';
+import { loraParamMap } from '../../../src/core/train/lora-params.ts';
+import { train } from '../../../src/core/train/loop.ts';
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
 import { SMOLLM2_135M_SHAPE } from './runtime.ts';
 
@@ -90,7 +90,7 @@ async function plainMatmulGflops(n: number, c: ModelConfig): Promise<number> {
   return (2 * n * c.hiddenSize * c.intermediateSize) / (median(times) / 1000) / 1e9;
 }
 
-/** Node only: the same step in PyTorch, via bench/torch_lora_step.py (null where torch is missing). */
+/** Node only: the same step in PyTorch, via tests/bench/torch_lora_step.py (null where torch is missing). */
 async function torchStep(ctx: BenchContext, p: Plan, targets: readonly Projection[]): Promise<{ stepSeconds: number; tokensPerSec: number; matmulGflops: number; blas: string; threads: number; torch: string } | null> {
   if (ctx.env !== 'node') return null;
   if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.BENCH_NO_TORCH) {

@@ -1,8 +1,8 @@
 /**
  * Toy world CLI.
- *   npx tsx scripts/toy-data.ts tokenizer          write public/models/toy-arith/{tokenizer.json,tokenizer_config.json,generation_config.json}
- *   npx tsx scripts/toy-data.ts samples [seed] [n]  print n meta-skill conversations and a few eval questions
- *   npx tsx scripts/toy-data.ts stats [seed]        corpus statistics: token lengths, error mix, split sizes, FLOPs
+ *   npx tsx tests/scripts/toy-data.ts tokenizer          write public/models/toy-arith/{tokenizer.json,tokenizer_config.json,generation_config.json}
+ *   npx tsx tests/scripts/toy-data.ts samples [seed] [n]  print n meta-skill conversations and a few eval questions
+ *   npx tsx tests/scripts/toy-data.ts stats [seed]        corpus statistics: token lengths, error mix, split sizes, FLOPs
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,9 +20,9 @@ import {
   toyPrompts,
   toyTrainingChats,
   trainingFlops,
-} from '../src/core/toy/index.ts';
+} from '../../src/core/toy/index.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const modelDir = join(root, 'public', 'models', 'toy-arith');
 
 function writeTokenizer(): void {
@@ -116,6 +116,6 @@ if (cmd === 'tokenizer') writeTokenizer();
 else if (cmd === 'samples') samples(Number(a1 ?? 1), Number(a2 ?? 4));
 else if (cmd === 'stats') stats(Number(a1 ?? 0));
 else {
-  console.error('usage: npx tsx scripts/toy-data.ts tokenizer | samples [seed] [n] | stats [seed]');
+  console.error('usage: npx tsx tests/scripts/toy-data.ts tokenizer | samples [seed] [n] | stats [seed]');
   process.exit(2);
 }

@@ -10,13 +10,13 @@
  * Evaluation tab and the README show.
  */
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
-import { toySelfRecord, toySelfTable } from '../../src/core/toy/self-summary.ts';
-import { TOY_SELF_DEFAULTS } from '../../src/core/toy/self-experiment.ts';
-import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/core/toy/self-train.ts';
+import { toySelfRecord, toySelfTable } from '../../../src/core/toy/self-summary.ts';
+import { TOY_SELF_DEFAULTS } from '../../../src/core/toy/self-experiment.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../../src/core/toy/self-train.ts';
 
 // The runner touches Node (model folder, wasm files): loaded at run time only, so the browser harness that
 // bundles every suite never pulls it in.
-const NODE_RUNNER = '../../src/cli/toy-self-run.ts';
+const NODE_RUNNER = '../../../src/cli/toy-self-run.ts';
 
 export const suite: BenchSuite = {
   name: 'toy-self',
@@ -25,10 +25,10 @@ export const suite: BenchSuite = {
   async run(ctx: BenchContext): Promise<SuiteRow[]> {
     const backend = await ctx.useBackend('wasm');
     const quick = ctx.options.quick === true;
-    const { runToySelfSeeds } = (await import(/* @vite-ignore */ NODE_RUNNER)) as typeof import('../../src/cli/toy-self-run.ts');
+    const { runToySelfSeeds } = (await import(/* @vite-ignore */ NODE_RUNNER)) as typeof import('../../../src/cli/toy-self-run.ts');
     const { resolve, join } = await import(/* @vite-ignore */ 'node:path');
     const { writeFileSync } = await import(/* @vite-ignore */ 'node:fs');
-    const modelDir = resolve(import.meta.dirname, '../../public/models/toy-arith');
+    const modelDir = resolve(import.meta.dirname, '../../../public/models/toy-arith');
     const results = await runToySelfSeeds({
       modelDir,
       seeds: quick ? [1] : [1, 2, 3],

@@ -1,11 +1,11 @@
-"""The same LoRA training step as bench/suites/train-lora.ts, in PyTorch on the CPU, for a speed comparison.
+"""The same LoRA training step as tests/bench/suites/train-lora.ts, in PyTorch on the CPU, for a speed comparison.
 
 A Llama-shaped decoder with SmolLM2-135M's shape by default (30 layers, hidden 576, 9/3 heads, MLP 1536,
 vocab 49152, tied embeddings), random frozen weights, LoRA (r 8, alpha 16) on the chosen projections; one
 step = forward, causal-LM cross-entropy over every position, backward, AdamW on the LoRA tensors. Attention
 is computed as eager masked softmax over the full T×T scores, as the tfjs runtime does.
 
-    /usr/bin/python3 bench/torch_lora_step.py --targets q_proj,v_proj --threads 2 [--layers 30 --batch 4 --seq 256]
+    /usr/bin/python3 tests/bench/torch_lora_step.py --targets q_proj,v_proj --threads 2 [--layers 30 --batch 4 --seq 256]
 
 Prints one JSON object: step time (median of the timed steps), tokens/s, and a plain matmul's GFLOP/s on the
 same threads ([batch·seq, hidden]·[hidden, mlp]).

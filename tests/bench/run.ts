@@ -1,15 +1,16 @@
 /**
  * `npm run bench [-- --only <suite>[,<suite>…]] [--env node|browser] [--quick]`
  *
- * Runs every suite in bench/suites/ (a module exporting `suite: BenchSuite`, see lib/types.ts) in Node and, where
- * the suite supports it, in Chromium through the runtime harness; prints one table and writes
- * bench/results/<timestamp>.json and bench/results/latest.json. A benchmark, not a test: it asserts nothing.
+ * Runs every suite in tests/bench/suites/ (a module exporting `suite: BenchSuite`, see lib/types.ts) in Node
+ * and, where the suite supports it, in Chromium through the runtime harness; prints one table and writes
+ * tests/bench/results/<timestamp>.json and tests/bench/results/latest.json. A benchmark, not a test: it asserts
+ * nothing.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { useNodeBackend } from '../src/cli/node-backend.ts';
+import { useNodeBackend } from '../../src/cli/node-backend.ts';
 import { openBrowser, type BrowserSession } from './lib/browser.ts';
 import { formatTable } from './lib/table.ts';
 import type { BenchContext, BenchEnv, BenchRow, BenchSuite } from './lib/types.ts';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   await writeFile(join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), json);
   await writeFile(join(dir, 'latest.json'), json);
   process.stdout.write(`${formatTable(rows)}\n`);
-  log(`results: bench/results/latest.json`);
+  log(`results: tests/bench/results/latest.json`);
 }
 
 main().then(

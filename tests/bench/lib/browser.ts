@@ -1,17 +1,17 @@
 /**
- * Runs suites in Chromium: builds the runtime harness (which bundles bench/suites), serves it with `vite preview`
- * (cross-origin isolated, like the app), launches Chromium with playwright.config.ts's flags, and calls
+ * Runs suites in Chromium: builds the runtime harness (which bundles tests/bench/suites), serves it with `vite preview`
+ * (cross-origin isolated, like the app), launches Chromium with tests/e2e/playwright.config.ts's flags, and calls
  * `window.bench.run(name, options)` in the page.
  */
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { chromium } from '@playwright/test';
 import { build, preview } from 'vite';
-import config from '../../playwright.config.ts';
+import config from '../../e2e/playwright.config.ts';
 import { chromiumPath } from '../../scripts/chromium-path.ts';
 import type { SuiteRow } from './types.ts';
 
-const HARNESS_CONFIG = resolve(import.meta.dirname, '../../tests/e2e/harness/vite.config.ts');
+const HARNESS_CONFIG = resolve(import.meta.dirname, '../../e2e/harness/vite.config.ts');
 
 export interface BrowserSession {
   version: string;

@@ -1,10 +1,10 @@
 /**
- * The benchmark framework's contract. A suite is a module in bench/suites/ exporting `suite: BenchSuite`.
+ * The benchmark framework's contract. A suite is a module in tests/bench/suites/ exporting `suite: BenchSuite`.
  * `npm run bench` runs every suite in each environment it lists: in Node, and in Chromium through the runtime
  * harness page (tests/e2e/harness), which bundles the suites — so a suite imports only environment-neutral
  * code (src/core and this file) and gets everything environment-specific from the context.
  */
-import type { ActiveBackend, BackendName } from '../../src/core/backend/select.ts';
+import type { ActiveBackend, BackendName } from '../../../src/core/backend/select.ts';
 
 export type BenchEnv = 'node' | 'browser';
 

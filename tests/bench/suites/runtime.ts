@@ -6,13 +6,13 @@
  * `--quick` shrinks everything (4 layers, short contexts) to check the machinery in seconds.
  */
 import * as tf from '@tensorflow/tfjs';
-import { generate, type GenerationModel } from '../../src/core/model/generate.ts';
-import { randomWeights } from '../../src/core/model/init.ts';
-import { KvCache } from '../../src/core/model/kv-cache.ts';
-import { forwardCached, type LlamaModel } from '../../src/core/model/llama.ts';
-import { argmax } from '../../src/core/text/sampling.ts';
-import { disposeWeights, parameterCount } from '../../src/core/model/weights.ts';
-import type { ModelConfig } from '../../src/core/model/types.ts';
+import { generate, type GenerationModel } from '../../../src/core/model/generate.ts';
+import { randomWeights } from '../../../src/core/model/init.ts';
+import { KvCache } from '../../../src/core/model/kv-cache.ts';
+import { forwardCached, type LlamaModel } from '../../../src/core/model/llama.ts';
+import { argmax } from '../../../src/core/text/sampling.ts';
+import { disposeWeights, parameterCount } from '../../../src/core/model/weights.ts';
+import type { ModelConfig } from '../../../src/core/model/types.ts';
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
 
 export const SMOLLM2_135M_SHAPE: ModelConfig = {

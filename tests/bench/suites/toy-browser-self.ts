@@ -22,7 +22,7 @@ const NODE = {
   vite: 'vite',
   pw: '@playwright/test',
   chromium: '../../scripts/chromium-path.ts',
-  pwConfig: '../../playwright.config.ts',
+  pwConfig: '../../e2e/playwright.config.ts',
 } as const;
 
 async function load<T>(name: string): Promise<T> {
@@ -50,8 +50,8 @@ export const suite: BenchSuite = {
     const vite = await load<typeof import('vite')>(NODE.vite);
     const { chromium } = await load<typeof import('@playwright/test')>(NODE.pw);
     const { chromiumPath } = await load<typeof import('../../scripts/chromium-path.ts')>(NODE.chromium);
-    const pwConfig = (await load<typeof import('../../playwright.config.ts')>(NODE.pwConfig)).default;
-    const root = path.resolve(import.meta.dirname, '../..');
+    const pwConfig = (await load<typeof import('../../e2e/playwright.config.ts')>(NODE.pwConfig)).default;
+    const root = path.resolve(import.meta.dirname, '../../..');
     const quick = ctx.options.quick === true;
     const perRound = quick ? 40 : 200;
     const evalCount = quick ? 40 : 200;
