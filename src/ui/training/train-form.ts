@@ -12,7 +12,8 @@ import type { JsonObject } from '../../db/types.ts';
 
 export type TrainMethodChoice = 'sft' | 'dpo';
 
-export interface TrainForm {
+/** The trainer's settings as a person edits them: LoRA fields flat, layers as text, a length choice. */
+export interface TrainForm extends Omit<TfjsTrainConfig, 'lora' | 'steps'> {
   r: number;
   alpha: number;
   dropout: number;
@@ -20,23 +21,9 @@ export interface TrainForm {
   targetModules: Projection[];
   /** Layer numbers, comma-separated ("0, 2, 3"); empty = every layer. */
   layers: string;
-  lr: number;
   /** Train for a number of epochs, or a fixed number of optimizer steps. */
   length: 'epochs' | 'steps';
-  epochs: number;
   steps: number;
-  batchSize: number;
-  gradAccum: number;
-  optimizer: 'adamw' | 'sgd';
-  weightDecay: number;
-  schedule: 'constant' | 'linear' | 'cosine';
-  warmupSteps: number;
-  clip: number;
-  seqLen: number;
-  seed: number;
-  /** DPO β. */
-  beta: number;
-  checkpointEvery: number;
 }
 
 export const TOY_MODEL = 'toy-arith';
