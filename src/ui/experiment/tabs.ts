@@ -1,13 +1,7 @@
 /**
  * The tabs of an experiment's page, in order. Each is a component that receives the experiment.
- * To add one (the playground, training, evaluation …), write the component and add ONE line here, e.g.
+ * To add one, write the component and add ONE line to EXPERIMENT_TABS, e.g.
  *   { id: 'playground', label: 'Playground', component: PlaygroundTab },
-  { id: 'samples', label: 'Samples', component: SamplesTab },
-  { id: 'training', label: 'Training', component: TrainingTab },
-  { id: 'adapters', label: 'Adapters', component: AdaptersTab },
-  { id: 'self', label: 'SELF', component: SelfTab },
-  { id: 'srt', label: 'SRT', component: SrtTab },
-  { id: 'evaluation', label: 'Evaluation', component: EvaluationTab },
  * Its URL is then #/experiments/<id>/<tab id>.
  */
 import type { Component } from 'svelte';
