@@ -3,7 +3,8 @@
  * streamed so far with finishReason 'abort' (the same contract as the scripted engine). A signal that has
  * already fired when chat() is called rejects with AppError('aborted') instead.
  */
-import type { ChatResult } from './types.ts';
+import { AppError } from '../errors.ts';
+import type { ChatRequest, ChatResult } from './types.ts';
 
 /** `pieces` = streamed deltas (about one token each); token counts are estimates, flagged `approximate`. */
 export function abortedResult(text: string, pieces: number, elapsedMs: number): ChatResult {
@@ -19,4 +20,32 @@ export function abortedResult(text: string, pieces: number, elapsedMs: number): 
       approximate: true,
     },
   };
+}
+
+/**
+ * Runs a streaming chat call, forwarding each delta to `request.onToken` while keeping the text so far, so a
+ * reply stopped by the request's signal resolves with that text (abortedResult) instead of rejecting.
+ * `onError` sees any other error before it is rethrown.
+ */
+export async function streamedChat(
+  request: Pick<ChatRequest, 'signal' | 'onToken'>,
+  call: (onToken: (delta: string) => void) => Promise<ChatResult>,
+  onError?: (e: unknown) => void,
+): Promise<ChatResult> {
+  let text = '';
+  let pieces = 0;
+  const started = performance.now();
+  try {
+    return await call((delta) => {
+      text += delta;
+      pieces++;
+      request.onToken?.(delta);
+    });
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'aborted' && request.signal?.aborted) {
+      return abortedResult(text, pieces, performance.now() - started);
+    }
+    onError?.(e);
+    throw e;
+  }
 }

@@ -10,7 +10,7 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import type { LoraConfig } from '../../lora/types.ts';
-import { abortedResult } from '../abort-result.ts';
+import { streamedChat } from '../abort-result.ts';
 import type { ChatEngine, ChatRequest, ChatResult, LoadProgress } from '../types.ts';
 import type {
   AdapterFiles,
@@ -119,22 +119,7 @@ export abstract class TfjsEngineBase implements ChatEngine {
 
   async chat(request: ChatRequest): Promise<ChatResult> {
     throwIfAborted(request.signal);
-    let text = '';
-    let pieces = 0;
-    const started = performance.now();
-    const onToken = (delta: string): void => {
-      text += delta;
-      pieces++;
-      request.onToken?.(delta);
-    };
-    try {
-      return await this.caller().call('chat', toParams(request), { signal: request.signal, onToken });
-    } catch (e) {
-      if (e instanceof AppError && e.code === 'aborted' && request.signal?.aborted) {
-        return abortedResult(text, pieces, performance.now() - started);
-      }
-      throw e;
-    }
+    return streamedChat(request, (onToken) => this.caller().call('chat', toParams(request), { signal: request.signal, onToken }));
   }
 
   /** Independent requests generated together (rows grouped by adapter in the host). */

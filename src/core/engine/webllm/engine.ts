@@ -6,7 +6,7 @@
  * GPU device or a crashed worker by reloading the model on the next request.
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
-import { abortedResult } from '../abort-result.ts';
+import { streamedChat } from '../abort-result.ts';
 import { CATALOG, allWebLlmIds, resolveWebLlmModel, type CatalogEntry, type VariantChoice } from '../catalog.ts';
 import type { GpuInfo } from '../gpu.ts';
 import type { Endpoint } from '../protocol.ts';
@@ -135,24 +135,13 @@ export class WebLlmEngine implements ChatEngine {
       stop: request.stop,
       enableThinking: this.#choice?.entry.thinking ? (this.#options.thinking ?? false) : undefined,
     };
-    // Tokens are collected here too: a reply stopped by the signal resolves with the text so far.
-    let text = '';
-    let pieces = 0;
-    const started = performance.now();
-    const onToken = (delta: string): void => {
-      text += delta;
-      pieces++;
-      request.onToken?.(delta);
-    };
-    try {
-      return await this.#connect().call('chat', params, { signal: request.signal, onToken });
-    } catch (e) {
-      if (e instanceof AppError && e.code === 'aborted' && request.signal?.aborted) {
-        return abortedResult(text, pieces, performance.now() - started);
-      }
-      if (e instanceof AppError && e.code === 'device-lost') this.#loaded = null; // reload on the next request
-      throw e;
-    }
+    return streamedChat(
+      request,
+      (onToken) => this.#connect().call('chat', params, { signal: request.signal, onToken }),
+      (e) => {
+        if (e instanceof AppError && e.code === 'device-lost') this.#loaded = null; // reload on the next request
+      },
+    );
   }
 
   async unload(): Promise<void> {
