@@ -42,3 +42,9 @@ export interface BenchSuite {
   environments: readonly BenchEnv[];
   run(ctx: BenchContext): Promise<SuiteRow[]>;
 }
+
+/** The backend column of a row, e.g. `wasm (simd build, 1 thread)`. */
+export function wasmLabel(backend: BenchBackend): string {
+  const build = backend.threadedBuild ? 'threaded-simd build' : backend.simd ? 'simd build' : 'plain build';
+  return `wasm (${build}, ${backend.threads ?? 1} thread${backend.threads === 1 ? '' : 's'})`;
+}

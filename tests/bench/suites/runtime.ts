@@ -13,7 +13,7 @@ import { forwardCached, type LlamaModel } from '../../../src/core/model/llama.ts
 import { argmax } from '../../../src/core/text/sampling.ts';
 import { disposeWeights, parameterCount } from '../../../src/core/model/weights.ts';
 import type { ModelConfig } from '../../../src/core/model/types.ts';
-import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
+import { type BenchContext, type BenchSuite, type SuiteRow, wasmLabel } from '../lib/types.ts';
 
 export const SMOLLM2_135M_SHAPE: ModelConfig = {
   architecture: 'llama',
@@ -72,8 +72,7 @@ export const suite: BenchSuite = {
   async run(ctx: BenchContext): Promise<SuiteRow[]> {
     const p = plan(ctx.options.quick === true);
     const backend = await ctx.useBackend('wasm');
-    const build = backend.threadedBuild ? 'threaded-simd build' : backend.simd ? 'simd build' : 'plain build';
-    const label = `wasm (${build}, ${backend.threads ?? 1} thread${backend.threads === 1 ? '' : 's'})`;
+    const label = wasmLabel(backend);
     ctx.log(`backend ${label}; building ${p.config.numLayers}-layer model with random weights…`);
     const rows: SuiteRow[] = [];
     const row = (metric: string, value: number, unit: string, note?: string): void => {

@@ -30,7 +30,7 @@ import { AdamW } from '../../../src/core/train/adamw.ts';
 import type { BatchSource, TokenBatch } from '../../../src/core/train/batches.ts';
 import { loraParamMap } from '../../../src/core/train/lora-params.ts';
 import { train } from '../../../src/core/train/loop.ts';
-import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
+import { type BenchContext, type BenchSuite, type SuiteRow, wasmLabel } from '../lib/types.ts';
 import { SMOLLM2_135M_SHAPE } from './runtime.ts';
 
 interface Plan {
@@ -133,8 +133,7 @@ export const suite: BenchSuite = {
   async run(ctx: BenchContext): Promise<SuiteRow[]> {
     const p = plan(ctx.options.quick === true);
     const backend = await ctx.useBackend('wasm');
-    const build = backend.threadedBuild ? 'threaded-simd build' : backend.simd ? 'simd build' : 'plain build';
-    const label = `wasm (${build}, ${backend.threads ?? 1} thread${backend.threads === 1 ? '' : 's'})`;
+    const label = wasmLabel(backend);
     const rows: SuiteRow[] = [];
     const row = (metric: string, value: number, unit: string, note?: string): void => {
       rows.push({ backend: label, metric, value, unit, ...(note ? { note } : {}) });
