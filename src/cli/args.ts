@@ -84,3 +84,22 @@ export function parseIdList(text: string, flag: string): number[] {
   }
   return parts.map(Number);
 }
+
+/**
+ * Runs a stand-alone script's main with the process's arguments: `--help` prints `usage` and exits 0; an
+ * error prints `<name>: message` and exits 2 for bad input, 1 otherwise.
+ */
+export function runScript(name: string, usage: () => string, main: (argv: string[]) => Promise<unknown>): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    process.stdout.write(`${usage()}\n`);
+    process.exit(0);
+  }
+  main(argv).then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`${name}: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(e instanceof AppError && e.code === 'bad-input' ? 2 : 1);
+    },
+  );
+}

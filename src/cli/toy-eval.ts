@@ -9,13 +9,12 @@
 import { writeFileSync } from 'node:fs';
 import { toyShapeOf } from './toy-shape.ts';
 import { join, resolve } from 'node:path';
-import { AppError } from '../core/errors.ts';
 import { nodeDirSource } from '../core/io/node-dir.ts';
 import { encodeChat, generateBatch } from '../core/model/generate.ts';
 import { loadModel } from '../core/model/load.ts';
 import { evaluateToy, type ToyAsk, type ToyScores } from '../core/toy/evaluate.ts';
 import { generateToyData } from '../core/toy/index.ts';
-import { parseFlags, usageOf, type FlagSpecs } from './args.ts';
+import { parseFlags, runScript, usageOf, type FlagSpecs } from './args.ts';
 import { useNodeBackend } from './node-backend.ts';
 
 const FLAGS = {
@@ -35,10 +34,6 @@ export function formatScores(label: string, s: ToyScores): string {
 const INVOCATION = 'npx tsx src/cli/toy-eval.ts';
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help')) {
-    process.stdout.write(`${usageOf(INVOCATION, FLAGS)}\n`);
-    return;
-  }
   const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   await useNodeBackend('wasm');
@@ -63,10 +58,4 @@ async function main(argv: string[]): Promise<void> {
   model.dispose();
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`toy-eval: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(e instanceof AppError && e.code === 'bad-input' ? 2 : 1);
-  },
-);
+runScript('toy-eval', () => usageOf(INVOCATION, FLAGS), main);

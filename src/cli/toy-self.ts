@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../core/errors.ts';
-import { parseIdList, parseFlags, usageOf, type FlagSpecs } from './args.ts';
+import { parseIdList, parseFlags, runScript, usageOf, type FlagSpecs } from './args.ts';
 import { runToySelfSeeds } from './toy-self-run.ts';
 import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../core/toy/self-train.ts';
 import { formatToySelfTable, toySelfRecord, toySelfTable } from '../core/toy/self-summary.ts';
@@ -34,10 +34,6 @@ const FLAGS = {
 const INVOCATION = 'npx tsx src/cli/toy-self.ts';
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help')) {
-    process.stdout.write(`${usageOf(INVOCATION, FLAGS)}\n`);
-    return;
-  }
   const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [1, 2, 3];
@@ -58,10 +54,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`toy-self: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(e instanceof AppError && e.code === 'bad-input' ? 2 : 1);
-  },
-);
+runScript('toy-self', () => usageOf(INVOCATION, FLAGS), main);
