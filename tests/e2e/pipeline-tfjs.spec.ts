@@ -15,7 +15,7 @@ import { unzipSync } from 'fflate';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
 import { readRows, stepThroughToFeedback } from './playground-helpers.ts';
-import { blobSizes, download, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+import { addToyTasks, blobSizes, download, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
 
 interface StepRow {
   id: string;
@@ -59,12 +59,7 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   const dialogs = recordDialogs(page);
   await openApp(page);
   const id = await createExperiment(page, 'Pipeline');
-  await page.goto(`/#/experiments/${id}/tasks`);
-  await page.getByTestId('task-set-choice').selectOption('toy-arith');
-  await page.getByTestId('toy-train').fill('4');
-  await page.getByTestId('toy-eval').fill('3');
-  await page.getByTestId('add-task-set').click();
-  await expect(page.getByTestId('task-count')).toHaveText('7 in total');
+  await addToyTasks(page, id, 4, 3);
   const tasks = await readRows<{ id: string; prompt: string; split: string }>(page, 'tasks');
   const trainTasks = tasks.filter((t) => t.split === 'train');
 
@@ -260,8 +255,12 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   await page.getByTestId('tab-playground').click();
   await page.getByTestId('playground-adapter').selectOption(tr.adapterId);
   await page.getByTestId('task-select').selectOption(trainTasks[1].id);
+  // The earlier loop's panel still says "done" until the new run has started: wait for the new run's id.
+  const live = page.getByTestId('live-run');
+  const previousRunId = await live.getAttribute('data-run-id');
   await page.getByTestId('run-loop').click();
-  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(live).not.toHaveAttribute('data-run-id', previousRunId ?? '', { timeout: 60_000 });
+  await expect(live).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   const withAdapter = (await readRows<StepRow & { runId: string }>(page, 'steps')).filter((s) => !steps.some((x) => x.id === s.id));
   expect(withAdapter.length).toBeGreaterThan(0);
   expect(withAdapter.every((s) => s.adapterId === tr.adapterId && s.taskId === trainTasks[1].id)).toBe(true);
