@@ -5,12 +5,11 @@
  */
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumPath } from '../scripts/chromium-path.ts';
+import { ENGINES_HARNESS, HUB } from './helpers/servers.ts';
 
-const ENGINES = `http://localhost:${process.env.E2E_ENGINES_PORT ?? 4183}`;
-const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
 
 async function openHarness(page: Page): Promise<void> {
-  await page.goto(`${ENGINES}/`);
+  await page.goto(`${ENGINES_HARNESS}/`);
   await expect(page.locator('#status')).toHaveText('ready');
 }
 

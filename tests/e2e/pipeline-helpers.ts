@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { expect, type Page } from '@playwright/test';
-
-export const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
+import { HUB } from './helpers/servers.ts';
 
 /**
  * Whether the served app has the toy model: public/models/toy-arith holds a built model (config + weights), or
@@ -72,4 +71,14 @@ export async function download(page: Page, click: () => Promise<void>): Promise<
   await click();
   const d = await waiting;
   return readFile((await d.path())!);
+}
+
+/** Adds the toy task set (seed 0) to an experiment on its Tasks tab, and waits until it is stored. */
+export async function addToyTasks(page: Page, experimentId: string, train: number, evalCount: number): Promise<void> {
+  await page.goto(`/#/experiments/${experimentId}/tasks`);
+  await page.getByTestId('task-set-choice').selectOption('toy-arith');
+  await page.getByTestId('toy-train').fill(String(train));
+  await page.getByTestId('toy-eval').fill(String(evalCount));
+  await page.getByTestId('add-task-set').click();
+  await expect(page.getByTestId('task-count')).toHaveText(`${train + evalCount} in total`);
 }

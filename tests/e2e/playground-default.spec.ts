@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
 import { readRows, stepThroughToFeedback } from './playground-helpers.ts';
+import { addToyTasks } from './pipeline-helpers.ts';
 
 const built = existsSync('public/models/toy-arith/config.json') && existsSync('public/models/toy-arith/model.safetensors');
 
@@ -31,12 +32,7 @@ test('the default engine is the embedded toy model on tfjs, loaded from this ori
   await expect(page.getByTestId('actor-ready')).toContainText('toy-arith');
   await expect(page.getByTestId('actor-detail')).toContainText('Backend: wasm');
 
-  await page.goto(`/#/experiments/${id}/tasks`);
-  await page.getByTestId('task-set-choice').selectOption('toy-arith');
-  await page.getByTestId('toy-train').fill('1');
-  await page.getByTestId('toy-eval').fill('1');
-  await page.getByTestId('add-task-set').click();
-  await expect(page.getByTestId('task-count')).toHaveText('2 in total');
+  await addToyTasks(page, id, 1, 1);
   await page.goto(`/#/experiments/${id}/playground`);
   const [task] = await readRows<{ id: string; prompt: string }>(page, 'tasks');
   // Keep each reply short enough that the feedback prompt quoting it fits the toy model's 384-token context.

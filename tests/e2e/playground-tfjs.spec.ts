@@ -9,8 +9,9 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
 import { readRows, stepThroughToFeedback } from './playground-helpers.ts';
+import { addToyTasks } from './pipeline-helpers.ts';
+import { HUB } from './helpers/servers.ts';
 
-const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
 
 interface StepRow {
   runId: string;
@@ -121,12 +122,7 @@ test('tfjs: a loop step by step, reload in the middle, resume, every stored row 
 test('tfjs: a batch over toy tasks generates in batches, with the oracle alongside, a progress bar and a summary', async ({ page }) => {
   await openApp(page);
   const id = await createExperiment(page, 'tfjs batch');
-  await page.goto(`/#/experiments/${id}/tasks`);
-  await page.getByTestId('task-set-choice').selectOption('toy-arith');
-  await page.getByTestId('toy-train').fill('4');
-  await page.getByTestId('toy-eval').fill('0');
-  await page.getByTestId('add-task-set').click();
-  await expect(page.getByTestId('task-count')).toHaveText('4 in total');
+  await addToyTasks(page, id, 4, 0);
 
   await page.goto(`/#/experiments/${id}/playground`);
   // Automatic backend: SwiftShader is a software adapter, so the engine says it uses wasm, and why.

@@ -4,15 +4,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { modelDir, reference } from '../fixtures/reference.ts';
-
-const HARNESS = `http://localhost:${process.env.E2E_RUNTIME_PORT ?? 4181}`;
-const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
-
-async function openHarness(page: Page): Promise<void> {
-  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await page.goto(`${HARNESS}/`);
-  await expect(page.locator('#status')).toHaveText('ready');
-}
+import { HUB, openRuntimeHarness } from './helpers/servers.ts';
 
 async function hubRequests(page: Page, repo: string): Promise<number> {
   const stats = (await (await page.request.get(`${HUB}/stats`)).json()) as Record<string, number>;
@@ -22,7 +14,7 @@ async function hubRequests(page: Page, repo: string): Promise<number> {
 }
 
 test('Cache API: the second load of a model makes no request to the hub', async ({ page }) => {
-  await openHarness(page);
+  await openRuntimeHarness(page);
   await page.evaluate(() => caches.delete('studio/models'));
   await page.evaluate(() => window.runtime.useBackend('wasm'));
   const ref = reference('tiny-qwen2');
@@ -44,7 +36,7 @@ test('Cache API: the second load of a model makes no request to the hub', async 
 });
 
 test('a picked model folder (webkitdirectory) loads and decodes the reference tokens', async ({ page }) => {
-  await openHarness(page);
+  await openRuntimeHarness(page);
   await page.evaluate(() => window.runtime.useBackend('wasm'));
   await page.locator('#pick').setInputFiles(modelDir('tiny-llama'));
   const ref = reference('tiny-llama');
@@ -55,7 +47,7 @@ test('a picked model folder (webkitdirectory) loads and decodes the reference to
 });
 
 test('the runtime runs in a module worker (no DOM): single-threaded wasm, adapter applied', async ({ page }) => {
-  await openHarness(page);
+  await openRuntimeHarness(page);
   const ref = reference('tiny-llama');
   const r = await page.evaluate(
     ({ hub, p }) => window.runtime.inWorker({ backend: 'wasm', threads: 1, fixture: { hub, repo: 'fixtures/tiny-llama', adapter: true }, greedyFrom: p }),

@@ -6,17 +6,12 @@
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+import { addToyTasks, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
 
 test('SELF: reload in the middle, resume from the last checkpoint, finish', async ({ page }) => {
   await openApp(page);
   const id = await createExperiment(page, 'SELF resume');
-  await page.goto(`/#/experiments/${id}/tasks`);
-  await page.getByTestId('task-set-choice').selectOption('toy-arith');
-  await page.getByTestId('toy-train').fill('16');
-  await page.getByTestId('toy-eval').fill('6');
-  await page.getByTestId('add-task-set').click();
-  await expect(page.getByTestId('task-count')).toHaveText('22 in total');
+  await addToyTasks(page, id, 16, 6);
   await page.goto(`/#/experiments/${id}/self`);
   await loadTinyLlama(page);
   await setNumber(page, 'self-rounds', 1);

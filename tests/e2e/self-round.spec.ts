@@ -10,7 +10,7 @@ import { expect, test } from '@playwright/test';
 import { openApp, createExperiment, recordDialogs } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
 import { unzipSync } from 'fflate';
-import { blobSizes, download, loadTinyLlama, loadToy, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+import { addToyTasks, blobSizes, download, loadTinyLlama, loadToy, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
 
 const BENCH_TABLE = 'public/models/toy-arith/self_eval.json';
 
@@ -39,12 +39,7 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
     await loadToy(page);
   } else {
     const id = await createExperiment(page, 'SELF on tiny-llama');
-    await page.goto(`/#/experiments/${id}/tasks`);
-    await page.getByTestId('task-set-choice').selectOption('toy-arith');
-    await page.getByTestId('toy-train').fill(String(TRAIN));
-    await page.getByTestId('toy-eval').fill(String(EVAL));
-    await page.getByTestId('add-task-set').click();
-    await expect(page.getByTestId('task-count')).toHaveText(`${TRAIN + EVAL} in total`);
+    await addToyTasks(page, id, TRAIN, EVAL);
     await page.goto(`/#/experiments/${id}/self`);
     await loadTinyLlama(page);
     await setNumber(page, 'self-answer-tokens', 4);

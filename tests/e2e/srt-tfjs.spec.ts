@@ -6,17 +6,12 @@
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+import { addToyTasks, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
 
 test('SRT with the tfjs model as its own critic: critic loops, SFT, DPO, evaluation, stored rows', async ({ page }) => {
   await openApp(page);
   const id = await createExperiment(page, 'SRT');
-  await page.goto(`/#/experiments/${id}/tasks`);
-  await page.getByTestId('task-set-choice').selectOption('toy-arith');
-  await page.getByTestId('toy-train').fill('4');
-  await page.getByTestId('toy-eval').fill('2');
-  await page.getByTestId('add-task-set').click();
-  await expect(page.getByTestId('task-count')).toHaveText('6 in total');
+  await addToyTasks(page, id, 4, 2);
 
   await page.goto(`/#/experiments/${id}/srt`);
   await loadTinyLlama(page, 'actor');

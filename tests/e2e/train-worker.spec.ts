@@ -6,18 +6,15 @@
  * `auto` takes wasm on SwiftShader (a software adapter), and an explicit `webgpu` works (chat and one step).
  */
 import { expect, test, type Page } from '@playwright/test';
+import { HUB, openRuntimeHarness } from './helpers/servers.ts';
 
-const HARNESS = `http://localhost:${process.env.E2E_RUNTIME_PORT ?? 4181}`;
-const HUB = `http://localhost:${process.env.E2E_HUB_PORT ?? 4180}`;
 
 test.describe.configure({ mode: 'serial' });
 
 let page: Page;
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
-  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await page.goto(`${HARNESS}/`);
-  await expect(page.locator('#status')).toHaveText('ready');
+  await openRuntimeHarness(page);
 });
 test.afterAll(async () => {
   await page.evaluate(() => {

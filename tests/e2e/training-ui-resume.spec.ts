@@ -6,17 +6,12 @@
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+import { addToyTasks, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
 
 test('training: pause, reload in the middle, resume from the last checkpoint to the end', async ({ page }) => {
   await openApp(page);
   const id = await createExperiment(page, 'Training resume');
-  await page.goto(`/#/experiments/${id}/tasks`);
-  await page.getByTestId('task-set-choice').selectOption('toy-arith');
-  await page.getByTestId('toy-train').fill('3');
-  await page.getByTestId('toy-eval').fill('0');
-  await page.getByTestId('add-task-set').click();
-  await expect(page.getByTestId('task-count')).toHaveText('3 in total');
+  await addToyTasks(page, id, 3, 0);
 
   // Samples to train on: a batch of drafts, collected as SFT samples.
   await page.goto(`/#/experiments/${id}/playground`);
