@@ -11,6 +11,7 @@ import { peftAdapterConfigJson } from '../../core/lora/peft-save.ts';
 import type { LoraConfig } from '../../core/lora/types.ts';
 import { PROJECTIONS, type Projection } from '../../core/model/types.ts';
 import type { Adapter, TrainingMetricPoint, TrainingRun } from '../../db/types.ts';
+import { obj } from '../lib/stored-json.ts';
 
 /** adapter_config.json text for a stored adapter. */
 export function adapterConfigText(a: Pick<Adapter, 'config' | 'baseModelId'>): string {
@@ -20,10 +21,6 @@ export function adapterConfigText(a: Pick<Adapter, 'config' | 'baseModelId'>): s
 /** The PEFT files of a stored adapter, as the tfjs engine's addAdapter takes them. */
 export async function adapterFilesOf(a: Adapter): Promise<AdapterFiles> {
   return { adapterConfig: adapterConfigText(a), safetensors: new Uint8Array(await a.weights.arrayBuffer()) };
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
 /**

@@ -14,6 +14,7 @@ import { findEntry } from '../../core/engine/catalog.ts';
 import type { TfjsBackendChoice } from '../../core/engine/spec.ts';
 import { HF_BASE_URL } from '../../core/io/hub-source.ts';
 import type { JsonObject, JsonValue } from '../../db/types.ts';
+import { obj } from '../lib/stored-json.ts';
 
 /** Where the tfjs engine's model comes from. */
 export type TfjsModelChoice =
@@ -38,10 +39,6 @@ export const TOY_MODEL_ID = 'toy-arith';
 
 export const DEFAULT_ACTOR: EngineChoice = { kind: 'tfjs', model: { from: 'embedded', id: TOY_MODEL_ID }, backend: 'auto' };
 export const DEFAULT_ENGINE_SETUP: EngineSetup = { actor: DEFAULT_ACTOR, critic: null };
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
 
 function text(v: unknown, what: string): string {
   if (typeof v !== 'string' || v.trim() === '') throw new AppError('bad-input', `The engine settings need ${what}.`);

@@ -20,6 +20,7 @@ import type { OracleMode } from '../../core/refine/oracle.ts';
 import { DEFAULT_STOP_RULES, validateStopRules, type StopRules } from '../../core/refine/plan.ts';
 import { TEMPLATE_FIELDS, withOverrides, type PromptTemplates, type TemplateField } from '../../core/refine/templates.ts';
 import type { JsonObject } from '../../db/types.ts';
+import { obj } from '../lib/stored-json.ts';
 
 export interface SamplingParams {
   maxTokens: number;
@@ -51,10 +52,6 @@ export const DEFAULT_REFINE_SETTINGS: RefineSettings = {
   stepThrough: false,
   batchSize: 8,
 };
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
 
 /** Throws a clear error unless the sampling settings are usable. */
 export function validateSampling(p: SamplingParams): void {

@@ -9,6 +9,7 @@ import type { OracleMode } from '../../core/refine/oracle.ts';
 import { validateStopRules, type StopRules } from '../../core/refine/plan.ts';
 import { validateTemplates, TEMPLATE_FIELDS, type PromptTemplates, type TemplateField } from '../../core/refine/templates.ts';
 import type { JsonObject } from '../../db/types.ts';
+import { obj } from '../lib/stored-json.ts';
 
 /** The engine and model a run used (never a key or an endpoint URL). */
 export interface EngineStamp {
@@ -60,13 +61,10 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
   };
 }
 
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
 const ENGINE_KINDS: readonly string[] = ['webllm', 'tfjs', 'openai', 'scripted'];
 
-function stamp(v: unknown, role: string): EngineStamp {
+/** An engine stamp read back from a stored run config; `bad-input` naming the role when it is missing. */
+export function storedStamp(v: unknown, role: string): EngineStamp {
   const o = obj(v);
   if (!o || typeof o.kind !== 'string' || !ENGINE_KINDS.includes(o.kind) || typeof o.modelId !== 'string') {
     throw new AppError('bad-input', `The stored run does not say which ${role} engine it used.`);
@@ -123,8 +121,8 @@ export function parseRunConfig(config: JsonObject): RefineRunConfig {
   return {
     mode,
     taskIds: [...(taskIds as string[])],
-    actor: stamp(config.actor, 'actor'),
-    critic: config.critic == null ? null : stamp(config.critic, 'critic'),
+    actor: storedStamp(config.actor, 'actor'),
+    critic: config.critic == null ? null : storedStamp(config.critic, 'critic'),
     params: params(config.params),
     stop,
     oracle,

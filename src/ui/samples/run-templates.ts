@@ -7,10 +7,7 @@ import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { TEMPLATE_FIELDS, validateTemplates, type PromptTemplates, type TemplateField } from '../../core/refine/templates.ts';
 import type { JsonObject } from '../../db/types.ts';
 import { readRefineSettings, templatesFor } from '../playground/refine-settings.ts';
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
+import { obj } from '../lib/stored-json.ts';
 
 /** The valid templates stored in a run config, by kind (invalid entries are left out). */
 export function storedTemplates(config: JsonObject): Record<string, PromptTemplates> {

@@ -27,7 +27,7 @@ import type { JsonObject, Run } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
 import { engineStamp } from '../playground/loop-runner.ts';
 import { resumeStoredRun } from '../playground/resume-run.ts';
-import type { EngineStamp } from '../playground/run-config.ts';
+import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
 import type { CheckpointStore } from '../training/checkpoint-store.ts';
@@ -36,6 +36,7 @@ import { formToConfig, configJson, parseConfigJson } from '../training/train-for
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
 import { roundPoint, selfFeedbackAccuracy } from './self-metrics.ts';
 import { validateSelfSettings, type SelfSettings } from './self-settings.ts';
+import { obj } from '../lib/stored-json.ts';
 
 export interface SelfEngines {
   actor: TfjsEngineBase;
@@ -85,22 +86,12 @@ export interface SelfProgressJson {
   phaseMs: Record<string, number>;
 }
 
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
 function asJson<T>(v: T): JsonObject {
   return JSON.parse(JSON.stringify(v)) as JsonObject;
 }
 
 export function selfConfigJson(c: SelfRunConfig): JsonObject {
   return asJson({ ...c, train: configJson(c.train) });
-}
-
-function stampOf(v: unknown, role: string): EngineStamp {
-  const o = obj(v);
-  if (!o || typeof o.kind !== 'string' || typeof o.modelId !== 'string') throw new AppError('bad-input', `The stored SELF run does not say which ${role} it used.`);
-  return { kind: o.kind as EngineStamp['kind'], modelId: o.modelId, label: typeof o.label === 'string' ? o.label : o.modelId };
 }
 
 export function parseSelfConfig(c: JsonObject): SelfRunConfig {
@@ -113,8 +104,8 @@ export function parseSelfConfig(c: JsonObject): SelfRunConfig {
   validateSelfSettings(settings);
   return {
     settings,
-    actor: stampOf(c.actor, 'actor'),
-    critic: c.critic == null ? null : stampOf(c.critic, 'critic'),
+    actor: storedStamp(c.actor, 'actor'),
+    critic: c.critic == null ? null : storedStamp(c.critic, 'critic'),
     trainTaskIds: ids(c.trainTaskIds, 'train prompts'),
     evalTaskIds: ids(c.evalTaskIds, 'held-out prompts'),
     templates: storedTemplates(c),

@@ -17,6 +17,7 @@ import { TOY_MAX_TOKENS } from '../../core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../core/toy/self-experiment.ts';
 import type { JsonObject } from '../../db/types.ts';
 import { formToConfig, toyTrainForm, trainFormFor, TOY_MODEL, type TrainForm } from '../training/train-form.ts';
+import { obj } from '../lib/stored-json.ts';
 
 export type MetaSkillSource = 'off' | 'oracle' | 'critic';
 export type JudgeChoice = 'none' | 'critic' | 'actor';
@@ -121,10 +122,6 @@ export function validateSelfSettings(s: SelfSettings, layerCount: number | null 
   }
   validateStopRules(s.stop);
   formToConfig(s.train, layerCount);
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
 /** The stored settings over the defaults for the model; unusable stored values fall back (and are named). */

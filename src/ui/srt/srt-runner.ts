@@ -24,7 +24,7 @@ import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
 import { engineStamp } from '../playground/loop-runner.ts';
 import { resumeStoredRun } from '../playground/resume-run.ts';
-import type { EngineStamp } from '../playground/run-config.ts';
+import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../self/deps.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
@@ -32,6 +32,7 @@ import { planEta } from '../self/self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
 import { validateSrtSettings, type SrtSettings } from './srt-settings.ts';
+import { obj } from '../lib/stored-json.ts';
 
 export interface SrtEngines {
   actor: TfjsEngineBase;
@@ -70,10 +71,6 @@ export function srtFraction(p: Pick<SrtProgress, 'phase' | 'done' | 'total'>): n
   return Math.min(1, before + WEIGHTS[p.phase] * (p.total > 0 ? Math.min(1, p.done / p.total) : 0));
 }
 
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
 function asJson<T>(v: T): JsonObject {
   return JSON.parse(JSON.stringify(v)) as JsonObject;
 }
@@ -92,20 +89,14 @@ export function srtPoint(m: SrtMetrics): RunMetricPoint {
   return p;
 }
 
-function stampOf(v: unknown, role: string): EngineStamp {
-  const o = obj(v);
-  if (!o || typeof o.kind !== 'string' || typeof o.modelId !== 'string') throw new AppError('bad-input', `The stored SRT run does not say which ${role} it used.`);
-  return { kind: o.kind as EngineStamp['kind'], modelId: o.modelId, label: typeof o.label === 'string' ? o.label : o.modelId };
-}
-
 export function parseSrtConfig(c: JsonObject): SrtRunConfig {
   const settings = obj(c.settings) as SrtSettings | null;
   if (!settings) throw new AppError('bad-input', 'This run has no SRT settings.');
   const ids = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : []);
   return {
     settings,
-    actor: stampOf(c.actor, 'actor'),
-    critic: stampOf(c.critic, 'critic'),
+    actor: storedStamp(c.actor, 'actor'),
+    critic: storedStamp(c.critic, 'critic'),
     trainTaskIds: ids(c.trainTaskIds),
     evalTaskIds: ids(c.evalTaskIds),
     templates: storedTemplates(c),

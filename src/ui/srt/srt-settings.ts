@@ -7,6 +7,7 @@
 import { AppError } from '../../core/errors.ts';
 import type { JsonObject } from '../../db/types.ts';
 import { formToConfig, trainFormFor, type TrainForm } from '../training/train-form.ts';
+import { obj } from '../lib/stored-json.ts';
 
 export interface SrtSettings {
   /** Train-split prompts the critic reviews (0 = all). */
@@ -64,10 +65,6 @@ export function validateSrtSettings(s: SrtSettings, layerCount: number | null = 
   if (s.sftShapes.length === 0) throw new AppError('bad-input', 'Pick at least one SFT row shape.');
   formToConfig(s.sft, layerCount);
   formToConfig(s.dpoTrain, layerCount);
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
 export function readSrtSettings(settings: JsonObject, modelId: string | null): { value: SrtSettings; problem: string | null } {

@@ -5,6 +5,7 @@
  */
 import type { JsonObject } from '../../db/types.ts';
 import { formToConfig, trainFormFor, type TrainForm } from './train-form.ts';
+import { obj } from '../lib/stored-json.ts';
 
 export interface TrainingSettings {
   method: 'sft' | 'dpo';
@@ -15,10 +16,6 @@ export interface TrainingSettings {
 
 export function defaultTrainingSettings(modelId: string | null): TrainingSettings {
   return { method: 'sft', name: 'My adapter', fromAdapterId: null, form: trainFormFor(modelId) };
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
 export function readTrainingSettings(settings: JsonObject, modelId: string | null): TrainingSettings {
