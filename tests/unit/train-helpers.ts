@@ -129,14 +129,14 @@ export function smallModelConfig(overrides: Record<string, unknown> = {}): Model
 import * as tf from '@tensorflow/tfjs';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
 
-/** Gives every B (and A) of an adapter deterministic random values, so that exports carry real numbers. */
-export function randomizeLora(w: LoraWeights, seed: number): void {
+/** Gives every B (and A) of an adapter deterministic random values in [-scale, scale], so that exports carry real numbers. */
+export function randomizeLora(w: LoraWeights, seed: number, scale = 0.5): void {
   let s = seed;
   for (const { a, b } of w.modules.values()) {
     for (const t of [a, b]) {
       const v = t as unknown as tf.Variable;
       const size = v.shape.reduce((x, y) => x * y, 1);
-      v.assign(tf.tensor(testFloats(size, ++s, 0.5), v.shape));
+      v.assign(tf.tensor(testFloats(size, ++s, scale), v.shape));
     }
   }
 }

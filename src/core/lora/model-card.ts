@@ -3,7 +3,10 @@
  * library_name: peft), what was trained and on how much, and how to load it in PEFT, llama.cpp and Ollama.
  * Names given by the user are escaped so that the card renders them as text, never as HTML.
  */
+import { escapeMarkdown } from '../text/markdown.ts';
 import { loraScaling, type LoraConfig } from './types.ts';
+
+export { escapeMarkdown };
 
 export interface ModelCardInfo {
   baseModel: string;
@@ -26,16 +29,6 @@ export interface ModelCardInfo {
   title?: string;
   /** ISO date; default today. */
   date?: string;
-}
-
-/** Escapes text for Markdown/HTML rendering: no tags, no emphasis or link syntax. */
-export function escapeMarkdown(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]{}()#|!])/g, '\\$1')
-    .replace(/\r?\n/g, ' ');
 }
 
 /**
