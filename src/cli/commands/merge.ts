@@ -74,7 +74,7 @@ export const command: CliCommand = {
     }
     const { dtypes, defaultDtype } = mergeFormatDtypes(format);
     const dtype = (f.dtype === undefined ? defaultDtype : f.dtype.toUpperCase()) as MergeDtype;
-    if (!dtypes.includes(dtype)) bad(`--dtype for --format ${format} must be ${dtypes.join(', ')}, not "${f.dtype}"`);
+    if (!dtypes.includes(dtype)) bad(`--dtype must be ${dtypes.join(', ')}, not "${f.dtype}" (for --format ${format})`);
     await checkOut(f.out);
     await checkAdapterFolder(f.adapter);
     const modelSource = await fromFlag('model', () => nodeDirSource(f.model));

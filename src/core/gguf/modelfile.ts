@@ -25,7 +25,8 @@ export interface TemplateParts {
   generationPrompt: string;
 }
 
-const M = { sys: 'XXSYSTEMXX', u1: 'XXUSERONEXX', a1: 'XXASSISTANTONEXX', u2: 'XXUSERTWOXX' } as const;
+// Mixed case, so that a template that rewrites the content (upper, lower, title…) shows it.
+const M = { sys: 'xSyStEmX', u1: 'xUsErOnEx', a1: 'xAsSiStAnTx', u2: 'xUsErTwOx' } as const;
 
 function splitOnce(s: string, marker: string): [string, string] | null {
   const i = s.indexOf(marker);
