@@ -90,7 +90,12 @@ function runNpm(args: string[], cwd: string): Promise<void> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', (e) => reject(new Error(`could not start npm (${e.message})`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm install exited with ${code}: ${out.trim().split('\n').slice(-8).join('\n')}`))));
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const lines = out.trim().split('\n');
+      const errors = lines.filter((l) => l.startsWith('npm error')).slice(0, 4); // code, summary, first details
+      reject(new Error(`npm install exited with ${code}: ${(errors.length ? errors : lines.slice(-4)).join('\n')}`));
+    });
   });
 }
 

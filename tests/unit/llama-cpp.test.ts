@@ -1,7 +1,7 @@
 /**
  * llama.cpp runs the GGUF files this project writes: node-llama-cpp 3.21.1 (tests/scripts/llama-peer.ts,
- * installed on first use into a cache folder outside the repo; if that cannot be done this test FAILS with the
- * reason, it never skips) loads
+ * installed on first use into a cache folder outside the repo; if that cannot be done every test here FAILS with
+ * the reason, none skips) loads
  *   - the merged model (`lm merge --format gguf`'s runMerge) in F32, F16 and Q8_0, and
  *   - the base model as GGUF F32 plus the adapter as `adapter.gguf` (llama.cpp applies the LoRA itself),
  * and the log-softmax of its logits is compared with the adapted reference: the fixtures' float64 reference
@@ -153,18 +153,25 @@ async function peerError(gguf: string, rows: number[][], want: number[][][], o: 
 
 const measured: string[] = [];
 
-beforeAll(async () => {
-  await useNodeBackend('cpu');
-  await ensureLlamaPeer({ log: (l) => process.stderr.write(`${l}\n`) });
-}, 600_000);
+beforeAll(() => useNodeBackend('cpu'));
+
+/** The peer's install, started once; every test awaits it, so a failed install fails each of them with its reason. */
+let installing: Promise<string> | null = null;
+const peerInstalled = () => (installing ??= ensureLlamaPeer({ log: (l) => process.stderr.write(`${l}\n`) }));
 
 afterAll(() => {
   if (measured.length) process.stderr.write(`llama.cpp (node-llama-cpp ${LLAMA_PEER_VERSION}) max |Δ log p| against the adapted reference:\n${measured.join('\n')}\n`);
 });
 
 describe(`llama.cpp (node-llama-cpp ${LLAMA_PEER_VERSION}) runs the GGUF files the project writes`, () => {
+  it(`installs node-llama-cpp ${LLAMA_PEER_VERSION} (CPU build only) outside the repo, or fails saying why`, async () => {
+    const dir = await peerInstalled();
+    expect(dir.startsWith(process.cwd())).toBe(false);
+  }, 600_000);
+
   for (const c of cases()) {
     it(c.label, async () => {
+      await peerInstalled();
       const model: LanguageModel = await loadModel(memorySource(c.label, c.files));
       let lora: LoraWeights | null = null;
       try {
@@ -203,6 +210,7 @@ describe(`llama.cpp (node-llama-cpp ${LLAMA_PEER_VERSION}) runs the GGUF files t
   }
 
   it("tokenizes text as the fixture's own tokenizer does (byte-level BPE, pre-tokenizer gpt-2)", async () => {
+    await peerInstalled();
     const files = folderFiles(modelDir('tiny-llama'));
     const model = await loadModel(memorySource('tok', files));
     try {

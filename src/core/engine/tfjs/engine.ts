@@ -155,9 +155,12 @@ export abstract class TfjsEngineBase implements ChatEngine {
     adapterId: string,
     options: Omit<MergedModelParams, 'adapterId'> & { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
   ): Promise<MergedModelFiles> {
-    const { signal, onProgress, ...params } = options;
-    const defined = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
-    return this.caller().call('mergedModel', { adapterId, ...defined }, { signal, onProgress });
+    const { signal, onProgress, format, dtype, name } = options;
+    const params: MergedModelParams = { adapterId };
+    if (format !== undefined) params.format = format;
+    if (dtype !== undefined) params.dtype = dtype;
+    if (name !== undefined) params.name = name;
+    return this.caller().call('mergedModel', params, { signal, onProgress });
   }
 
   /**

@@ -16,8 +16,7 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import { checkGgufDtype, GGUF_DTYPES, ModelGgufWriter } from '../../gguf/model-gguf.ts';
-import { modelfile } from '../../gguf/modelfile.ts';
-import { ggufReadme } from '../../gguf/readme.ts';
+import { ggufFolderFiles, type GgufExportInfo } from '../../gguf/model-folder.ts';
 import type { ModelSource, OpenOptions } from '../../io/model-source.ts';
 import { SafetensorsBuilder, type SafetensorsDtype } from '../../io/safetensors-write.ts';
 import { MERGED_MODEL_COPIED_FILES, mergeLoraPlain, mergedModelExtraFiles } from '../../lora/merge.ts';
@@ -31,7 +30,7 @@ import { transpose2d } from '../../model/weights-load.ts';
 export type MergeFormat = 'safetensors' | 'gguf';
 export type MergeDtype = SafetensorsDtype | 'Q8_0';
 
-export const MERGE_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
+const SAFETENSORS_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
 export interface MergeRunOptions {
   /** Output format (default safetensors). */
@@ -47,13 +46,7 @@ export interface MergeRunOptions {
   onTensor?: (done: number, total: number, name: string) => void;
 }
 
-/** What a GGUF export says about itself (for the CLI's message and the UI). */
-export interface GgufExportInfo {
-  pre: string;
-  preExact: boolean;
-  template: boolean;
-  stops: string[];
-}
+export type { GgufExportInfo };
 
 export interface MergeRunResult {
   /** The output folder's files, by name. */
@@ -89,7 +82,7 @@ interface MergeWriter {
 
 const MERGE_WRITERS: Record<MergeFormat, MergeWriter> = {
   safetensors: {
-    dtypes: MERGE_DTYPES,
+    dtypes: SAFETENSORS_DTYPES,
     defaultDtype: 'F32',
     open(ctx) {
       const dtype = ctx.dtype as SafetensorsDtype;
@@ -118,23 +111,8 @@ const MERGE_WRITERS: Record<MergeFormat, MergeWriter> = {
       return {
         put: (name, data) => w.put(name, data),
         finish() {
-          const v = w.vocab;
-          const tokenText = (id: number | undefined) => (id === undefined ? '' : (v.tokens[id] ?? ''));
-          const mf = modelfile({
-            gguf: 'model.gguf',
-            chatTemplate: v.chatTemplate,
-            tokens: { addGenerationPrompt: true, bosToken: tokenText(v.special.bos), eosToken: tokenText(v.special.eos), padToken: tokenText(v.special.pad), unkToken: tokenText(v.special.unk) },
-            eosTexts: ctx.config.eosTokenIds.map((id) => tokenText(id)).filter((t) => v.controlTokens.includes(t)),
-            controlTexts: v.controlTokens,
-          });
-          const info: GgufExportInfo = { pre: v.pre, preExact: v.preExact, template: mf.template, stops: mf.stops };
-          const readme = ggufReadme({ name: ctx.name, architecture: ctx.config.architecture, dtype, merged: ctx.merged && ctx.baseModel ? { baseModel: ctx.baseModel, ...ctx.merged } : undefined, ...info });
-          const enc = new TextEncoder();
-          const files = new Map<string, Uint8Array>([
-            ['model.gguf', w.finish()],
-            ['Modelfile', enc.encode(mf.text)],
-            ['README.md', enc.encode(readme)],
-          ]);
+          const merged = ctx.merged && ctx.baseModel ? { baseModel: ctx.baseModel, ...ctx.merged } : undefined;
+          const { files, info } = ggufFolderFiles(w, { config: ctx.config, name: ctx.name, dtype, merged });
           return { files, gguf: info };
         },
       };
