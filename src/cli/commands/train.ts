@@ -5,11 +5,12 @@
  * Ctrl-C stops after the current step and writes the adapter as it is.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../core/engine/tfjs/train-config.ts';
 import { runLoraTraining } from '../../core/engine/tfjs/train-run.ts';
 import { AppError } from '../../core/errors.ts';
+import { modelNameFromFolder } from '../../core/gguf/general.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
 import { writeFilesToFolder, readFilesFromFolder } from '../../core/lora/export-node.ts';
 import { adapterExportFiles, type AdapterFormat } from '../../core/lora/export.ts';
@@ -53,7 +54,7 @@ const FLAGS = {
   'checkpoint-every': { kind: 'int', value: 'N', help: 'write OUT/checkpoint-<step>/ every N steps (default never)' },
   format: { kind: 'string', value: 'peft|gguf|both', help: 'what to write (default peft)' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default wasm)' },
-  'base-model': { kind: 'string', value: 'NAME', help: 'base_model_name_or_path written in the adapter, e.g. a hub id (default: the --model path)' },
+  'base-model': { kind: 'string', value: 'NAME', help: 'base_model_name_or_path written in the adapter, e.g. a hub id (default: the model folder\'s name, never its path)' },
 } as const;
 
 function bad(message: string): never {
@@ -159,6 +160,7 @@ export const command: CliCommand = {
 
     const backend = await useNodeBackend(f.backend ?? 'wasm');
     const model = await loadModel(await nodeDirSource(f.model));
+    const baseModel = f['base-model'] ?? modelNameFromFolder(resolve(f.model), await readFile(join(f.model, 'config.json'), 'utf8').then(JSON.parse, () => null));
     let from: LoraWeights | null = null;
     let resume: Map<string, Uint8Array> | null = null;
     const stopper = new AbortController();
@@ -197,13 +199,13 @@ export const command: CliCommand = {
             break;
         }
       };
-      const run = await runLoraTraining({ model, method, rows, config, from, resume, baseModel: f['base-model'] ?? f.model, signal: stopper.signal, onProgress });
+      const run = await runLoraTraining({ model, method, rows, config, from, resume, baseModel, signal: stopper.signal, onProgress });
       await Promise.all(pending);
       try {
         const files = await adapterExportFiles({
           weights: run.weights,
           model: model.config,
-          baseModel: f['base-model'] ?? f.model,
+          baseModel,
           format,
           card: {
             method,
