@@ -5,7 +5,7 @@
  */
 import { zipSync, type Zippable } from 'fflate';
 import { AppError } from '../errors.ts';
-import { readZipEntries, type ZipLimits, type ZipReadOptions } from './zip-read.ts';
+import { mib, readZipEntries, ZipError, type ZipLimits, type ZipReadOptions } from './zip-read.ts';
 
 const STORED = /\.(safetensors|gguf|bin|zip)$/i;
 
@@ -33,4 +33,11 @@ export const FILES_ZIP_LIMITS: ZipLimits = {
 /** The files of a zip archive (directories omitted), checked by the zip reader against `limits`. */
 export function unzipFiles(data: Uint8Array, options: Partial<ZipReadOptions> = {}): Map<string, Uint8Array> {
   return readZipEntries(data, { limits: FILES_ZIP_LIMITS, ...options });
+}
+
+/** A picked or dropped zip file: refused by its size before it is read into memory, then read as unzipFiles does. */
+export async function unzipBlob(blob: Blob, options: Partial<ZipReadOptions> = {}): Promise<Map<string, Uint8Array>> {
+  const max = (options.limits ?? FILES_ZIP_LIMITS).fileBytes;
+  if (blob.size > max) throw (options.fail ?? ((d: string) => new ZipError(d)))(`the file is ${mib(blob.size)}; at most ${mib(max)} can be read`);
+  return unzipFiles(new Uint8Array(await blob.arrayBuffer()), options);
 }

@@ -25,7 +25,7 @@ export const ADAPTER_NON_FINITE_ADVICE = 'The adapter is damaged or the training
 export function checkLoraNumbers(raw: Record<string, unknown>, fail: (problem: string) => never): { r: number; alpha: number; dropout: number } {
   const r = raw.r;
   if (typeof r !== 'number' || !Number.isSafeInteger(r) || r <= 0 || r > LORA_BOUNDS.rank) {
-    fail(`r is ${JSON.stringify(r)}; expected a positive integer up to ${LORA_BOUNDS.rank}`);
+    fail(`r is ${showValue(r)}; expected a positive integer up to ${LORA_BOUNDS.rank}`);
   }
   const alpha = raw.lora_alpha ?? 8;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || !(alpha > 0) || alpha > LORA_BOUNDS.alpha) {
@@ -51,4 +51,3 @@ export function checkRankFits(model: ModelConfig, r: number, targets: readonly P
     }
   }
 }
-

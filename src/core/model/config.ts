@@ -128,7 +128,6 @@ function posNumber(o: Json, key: string, fallback?: number): number {
   return v;
 }
 
-
 function bad(problem: string): never {
   throw new AppError('model-config', `config.json: ${problem}. The model's config.json is damaged or incomplete.`);
 }

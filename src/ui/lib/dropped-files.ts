@@ -11,8 +11,7 @@
  * DataTransfer made by script) give the dropped files through `getAsFile()`.
  */
 import { AppError } from '../../core/errors.ts';
-import { FILES_ZIP_LIMITS, unzipFiles } from '../../core/io/zip.ts';
-import { mib, ZipError } from '../../core/io/zip-read.ts';
+import { unzipBlob } from '../../core/io/zip.ts';
 
 /** The parts of the File and Directory Entries API read here (structural, so tests can pass plain objects). */
 export interface EntryLike {
@@ -79,8 +78,7 @@ async function collect(dirs: DirectoryEntryLike[], loose: Array<File | FileEntry
  * A zip of a model folder: its top-level files (or those of the one folder every entry is in), read by the
  * checked zip reader; sub-folders and hidden files are skipped as for a dropped folder, and not inflated.
  */
-export async function unzipFolder(zip: File): Promise<DroppedFolder> {
-  if (zip.size > FILES_ZIP_LIMITS.fileBytes) throw new ZipError(`the file is ${mib(zip.size)}; at most ${mib(FILES_ZIP_LIMITS.fileBytes)} can be read`);
+async function unzipFolder(zip: File): Promise<DroppedFolder> {
   const name = zip.name.replace(/\.zip$/i, '');
   const topLevel = (entry: string, names: readonly string[]): boolean => {
     const parts = entry.split('/');
@@ -88,7 +86,7 @@ export async function unzipFolder(zip: File): Promise<DroppedFolder> {
     const rest = shared ? parts.slice(1) : parts;
     return rest.length === 1 && !rest[0].startsWith('.');
   };
-  const entries = unzipFiles(new Uint8Array(await zip.arrayBuffer()), { want: topLevel });
+  const entries = await unzipBlob(zip, { want: topLevel });
   // What was wanted sits at the top or in the one shared folder: its name is its last part.
   const files = [...entries].map(([entry, bytes]) => new File([bytes as Uint8Array<ArrayBuffer>], entry.split('/').pop() as string));
   if (files.length === 0) throw new AppError('bad-input', `The zip "${zip.name}" has no files at its top level. ${NOTHING}`);
