@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   generate: () => import('./commands/generate.ts'),
   train: () => import('./commands/train.ts'),
   merge: () => import('./commands/merge.ts'),
+  'mlc-export': () => import('./commands/mlc-export.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -15,14 +15,20 @@ import type { SafetensorsDtype } from '../../core/io/safetensors-write.ts';
 import { writeFilesToFolder } from '../../core/lora/export-node.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { loadModel, type LanguageModel } from '../../core/model/load.ts';
+import { MLC_QUANTIZATIONS } from '../../core/mlc/types.ts';
 import { parseFlags, usageOf, type CliCommand } from '../args.ts';
 import { useNodeBackend } from '../node-backend.ts';
+import { runMlcMerge } from './merge-mlc.ts';
+import { parseQuantization } from './mlc-export.ts';
 
 const FLAGS = {
   model: { kind: 'string', value: 'DIR', help: 'base model folder (config.json, model.safetensors or shards + index, tokenizer files)', required: true },
   adapter: { kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors)', required: true },
   out: { kind: 'string', value: 'DIR', help: 'folder for the merged model (new, or one without a model in it)', required: true },
   dtype: { kind: 'string', value: 'F32|F16|BF16', help: 'dtype of the merged weights (default F32)' },
+  format: { kind: 'string', value: 'safetensors|mlc', help: 'what to write: a Hugging Face folder (default) or MLC files for web-llm' },
+  quantization: { kind: 'string', value: MLC_QUANTIZATIONS.join('|'), help: 'mlc: how the weights are stored (an MLC --model keeps its own)' },
+  report: { kind: 'string', value: 'FILE.json', help: 'mlc: write the merge report (weights and logits kept) here' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default cpu)' },
 } as const;
 
@@ -34,7 +40,7 @@ function bad(message: string): never {
 }
 
 /** A problem with a folder the user named is bad input (exit code 2): the flag is named in the message. */
-async function fromFlag<T>(flag: string, task: () => Promise<T>): Promise<T> {
+export async function fromFlag<T>(flag: string, task: () => Promise<T>): Promise<T> {
   try {
     return await task();
   } catch (e) {
@@ -57,7 +63,7 @@ async function checkOut(out: string): Promise<void> {
 }
 
 /** The adapter folder must hold PEFT's two files; said here in the adapter's terms (the loader speaks of models). */
-async function checkAdapterFolder(dir: string): Promise<void> {
+export async function checkAdapterFolder(dir: string): Promise<void> {
   const what = 'Pass the folder PEFT\'s save_pretrained wrote: adapter_config.json and adapter_model.safetensors';
   const st = await stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new AppError('bad-input', `--adapter ${dir} is not a folder. ${what}.`);
@@ -78,6 +84,13 @@ export const command: CliCommand = {
   usage: () => usageOf('merge', FLAGS),
   async run(argv) {
     const f = parseFlags('merge', argv, FLAGS);
+    if (f.format === 'mlc') {
+      if (f.dtype !== undefined) bad('--dtype is for --format safetensors; MLC files take --quantization');
+      const quantization = f.quantization === undefined ? undefined : parseQuantization('merge', f.quantization, FLAGS);
+      return runMlcMerge({ ...f, quantization });
+    }
+    if (f.format !== undefined && f.format !== 'safetensors') bad(`--format must be safetensors or mlc, not "${f.format}"`);
+    if (f.quantization !== undefined || f.report !== undefined) bad('--quantization and --report are for --format mlc');
     const dtype = (f.dtype === undefined ? 'F32' : f.dtype.toUpperCase()) as SafetensorsDtype;
     if (!MERGE_DTYPES.includes(dtype)) bad(`--dtype must be ${MERGE_DTYPES.join(', ')}, not "${f.dtype}"`);
     await checkOut(f.out);
