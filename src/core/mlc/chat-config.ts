@@ -50,7 +50,8 @@ export function parseMlcChatConfig(raw: unknown, label: string): MlcChatConfig {
     config = parseModelConfig(hfShaped(architecture, mc, raw));
   } catch (e) {
     if (e instanceof AppError && e.code === 'model-config') {
-      throw new AppError('model-config', e.message.replace(/^config\.json:/, `${where} (model_config):`), { cause: e });
+      const message = e.message.replace(/^config\.json:/, `${where} (model_config):`).replace("The model's config.json", `The model's ${CHAT_CONFIG_FILE}`);
+      throw new AppError('model-config', message, { cause: e });
     }
     throw e;
   }
