@@ -110,9 +110,7 @@ export class WebLlmEngine implements ChatEngine {
     this.#loaded = null;
     this.#reload = null;
     this.#choice = null;
-    const params: WebLlmLoadParams = evolved
-      ? { webllmId: modelId, source: this.#source(evolved.baseWebllmId).source, evolved }
-      : this.#source(choice.variant.webllmId);
+    const params = await this.#params(evolved ? modelId : choice.variant.webllmId, evolved);
     await this.#connect().call('load', params, { signal, onProgress });
     this.#choice = choice;
     this.#loaded = params.webllmId;
@@ -171,7 +169,14 @@ export class WebLlmEngine implements ChatEngine {
 
   /** Which catalog variants (default: all) have their weights in the browser cache. */
   async listCached(webllmIds: string[] = allWebLlmIds(this.#options.catalog ?? CATALOG)): Promise<CachedModel[]> {
-    return this.#connect().call('cacheStatus', { models: webllmIds.map((id) => this.#source(id)) });
+    const models = await Promise.all(webllmIds.map((id) => this.#params(id)));
+    return this.#connect().call('cacheStatus', { models });
+  }
+
+  /** Load parameters for a web-llm id: an evolved model's (with its base's source) or a catalog variant's. */
+  async #params(webllmId: string, known?: EvolvedRecordRef | null): Promise<WebLlmLoadParams> {
+    const evolved = known !== undefined ? known : ((await this.#options.evolved?.(webllmId)) ?? null);
+    return evolved ? { webllmId, source: this.#source(evolved.baseWebllmId).source, evolved } : this.#source(webllmId);
   }
 
   /**
