@@ -20,7 +20,13 @@ import {
   type WritableCache,
   type WritableCacheStorage,
 } from '../../src/core/engine/webllm/evolved.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createWorkerClient } from '../../src/core/engine/protocol-client.ts';
+import type { EvolveApi, EvolveProgress } from '../../src/core/engine/webllm/evolve-api.ts';
+import { serveEvolve } from '../../src/core/engine/webllm/evolve-host.ts';
 import { loadMlcModel } from '../../src/core/mlc/load.ts';
+import { adapterDir, maxAbsDiff, reference } from '../fixtures/reference.ts';
 import { logitsOf, maxAbs, mlcFiles, mlcSource, testRows } from './mlc-helpers.ts';
 
 beforeAll(async () => {
@@ -164,5 +170,71 @@ describe('evolved models in the Cache API', () => {
     const caches = new MemoryCaches();
     await (await caches.open(EVOLVED_REGISTRY_SCOPE)).put(`${ORIGIN}/webllm-evolved/junk/evolved-model.json`, new Response('{"webllmId": 3}'));
     expect(await listEvolvedModels(caches)).toEqual([]);
+  });
+});
+
+describe('the evolve worker (host over a MessageChannel)', () => {
+  /** The base "downloaded" by web-llm: its MLC files at the record's folder URL in web-llm's scopes. */
+  async function downloadedBase(caches: MemoryCaches): Promise<void> {
+    for (const [name, bytes] of await mlcFiles('tiny-llama', 'q0f32')) {
+      await (await caches.open(name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model')).put(BASE_URL + name, new Response(bytes));
+    }
+  }
+
+  function client(caches: MemoryCaches) {
+    const { port1, port2 } = new MessageChannel();
+    const server = serveEvolve(port2, { caches });
+    const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
+    return { c, close: () => (c.close(), server.close(), port1.close(), port2.close()) };
+  }
+
+  const adapter = () => ({
+    adapterConfig: readFileSync(join(adapterDir('tiny-llama'), 'adapter_config.json'), 'utf8'),
+    safetensors: new Uint8Array(readFileSync(join(adapterDir('tiny-llama'), 'adapter_model.safetensors'))),
+  });
+
+  it('merges an adapter into the cached base and registers it; the evolved model computes the adapted logits', async () => {
+    const caches = new MemoryCaches();
+    await downloadedBase(caches);
+    const { c, close } = client(caches);
+    const progress: EvolveProgress[] = [];
+    try {
+      const m = await c.call('evolve', { adapter: adapter(), base, baseModel: `https://huggingface.co/mlc-ai/${BASE_ID}`, webllmId: 'smol-e1', name: 'round 1', origin: ORIGIN }, { onProgress: (p) => progress.push(p) });
+      expect(m).toMatchObject({ webllmId: 'smol-e1', name: 'round 1', report: { exact: true, logitsKept: null } });
+      expect(m.report?.weightKept).toBeCloseTo(1, 6);
+      expect(new Set(progress.map((p) => p.phase))).toEqual(new Set(['merge', 'write']));
+      expect(progress.at(-1)).toEqual({ phase: 'write', done: m.bytes, total: m.bytes });
+      const evolved = await loadMlcModel(webllmCacheSource(caches, m.model));
+      const ids = reference('tiny-llama').input_ids;
+      const got = await logitsOf(evolved, ids);
+      evolved.dispose();
+      const V = 300;
+      const shaped = ids.map((r, i) => r.map((_, t) => Array.from(got.subarray((i * r.length + t) * V, (i * r.length + t + 1) * V))));
+      expect(maxAbsDiff(shaped, reference('tiny-llama').logits_adapted)).toBeLessThan(1e-3);
+      expect(baseEntries(caches).length).toBeGreaterThan(0);
+    } finally {
+      close();
+    }
+  });
+
+  it('refuses a base that is not in the cache, and a quota that is too small, writing nothing', async () => {
+    const empty = new MemoryCaches();
+    const a = client(empty);
+    try {
+      await expect(a.c.call('evolve', { adapter: adapter(), base, baseModel: `https://huggingface.co/mlc-ai/${BASE_ID}`, webllmId: 'x1', name: 'x', origin: ORIGIN })).rejects.toMatchObject({ code: 'not-found', message: expect.stringContaining('Load it once with the web-llm engine') });
+    } finally {
+      a.close();
+    }
+    const small = new MemoryCaches();
+    await downloadedBase(small);
+    small.quota = small.used + 1000;
+    const b = client(small);
+    try {
+      await expect(b.c.call('evolve', { adapter: adapter(), base, baseModel: `https://huggingface.co/mlc-ai/${BASE_ID}`, webllmId: 'x2', name: 'x', origin: ORIGIN })).rejects.toMatchObject({ code: 'quota-exceeded' });
+      expect(small.urls('webllm/model').some((u) => u.includes('/x2/'))).toBe(false);
+      expect(await listEvolvedModels(small)).toEqual([]);
+    } finally {
+      b.close();
+    }
   });
 });
