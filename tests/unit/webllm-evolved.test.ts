@@ -177,7 +177,7 @@ describe('the evolve worker (host over a MessageChannel)', () => {
   /** The base "downloaded" by web-llm: its MLC files at the record's folder URL in web-llm's scopes. */
   async function downloadedBase(caches: MemoryCaches): Promise<void> {
     for (const [name, bytes] of await mlcFiles('tiny-llama', 'q0f32')) {
-      await (await caches.open(name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model')).put(BASE_URL + name, new Response(bytes));
+      await (await caches.open(name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model')).put(BASE_URL + name, new Response(new Blob([bytes as Uint8Array<ArrayBuffer>])));
     }
   }
 
