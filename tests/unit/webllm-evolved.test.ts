@@ -26,7 +26,9 @@ import { createWorkerClient } from '../../src/core/engine/protocol-client.ts';
 import type { EvolveApi, EvolveProgress } from '../../src/core/engine/webllm/evolve-api.ts';
 import { serveEvolve } from '../../src/core/engine/webllm/evolve-host.ts';
 import { loadMlcModel } from '../../src/core/mlc/load.ts';
-import { adapterDir, maxAbsDiff, reference } from '../fixtures/reference.ts';
+import { TfjsLocalEngine } from '../../src/core/engine/tfjs/local.ts';
+import { nodeTfjsHostDeps } from '../../src/core/engine/tfjs/node-local.ts';
+import { adapterDir, maxAbsDiff, modelDir, reference } from '../fixtures/reference.ts';
 import { logitsOf, maxAbs, mlcFiles, mlcSource, testRows } from './mlc-helpers.ts';
 
 beforeAll(async () => {
@@ -236,5 +238,30 @@ describe('the evolve worker (host over a MessageChannel)', () => {
     } finally {
       b.close();
     }
+  });
+});
+
+describe('the tfjs engine on web-llm\'s cached files (one download serves both engines)', () => {
+  it('loads a cached web-llm model (webllm-cache source) and generates what the HF folder generates', async () => {
+    const caches = new MemoryCaches();
+    await registerEvolvedModel(caches, base, 'smol-cached', await mlcFiles('tiny-llama', 'q0f32'), { origin: ORIGIN, name: 'x' });
+    const model = evolvedModelUrl(ORIGIN, 'smol-cached');
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }], maxTokens: 8, temperature: 0 };
+    const cached = new TfjsLocalEngine({ host: { ...nodeTfjsHostDeps(), webllmCaches: () => caches }, backend: 'cpu', source: { kind: 'webllm-cache', model } });
+    const hf = new TfjsLocalEngine({ host: nodeTfjsHostDeps(), backend: 'cpu', source: { kind: 'dir', path: modelDir('tiny-llama') } });
+    try {
+      await cached.load('smol-cached');
+      await hf.load('tiny-llama');
+      expect(cached.model?.config).toEqual(hf.model?.config);
+      const a = await cached.chat(request);
+      const b = await hf.chat(request);
+      expect(a.usage.completionTokens).toBeGreaterThan(0);
+      expect(a.text).toBe(b.text);
+    } finally {
+      await cached.unload();
+      await hf.unload();
+    }
+    const none = new TfjsLocalEngine({ host: nodeTfjsHostDeps(), backend: 'cpu', source: { kind: 'webllm-cache', model } });
+    await expect(none.load('smol-cached')).rejects.toMatchObject({ code: 'unsupported' });
   });
 });
