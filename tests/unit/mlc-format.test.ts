@@ -148,8 +148,14 @@ describe('shards and the manifest', () => {
     expect(tc.records.map((s) => s.records.map((r) => `${r.name}@${r.byteOffset}`))).toEqual([['a@0', 'b@40'], ['big@0'], ['c@0', 'd@30']]);
   });
 
-  it('the index is the file web-llm 0.2.86 reads', () => {
+  it('the index is the file web-llm 0.2.86 reads; a folder with the older name (ndarray-cache.json) loads too', async () => {
     expect(TENSOR_CACHE_FILE).toBe(TENSOR_CACHE_MANIFEST_FILENAME);
+    const files = new Map(await mlcFiles('tiny-llama', 'q4f32_1'));
+    files.set('ndarray-cache.json', files.get(TENSOR_CACHE_FILE)!);
+    files.delete(TENSOR_CACHE_FILE);
+    const m = await loadMlcModel(mlcSource('legacy-name', files));
+    expect(m.config.architecture).toBe('llama');
+    m.dispose();
   });
 });
 

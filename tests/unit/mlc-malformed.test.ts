@@ -79,6 +79,7 @@ describe('malformed MLC folders', () => {
     ['tensor-cache.json that is not JSON', (f) => (f.set('tensor-cache.json', new TextEncoder().encode('{"records": [')), f.set('__keep_index__', new Uint8Array())), 'bad-input', /tensor-cache\.json .* is not valid JSON/],
     ['mlc-chat-config.json that is not JSON', (f) => (f.set('mlc-chat-config.json', new TextEncoder().encode('nope')), f.set('__keep_chat__', new Uint8Array())), 'bad-input', /mlc-chat-config\.json .* is not valid JSON/],
     ['a missing mlc-chat-config.json', (f) => (f.delete('mlc-chat-config.json'), f.set('__keep_chat__', new Uint8Array())), 'not-found', /has no mlc-chat-config\.json/],
+    ['no index at all', (f) => (f.delete('tensor-cache.json'), f.set('__keep_index__', new Uint8Array())), 'not-found', /has no tensor-cache\.json \(nor ndarray-cache\.json\)/],
     ['records without a list', (_f, i) => (i.records = 'none'), 'mlc', /"records" is not a list/],
     ['a config with fewer heads than the weights', (_f, _i, c) => (c.model_config.num_attention_heads = 4), 'model-config', /c_attn\.q_weight" is \[160, 12\] uint32, but .* implies \[128, 12\]/],
     ['a config that is not self-consistent', (_f, _i, c) => (c.model_config.num_attention_heads = 3), 'model-config', /not a multiple of num_key_value_heads.*damaged or incomplete/],

@@ -10,7 +10,7 @@ import { loadModel, type LanguageModel, type LoadOptions, type ModelReader } fro
 import { transpose2d } from '../model/weights-load.ts';
 import { allWeightTensors, emptyWeights, hfTensorSpecs, type ModelWeights } from '../model/weights.ts';
 import { mlcHfTensors, openMlcModel, type MlcModel } from './read.ts';
-import { CHAT_CONFIG_FILE, TENSOR_CACHE_FILE } from './types.ts';
+import { CHAT_CONFIG_FILE, LEGACY_TENSOR_CACHE_FILE, TENSOR_CACHE_FILE } from './types.ts';
 
 /** The MLC model last opened per source, so the index is parsed once per load. */
 const opened = new WeakMap<ModelSource, MlcModel>();
@@ -44,7 +44,8 @@ export const MLC_READER: ModelReader = {
 
 /** True when the folder is an MLC build (mlc-chat-config.json and tensor-cache.json, no config.json). */
 export async function isMlcFolder(source: ModelSource): Promise<boolean> {
-  const [chat, index, hf] = await Promise.all([source.open(CHAT_CONFIG_FILE), source.open(TENSOR_CACHE_FILE), source.open('config.json')]);
+  const [chat, current, legacy, hf] = await Promise.all([CHAT_CONFIG_FILE, TENSOR_CACHE_FILE, LEGACY_TENSOR_CACHE_FILE, 'config.json'].map((f) => source.open(f)));
+  const index = current ?? legacy;
   if (chat && !index) throw new AppError('mlc', `${source.label} has ${CHAT_CONFIG_FILE} but no ${TENSOR_CACHE_FILE}. The MLC model is incomplete; download it again.`);
   return chat !== null && index !== null && hf === null;
 }

@@ -14,7 +14,7 @@ import { mlcParams, storedTensors, unfuse, type MlcParam } from './layout.ts';
 import { indexRecords, parseTensorCache, type RecordLocation } from './manifest.ts';
 import { dequantizeQ4 } from './q4.ts';
 import { MlcShardReader } from './shards.ts';
-import { CHAT_CONFIG_FILE, quantScheme, TENSOR_CACHE_FILE, type QuantScheme, type TensorCache } from './types.ts';
+import { CHAT_CONFIG_FILE, LEGACY_TENSOR_CACHE_FILE, quantScheme, TENSOR_CACHE_FILE, type QuantScheme, type TensorCache } from './types.ts';
 
 /** An MLC folder whose config and index agree; no weight has been read yet. */
 export interface MlcModel {
@@ -65,7 +65,8 @@ export function checkMlcModel(chatRaw: unknown, tensorCacheRaw: unknown, label: 
 /** Reads and checks an MLC folder's index and config. */
 export async function openMlcModel(source: ModelSource, o: OpenOptions = {}): Promise<MlcModel> {
   const chatRaw = await readJson(source, CHAT_CONFIG_FILE, true, o);
-  const tcRaw = await readJson(source, TENSOR_CACHE_FILE, true, o);
+  const tcRaw = (await readJson(source, TENSOR_CACHE_FILE, false, o)) ?? (await readJson(source, LEGACY_TENSOR_CACHE_FILE, false, o));
+  if (tcRaw === null) throw new AppError('not-found', `${source.label} has no ${TENSOR_CACHE_FILE} (nor ${LEGACY_TENSOR_CACHE_FILE}). An MLC model folder needs its weights' index.`);
   return { source, ...checkMlcModel(chatRaw, tcRaw, source.label) };
 }
 

@@ -75,6 +75,8 @@ export interface TensorCache {
 
 /** The file names web-llm 0.2.86 reads from a model folder (tvmjs `TENSOR_CACHE_MANIFEST_FILENAME`). */
 export const TENSOR_CACHE_FILE = 'tensor-cache.json';
+/** The same index under the name older mlc-llm toolchains wrote (read as a fallback; web-llm 0.2.86 does not). */
+export const LEGACY_TENSOR_CACHE_FILE = 'ndarray-cache.json';
 export const CHAT_CONFIG_FILE = 'mlc-chat-config.json';
 
 /** A model's files by name (a folder, the browser cache, or what a merge or export produced). */
