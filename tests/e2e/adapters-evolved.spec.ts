@@ -108,6 +108,13 @@ test('an adapter becomes an evolved web-llm model: listed, renamed, kept across 
   await expect(item.getByTestId('evolved-facts')).toContainText(`from ${BASE} (q0f32)`);
   await expect(item.getByTestId('evolved-facts')).toContainText('adapter merged exactly');
   await expect(page.getByTestId('notice-banner')).toContainText('Made Smol evolved');
+  // It can be picked as a web-llm model.
+  await page.locator('details.engines summary').click();
+  await page.getByTestId('actor-engine-kind').selectOption('webllm');
+  const evolvedOption = page.getByTestId('actor-webllm-model').locator('optgroup[label="Evolved in this browser"] option');
+  await expect(evolvedOption).toHaveText([`Smol evolved — from ${BASE}`]);
+  await page.getByTestId('actor-webllm-model').selectOption({ label: `Smol evolved — from ${BASE}` });
+  await expect(page.getByTestId('actor-webllm-evolved')).toContainText('with an adapter merged in');
 
   await item.getByTestId('evolved-rename').click();
   await item.getByTestId('evolved-rename-input').fill('Smol, round 1');

@@ -79,6 +79,12 @@ export function evolvedModelId(baseWebllmId: string, now = Date.now()): string {
   return `${baseWebllmId}-evolved-${now.toString(36)}`;
 }
 
+/** The base id inside an id made by evolvedModelId, or null when `id` is not one. */
+export function evolvedBaseOf(id: string): string | null {
+  const m = /^(.+)-evolved-[0-9a-z]+$/.exec(id);
+  return m ? m[1] : null;
+}
+
 /** The folder URL of an evolved model on this origin, as web-llm's cleanModelUrl would have it. */
 export function evolvedModelUrl(origin: string, webllmId: string): string {
   return modelBaseUrl(new URL(`/${FOLDER}/${encodeURIComponent(webllmId)}/`, origin).href);
