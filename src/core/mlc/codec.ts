@@ -40,8 +40,3 @@ export function encodeWords(words: Uint32Array): Uint8Array {
   assertLittleEndianHost();
   return new Uint8Array(Uint32Array.from(words).buffer);
 }
-
-/** What a float32 value becomes once stored as this dtype and read back (for exact comparisons). */
-export function roundTrip(values: Float32Array, record: Pick<MlcRecord, 'dtype' | 'format'>): Float32Array {
-  return decodeFloats(encodeFloats(values, record), record);
-}

@@ -18,7 +18,7 @@ import { fuse, mlcParams, storedTensors, type MlcParam } from './layout.ts';
 import { serializeTensorCache } from './manifest.ts';
 import { quantizeQ4 } from './q4.ts';
 import { ShardWriter } from './shards.ts';
-import { CHAT_CONFIG_FILE, quantScheme, TENSOR_CACHE_FILE, type MlcFileMap, type MlcFormat, type MlcQuantization, type QuantScheme, type TensorCache } from './types.ts';
+import { CHAT_CONFIG_FILE, quantScheme, TENSOR_CACHE_FILE, type MlcDtype, type MlcFileMap, type MlcQuantization, type QuantScheme, type TensorCache } from './types.ts';
 
 /** A model in Hugging Face terms: its config, every weight by HF name ([out, in] layout) and its tokenizer files. */
 export interface HfModel {
@@ -35,46 +35,32 @@ export const MLC_TOKENIZER_FILES = ['tokenizer.model', 'tokenizer.json', 'vocab.
 export interface EncodedRecord {
   name: string;
   shape: number[];
-  dtype: 'float32' | 'float16' | 'bfloat16' | 'uint32';
-  format: MlcFormat;
+  dtype: MlcDtype;
+  format: 'raw';
   bytes: Uint8Array;
 }
 
-/**
- * A parameter's float32 values ([rows, cols] or [n]) as the records a scheme stores. `formatOf` picks each
- * float record's format (default raw): a merge passes the base model's formats through.
- */
-export function encodeParam(p: MlcParam, values: Float32Array, scheme: QuantScheme, formatOf: (name: string) => MlcFormat = () => 'raw'): EncodedRecord[] {
+/** A parameter's float32 values ([rows, cols] or [n]) as the records a scheme stores (raw: float32 stays exact). */
+export function encodeParam(p: MlcParam, values: Float32Array, scheme: QuantScheme): EncodedRecord[] {
   const stored = storedTensors(p, scheme);
-  if (stored.length === 1) {
-    const [s] = stored;
-    const format = formatOf(s.name);
-    return [{ ...s, format, bytes: encodeFloats(values, { dtype: s.dtype, format }) }];
-  }
+  if (stored.length === 1) return [{ ...stored[0], format: 'raw', bytes: encodeFloats(values, { dtype: stored[0].dtype, format: 'raw' }) }];
   const [w, sc] = stored;
   const [rows, cols] = p.shape;
   const { qWeight, qScale } = quantizeQ4(values, rows, cols, scheme.modelDtype);
-  const format = formatOf(sc.name);
   return [
     { ...w, format: 'raw', bytes: encodeWords(qWeight) },
-    { ...sc, format, bytes: encodeFloats(qScale, { dtype: sc.dtype, format }) },
+    { ...sc, format: 'raw', bytes: encodeFloats(qScale, { dtype: sc.dtype, format: 'raw' }) },
   ];
 }
 
-/** Writes params through a ShardWriter into a file map; `valuesOf` returns each parameter's float32 values. */
-export async function writeMlcWeights(
-  params: readonly MlcParam[],
-  scheme: QuantScheme,
-  valuesOf: (p: MlcParam) => Promise<Float32Array> | Float32Array,
-  files: MlcFileMap,
-  formatOf?: (name: string) => MlcFormat,
-): Promise<TensorCache> {
+/** Writes params through a ShardWriter into a file map (shards + tensor-cache.json); `valuesOf` gives each one's values. */
+export async function writeMlcWeights(params: readonly MlcParam[], scheme: QuantScheme, valuesOf: (p: MlcParam) => Float32Array, files: MlcFileMap): Promise<TensorCache> {
   const writer = new ShardWriter((path, bytes) => void files.set(path, bytes));
   let bytes = 0;
   let count = 0;
   let elements = 0;
   for (const p of params) {
-    for (const r of encodeParam(p, await valuesOf(p), scheme, formatOf)) {
+    for (const r of encodeParam(p, valuesOf(p), scheme)) {
       await writer.add({ name: r.name, shape: r.shape, dtype: r.dtype, format: r.format }, r.bytes);
       bytes += r.bytes.byteLength;
       count++;

@@ -152,16 +152,3 @@ export function fuse(p: MlcParam, parts: ReadonlyMap<string, Float32Array>): Flo
   }
   return out;
 }
-
-/** Where an HF tensor lives: the MLC parameter and the first row it takes there. */
-export function locateHf(params: readonly MlcParam[]): Map<string, { param: MlcParam; row: number; rows: number }> {
-  const out = new Map<string, { param: MlcParam; row: number; rows: number }>();
-  for (const param of params) {
-    let row = 0;
-    for (const part of param.parts) {
-      out.set(part.hf, { param, row, rows: part.rows });
-      row += part.rows;
-    }
-  }
-  return out;
-}
