@@ -18,7 +18,7 @@ export interface GenerationParams {
 
 export interface ChatRequest extends GenerationParams {
   messages: ChatMessage[];
-  /** tfjs engine only: id of a loaded adapter to apply, or null/undefined for the base model. */
+  /** Id of an adapter the engine holds, or null/undefined for the base model (engines with the `adapters` capability). */
   adapterId?: string | null;
   signal?: AbortSignal;
   /** Called with each new piece of text as it is generated. */
@@ -57,9 +57,23 @@ export interface LoadProgress {
 
 export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted';
 
+/**
+ * What an engine can do besides chat, declared by the engine itself. Each true flag promises the matching
+ * sub-interface of ./capabilities.ts, and the type guards there narrow to it by reading these flags:
+ *   adapters   AdapterEngine: holds LoRA adapters and applies the one a request names (ChatRequest.adapterId)
+ *   trainLora  LoraTrainingEngine: also trains LoRA adapters on the weights it has loaded
+ *   evolve     EvolvableEngine: can switch to a model whose weights have an adapter merged in (an evolved model)
+ */
+export interface EngineCapabilities {
+  readonly adapters: boolean;
+  readonly trainLora: boolean;
+  readonly evolve: boolean;
+}
+
 /** One interface for every generator: in-process, behind a worker, or remote. The UI cannot tell them apart. */
 export interface ChatEngine {
   readonly kind: EngineKind;
+  readonly capabilities: EngineCapabilities;
   /** The loaded model, or null before load(). */
   readonly modelId: string | null;
   load(modelId: string, options?: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal }): Promise<void>;

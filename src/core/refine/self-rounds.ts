@@ -1,3 +1,4 @@
+import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
@@ -93,8 +94,8 @@ export interface SelfOptions<C = unknown> {
   runId: string;
   /** All tasks; the train split is collected on, the eval split evaluated on. */
   tasks: readonly Task[];
-  /** The actor (the tfjs engine, which applies adapters). */
-  engine: ChatEngine;
+  /** The actor: it applies each adapter the trainer makes (refused before any work when it cannot). */
+  engine: AdapterEngine;
   trainer: Trainer<C>;
   trainConfig: C;
   /** SELF rounds after round 0. */
@@ -145,6 +146,7 @@ export function selfLoopId(runId: string, round: number, phase: string, taskId: 
 }
 
 export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult> {
+  requireCapability(o.engine, 'adapters', 'SELF');
   if (!Number.isInteger(o.rounds) || o.rounds < 0 || o.rounds > 100) {
     throw new AppError('bad-input', `The number of SELF rounds must be a whole number from 0 to 100 (got ${o.rounds}).`);
   }

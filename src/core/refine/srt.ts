@@ -1,3 +1,4 @@
+import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
@@ -61,7 +62,8 @@ export interface SrtOptions<C = unknown> {
   runId: string;
   /** Train split: collected on. Eval split: evaluated on (when `evaluate`). */
   tasks: readonly Task[];
-  actor: ChatEngine;
+  /** Applies the adapters the trainer makes (refused before any work when it cannot). */
+  actor: AdapterEngine;
   critic: ChatEngine;
   trainer: Trainer<C>;
   sftConfig: C;
@@ -96,6 +98,7 @@ export function srtLoopId(runId: string, phase: string, taskId: string): string 
 }
 
 export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
+  requireCapability(o.actor, 'adapters', 'SRT');
   const registry = o.registry ?? kindRegistry;
   const now = o.now ?? Date.now;
   const train = o.tasks.filter((t) => t.split === 'train');

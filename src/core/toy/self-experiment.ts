@@ -10,9 +10,10 @@
  * critiques and refines them itself, keeps the loops its own final feedback calls correct (no labels: the
  * checker is used only to score the evaluation), trains the adapter further on question → final answer
  * (round r continues round r − 1's adapter), then evaluates. Round 0 is the base model.
- * Works with any ChatEngine that applies adapters (the tfjs engine) and any refine Trainer.
+ * Works with any AdapterEngine (the tfjs engine) and any refine Trainer.
  */
-import type { ChatEngine, GenerationParams } from '../engine/types.ts';
+import type { AdapterEngine } from '../engine/capabilities.ts';
+import type { GenerationParams } from '../engine/types.ts';
 import { AppError } from '../errors.ts';
 import type { StopRules } from '../refine/plan.ts';
 import type { SampleFilter } from '../refine/samples.ts';
@@ -46,7 +47,7 @@ export const TOY_SELF_DEFAULTS = {
 } as const;
 
 export interface ToySelfOptions<C> {
-  engine: ChatEngine;
+  engine: AdapterEngine;
   trainer: Trainer<C>;
   trainConfig: C;
   /** Chooses the unlabeled and held-out questions (generateToyData's seed). */

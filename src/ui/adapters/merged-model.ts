@@ -5,7 +5,7 @@
  * download. Only the tfjs engine with the adapter's own base model loaded can do it.
  */
 import { AppError } from '../../core/errors.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { AdapterEngine } from '../../core/engine/capabilities.ts';
 import { zipFiles } from '../../core/io/zip.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { Adapter } from '../../db/types.ts';
@@ -34,7 +34,7 @@ export function mergeStepText(s: MergeStep): string {
 
 /** The zip of the base model with the adapter merged in. Adds the adapter to the engine first if it lacks it. */
 export async function mergedModelZip(
-  engine: TfjsEngineBase,
+  engine: AdapterEngine,
   db: StudioDb,
   adapter: Adapter,
   onStep: (s: MergeStep) => void = () => undefined,

@@ -10,7 +10,7 @@
  *   run.progress = { pairwise: [{ taskId, baseAnswer, adapterAnswer, outcome, consistent }] }
  */
 import { AppError } from '../../core/errors.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import { hasCapability } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { compareSideBySide, evaluateAccuracy } from '../../core/refine/eval.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
@@ -43,7 +43,8 @@ export interface EvalArgs {
   experimentId: string;
   experimentSettings: JsonObject;
   settings: EvalSettings;
-  actor: TfjsEngineBase | ChatEngine;
+  /** Any engine; one that holds adapters (the `adapters` capability) when the settings name an adapter. */
+  actor: ChatEngine;
   judge: ChatEngine | null;
   labels: { actor: string; judge: string | null };
   signal: AbortSignal;
@@ -75,8 +76,8 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
   if (a.actor.modelId === null) throw new AppError('bad-input', 'Load the actor model first.');
   const usesAdapters = s.adapterId !== null || s.baseAdapterId !== null;
   if (usesAdapters) {
-    if (a.actor.kind !== 'tfjs') throw new AppError('bad-input', 'Adapters are applied by the tfjs engine only: load a tfjs model as the actor.');
-    await ensureAdapters(a.actor as TfjsEngineBase, db, [s.adapterId, s.baseAdapterId]);
+    if (!hasCapability(a.actor, 'adapters')) throw new AppError('bad-input', 'Adapters are applied by the tfjs engine only: load a tfjs model as the actor.');
+    await ensureAdapters(a.actor, db, [s.adapterId, s.baseAdapterId]);
   }
   if (s.judge !== 'none' && !a.judge) throw new AppError('bad-input', 'The judge is the critic, but no critic is loaded. Load one in the engine setup, or pick another judge.');
   const all = (await listTasks(db, a.experimentId)).map(fromTaskRow).filter((t) => t.split === 'eval');

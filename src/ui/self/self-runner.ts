@@ -11,7 +11,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
@@ -39,7 +39,7 @@ import { validateSelfSettings, type SelfSettings } from './self-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SelfEngines {
-  actor: TfjsEngineBase;
+  actor: LoraTrainingEngine;
   /** The critic slot's engine (meta-skill critic, judge), when loaded. */
   critic: ChatEngine | null;
 }

@@ -9,7 +9,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { runSrt, srtLoopId, type SrtCheckpoint, type SrtMetrics, type SrtProgress } from '../../core/refine/srt.ts';
@@ -35,7 +35,7 @@ import { validateSrtSettings, type SrtSettings } from './srt-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SrtEngines {
-  actor: TfjsEngineBase;
+  actor: LoraTrainingEngine;
   critic: ChatEngine;
 }
 
