@@ -3,7 +3,7 @@ import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scr
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';
-import type { Trainer, TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { answerUnderReview, attemptsQuoted, callKind, fakeClock, mathTask, PLAIN_TEMPLATES } from './refine-helpers.ts';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { runSrt, type SrtCheckpoint, type SrtOptions } from '../../src/core/refine/srt.ts';
-import type { Trainer, TrainRequest } from '../../src/core/refine/trainer.ts';
-import type { PreferenceRow, PromptCompletionRow } from '../../src/core/refine/trl.ts';
+import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
+import type { PreferenceRow, PromptCompletionRow } from '../../src/core/train/trl.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { answerUnderReview, callKind, mathTask, PLAIN_TEMPLATES } from './refine-helpers.ts';
 

@@ -20,7 +20,7 @@ import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
 import { loraGradFn } from '../../src/core/engine/tfjs/train-run.ts';
 import { padSequences } from '../../src/core/train/batches.ts';
-import { Rng } from '../../src/core/train/rng.ts';
+import { Rng } from '../../src/core/random/rng.ts';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { maxRelError, randomizeLora } from './train-helpers.ts';
 

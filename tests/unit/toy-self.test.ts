@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
-import type { TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { runToySelf } from '../../src/core/toy/self-experiment.ts';

@@ -20,7 +20,7 @@ import type { TokenBatch } from '../../src/core/train/batches.ts';
 import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { sftLossFn, type LogitsFn } from '../../src/core/train/objectives.ts';
-import { Rng } from '../../src/core/train/rng.ts';
+import { Rng } from '../../src/core/random/rng.ts';
 import { FIXTURE_MODELS, fixturesDir } from '../fixtures/paths.ts';
 import { fixtureModelConfig, maxRelError, randomizeLora } from './train-helpers.ts';
 

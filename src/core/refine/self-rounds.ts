@@ -11,8 +11,8 @@ import type { StopRules } from './plan.ts';
 import { estimateProgress, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type SampleFilter, type SampleShape } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from './trainer.ts';
-import type { PromptCompletionRow, SftRow } from './trl.ts';
+import type { Trainer } from '../train/trainer.ts';
+import type { PromptCompletionRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
 /**

@@ -9,8 +9,8 @@ import type { StopRules } from './plan.ts';
 import { estimateProgress, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from './trainer.ts';
-import type { PreferenceRow, SftRow } from './trl.ts';
+import type { Trainer } from '../train/trainer.ts';
+import type { PreferenceRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
 /**
