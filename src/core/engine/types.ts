@@ -1,20 +1,8 @@
+import type { LoadProgress } from '../io/model-source.ts';
+import type { FinishReason, GenerationParams, Usage } from '../text/generation.ts';
 import type { ChatMessage } from '../text/types.ts';
 
-export type { ChatMessage };
-
-/** Sampling and stopping settings shared by every engine. Unset fields take the engine's defaults. */
-export interface GenerationParams {
-  maxTokens?: number;
-  /** 0 = greedy. */
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  repetitionPenalty?: number;
-  /** Makes sampling reproducible where the engine supports it. */
-  seed?: number;
-  /** Generation stops before any of these strings; the string itself is not returned. */
-  stop?: string[];
-}
+export type { ChatMessage, FinishReason, GenerationParams, LoadProgress, Usage };
 
 export interface ChatRequest extends GenerationParams {
   messages: ChatMessage[];
@@ -25,34 +13,10 @@ export interface ChatRequest extends GenerationParams {
   onToken?: (delta: string) => void;
 }
 
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  /** Prompt tokens per second during prefill. */
-  prefillTokensPerSec: number;
-  /** Generated tokens per second during decode. */
-  decodeTokensPerSec: number;
-  totalMs: number;
-  /** True when the engine reported no token counts and they were estimated (e.g. one token per streamed chunk). */
-  approximate?: boolean;
-}
-
-export type FinishReason = 'stop' | 'length' | 'abort';
-
 export interface ChatResult {
   text: string;
   finishReason: FinishReason;
   usage: Usage;
-}
-
-export interface LoadProgress {
-  /** e.g. 'download', 'cache', 'compile', 'weights' */
-  phase: string;
-  /** 0..1 when known. */
-  fraction: number | null;
-  text: string;
-  /** Bytes fetched or read so far, when the engine reports them (web-llm reports whole MiB). */
-  bytesLoaded?: number | null;
 }
 
 export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted';

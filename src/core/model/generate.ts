@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
-import type { FinishReason, GenerationParams, Usage } from '../engine/types.ts';
+import type { FinishReason, GenerationParams, Usage } from '../text/generation.ts';
 import { disposePreparedLora, prepareLora, type PreparedLora } from '../lora/apply.ts';
 import type { LoraWeights } from '../lora/types.ts';
 import { randomSeed, seededRandom, type Random } from '../text/random.ts';
