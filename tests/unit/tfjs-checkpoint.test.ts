@@ -1,5 +1,5 @@
 /**
- * Gradient checkpointing (src/core/model/checkpoint.ts, used by the tfjs trainer when activations would not fit):
+ * Gradient checkpointing (src/core/train/checkpointed-grads.ts, used by the tfjs trainer when activations would not fit):
  * the loss and every LoRA gradient equal those of the ordinary pass (and the fixtures' float64 reference),
  * also with LoRA dropout (the recomputation draws the same masks) and with adapters on some layers only.
  */
@@ -12,7 +12,7 @@ import { nodeDirSource } from '../../src/core/io/node-dir.ts';
 import { disposeLora, initLora, toVariable } from '../../src/core/lora/init.ts';
 import { loadPeftAdapter } from '../../src/core/lora/peft-load.ts';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
-import { checkpointedLoraGrads } from '../../src/core/model/checkpoint.ts';
+import { checkpointedLoraGrads } from '../../src/core/train/checkpointed-grads.ts';
 import { forwardHidden } from '../../src/core/model/llama.ts';
 import { peftTensorName } from '../../src/core/lora/peft-names.ts';
 import { loadModel } from '../../src/core/model/load.ts';

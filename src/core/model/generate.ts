@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
 import type { FinishReason, GenerationParams, Usage } from '../text/generation.ts';
-import { disposePreparedLora, prepareLora, type PreparedLora } from '../lora/apply.ts';
+import { disposePreparedLora, prepareLora, type PreparedLora } from '../lora/linear.ts';
 import type { LoraWeights } from '../lora/types.ts';
 import { randomSeed, seededRandom, type Random } from '../text/random.ts';
 import { sampleToken, samplingParams, type SamplingParams } from '../text/sampling.ts';

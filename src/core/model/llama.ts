@@ -12,7 +12,7 @@
  * last position only.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loraDelta, prepareLora, type PreparedLora, type PreparedPair } from '../lora/apply.ts';
+import { loraDelta, prepareLora, type PreparedLora, type PreparedPair } from '../lora/linear.ts';
 import type { LoraWeights } from '../lora/types.ts';
 import { MASKED, attend, newPart } from './attention.ts';
 import type { KvCache } from './kv-cache.ts';
@@ -113,7 +113,7 @@ export function forwardCached(
 }
 
 /**
- * A forward pass taken one layer at a time, for gradient checkpointing (model/checkpoint.ts): the caller
+ * A forward pass taken one layer at a time, for gradient checkpointing (train/checkpointed-grads.ts): the caller
  * keeps what it wants between layers and may run a layer again, under a gradient tape, with the LoRA pair
  * tensors it passes (A/B variables prepared inside the call so that their gradients flow). Dropout masks are
  * seeded per (training seed, layer, projection), so running a layer twice draws the same masks.

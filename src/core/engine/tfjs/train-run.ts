@@ -16,7 +16,7 @@ import { disposeLora, initLora, toVariable } from '../../lora/init.ts';
 import { parsePeftConfig, validateAdapter } from '../../lora/peft-load.ts';
 import { peftAdapterConfigJson } from '../../lora/peft-save.ts';
 import type { LoraConfig, LoraWeights } from '../../lora/types.ts';
-import { checkpointedLoraGrads } from '../../model/checkpoint.ts';
+import { checkpointedLoraGrads } from '../../train/checkpointed-grads.ts';
 import { forwardHidden, type LlamaModel } from '../../model/llama.ts';
 import type { ModelConfig } from '../../model/types.ts';
 import { peftTensorName } from '../../lora/peft-names.ts';
@@ -122,7 +122,7 @@ export function transposedHead(model: LlamaModel): tf.Tensor2D[] | null {
 /**
  * Activation memory of a training pass without checkpointing, estimated per token and layer as
  * 4·(40·H + 16·I + 12·nH·T) bytes: calibrated on tfjs-wasm's heap growth for SmolLM2-135M's shape (~300 MB per
- * layer at 4 × 256 tokens). Above the budget the trainer checkpoints (model/checkpoint.ts).
+ * layer at 4 × 256 tokens). Above the budget the trainer checkpoints (train/checkpointed-grads.ts).
  */
 export function activationBytes(c: ModelConfig, rows: number, seqLen: number): number {
   const perToken = 4 * (40 * c.hiddenSize + 16 * c.intermediateSize + 12 * c.numHeads * seqLen);

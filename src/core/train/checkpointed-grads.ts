@@ -10,10 +10,10 @@
  *   for ℓ = L−1 … 0:  gₗ, ∂A, ∂B = ∇ Σ layerₗ(xₗ; A, B) ⊙ gₗ₊₁   (tape over one layer)
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PreparedPair } from '../lora/apply.ts';
+import type { PreparedPair } from '../lora/linear.ts';
 import type { LoraWeights } from '../lora/types.ts';
-import { layerPass, type LlamaModel } from './llama.ts';
-import { PROJECTIONS, modulePath, type Projection } from './types.ts';
+import { layerPass, type LlamaModel } from '../model/llama.ts';
+import { PROJECTIONS, modulePath, type Projection } from '../model/types.ts';
 
 export interface CheckpointedResult {
   value: tf.Scalar;
