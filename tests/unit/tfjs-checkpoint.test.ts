@@ -23,6 +23,7 @@ import { padSequences } from '../../src/core/train/batches.ts';
 import { Rng } from '../../src/core/random/rng.ts';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { maxRelError, randomizeLora } from './train-helpers.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 interface Reference {
   input_ids: number[][];
@@ -64,7 +65,7 @@ describe('gradient checkpointing', () => {
           return { loss, grads: byName };
         }
         const { value, grads } = tf.variableGrads(
-          () => causalLmLossFromHidden(forwardHidden(model, ids, { lora, ...opts }), head, labels, 8),
+          () => causalLmLossFromHidden(forwardHidden(model, ids, { linears: loraLinears(lora, opts) }), head, labels, 8),
           [...params.values()],
         );
         const out = { loss: value.dataSync()[0], grads: new Map([...params].map(([name, v]) => [name, Float32Array.from(grads[v.name].dataSync())])) };

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../../errors.ts';
 import { disposeLora, initLora, toVariable } from '../../lora/init.ts';
+import { loraLinears } from '../../lora/linear.ts';
 import { parsePeftConfig, validateAdapter } from '../../lora/peft-load.ts';
 import { peftAdapterConfigJson } from '../../lora/peft-save.ts';
 import type { LoraConfig, LoraWeights } from '../../lora/types.ts';
@@ -87,8 +88,7 @@ export function hiddenView(model: LlamaModel, lora: LoraWeights, o: ViewOptions 
   return {
     hidden: (ids, f) =>
       forwardHidden(model, ids, {
-        lora: f.adapter ? lora : null,
-        training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null,
+        linears: f.adapter ? loraLinears(lora, { training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null }) : null,
       }),
     head: lmHeadOf(model), // [H, V]
     headT: o.headT ?? null,
@@ -175,7 +175,7 @@ export function loraGradFn(
       } else {
         const p = (batch as PreferenceBatch).pairs;
         // The reference: the same model with the adapter off, no gradient ([2P]).
-        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { lora: null }), head, labels, { ...headOpts, grad: 'lazy' }));
+        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { linears: null }), head, labels, { ...headOpts, grad: 'lazy' }));
         ref = r;
         headLoss = (h) =>
           tf.tidy(() => {
