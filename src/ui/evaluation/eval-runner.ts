@@ -26,7 +26,6 @@ import { engineStamp } from '../playground/loop-runner.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../self/deps.ts';
 import { planEta } from '../self/self-plan.ts';
-import { selfFeedbackAccuracy } from '../self/self-metrics.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
 import { validateEvalSettings, type EvalSettings } from './eval-settings.ts';
 
@@ -107,10 +106,8 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
       const fraction = total === 0 ? 1 : Math.min(1, (base + d) / total);
       a.onProgress?.({ runId: run.id, done: base + d, total, message, fraction, etaMs: planEta(fraction, 0, now() - started) });
     };
-    const steps: StepRecord[] = [];
     const onStep = async (step: StepRecord) => {
       await addStep(db, run.id, step);
-      steps.push(step);
     };
     const common = {
       engine: a.actor,
@@ -122,7 +119,6 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
       batchSize: s.batchSize,
     };
     const points: RunMetricPoint[] = [];
-    const taskMap = new Map(tasks.map((t) => [t.id, t]));
     for (const { side, adapterId } of sides) {
       const label = side === 'base' ? (adapterId ? 'base adapter' : 'base model') : 'adapter';
       const direct = await evaluateAccuracy({ ...common, adapterId, tasks: verifiable, loopIdFor: (t) => evalLoopId(run.id, side, 'direct', t.id), onStep, onProgress: (d) => tick(d, `${label}: direct answers ${d} of ${verifiable.length}`) });
@@ -141,8 +137,7 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
         });
         base += verifiable.length;
         if (refined.accuracy !== null) point.refinedAccuracy = refined.accuracy;
-        const v = selfFeedbackAccuracy(steps, `${run.id}/eval-${side}-refine/`, taskMap, registry);
-        if (v.accuracy !== null) point.selfFeedbackAccuracy = v.accuracy;
+        if (refined.selfFeedback?.accuracy != null) point.selfFeedbackAccuracy = refined.selfFeedback.accuracy;
       }
       points.push(point);
       await appendRunMetric(db, run.id, point);

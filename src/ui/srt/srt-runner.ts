@@ -163,9 +163,6 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
   const trainer = new StoredTrainer({ ...deps, experimentId: run.experimentId, engine: engines.actor, origin: { kind: 'srt', runId: run.id } });
   const start = resume?.checkpoint.startAdapterId ?? s.startAdapterId;
   await ensureAdapters(engines.actor, db, [start, resume?.checkpoint.sftAdapterId, resume?.checkpoint.dpoAdapterId]);
-  const phaseMs: Record<string, number> = { ...(resume?.phaseMs ?? {}) };
-  let current = resume?.checkpoint ?? null;
-  let phaseStart = Date.now();
   const sessionStart = Date.now();
   const startFraction = resume && resume.checkpoint.phase !== 'done' ? srtFraction({ phase: resume.checkpoint.phase, done: 0, total: 1 }) : 0;
   return runSrt({
@@ -192,13 +189,10 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
     evaluate: s.evaluate,
     batchSize: s.batchSize,
     signal: a.signal,
-    resume: resume ? { checkpoint: resume.checkpoint, steps: stored } : undefined,
+    resume: resume ? { checkpoint: resume.checkpoint, steps: stored, phaseMs: resume.phaseMs } : undefined,
     store: {
       saveStep: async (step) => void (await addStep(db, run.id, step)),
-      saveCheckpoint: async (cp) => {
-        if (current) phaseMs[current.phase] = (phaseMs[current.phase] ?? 0) + Math.max(0, Date.now() - phaseStart);
-        phaseStart = Date.now();
-        current = cp;
+      saveCheckpoint: async (cp, phaseMs) => {
         await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs }));
         await appendRunMetric(db, run.id, srtPoint(cp.metrics));
       },
