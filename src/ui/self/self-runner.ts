@@ -26,7 +26,7 @@ import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
 import { engineStamp } from '../playground/loop-runner.ts';
-import { resumeStoredRun } from '../playground/resume-run.ts';
+import { resumeStoredRun } from '../../db/lifecycle.ts';
 import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
