@@ -13,11 +13,10 @@ import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { LockManagerLike } from '../../db/locks.ts';
-import { executeRun, updateRunProgress } from '../../db/runs.ts';
+import { executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import type { Run, Step } from '../../db/types.ts';
 import { loopIdFor, parseRunConfig, runConfigJson, type EngineStamp, type RefineRunConfig } from './run-config.ts';
-import { resumeStoredRun } from '../../db/lifecycle.ts';
 
 export interface RunEngines {
   actor: ChatEngine;
