@@ -7,7 +7,7 @@ import { createExperiment } from '../../src/db/experiments.ts';
 import { addTasks } from '../../src/db/tasks.ts';
 import type { Run } from '../../src/db/types.ts';
 import { defaultEvalSettings, readEvalSettings, writeEvalSettings } from '../../src/ui/evaluation/eval-settings.ts';
-import { runEvaluation, sideBySide, type PairwiseRow } from '../../src/ui/evaluation/eval-runner.ts';
+import { runEvaluation, sideBySide, type PairwiseRow } from '../../src/ui/runs/eval-runner.ts';
 import { formatStat, selfTable } from '../../src/ui/evaluation/self-table.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';

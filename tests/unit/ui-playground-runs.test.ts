@@ -17,7 +17,7 @@ import type { Experiment } from '../../src/db/types.ts';
 import { EngineSlot, type SlotView } from '../../src/ui/engines/engine-slot.ts';
 import { summarizeBatch } from '../../src/ui/playground/batch-summary.ts';
 import { LiveRun, type LiveRunView } from '../../src/ui/playground/live-run.ts';
-import type { RunEngines } from '../../src/ui/playground/loop-runner.ts';
+import type { RunEngines } from '../../src/ui/runs/loop-runner.ts';
 import { roundsOf, stopReasonOf } from '../../src/ui/playground/loop-view.ts';
 import { DEFAULT_REFINE_SETTINGS, type RefineSettings } from '../../src/ui/playground/refine-settings.ts';
 import { parseRunConfig } from '../../src/ui/playground/run-config.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { defaultSrtSettings, readSrtSettings, validateSrtSettings, writeSrtSettings, type SrtSettings } from '../../src/ui/srt/srt-settings.ts';
-import { parseSrtCheckpoint, resumeSrtRun, srtFraction, startSrtRun, type SrtLive } from '../../src/ui/srt/srt-runner.ts';
+import { parseSrtCheckpoint, resumeSrtRun, srtFraction, startSrtRun, type SrtLive } from '../../src/ui/runs/srt-runner.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
 import { MemoryCheckpointStore } from '../../src/ui/training/checkpoint-store.ts';

@@ -25,7 +25,7 @@ import { addStep, listSteps } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
+import { engineStamp } from './loop-runner.ts';
 import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
@@ -34,7 +34,7 @@ import { StoredTrainer, type TrainingEvent } from '../training/stored-trainer.ts
 import { formToConfig, configJson, parseConfigJson } from '../training/train-form.ts';
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
 import { roundPoint } from './self-metrics.ts';
-import { validateSelfSettings, type SelfSettings } from './self-settings.ts';
+import { validateSelfSettings, type SelfSettings } from '../self/self-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SelfEngines {

@@ -22,15 +22,15 @@ import { addStep, listSteps } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
+import { engineStamp } from './loop-runner.ts';
 import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
-import type { PageDeps } from '../self/deps.ts';
+import type { PageDeps } from '../state/deps.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { planEta } from '../self/self-plan.ts';
+import { planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
-import { validateSrtSettings, type SrtSettings } from './srt-settings.ts';
+import { validateSrtSettings, type SrtSettings } from '../srt/srt-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SrtEngines {

@@ -16,7 +16,7 @@ import type { LockManagerLike } from '../../db/locks.ts';
 import { executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import type { Run, Step } from '../../db/types.ts';
-import { loopIdFor, parseRunConfig, runConfigJson, type EngineStamp, type RefineRunConfig } from './run-config.ts';
+import { loopIdFor, parseRunConfig, runConfigJson, type EngineStamp, type RefineRunConfig } from '../playground/run-config.ts';
 
 export interface RunEngines {
   actor: ChatEngine;

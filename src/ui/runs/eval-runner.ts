@@ -22,12 +22,12 @@ import { addStep } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
+import { engineStamp } from './loop-runner.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
-import type { PageDeps } from '../self/deps.ts';
-import { planEta } from '../self/self-plan.ts';
+import type { PageDeps } from '../state/deps.ts';
+import { planEta } from './self-plan.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { validateEvalSettings, type EvalSettings } from './eval-settings.ts';
+import { validateEvalSettings, type EvalSettings } from '../evaluation/eval-settings.ts';
 
 export interface EvalLive {
   runId: string;
