@@ -22,7 +22,7 @@ import { addStep } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from './loop-runner.ts';
+import { engineStamp } from '../engines/engine-stamp.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../state/deps.ts';
 import { planEta } from './self-plan.ts';
