@@ -48,8 +48,14 @@ describe('evaluation settings', () => {
   it('defaults per model, stored and read back, invalid ones replaced', () => {
     expect(defaultEvalSettings('toy-arith')).toMatchObject({ evalCount: 200, answerTokens: 12, feedbackTokens: 176 });
     const s = { ...defaultEvalSettings(null), evalCount: 5 };
-    expect(readEvalSettings(writeEvalSettings({}, s), null)).toEqual(s);
-    expect(readEvalSettings({ evaluation: { batchSize: 0 } }, null)).toEqual(defaultEvalSettings(null));
+    expect(readEvalSettings(writeEvalSettings({}, s), null)).toEqual({ value: s, problem: null });
+    expect(readEvalSettings({}, null)).toEqual({ value: defaultEvalSettings(null), problem: null });
+    // Unusable stored settings: the defaults, and the reason, which the tab shows.
+    expect(readEvalSettings({ evaluation: { batchSize: 0 } }, null)).toEqual({
+      value: defaultEvalSettings(null),
+      problem: 'The stored evaluation settings could not be used (Evaluation setting "batch size" must be a whole number from 1 to 512 (got 0).); showing the defaults.',
+    });
+    expect(readEvalSettings({ evaluation: 'x' }, null).problem).toMatch(/not an object/);
     expect(() => writeEvalSettings({}, { ...s, judge: 'nobody' as never })).toThrow(/Unknown judge/);
   });
 });

@@ -34,7 +34,7 @@ import { formToConfig, configJson, parseConfigJson } from '../training/train-for
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
 import { roundPoint } from './self-metrics.ts';
 import { validateSelfSettings, type SelfSettings } from '../self/self-settings.ts';
-import { obj } from '../lib/stored-json.ts';
+import { obj, storedIds } from '../lib/stored-json.ts';
 
 export interface SelfEngines {
   actor: LoraTrainingEngine;
@@ -95,17 +95,13 @@ export function selfConfigJson(c: SelfRunConfig): JsonObject {
 export function parseSelfConfig(c: JsonObject): SelfRunConfig {
   const settings = obj(c.settings) as SelfSettings | null;
   if (!settings) throw new AppError('bad-input', 'This run has no SELF settings: it was not started from the SELF tab.');
-  const ids = (v: unknown, what: string) => {
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new AppError('bad-input', `The stored SELF run does not list its ${what}.`);
-    return v as string[];
-  };
   validateSelfSettings(settings);
   return {
     settings,
     actor: storedStamp(c.actor, 'actor'),
     critic: c.critic == null ? null : storedStamp(c.critic, 'critic'),
-    trainTaskIds: ids(c.trainTaskIds, 'train prompts'),
-    evalTaskIds: ids(c.evalTaskIds, 'held-out prompts'),
+    trainTaskIds: storedIds(c.trainTaskIds, 'The stored SELF run does not list its train prompts.'),
+    evalTaskIds: storedIds(c.evalTaskIds, 'The stored SELF run does not list its held-out prompts.'),
     templates: storedTemplates(c),
     train: parseConfigJson(c.train),
   };

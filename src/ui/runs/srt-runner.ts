@@ -30,7 +30,7 @@ import { planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
 import { validateSrtSettings, type SrtSettings } from '../srt/srt-settings.ts';
-import { obj } from '../lib/stored-json.ts';
+import { obj, storedIds } from '../lib/stored-json.ts';
 
 export interface SrtEngines {
   actor: LoraTrainingEngine;
@@ -90,13 +90,12 @@ export function srtPoint(m: SrtMetrics): RunMetricPoint {
 export function parseSrtConfig(c: JsonObject): SrtRunConfig {
   const settings = obj(c.settings) as SrtSettings | null;
   if (!settings) throw new AppError('bad-input', 'This run has no SRT settings.');
-  const ids = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : []);
   return {
     settings,
     actor: storedStamp(c.actor, 'actor'),
     critic: storedStamp(c.critic, 'critic'),
-    trainTaskIds: ids(c.trainTaskIds),
-    evalTaskIds: ids(c.evalTaskIds),
+    trainTaskIds: storedIds(c.trainTaskIds, 'The stored SRT run does not list its train prompts.'),
+    evalTaskIds: storedIds(c.evalTaskIds, 'The stored SRT run does not list its held-out prompts.'),
     templates: storedTemplates(c),
     sft: parseConfigJson(c.sft),
     dpo: parseConfigJson(c.dpo),
