@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { runSelfRefine, runSelfRefineBatch, type SelfRefineOptions } from '../../src/core/refine/loop.ts';

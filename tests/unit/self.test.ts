@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { runSrt, type SrtCheckpoint, type SrtOptions } from '../../src/core/refine/srt.ts';
 import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';

@@ -5,7 +5,7 @@
  * the rows it gets. The measures, the label-free filter and the table must follow from that behaviour.
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { TfjsChatParams } from '../../src/core/engine/tfjs/api.ts';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { addAdapter } from '../../src/db/adapters.ts';

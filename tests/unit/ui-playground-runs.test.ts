@@ -4,7 +4,7 @@
  * progress and summary, refusals, and the engine slots (load with progress, switch, failure, cancel).
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';

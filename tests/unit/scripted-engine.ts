@@ -1,8 +1,8 @@
-import { AppError, throwIfAborted } from '../errors.ts';
-import type { LoraConfig } from '../lora/types.ts';
-import { CHAT_ONLY, type AdapterEngine, type Declaring } from './capabilities.ts';
-import type { AdapterFiles, MergedModelFiles } from './tfjs/api.ts';
-import type { ChatEngine, ChatRequest, ChatResult, EngineCapabilities, FinishReason, LoadProgress, Usage } from './types.ts';
+import { AppError, throwIfAborted } from '../../src/core/errors.ts';
+import type { LoraConfig } from '../../src/core/lora/types.ts';
+import { CHAT_ONLY, type AdapterEngine, type Declaring } from '../../src/core/engine/capabilities.ts';
+import type { AdapterFiles, MergedModelFiles } from '../../src/core/engine/tfjs/api.ts';
+import type { ChatEngine, ChatRequest, ChatResult, EngineCapabilities, FinishReason, LoadProgress, Usage } from '../../src/core/engine/types.ts';
 
 /**
  * A deterministic ChatEngine that replies from a script, for tests and demos of the loop logic (no model).
