@@ -4,7 +4,7 @@
  * imported bundle.
  */
 import { AppError } from '../../core/errors.ts';
-import type { ChatEngine, EngineKind } from '../../core/engine/types.ts';
+import { ENGINE_KINDS, type ChatEngine, type EngineKind } from '../../core/engine/types.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface EngineStamp {
@@ -19,12 +19,10 @@ export function engineStamp(engine: ChatEngine, label: string): EngineStamp {
   return { kind: engine.kind, modelId: engine.modelId, label };
 }
 
-const ENGINE_KINDS: readonly string[] = ['webllm', 'tfjs', 'openai', 'scripted'];
-
 /** An engine stamp read back from a stored run config; `bad-input` naming the role when it is missing. */
 export function storedStamp(v: unknown, role: string): EngineStamp {
   const o = obj(v);
-  if (!o || typeof o.kind !== 'string' || !ENGINE_KINDS.includes(o.kind) || typeof o.modelId !== 'string') {
+  if (!o || typeof o.kind !== 'string' || !(ENGINE_KINDS as readonly string[]).includes(o.kind) || typeof o.modelId !== 'string') {
     throw new AppError('bad-input', `The stored run does not say which ${role} engine it used.`);
   }
   return { kind: o.kind as EngineKind, modelId: o.modelId, label: typeof o.label === 'string' ? o.label : o.modelId };
