@@ -183,6 +183,15 @@ describe('bundle round trip', () => {
     expect(s.adapters).toEqual([]);
   });
 
+  it('reads a bundle of schema v2 whose experiment names the retired engine kind "scripted" as tfjs, like the upgrade', async () => {
+    const { db, entries } = await setup();
+    editJson(entries, 'experiment.json', (o) => (o.engine = 'scripted'));
+    const { experiment } = await importBundle(db, await rezip(entries));
+    expect(experiment.engine).toBe('tfjs');
+    editJson(entries, 'experiment.json', (o) => (o.engine = 'llama.cpp'));
+    await expect(importBundle(db, await rezip(entries))).rejects.toMatchObject({ code: 'bundle-invalid' });
+  });
+
   it('imports a run that was running when exported as interrupted', async () => {
     const db = await freshDb();
     const exp = await createExperiment(db, { name: '<img src=x onerror=alert(1)>' });

@@ -91,7 +91,7 @@ export function stepRecord(taskId: string, over: Partial<StepRecord> = {}): Step
     prefillTokensPerSec: 120,
     decodeTokensPerSec: 24.5,
     seed: 7,
-    engine: 'scripted',
+    engine: 'openai',
     modelId: 'tiny-llama',
     adapterId: null,
     source: 'self',

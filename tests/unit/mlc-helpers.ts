@@ -14,6 +14,7 @@ import { exportMlc, hfModelOf } from '../../src/core/mlc/export.ts';
 import type { MlcQuantization } from '../../src/core/mlc/types.ts';
 import { forward, type LlamaModel } from '../../src/core/model/llama.ts';
 import { loadModel } from '../../src/core/model/load.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
 import { REPO_ROOT } from '../fixtures/paths.ts';
 import { modelDir, reference } from '../fixtures/reference.ts';
@@ -64,7 +65,7 @@ export function mlcSource(name: string, files: ReadonlyMap<string, Uint8Array>):
 
 export async function logitsOf(model: LlamaModel, rows: number[][], lora: LoraWeights | null = null): Promise<Float32Array> {
   const ids = tf.tensor2d(rows, undefined, 'int32');
-  const out = forward(model, ids, { lora });
+  const out = forward(model, ids, { linears: loraLinears(lora) });
   ids.dispose();
   const data = (await out.data()) as Float32Array;
   out.dispose();

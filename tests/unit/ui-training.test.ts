@@ -10,6 +10,7 @@ import { MetricWriter } from '../../src/ui/training/metric-writer.ts';
 import { StoredTrainer } from '../../src/ui/training/stored-trainer.ts';
 import { configJson, configToForm, defaultTrainForm, formToConfig, parseConfigJson, parseLayers, toyTrainForm, trainFormFor } from '../../src/ui/training/train-form.ts';
 import { parseTrainingConfig } from '../../src/ui/training/training-config.ts';
+import { defaultTrainingSettings, readTrainingSettings, writeTrainingSettings } from '../../src/ui/training/training-settings.ts';
 import { EMPTY_TRAIN_LIVE, nextTrainLive } from '../../src/ui/training/training-live.ts';
 import { FakeLocks } from './db-helpers.ts';
 import { FakeTfjsEngine, uiDb } from './ui-self-fakes.ts';
@@ -51,6 +52,20 @@ describe('training form', () => {
   it('layers: a list, deduplicated and sorted; empty = all', () => {
     expect(parseLayers('')).toBeNull();
     expect(parseLayers(' 3, 1,1 0 ')).toEqual([0, 1, 3]);
+  });
+
+  it('stored settings: read back as written; what cannot be used falls back to the defaults and says why', () => {
+    const d = defaultTrainingSettings(null);
+    const s = { ...d, method: 'dpo' as const, name: 'Mine', fromAdapterId: 'a1', form: { ...d.form, r: 4 } };
+    expect(readTrainingSettings(writeTrainingSettings({}, s), null)).toEqual({ value: s, problem: null });
+    expect(readTrainingSettings({}, null)).toEqual({ value: d, problem: null });
+    const badForm = readTrainingSettings({ training: { ...s, form: { ...s.form, r: 0 } } }, null);
+    expect(badForm.value).toEqual(d);
+    expect(badForm.problem).toMatch(/^The stored training settings could not be used \(.*"LoRA rank r".*\); showing the defaults\.$/);
+    const badFields = readTrainingSettings({ training: { ...s, method: 'ppo', name: ' ' } }, null);
+    expect(badFields.value).toEqual({ ...s, method: 'sft', name: d.name });
+    expect(badFields.problem).toBe('Some stored training settings could not be used (unknown method "ppo"; the adapter name is empty); showing the defaults for them.');
+    expect(readTrainingSettings({ training: 3 }, null)).toEqual({ value: d, problem: 'The stored training settings could not be used (they are not an object); showing the defaults.' });
   });
 
   it('round-trips through JSON (run rows) and the form', () => {

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
+import { loraLinears } from '../lora/linear.ts';
 import type { LoraWeights } from '../lora/types.ts';
 import { forward, type LlamaModel } from '../model/llama.ts';
 
@@ -26,7 +27,7 @@ export interface RetentionReport {
 }
 
 async function logitsOf(model: LlamaModel, ids: tf.Tensor2D, lora: LoraWeights | null): Promise<Float32Array> {
-  const out = forward(model, ids, { lora });
+  const out = forward(model, ids, { linears: loraLinears(lora) });
   try {
     return (await out.data()) as Float32Array;
   } finally {

@@ -9,6 +9,7 @@
  */
 import { decodeUtf8, splitLines, TextEncodingError } from '../../core/io/text-decode.ts';
 import type { StudioDb } from '../db.ts';
+import { withoutRetiredEngine } from '../schema.ts';
 import { writeSnapshotAsNew, type ExperimentSnapshot } from '../snapshot.ts';
 import type { Adapter, Experiment, ExperimentCounts } from '../types.ts';
 import { exactly, FieldError, num, object, arrayOf, str, type Check } from './checks.ts';
@@ -146,7 +147,7 @@ export async function parseBundle(bytes: Uint8Array, limits: BundleLimits = DEFA
   await checkFiles(manifest, entries);
 
   const check = rowChecks(limits);
-  const experiment: Experiment = checked(check.experiment, parseJson(text(entries, ENTRY.experiment), ENTRY.experiment), ENTRY.experiment);
+  const experiment: Experiment = checked(check.experiment, withoutRetiredEngine(parseJson(text(entries, ENTRY.experiment), ENTRY.experiment)), ENTRY.experiment);
   const tasks = parseJsonl(entries, ENTRY.tasks, check.task, limits);
   const runs = parseJsonl(entries, ENTRY.runs, check.run, limits);
   const steps = parseJsonl(entries, ENTRY.steps, check.step, limits);

@@ -53,16 +53,19 @@ export function validateEvalSettings(s: EvalSettings): void {
   if (!['none', 'critic', 'actor'].includes(s.judge)) throw new AppError('bad-input', `Unknown judge "${s.judge}".`);
 }
 
-export function readEvalSettings(settings: JsonObject, modelId: string | null): EvalSettings {
+/** The stored settings, or the defaults with the reason when they cannot be used (shown on the tab). */
+export function readEvalSettings(settings: JsonObject, modelId: string | null): { value: EvalSettings; problem: string | null } {
   const d = defaultEvalSettings(modelId);
   const o = settings.evaluation;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return d;
+  if (o === undefined || o === null) return { value: d, problem: null };
+  const unusable = (why: string) => ({ value: d, problem: `The stored evaluation settings could not be used (${why}); showing the defaults.` });
+  if (typeof o !== 'object' || Array.isArray(o)) return unusable('they are not an object');
   const v = { ...d, ...(o as Partial<EvalSettings>) };
   try {
     validateEvalSettings(v);
-    return v;
-  } catch {
-    return d;
+    return { value: v, problem: null };
+  } catch (e) {
+    return unusable(e instanceof Error ? e.message : String(e));
   }
 }
 

@@ -4,19 +4,13 @@
  * which engines and models). Read back with validation: a run row may come from an imported bundle.
  */
 import { AppError } from '../../core/errors.ts';
-import type { EngineKind, GenerationParams } from '../../core/engine/types.ts';
+import type { GenerationParams } from '../../core/engine/types.ts';
 import type { OracleMode } from '../../core/refine/oracle.ts';
 import { validateStopRules, type StopRules } from '../../core/refine/plan.ts';
 import { validateTemplates, TEMPLATE_FIELDS, type PromptTemplates, type TemplateField } from '../../core/refine/templates.ts';
 import type { JsonObject } from '../../db/types.ts';
+import { storedStamp, type EngineStamp } from '../engines/engine-stamp.ts';
 import { obj } from '../lib/stored-json.ts';
-
-/** The engine and model a run used (never a key or an endpoint URL). */
-export interface EngineStamp {
-  kind: EngineKind;
-  modelId: string;
-  label: string;
-}
 
 export interface RefineRunConfig {
   mode: 'single' | 'batch';
@@ -59,17 +53,6 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
     batchSize: c.batchSize,
     ...(c.adapterId ? { adapterId: c.adapterId } : {}),
   };
-}
-
-const ENGINE_KINDS: readonly string[] = ['webllm', 'tfjs', 'openai', 'scripted'];
-
-/** An engine stamp read back from a stored run config; `bad-input` naming the role when it is missing. */
-export function storedStamp(v: unknown, role: string): EngineStamp {
-  const o = obj(v);
-  if (!o || typeof o.kind !== 'string' || !ENGINE_KINDS.includes(o.kind) || typeof o.modelId !== 'string') {
-    throw new AppError('bad-input', `The stored run does not say which ${role} engine it used.`);
-  }
-  return { kind: o.kind as EngineKind, modelId: o.modelId, label: typeof o.label === 'string' ? o.label : o.modelId };
 }
 
 function params(v: unknown): GenerationParams {

@@ -7,7 +7,8 @@ import { AppError } from '../../core/errors.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
-import { engineStamp, type RunEngines } from './loop-runner.ts';
+import { engineStamp } from '../engines/engine-stamp.ts';
+import type { RunEngines } from '../runs/loop-runner.ts';
 import { generationParams, templatesFor, validateRefineSettings, type RefineSettings } from './refine-settings.ts';
 import type { RefineRunConfig } from './run-config.ts';
 

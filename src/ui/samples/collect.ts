@@ -11,7 +11,7 @@
 import { AppError } from '../../core/errors.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter, type TrainingSample } from '../../core/refine/samples.ts';
-import type { PreferenceRow, PromptCompletionRow, SftMessagesRow } from '../../core/refine/trl.ts';
+import type { PreferenceRow, PromptCompletionRow, SftMessagesRow } from '../../core/train/trl.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { requireExperiment } from '../../db/experiments.ts';
@@ -55,6 +55,8 @@ export interface CollectReport {
   duplicates: number;
   /** Loops over eval-split tasks left out. */
   heldOut: number;
+  /** What could not be read and was skipped or replaced: tasks with an unreadable checker, unusable stored templates. */
+  problems: string[];
 }
 
 /** Runs whose loops can give samples. */
@@ -108,17 +110,19 @@ export async function collectSamples(
   const runs = collectableRuns(await listRuns(db, experimentId)).filter((r) => settings.runIds.includes(r.id));
   if (runs.length === 0) throw new AppError('not-found', 'None of the chosen runs can give samples (they are gone, still running, or evaluations).');
   const tasks: CoreTask[] = [];
+  const problems: string[] = [];
   for (const row of await listTasks(db, experimentId)) {
     try {
       tasks.push(fromTaskRow(row));
-    } catch {
-      // A task whose stored checker is unreadable: its loops are skipped.
+    } catch (e) {
+      // A task whose stored checker is unreadable: its loops are skipped, and the report says so.
+      problems.push(`${e instanceof Error ? e.message : String(e)} Its loops were skipped.`);
     }
   }
   const held = new Set(settings.includeEvalSplit ? [] : tasks.filter((t) => t.split === 'eval').map((t) => t.id));
   const usable = tasks.filter((t) => !held.has(t.id));
   const existing = new Set((await listSamples(db, experimentId)).map(sampleKey));
-  const report: CollectReport = { loops: 0, kept: 0, dropped: [], added: 0, addedIncluded: 0, duplicates: 0, heldOut: 0 };
+  const report: CollectReport = { loops: 0, kept: 0, dropped: [], added: 0, addedIncluded: 0, duplicates: 0, heldOut: 0, problems };
   const reasons = new Map<string, number>();
   const rows: NewSample[] = [];
   for (const run of runs.reverse()) {
@@ -130,7 +134,8 @@ export async function collectSamples(
     report.kept += kept.length;
     for (const d of dropped) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
     const keptIds = new Set(kept.map((l) => l.loopId));
-    const templates = templatesResolver(run.config, experiment.settings, registry);
+    const { resolve: templates, problems: unusable } = templatesResolver(run.config, experiment.settings, registry);
+    for (const p of unusable) problems.push(`${p} The experiment's templates were used for its samples.`);
     const byLoop = new Map(loops.map((l) => [l.loopId, l]));
     const built = buildSamples(settings.keepDropped ? loops : kept, { shapes: settings.shapes, templates: (t) => templates(t.kind), registry });
     for (const t of built) {

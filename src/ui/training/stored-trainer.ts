@@ -5,17 +5,16 @@
  * `adapters` (PEFT safetensors + GGUF Blobs) under the id the engine knows it by. A run cut off by a reload is
  * marked 'interrupted' at start-up; `resumeTraining` continues it from its last checkpoint.
  */
-import { AppError, isAbort } from '../../core/errors.ts';
+import { AppError } from '../../core/errors.ts';
 import type { AdapterFiles, TfjsTrainConfig, TrainProgressMessage } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import { TfjsTrainer } from '../../core/engine/tfjs/trainer.ts';
-import type { TrainOutcome, TrainRequest, Trainer } from '../../core/refine/trainer.ts';
+import type { TrainOutcome, TrainRequest, Trainer } from '../../core/train/trainer.ts';
 import { addAdapter } from '../../db/adapters.ts';
 import type { StudioDb } from '../../db/db.ts';
-import { writeTransaction } from '../../db/errors.ts';
 import { newId } from '../../db/ids.ts';
-import { trainingRunLockName, type LockManagerLike } from '../../db/locks.ts';
-import { executeTrainingRun, finishTrainingRun } from '../../db/training-runs.ts';
+import type { LockManagerLike } from '../../db/locks.ts';
+import { executeTrainingRun, resumeTrainingRun, trainingResumeRefusal } from '../../db/training-runs.ts';
 import type { TrainingRun } from '../../db/types.ts';
 import { loraFromPeftJson } from '../adapters/adapter-files.ts';
 import { ensureAdapters, markHeld } from '../adapters/adapter-sync.ts';
@@ -35,7 +34,7 @@ export interface StoredTrainerOptions {
   checkpoints: CheckpointStore;
   experimentId: string;
   /** The tfjs engine holding the model (training runs in its worker). */
-  engine: TfjsEngineBase;
+  engine: LoraTrainingEngine;
   origin: TrainingOrigin;
   /** Also store adapter.gguf with each adapter (default true). */
   gguf?: boolean;
@@ -88,7 +87,7 @@ export class StoredTrainer implements Trainer<TfjsTrainConfig> {
   async resume(trainingRunId: string, rows: (config: TrainingRunConfig) => Promise<TrainRequest<TfjsTrainConfig>['rows']>, signal?: AbortSignal, onProgress?: TrainRequest['onProgress']): Promise<TrainOutcome> {
     const { db, engine, checkpoints } = this.#o;
     const row = await db.trainingRuns.get(trainingRunId);
-    const refuse = refusal(row);
+    const refuse = trainingResumeRefusal(row);
     if (refuse) throw refuse;
     const config = parseTrainingConfig(row!.config);
     if (engine.modelId !== config.baseModelId) {
@@ -101,25 +100,9 @@ export class StoredTrainer implements Trainer<TfjsTrainConfig> {
     const trainRows = await rows(config);
     await ensureAdapters(engine, db, [config.fromAdapterId]);
     const request = { method: config.method, rows: trainRows, fromAdapterId: config.fromAdapterId, config: config.train, label: config.name, signal, onProgress } as TrainRequest<TfjsTrainConfig>;
-    return this.#o.locks.request(trainingRunLockName(trainingRunId), async () => {
-      const run = await writeTransaction(db, 'resume the training run', [db.trainingRuns], async () => {
-        const r = await db.trainingRuns.get(trainingRunId);
-        const no = refusal(r);
-        if (no) throw no;
-        const patch = { status: 'running' as const, error: null, finishedAt: null, updatedAt: Date.now() };
-        await db.trainingRuns.update(trainingRunId, patch);
-        return { ...r!, ...patch };
-      });
+    return resumeTrainingRun(db, this.#o.locks, trainingRunId, (run) => {
       this.#o.onRunStarted?.(run);
-      try {
-        const out = await this.#run(run, config, request, checkpoint.files);
-        await finishTrainingRun(db, trainingRunId, { status: 'done' });
-        return out;
-      } catch (e) {
-        const aborted = isAbort(e);
-        await finishTrainingRun(db, trainingRunId, { status: aborted ? 'aborted' : 'failed', error: aborted ? null : e instanceof Error ? e.message : String(e) }).catch(() => undefined);
-        throw e;
-      }
+      return this.#run(run, config, request, checkpoint.files);
     });
   }
 
@@ -185,11 +168,4 @@ export class StoredTrainer implements Trainer<TfjsTrainConfig> {
   abort(): void {
     this.#inner?.abort();
   }
-}
-
-function refusal(run: TrainingRun | undefined): AppError | null {
-  if (!run) return new AppError('not-found', 'That training run no longer exists.');
-  if (run.status === 'running') return new AppError('bad-input', 'This training run is already running (in this tab or another one).');
-  if (run.status === 'done') return new AppError('bad-input', 'This training run has finished; its adapter is on the Adapters tab.');
-  return null;
 }

@@ -9,7 +9,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { runSrt, srtLoopId, type SrtCheckpoint, type SrtMetrics, type SrtProgress } from '../../core/refine/srt.ts';
@@ -17,25 +17,23 @@ import type { PromptTemplates } from '../../core/refine/templates.ts';
 import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
-import { appendRunMetric, executeRun, updateRunProgress } from '../../db/runs.ts';
+import { appendRunMetric, executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
-import { resumeStoredRun } from '../playground/resume-run.ts';
-import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
+import { engineStamp, storedStamp, type EngineStamp } from '../engines/engine-stamp.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
-import type { PageDeps } from '../self/deps.ts';
+import type { PageDeps } from '../state/deps.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { planEta } from '../self/self-plan.ts';
+import { planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
-import { validateSrtSettings, type SrtSettings } from './srt-settings.ts';
-import { obj } from '../lib/stored-json.ts';
+import { validateSrtSettings, type SrtSettings } from '../srt/srt-settings.ts';
+import { obj, storedIds } from '../lib/stored-json.ts';
 
 export interface SrtEngines {
-  actor: TfjsEngineBase;
+  actor: LoraTrainingEngine;
   critic: ChatEngine;
 }
 
@@ -92,13 +90,12 @@ export function srtPoint(m: SrtMetrics): RunMetricPoint {
 export function parseSrtConfig(c: JsonObject): SrtRunConfig {
   const settings = obj(c.settings) as SrtSettings | null;
   if (!settings) throw new AppError('bad-input', 'This run has no SRT settings.');
-  const ids = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : []);
   return {
     settings,
     actor: storedStamp(c.actor, 'actor'),
     critic: storedStamp(c.critic, 'critic'),
-    trainTaskIds: ids(c.trainTaskIds),
-    evalTaskIds: ids(c.evalTaskIds),
+    trainTaskIds: storedIds(c.trainTaskIds, 'The stored SRT run does not list its train prompts.'),
+    evalTaskIds: storedIds(c.evalTaskIds, 'The stored SRT run does not list its held-out prompts.'),
     templates: storedTemplates(c),
     sft: parseConfigJson(c.sft),
     dpo: parseConfigJson(c.dpo),
@@ -163,9 +160,6 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
   const trainer = new StoredTrainer({ ...deps, experimentId: run.experimentId, engine: engines.actor, origin: { kind: 'srt', runId: run.id } });
   const start = resume?.checkpoint.startAdapterId ?? s.startAdapterId;
   await ensureAdapters(engines.actor, db, [start, resume?.checkpoint.sftAdapterId, resume?.checkpoint.dpoAdapterId]);
-  const phaseMs: Record<string, number> = { ...(resume?.phaseMs ?? {}) };
-  let current = resume?.checkpoint ?? null;
-  let phaseStart = Date.now();
   const sessionStart = Date.now();
   const startFraction = resume && resume.checkpoint.phase !== 'done' ? srtFraction({ phase: resume.checkpoint.phase, done: 0, total: 1 }) : 0;
   return runSrt({
@@ -192,13 +186,10 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
     evaluate: s.evaluate,
     batchSize: s.batchSize,
     signal: a.signal,
-    resume: resume ? { checkpoint: resume.checkpoint, steps: stored } : undefined,
+    resume: resume ? { checkpoint: resume.checkpoint, steps: stored, phaseMs: resume.phaseMs } : undefined,
     store: {
       saveStep: async (step) => void (await addStep(db, run.id, step)),
-      saveCheckpoint: async (cp) => {
-        if (current) phaseMs[current.phase] = (phaseMs[current.phase] ?? 0) + Math.max(0, Date.now() - phaseStart);
-        phaseStart = Date.now();
-        current = cp;
+      saveCheckpoint: async (cp, phaseMs) => {
         await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs }));
         await appendRunMetric(db, run.id, srtPoint(cp.metrics));
       },

@@ -5,7 +5,7 @@
  * the person looks at other tabs. Failures are shown in the view and reported to the app's error banner.
  */
 import { isAbort } from '../../core/errors.ts';
-import type { AppState } from '../state/app.svelte.ts';
+import type { AppState } from './app.svelte.ts';
 
 export type JobStatus = 'idle' | 'running' | 'done' | 'failed' | 'aborted';
 

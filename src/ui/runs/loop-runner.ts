@@ -13,11 +13,11 @@ import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { LockManagerLike } from '../../db/locks.ts';
-import { executeRun, updateRunProgress } from '../../db/runs.ts';
+import { executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import type { Run, Step } from '../../db/types.ts';
-import { loopIdFor, parseRunConfig, runConfigJson, type EngineStamp, type RefineRunConfig } from './run-config.ts';
-import { resumeStoredRun } from './resume-run.ts';
+import type { EngineStamp } from '../engines/engine-stamp.ts';
+import { loopIdFor, parseRunConfig, runConfigJson, type RefineRunConfig } from '../playground/run-config.ts';
 
 export interface RunEngines {
   actor: ChatEngine;
@@ -47,11 +47,6 @@ export interface RunnerDeps {
   db: StudioDb;
   locks: LockManagerLike;
   registry?: KindRegistry;
-}
-
-export function engineStamp(engine: ChatEngine, label: string): EngineStamp {
-  if (engine.modelId === null) throw new AppError('bad-input', 'The engine has no model loaded. Load a model first.');
-  return { kind: engine.kind, modelId: engine.modelId, label };
 }
 
 /** Refuses to continue a run on other engines or models than it started with (its steps would mix models). */
