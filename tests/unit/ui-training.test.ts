@@ -10,7 +10,7 @@ import { MetricWriter } from '../../src/ui/training/metric-writer.ts';
 import { StoredTrainer } from '../../src/ui/training/stored-trainer.ts';
 import { configJson, configToForm, defaultTrainForm, formToConfig, parseConfigJson, parseLayers, toyTrainForm, trainFormFor } from '../../src/ui/training/train-form.ts';
 import { parseTrainingConfig } from '../../src/ui/training/training-config.ts';
-import { EMPTY_TRAIN_LIVE, nextTrainLive } from '../../src/ui/training/training-live.ts';
+import { EMPTY_TRAIN_LIVE, nextTrainLive, withCheckpointReport } from '../../src/ui/training/training-live.ts';
 import { FakeLocks } from './db-helpers.ts';
 import { FakeTfjsEngine, uiDb } from './ui-self-fakes.ts';
 
@@ -29,9 +29,10 @@ function badField(f: () => unknown): string {
 
 describe('training form', () => {
   it('defaults are valid trainer configs; the toy defaults are the settings of the toy SELF experiment', () => {
-    expect(formToConfig(defaultTrainForm())).toEqual({ ...DEFAULT_TRAIN_CONFIG, checkpointEvery: 50 });
+    expect(formToConfig(defaultTrainForm())).toEqual({ ...DEFAULT_TRAIN_CONFIG, checkpointEvery: 50, checkpointSeconds: 10 });
     expect(formToConfig(toyTrainForm(3))).toEqual(toySelfTrainConfig(TOY_SELF_TRAIN, 3));
-    expect(trainFormFor('toy-arith')).toEqual(toyTrainForm());
+    // The Training tab checkpoints by default (every 50 steps or 10 s of training); SELF rounds do not.
+    expect(trainFormFor('toy-arith')).toEqual({ ...toyTrainForm(), checkpointEvery: 50, checkpointSeconds: 10 });
     expect(trainFormFor('HuggingFaceTB/SmolLM2-135M-Instruct')).toEqual(defaultTrainForm());
   });
 
@@ -78,14 +79,23 @@ describe('line chart geometry', () => {
 });
 
 describe('live training view', () => {
-  it('follows the trainer: data summary, steps (loss curve, ETA), checkpoints, pause', () => {
+  it('follows the trainer: data summary, steps (loss curve, ETA), checkpoints once saved, pause', () => {
     const ids = { trainingRunId: 't', adapterId: 'a' };
     let v = nextTrainLive(EMPTY_TRAIN_LIVE, { kind: 'prepared', examples: 6, truncated: 1, dropped: 0, totalSteps: 4 }, ids);
     v = nextTrainLive(v, { kind: 'step', step: 1, totalSteps: 4, loss: 2, lr: 0.1, gradNorm: 1, tokensPerSec: 50, memoryBytes: 10, elapsedMs: 1000 }, ids);
     v = nextTrainLive(v, { kind: 'checkpoint', step: 1, files: {} }, ids);
+    // Offered by the trainer is not saved: the last checkpoint shown is one a reload can resume from.
+    expect(v.lastCheckpoint).toBeNull();
+    v = withCheckpointReport(v, { kind: 'saved', step: 1, bytes: 10 });
     v = nextTrainLive(v, { kind: 'status', status: 'paused' }, ids);
     expect(v).toMatchObject({ trainingRunId: 't', status: 'paused', step: 1, totalSteps: 4, loss: 2, examples: 6, truncated: 1, lastCheckpoint: 1, etaMs: 3000 });
     expect(v.points).toEqual([{ x: 1, y: 2 }]);
+    // A failed save keeps the last good checkpoint and says why; a later good one clears the failure.
+    const quota = new AppError('quota-exceeded', 'The checkpoint at step 3 could not be saved: full.');
+    v = withCheckpointReport(v, { kind: 'failed', step: 3, error: quota, lastGood: 1 });
+    expect(v).toMatchObject({ lastCheckpoint: 1, failedSaves: 1, checkpointFailure: { step: 3, quota: true, message: quota.message } });
+    v = withCheckpointReport(v, { kind: 'saved', step: 4, bytes: 10 });
+    expect(v).toMatchObject({ lastCheckpoint: 4, failedSaves: 1, checkpointFailure: null });
   });
 });
 
@@ -112,17 +122,24 @@ describe('metric writer', () => {
   });
 });
 
+/** Memory checkpoints that remember which steps were saved. */
+class CountingStore extends MemoryCheckpointStore {
+  readonly saved: number[] = [];
+  override async save(id: string, step: number, files: Record<string, Uint8Array>, totalSteps?: number | null) {
+    this.saved.push(step);
+    return super.save(id, step, files, totalSteps);
+  }
+}
+
 describe('stored trainer', () => {
   async function setup(opts: ConstructorParameters<typeof FakeTfjsEngine>[1] = {}) {
     const db = await uiDb();
     const exp = await createExperiment(db, { name: 'train' });
     const engine = new FakeTfjsEngine(() => '', opts);
     await engine.load('tiny');
-    const checkpoints = new MemoryCheckpointStore();
-    const saved: number[] = [];
-    const store = { ...checkpoints, save: async (id: string, step: number, files: Record<string, Uint8Array>) => { saved.push(step); await checkpoints.save(id, step, files); }, load: (id: string) => checkpoints.load(id), latestStep: (id: string) => checkpoints.latestStep(id), remove: (id: string) => checkpoints.remove(id) };
-    const trainer = new StoredTrainer({ db, locks: new FakeLocks(), checkpoints: store, experimentId: exp.id, engine, origin: { kind: 'manual', runId: null } });
-    return { db, exp, engine, trainer, checkpoints, saved };
+    const checkpoints = new CountingStore();
+    const trainer = new StoredTrainer({ db, locks: new FakeLocks(), checkpoints, experimentId: exp.id, engine, origin: { kind: 'manual', runId: null } });
+    return { db, exp, engine, trainer, checkpoints, saved: checkpoints.saved };
   }
   const config = formToConfig({ ...defaultTrainForm(), length: 'steps', steps: 10, checkpointEvery: 3, lr: 0.05 });
 

@@ -1,0 +1,145 @@
+/**
+ * A tab's way to the origin's one trainer (db/trainer-lock.ts): Train, Resume, Run SELF and Run SRT go
+ * through `run`. When another job holds the trainer nothing starts and nothing is written; `refused` says in
+ * words which run holds it, and `wait` queues for it and then starts the refused job. One gate per tab and
+ * experiment for the life of the page, so a wait survives switching tabs.
+ */
+import { AppError } from '../../core/errors.ts';
+import type { StudioDb } from '../../db/db.ts';
+import { withTrainer, type TrainerHolder, type TrainerJob, type TrainerLockManager } from '../../db/trainer-lock.ts';
+import { parseTrainingConfig } from './training-config.ts';
+
+export interface TrainerRefusal {
+  /** Which job holds the trainer and where, for people. */
+  text: string;
+  /** The same while this tab waits for it. */
+  waitText: string;
+  /** Waiting makes sense (not when the holder is this very run, resumed elsewhere). */
+  canWait: boolean;
+}
+
+const WHAT: Record<TrainerJob['kind'], string> = {
+  train: 'a training run',
+  'resume-training': 'a resumed training run',
+  self: 'a SELF run',
+  'resume-self': 'a resumed SELF run',
+  srt: 'an SRT run',
+  'resume-srt': 'a resumed SRT run',
+};
+
+/** The name of the Training-tab run a holder trains, when its row says (the newest running one). */
+async function trainingName(db: StudioDb, job: TrainerJob): Promise<string | null> {
+  const row = job.runId && job.kind === 'resume-training' ? await db.trainingRuns.get(job.runId) : (await db.trainingRuns.where('status').equals('running').toArray()).filter((r) => r.experimentId === job.experimentId).at(-1);
+  if (!row) return null;
+  try {
+    return parseTrainingConfig(row.config).name;
+  } catch {
+    return null;
+  }
+}
+
+/** Says which job holds the trainer, relative to the job that asked. */
+export async function describeHolder(db: StudioDb, holder: TrainerHolder | null, asked: TrainerJob): Promise<TrainerRefusal> {
+  const where = holder?.here ? 'in this tab' : 'in another tab';
+  const job = holder?.job ?? null;
+  const refusal = (holder: string): TrainerRefusal => ({
+    text: `The trainer is busy: ${holder} ${where}. One training job runs at a time in this browser.`,
+    waitText: `Waiting for the trainer: ${holder} ${where}; this job starts when it ends.`,
+    canWait: true,
+  });
+  if (!job) return refusal('a training job is starting');
+  if (asked.runId !== null && job.runId === asked.runId) {
+    const text = `This run is already being resumed ${where}; it is not started a second time.`;
+    return { text, waitText: text, canWait: false };
+  }
+  const name = job.kind === 'train' || job.kind === 'resume-training' ? await trainingName(db, job) : null;
+  const experiment = job.experimentId === asked.experimentId ? 'this experiment' : `“${(await db.experiments.get(job.experimentId))?.name ?? 'another experiment'}”`;
+  return refusal(`${WHAT[job.kind]}${name ? ` (“${name}”)` : ''} of ${experiment} is running`);
+}
+
+export class TrainerGate {
+  refused = $state.raw<TrainerRefusal | null>(null);
+  /** Queued for the trainer (the text says what holds it). */
+  waiting = $state.raw<TrainerRefusal | null>(null);
+  readonly #db: StudioDb;
+  readonly #locks: () => TrainerLockManager | null;
+  #retry: { job: TrainerJob; work: () => Promise<unknown> } | null = null;
+  #controller: AbortController | null = null;
+
+  constructor(db: StudioDb, locks: () => TrainerLockManager | null = pageTrainerLocks) {
+    this.#db = db;
+    this.#locks = locks;
+  }
+
+  /** Runs `work` holding the trainer and resolves when it ends; true if it ran, false when refused. */
+  async run(job: TrainerJob, work: () => Promise<unknown>): Promise<boolean> {
+    if (this.waiting) throw new AppError('bad-input', 'This tab is already waiting for the trainer. Cancel the wait first.');
+    const locks = this.#locks();
+    this.refused = null;
+    if (!locks) {
+      await work(); // without Web Locks nothing can be held (the runners refuse to start then)
+      return true;
+    }
+    let out = await withTrainer(locks, job, work);
+    // Released between the try and the look: try once more.
+    if (out.kind === 'busy' && out.holder === null) out = await withTrainer(locks, job, work);
+    if (out.kind === 'done') return true;
+    this.#retry = { job, work };
+    this.refused = await describeHolder(this.#db, out.holder, job);
+    return false;
+  }
+
+  /** Queues for the trainer, then runs the refused job; resolves when it ends (or the wait is cancelled). */
+  async wait(): Promise<void> {
+    const retry = this.#retry;
+    const locks = this.#locks();
+    if (!retry || !locks || !this.refused?.canWait) return;
+    const controller = new AbortController();
+    this.#controller = controller;
+    this.waiting = this.refused;
+    this.refused = null;
+    try {
+      await withTrainer(
+        locks,
+        retry.job,
+        () => {
+          this.waiting = null;
+          this.#retry = null;
+          return retry.work();
+        },
+        { wait: true, signal: controller.signal },
+      );
+    } catch (e) {
+      if (!controller.signal.aborted) throw e;
+    } finally {
+      if (this.#controller === controller) this.#controller = null;
+      this.waiting = null;
+    }
+  }
+
+  /** Stops waiting (nothing was started). */
+  cancel(): void {
+    this.#controller?.abort();
+    this.#retry = null;
+  }
+
+  dismiss(): void {
+    this.refused = null;
+    this.#retry = null;
+  }
+}
+
+/** The page's Web Locks, in the form the trainer lock uses (null without the API). */
+export function pageTrainerLocks(): TrainerLockManager | null {
+  return typeof navigator !== 'undefined' && navigator.locks ? navigator.locks : null;
+}
+
+const gates = new Map<string, TrainerGate>();
+
+/** The page's gate of one tab of an experiment. */
+export function trainerGateFor(db: StudioDb, tab: 'training' | 'self' | 'srt', experimentId: string): TrainerGate {
+  const key = `${tab}:${experimentId}`;
+  let g = gates.get(key);
+  if (!g) gates.set(key, (g = new TrainerGate(db)));
+  return g;
+}
