@@ -14,6 +14,8 @@ export interface TrainerJob {
   kind: 'train' | 'resume-training' | 'self' | 'resume-self' | 'srt' | 'resume-srt';
   experimentId: string;
   runId: string | null;
+  /** A name for people (the adapter a new training run makes), when there is one. */
+  label?: string | null;
 }
 
 /** The part of `navigator.locks` used here (the options form of request). */
@@ -30,7 +32,7 @@ const KINDS: readonly TrainerJob['kind'][] = ['train', 'resume-training', 'self'
 const heldHere = new Set<string>();
 
 export function holderLockName(job: TrainerJob): string {
-  return HOLDER_PREFIX + JSON.stringify({ kind: job.kind, experimentId: job.experimentId, runId: job.runId });
+  return HOLDER_PREFIX + JSON.stringify({ kind: job.kind, experimentId: job.experimentId, runId: job.runId, label: job.label ?? null });
 }
 
 /** The job a holder lock name stands for, or null when the name is not one. */
@@ -39,7 +41,7 @@ export function parseHolderLockName(name: string): TrainerJob | null {
   try {
     const o = JSON.parse(name.slice(HOLDER_PREFIX.length)) as Partial<TrainerJob>;
     if (!KINDS.includes(o.kind as TrainerJob['kind']) || typeof o.experimentId !== 'string') return null;
-    return { kind: o.kind as TrainerJob['kind'], experimentId: o.experimentId, runId: typeof o.runId === 'string' ? o.runId : null };
+    return { kind: o.kind as TrainerJob['kind'], experimentId: o.experimentId, runId: typeof o.runId === 'string' ? o.runId : null, label: typeof o.label === 'string' ? o.label : null };
   } catch {
     return null;
   }

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { StudioDb } from '../../db/db.ts';
-import { withTrainer, type TrainerHolder, type TrainerJob, type TrainerLockManager } from '../../db/trainer-lock.ts';
+import { trainerHolder, withTrainer, type TrainerHolder, type TrainerJob, type TrainerLockManager } from '../../db/trainer-lock.ts';
 import { parseTrainingConfig } from './training-config.ts';
 
 export interface TrainerRefusal {
@@ -27,12 +27,13 @@ const WHAT: Record<TrainerJob['kind'], string> = {
   'resume-srt': 'a resumed SRT run',
 };
 
-/** The name of the Training-tab run a holder trains, when its row says (the newest running one). */
-async function trainingName(db: StudioDb, job: TrainerJob): Promise<string | null> {
-  const row = job.runId && job.kind === 'resume-training' ? await db.trainingRuns.get(job.runId) : (await db.trainingRuns.where('status').equals('running').toArray()).filter((r) => r.experimentId === job.experimentId).at(-1);
-  if (!row) return null;
+/** The name of the run a holder trains: its label, else (a resumed training run) its row's name. */
+async function holderName(db: StudioDb, job: TrainerJob): Promise<string | null> {
+  if (job.label) return job.label;
+  if (job.kind !== 'resume-training' || !job.runId) return null;
+  const row = await db.trainingRuns.get(job.runId);
   try {
-    return parseTrainingConfig(row.config).name;
+    return row ? parseTrainingConfig(row.config).name : null;
   } catch {
     return null;
   }
@@ -52,7 +53,7 @@ export async function describeHolder(db: StudioDb, holder: TrainerHolder | null,
     const text = `This run is already being resumed ${where}; it is not started a second time.`;
     return { text, waitText: text, canWait: false };
   }
-  const name = job.kind === 'train' || job.kind === 'resume-training' ? await trainingName(db, job) : null;
+  const name = await holderName(db, job);
   const experiment = job.experimentId === asked.experimentId ? 'this experiment' : `“${(await db.experiments.get(job.experimentId))?.name ?? 'another experiment'}”`;
   return refusal(`${WHAT[job.kind]}${name ? ` (“${name}”)` : ''} of ${experiment} is running`);
 }
@@ -84,8 +85,14 @@ export class TrainerGate {
     // Released between the try and the look: try once more.
     if (out.kind === 'busy' && out.holder === null) out = await withTrainer(locks, job, work);
     if (out.kind === 'done') return true;
+    let holder = out.holder;
+    // The holder names its job just after taking the trainer: give it a moment to do so.
+    for (let i = 0; i < 40 && holder !== null && holder.job === null; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      holder = await trainerHolder(locks);
+    }
     this.#retry = { job, work };
-    this.refused = await describeHolder(this.#db, out.holder, job);
+    this.refused = await describeHolder(this.#db, holder, job);
     return false;
   }
 
