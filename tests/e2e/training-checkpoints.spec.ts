@@ -51,7 +51,6 @@ test('reload between checkpoints with the defaults: one press resumes from the l
   console.log(`reload: reached step ${reachedStep} of ${total}, resumes from ${resumeStep}: ${stepsLost} steps and ${secondsLost.toFixed(1)} s of training lost`);
   // Issue 12's bound: at most one step, or at most 10 s of training.
   expect(stepsLost <= 1 || secondsLost <= 10).toBe(true);
-  expect(stepsLost).toBeGreaterThanOrEqual(1);
   await expect(page.getByTestId('actor-slot')).toHaveAttribute('data-status', 'empty');
   const offer = page.getByTestId('resume-offer');
   await expect(offer).toHaveCount(1);

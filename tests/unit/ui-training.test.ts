@@ -5,6 +5,7 @@ import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/core/toy/self-trai
 import { createExperiment } from '../../src/db/experiments.ts';
 import { getTrainingMetrics } from '../../src/db/training-runs.ts';
 import { chartGeometry, niceTicks, thinPoints } from '../../src/ui/components/line-chart.ts';
+import type { CheckpointReport } from '../../src/ui/training/checkpoint-saver.ts';
 import { MemoryCheckpointStore } from '../../src/ui/training/checkpoint-store.ts';
 import { MetricWriter } from '../../src/ui/training/metric-writer.ts';
 import { StoredTrainer } from '../../src/ui/training/stored-trainer.ts';
@@ -179,6 +180,51 @@ describe('stored trainer', () => {
     expect(done).toMatchObject({ id: aborted.id, status: 'done', adapterId: out.adapterId, error: null });
     expect((await getTrainingMetrics(db, done.id)).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await expect(trainer.resume(done.id, async () => ROWS)).rejects.toThrow(/has finished/);
+  });
+
+  it('a failed checkpoint save is reported, the previous good one kept, and training goes on to the end', async () => {
+    const db = await uiDb();
+    const exp = await createExperiment(db, { name: 'train' });
+    const engine = new FakeTfjsEngine(() => '');
+    await engine.load('tiny');
+    const store = new (class extends MemoryCheckpointStore {
+      override async save(id: string, step: number, files: Record<string, Uint8Array>, totalSteps?: number | null) {
+        if (step === 6) throw new DOMException('full', 'QuotaExceededError');
+        return super.save(id, step, files, totalSteps);
+      }
+    })();
+    const reports: CheckpointReport[] = [];
+    let atFailure: number | null | undefined;
+    const trainer = new StoredTrainer({
+      db,
+      locks: new FakeLocks(),
+      checkpoints: store,
+      experimentId: exp.id,
+      engine,
+      origin: { kind: 'manual', runId: null },
+      onCheckpoint: (id, r) => {
+        reports.push(r);
+        if (r.kind === 'failed') void store.latest(id).then((c) => (atFailure = c?.step));
+      },
+    });
+    await trainer.train({ method: 'sft', rows: ROWS, fromAdapterId: null, config, label: 'x' });
+    expect(reports.map((r) => [r.kind, r.step])).toEqual([['saved', 3], ['failed', 6], ['saved', 9]]);
+    expect(reports[1]).toMatchObject({ lastGood: 3, error: { code: 'quota-exceeded' } });
+    expect(atFailure).toBe(3);
+    expect((await db.trainingRuns.toArray())[0].status).toBe('done');
+  });
+
+  it('SELF and SRT training runs save no checkpoints (they retrain a phase from its start)', async () => {
+    const db = await uiDb();
+    const exp = await createExperiment(db, { name: 'train' });
+    const engine = new FakeTfjsEngine(() => '');
+    await engine.load('tiny');
+    const checkpoints = new CountingStore();
+    const trainer = new StoredTrainer({ db, locks: new FakeLocks(), checkpoints, experimentId: exp.id, engine, origin: { kind: 'self', runId: 'self-1' } });
+    await trainer.train({ method: 'sft', rows: ROWS, fromAdapterId: null, config, label: 'round 1' });
+    expect(checkpoints.saved).toEqual([]);
+    expect(engine.trainCalls[0].config).toMatchObject({ checkpointEvery: 0, checkpointSeconds: 0 });
+    expect(parseTrainingConfig((await db.trainingRuns.toArray())[0].config).train).toMatchObject({ checkpointEvery: 0, checkpointSeconds: 0 });
   });
 
   it('refuses to resume without a checkpoint, or on another model', async () => {
