@@ -52,6 +52,11 @@ test('reload between checkpoints with the defaults: one press resumes from the l
   // Issue 12's bound: at most one step, or at most 10 s of training.
   expect(stepsLost <= 1 || secondsLost <= 10).toBe(true);
   await expect(page.getByTestId('actor-slot')).toHaveAttribute('data-status', 'empty');
+  // Settings shows the space the kept checkpoint takes.
+  const trainingUrl = page.url();
+  await page.goto('/#/settings');
+  await expect(page.getByTestId('storage-checkpoints')).toHaveText(/^1 run, [\d.]+ [KM]B$/);
+  await page.goto(trainingUrl);
   const offer = page.getByTestId('resume-offer');
   await expect(offer).toHaveCount(1);
   await expect(offer.getByTestId('resume-offer-button')).toHaveText(`Resume from step ${resumeStep} of ${total}`);
@@ -108,4 +113,19 @@ test('a storage quota that makes checkpoint saves fail: the panel says so, no ha
   await expect(page.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
   expect((await readRows<TrainingRunRow>(page, 'trainingRuns'))[0]).toMatchObject({ status: 'done' });
   expect((await opfsFiles(page)).filter((f) => f.path.startsWith('checkpoints/'))).toEqual([]);
+
+  // What an older version or a crash left (a folder of a run that does not exist, with a 0-byte file) is
+  // removed at start-up, and Settings says what that freed.
+  await page.evaluate(async () => {
+    const base = await (await navigator.storage.getDirectory()).getDirectoryHandle('checkpoints', { create: true });
+    const step = await (await base.getDirectoryHandle('no-such-run', { create: true })).getDirectoryHandle('12', { create: true });
+    await step.getFileHandle('adapter_model.safetensors', { create: true });
+    const w = await (await step.getFileHandle('optimizer.safetensors', { create: true })).createWritable();
+    await w.write(new Uint8Array(2048));
+    await w.close();
+  });
+  await page.goto('/#/settings');
+  await page.reload();
+  await expect(page.getByTestId('storage-checkpoints')).toHaveText(/^none · cleaned at start-up: 1 folder of runs gone or unable to resume, 2.0 KB freed$/);
+  expect(await opfsFiles(page)).toEqual([]);
 });
