@@ -220,8 +220,18 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   expect(meta['adapter.type']).toBe('lora');
   expect(new TextDecoder().decode(zip['README.md'])).toContain('library_name: peft');
 
-  // 6b. Download the merged model: the base with the adapter merged in, as a plain model folder.
+  // 6b. Download the merged model: GGUF Q8_0 by default (model.gguf + a Modelfile with FROM + README)…
   await expect(page.getByTestId('adapter-merged')).toBeEnabled();
+  await expect(page.getByTestId('adapter-merged-format')).toHaveValue('gguf:Q8_0');
+  const mergedGguf = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-merged').click())));
+  expect(Object.keys(mergedGguf).sort()).toEqual(['Modelfile', 'README.md', 'model.gguf']);
+  expect(new TextDecoder().decode(mergedGguf.Modelfile)).toMatch(/^FROM \.\/model\.gguf\nTEMPLATE """/);
+  const ggufPath = test.info().outputPath('model.gguf');
+  await import('node:fs/promises').then((fs) => fs.writeFile(ggufPath, mergedGguf['model.gguf']));
+  const mergedMeta = (await gguf(ggufPath, { allowLocalFile: true })).metadata as unknown as Record<string, unknown>;
+  expect(mergedMeta).toMatchObject({ 'general.architecture': 'llama', 'general.type': 'model', 'general.file_type': 7 });
+  // …and the base with the adapter merged in as a plain safetensors model folder.
+  await page.getByTestId('adapter-merged-format').selectOption('safetensors:F32');
   const merged = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-merged').click())));
   expect(Object.keys(merged).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
   expect(JSON.parse(new TextDecoder().decode(merged['config.json']))).toMatchObject({ model_type: 'llama', torch_dtype: 'float32' });

@@ -84,7 +84,7 @@ describe('lm train', () => {
       use_rslora: false,
       use_dora: false,
       inference_mode: true,
-      base_model_name_or_path: modelDir('tiny-qwen2'),
+      base_model_name_or_path: 'model', // the folder's name (…/tiny-qwen2/model), never its path
       target_modules: [...PROJECTIONS],
     });
     const st = readSafetensorsIndependently(await readFile(path('sgd', 'adapter_model.safetensors')));

@@ -43,6 +43,18 @@ async function rezip(entries: Entries, fixManifest = true): Promise<Uint8Array> 
   return zipSync(z);
 }
 
+/** Zips entries the way the exporter does (adapter files stored, not deflated). */
+function writeZipForTest(entries: Entries): Uint8Array {
+  const z: Zippable = {};
+  for (const [k, v] of Object.entries(entries)) z[k] = [v, { level: k.startsWith('adapters/') ? 0 : 6 }];
+  return zipSync(z);
+}
+
+function findBytes(hay: Uint8Array, needle: Uint8Array): number {
+  for (let i = 0; i + needle.length <= hay.length; i++) if (needle.every((x, j) => hay[i + j] === x)) return i;
+  throw new Error('not found');
+}
+
 function lines(e: Entries, name: string): Record<string, unknown>[] {
   return dec.decode(e[name]).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
@@ -75,21 +87,26 @@ function renameInZip(bytes: Uint8Array, from: string, to: string): Uint8Array {
   return out;
 }
 
-/** Overwrites the uncompressed size the central directory declares for `name`. */
-function patchDeclaredSize(bytes: Uint8Array, name: string, size: number): Uint8Array {
+/** Overwrites the uncompressed size the central directory (and with `local`, the local header too) declares for `name`. */
+function patchDeclaredSize(bytes: Uint8Array, name: string, size: number, local = false): Uint8Array {
   const out = bytes.slice();
   const dv = new DataView(out.buffer);
   const target = enc.encode(name);
+  let found = false;
   for (let i = 0; i + 46 <= out.length; i++) {
-    if (dv.getUint32(i, true) !== 0x02014b50) continue;
-    const nameLen = dv.getUint16(i + 28, true);
-    const n = out.subarray(i + 46, i + 46 + nameLen);
+    const sig = dv.getUint32(i, true);
+    const [nameAt, sizeAt] = sig === 0x02014b50 ? [28, 24] : sig === 0x04034b50 && local ? [26, 22] : [-1, -1];
+    if (nameAt < 0) continue;
+    const nameLen = dv.getUint16(i + nameAt, true);
+    const start = i + (sig === 0x02014b50 ? 46 : 30);
+    const n = out.subarray(start, start + nameLen);
     if (nameLen === target.length && n.every((x, j) => x === target[j])) {
-      dv.setUint32(i + 24, size, true);
-      return out;
+      dv.setUint32(i + sizeAt, size, true);
+      found = true;
     }
   }
-  throw new Error(`no central directory entry for ${name}`);
+  if (!found) throw new Error(`no entry for ${name}`);
+  return out;
 }
 
 async function setup(): Promise<{ db: StudioDb; bundle: Uint8Array; entries: Entries }> {
@@ -248,9 +265,24 @@ const BAD: BadCase[] = [
     says: /steps\.jsonl unpacks to 4096 MiB; at most 256 MiB/,
   },
   {
-    name: 'a header that under-declares its size (inflating more than declared)',
+    name: 'a directory that under-declares a size its local header does not',
     make: ({ bundle }) => patchDeclaredSize(bundle, 'steps.jsonl', 100),
-    says: 'steps.jsonl has 100 bytes but manifest.json says',
+    says: /the entry steps\.jsonl declares 100 unpacked bytes in the zip's directory but \d+ in its local header/,
+  },
+  {
+    name: 'headers that both under-declare a size (inflating more than declared)',
+    make: ({ bundle }) => patchDeclaredSize(bundle, 'steps.jsonl', 100, true),
+    says: 'the entry steps.jsonl unpacks to more than the 100 bytes its header declares',
+  },
+  {
+    name: 'an entry damaged after export (its CRC-32 does not match)',
+    make: ({ entries }) => {
+      const zipped = writeZipForTest(entries);
+      const at = findBytes(zipped, entries['adapters/0.safetensors']);
+      zipped[at + 3] ^= 0xff; // adapter weights are stored, so their bytes are in the zip as they are
+      return zipped;
+    },
+    says: 'the entry adapters/0.safetensors is damaged (its CRC-32 checksum does not match)',
   },
   {
     name: 'a __proto__ key in free-form settings',

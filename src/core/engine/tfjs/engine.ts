@@ -18,6 +18,7 @@ import type {
   BackendName,
   LoadedModelInfo,
   MergedModelFiles,
+  MergedModelParams,
   ModelSourceSpec,
   TfjsApi,
   TfjsChatParams,
@@ -146,16 +147,20 @@ export abstract class TfjsEngineBase implements ChatEngine {
   }
 
   /**
-   * The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files:
-   * model.safetensors (F32 unless `dtype` says otherwise) plus the base's config and tokenizer files.
-   * Progress counts tensors written.
+   * The loaded base model with the adapter merged in (W + scaling·B·A), as a model's files: safetensors
+   * (model.safetensors, F32 unless `dtype` says otherwise, plus the base's config and tokenizer files) or gguf
+   * (model.gguf, Q8_0 unless `dtype` says otherwise, a Modelfile and a README). Progress counts tensors written.
    */
   async mergedModel(
     adapterId: string,
-    options: { dtype?: 'F32' | 'F16' | 'BF16'; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
+    options: Omit<MergedModelParams, 'adapterId'> & { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
   ): Promise<MergedModelFiles> {
-    const { dtype, ...call } = options;
-    return this.caller().call('mergedModel', dtype === undefined ? { adapterId } : { adapterId, dtype }, call);
+    const { signal, onProgress, format, dtype, name } = options;
+    const params: MergedModelParams = { adapterId };
+    if (format !== undefined) params.format = format;
+    if (dtype !== undefined) params.dtype = dtype;
+    if (name !== undefined) params.name = name;
+    return this.caller().call('mergedModel', params, { signal, onProgress });
   }
 
   /**

@@ -23,7 +23,7 @@ import type { ChatResult } from '../types.ts';
 import { AdapterStore, adapterBuffers, adapterFiles, checkAdapterId } from './adapter-store.ts';
 import type { BackendInfo, LoadedModelInfo, ModelSourceSpec, TfjsApi, TfjsChatParams, TrainParams } from './api.ts';
 import { chooseBackend, type BackendDeps } from './backend-choice.ts';
-import { checkMergeDtype, readBaseFiles, runMerge } from './merge-run.ts';
+import { checkMergeDtype, checkMergeFormat, readBaseFiles, runMerge } from './merge-run.ts';
 import { baseModelName, openModelSource } from './open-source.ts';
 import { runLoraTraining } from './train-run.ts';
 
@@ -191,20 +191,24 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         return files;
       }),
 
-    mergedModel: ({ adapterId, dtype }, ctx) =>
+    mergedModel: ({ adapterId, format, dtype, name }, ctx) =>
       serial(ctx.signal, async () => {
-        const { model, source } = current();
+        const { model, source, baseModel } = current();
         const lora = adapters.get(adapterId);
-        const checked = checkMergeDtype(dtype);
+        const checkedFormat = checkMergeFormat(format);
+        const checked = checkMergeDtype(dtype, checkedFormat);
         const baseFiles = await readBaseFiles(source, { signal: ctx.signal });
         const run = await runMerge(model, lora, baseFiles, {
+          format: checkedFormat,
           dtype: checked,
+          name: typeof name === 'string' && name.trim() !== '' ? name.trim() : `${baseModel} merged`,
+          baseModel,
           signal: ctx.signal,
           onTensor: (done, total) => ctx.progress({ done, total }),
         });
         const files = Object.fromEntries(run.files);
         ctx.transfer([...new Set(Object.values(files).map((b) => b.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))]);
-        return { files, tensors: run.tensors, mergedModules: run.mergedModules };
+        return { files, tensors: run.tensors, mergedModules: run.mergedModules, ...(run.gguf ? { gguf: run.gguf } : {}) };
       }),
 
     train: (params: TrainParams, ctx) =>
