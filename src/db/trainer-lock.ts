@@ -50,7 +50,7 @@ export function parseHolderLockName(name: string): TrainerJob | null {
 export interface TrainerHolder {
   /** What holds it, or null while its tab is between taking the trainer and naming its job. */
   job: TrainerJob | null;
-  /** Held by this page (another tab of this page's experiment list, or another experiment here). */
+  /** Held by this page (say, a SELF run of another experiment in this tab), not by another tab. */
   here: boolean;
 }
 

@@ -140,6 +140,11 @@ describe('checkpoint saver', () => {
     await saver.drain();
     expect(reports.at(-1)).toMatchObject({ kind: 'failed', step: 9, lastGood: 6, error: { code: 'quota-exceeded' } });
     expect(saver.failures).toBe(1);
+    fs.faults = { quota: Infinity, quotaOn: () => false, corruptOn: (p) => p.endsWith('/12/optimizer.safetensors') };
+    saver.offer(12, files(12));
+    await saver.drain();
+    // Said once, by the store: which checkpoint, and why.
+    expect(reports.at(-1)).toMatchObject({ kind: 'failed', step: 12, lastGood: 6, error: { code: 'internal', message: 'The checkpoint at step 12 could not be saved: optimizer.safetensors read back different from what was written.' } });
     expect(await store.latest('r1')).toMatchObject({ step: 6, totalSteps: 9 });
   });
 

@@ -6,9 +6,10 @@
  * so accumulating equals one large batch, as Hugging Face does since transformers 4.46. Gradients are
  * clipped by global norm, the learning rate comes from a pure schedule, and the optimizer updates the
  * variables. Every step is reported (loss, lr, grad norm, tokens/s, memory); a checkpoint can be taken every
- * N steps and/or every T ms of training (whichever comes first; see `checkpointDue`); the run can be paused (TrainControl) and aborted (AbortSignal) between steps and between
- * micro-batches. Everything random comes from one seeded RNG whose state is part of the checkpoint, so a
- * resumed run ends bit-identical to an uninterrupted one.
+ * N steps and/or every T ms of training, whichever comes first (`checkpointDue`); the run can be paused
+ * (TrainControl) and aborted (AbortSignal) between steps and between micro-batches. Everything random comes
+ * from one seeded RNG whose state is part of the checkpoint, so a resumed run ends bit-identical to an
+ * uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';

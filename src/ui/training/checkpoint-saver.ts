@@ -69,7 +69,9 @@ export class CheckpointSaver {
       this.#o.onReport?.({ kind: 'saved', step: saved.step, bytes: saved.bytes });
     } catch (e) {
       this.#failures++;
-      this.#o.onReport?.({ kind: 'failed', step, error: checkpointSaveError(step, e), lastGood: this.#lastGood });
+      // The store's errors already say which checkpoint failed; others (the curve's writes) get that said.
+      const error = e instanceof AppError ? e : checkpointSaveError(step, e);
+      this.#o.onReport?.({ kind: 'failed', step, error, lastGood: this.#lastGood });
     }
   }
 
