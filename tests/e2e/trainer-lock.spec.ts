@@ -29,11 +29,11 @@ async function steps(p: Page, n: number): Promise<void> {
 }
 
 test('two tabs press Train at once: one trains, the other names the holder, waits, then trains; SELF is refused too', async ({ page }) => {
-  test.setTimeout(420_000);
+  test.setTimeout(600_000);
   await toyWithSamples(page, 32);
   const other = await secondTab(page);
   await loadToy(other);
-  for (const p of [page, other]) await steps(p, 30);
+  for (const p of [page, other]) await steps(p, 16);
 
   await Promise.all([page.getByTestId('start-training').click(), other.getByTestId('start-training').click()]);
   const busy = [page, other].map((p) => p.getByTestId('trainer-busy'));
@@ -49,14 +49,14 @@ test('two tabs press Train at once: one trains, the other names the holder, wait
   // The second tab waits: it starts once the first run has finished, never alongside it.
   await second.getByTestId('trainer-wait').click();
   await expect(second.getByTestId('trainer-waiting')).toContainText('Waiting for the trainer: a training run (“My adapter”) of this experiment is running in another tab');
-  await expect(first.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
-  await expect(second.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
+  await expect(first.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
+  await expect(second.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
   const runs = (await readRows<TrainingRunRow>(page, 'trainingRuns')).sort((a, b) => a.startedAt - b.startedAt);
   expect(runs.map((r) => r.status)).toEqual(['done', 'done']);
   expect(runs[1].startedAt).toBeGreaterThanOrEqual(runs[0].finishedAt!);
   expect(await readRows(page, 'adapters')).toHaveLength(2);
   const metrics = await readRows<{ trainingRunId: string; step: number }>(page, 'trainingMetrics');
-  for (const r of runs) expect(metrics.filter((m) => m.trainingRunId === r.id).map((m) => m.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  for (const r of runs) expect(metrics.filter((m) => m.trainingRunId === r.id).map((m) => m.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
 
   // A SELF run in the other tab while this one trains: refused, nothing written.
   await steps(first, 400);
@@ -71,9 +71,9 @@ test('two tabs press Train at once: one trains, the other names the holder, wait
 });
 
 test('two tabs resume the same interrupted run at once: exactly one resumes it', async ({ page }) => {
-  test.setTimeout(420_000);
+  test.setTimeout(600_000);
   await toyWithSamples(page, 32);
-  await steps(page, 40);
+  await steps(page, 20);
   await setNumber(page, 'train-checkpoint', 2);
   await page.getByTestId('start-training').click();
   await expect(page.getByTestId('live-checkpoint')).toHaveText(/^step \d+$/, { timeout: 120_000 });
@@ -90,13 +90,13 @@ test('two tabs resume the same interrupted run at once: exactly one resumes it',
   await expect(loser.getByTestId('trainer-busy')).toContainText('This run is already being resumed in another tab; it is not started a second time.');
   await expect(loser.getByTestId('trainer-wait')).toHaveCount(0);
   console.log('two tabs pressed Resume:', await loser.getByTestId('trainer-busy').textContent());
-  await expect(winner.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
+  await expect(winner.getByTestId('training-live')).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
   await expect(loser.getByTestId('resume-offer')).toHaveCount(0);
   await expect(loser.getByTestId('training-live')).toHaveCount(0);
 
   const runs = await readRows<TrainingRunRow>(page, 'trainingRuns');
   expect(runs.map((r) => r.status)).toEqual(['done']);
   const metrics = await readRows<{ step: number }>(page, 'trainingMetrics');
-  expect(metrics.map((m) => m.step)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  expect(metrics.map((m) => m.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   expect(await readRows(page, 'adapters')).toHaveLength(1);
 });

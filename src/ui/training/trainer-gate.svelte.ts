@@ -25,7 +25,7 @@ export class TrainerGate {
 
   /** Runs `work` holding the trainer and resolves when it ends; true if it ran, false when refused. */
   async run(job: TrainerJob, work: () => Promise<unknown>): Promise<boolean> {
-    if (this.waiting) throw new AppError('bad-input', 'This tab is already waiting for the trainer. Cancel the wait first.');
+    if (this.waiting) throw new AppError('bad-input', 'This tab is already waiting for the trainer. Press Stop waiting first.');
     const locks = this.#locks();
     this.refused = null;
     if (!locks) {
