@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   train: () => import('./commands/train.ts'),
   merge: () => import('./commands/merge.ts'),
   'export-gguf': () => import('./commands/export-gguf.ts'),
+  'mlc-export': () => import('./commands/mlc-export.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

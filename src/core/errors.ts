@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'unsupported'
   | 'safetensors'
   | 'gguf'
+  /** A malformed MLC (web-llm) model folder: tensor-cache.json, mlc-chat-config.json or a weight shard. */
+  | 'mlc'
   | 'model-config'
   | 'adapter-mismatch'
   | 'tokenizer'
