@@ -134,6 +134,7 @@ export const command: CliCommand = {
       seed: f.seed ?? D.seed,
       beta: f.beta ?? D.beta,
       checkpointEvery: f['checkpoint-every'] ?? 0,
+      checkpointSeconds: 0,
     };
 
     let bytes: Uint8Array;

@@ -107,6 +107,8 @@ export interface TfjsTrainConfig {
   beta: number;
   /** Report a checkpoint every N steps (0 = never). */
   checkpointEvery: number;
+  /** Also report one so that no more than this many seconds of training go by without one (0 = no time rule). */
+  checkpointSeconds: number;
 }
 
 export interface TrainStepProgress {
