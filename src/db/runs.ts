@@ -44,14 +44,15 @@ export async function createRun(db: StudioDb, init: NewRun & { id?: string }, no
 
 /**
  * Runs `body` as a stored run: takes the Web Lock, writes the 'running' row, awaits the body, then writes
- * 'done' — or 'aborted' when the body throws an abort, 'failed' (with the message) for any other error,
- * which is rethrown.
+ * 'done' — or 'empty' (with the reason) when `empty` finds the result has nothing in it, 'aborted' when the
+ * body throws an abort, 'failed' (with the message) for any other error, which is rethrown.
  */
 export async function executeRun<T>(
   db: StudioDb,
   locks: LockManagerLike,
   init: NewRun,
   body: (run: Run) => Promise<T>,
+  empty?: (result: T) => string | null,
 ): Promise<T> {
   const id = newId();
   return locks.request(runLockName(id), async () => {
@@ -64,9 +65,15 @@ export async function executeRun<T>(
       await finishRun(db, id, aborted ? 'aborted' : 'failed', aborted ? null : errorMessage(e)).catch(() => undefined);
       throw e;
     }
-    await finishRun(db, id, 'done', null);
+    await finishWith(db, id, result, empty);
     return result;
   });
+}
+
+/** Writes the final status of a run whose body returned: 'empty' with the reason, or 'done'. */
+export async function finishWith<T>(db: StudioDb, id: string, result: T, empty?: (result: T) => string | null, now = Date.now()): Promise<void> {
+  const reason = empty?.(result) ?? null;
+  await finishRun(db, id, reason ? 'empty' : 'done', reason, now);
 }
 
 function errorMessage(e: unknown): string {

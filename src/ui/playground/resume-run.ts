@@ -1,14 +1,14 @@
 /**
  * Continues a stored run that stopped before finishing (interrupted by a reload, stopped, or failed): takes
  * the run's Web Lock, turns the row back to 'running', awaits the body, then writes the final status the way
- * `executeRun` does (done; aborted on a stop; failed with the message otherwise). Steps already stored stay
+ * `executeRun` does (done, or empty with the reason; aborted on a stop; failed with the message otherwise). Steps already stored stay
  * as they are: the body resumes from them.
  */
 import { AppError, isAbort } from '../../core/errors.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { writeTransaction } from '../../db/errors.ts';
 import { runLockName, type LockManagerLike } from '../../db/locks.ts';
-import { finishRun } from '../../db/runs.ts';
+import { finishRun, finishWith } from '../../db/runs.ts';
 import type { Run, RunStatus } from '../../db/types.ts';
 
 export const RESUMABLE: readonly RunStatus[] = ['interrupted', 'aborted', 'failed'];
@@ -22,7 +22,7 @@ function refusal(run: Run | undefined): AppError | null {
   if (run.status === 'running') {
     return new AppError('bad-input', 'This run is already running (in this tab or another one). Wait for it, or stop it there.');
   }
-  if (run.status === 'done') return new AppError('bad-input', 'This run has finished; there is nothing to resume. Start a new run instead.');
+  if (run.status === 'done' || run.status === 'empty') return new AppError('bad-input', 'This run has finished; there is nothing to resume. Start a new run instead.');
   return null;
 }
 
@@ -32,6 +32,7 @@ export async function resumeStoredRun<T>(
   runId: string,
   body: (run: Run) => Promise<T>,
   now: () => number = Date.now,
+  empty?: (result: T) => string | null,
 ): Promise<T> {
   // Refuse before waiting for the lock: a run another tab is executing holds it until it ends.
   const before = refusal(await db.runs.get(runId));
@@ -54,7 +55,7 @@ export async function resumeStoredRun<T>(
       await finishRun(db, runId, aborted ? 'aborted' : 'failed', aborted ? null : message, now()).catch(() => undefined);
       throw e;
     }
-    await finishRun(db, runId, 'done', null, now());
+    await finishWith(db, runId, result, empty, now());
     return result;
   });
 }

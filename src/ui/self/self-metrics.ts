@@ -52,11 +52,17 @@ export function roundPoint(m: RoundMetrics, selfFeedback: VerdictTally | null): 
   put('refinedAccuracy', m.refinedAccuracy);
   put('selfFeedbackAccuracy', selfFeedback?.accuracy);
   put('selfFeedbackN', selfFeedback?.n);
+  put('directCutOff', m.cutOff?.direct);
+  put('refinedCutOff', m.cutOff?.refined);
+  put('feedbackCutOff', m.cutOff?.feedback?.cutOff);
+  put('feedbackCalls', m.cutOff?.feedback?.n);
   if (m.collect) {
     put('loops', m.collect.loops);
     put('kept', m.collect.kept);
     put('improved', m.collect.improved);
     put('rows', m.collect.rows);
+    put('answersCutOff', m.collect.cutOff?.answersCut);
+    put('answers', m.collect.cutOff?.answers);
   }
   if (m.train) {
     put('trainRows', m.train.rows);
