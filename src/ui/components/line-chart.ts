@@ -89,7 +89,8 @@ export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, yRa
     yMax,
     paths,
     dots,
-    xTicks: niceTicks(integerX ? Math.ceil(xMin) : xMin, integerX ? Math.floor(xMax) : xMax, 4, integerX).filter((v) => v >= xMin && v <= xMax).map((value) => ({ value, px: r(px(value)) })),
+    // (`|| 0`: Math.ceil(-0.5) is -0.)
+    xTicks: niceTicks(integerX ? Math.ceil(xMin) || 0 : xMin, integerX ? Math.floor(xMax) : xMax, 4, integerX).filter((v) => v >= xMin && v <= xMax).map((value) => ({ value, px: r(px(value)) })),
     yTicks: niceTicks(yMin, yMax).filter((v) => v >= yMin && v <= yMax).map((value) => ({ value, px: r(py(value)) })),
   };
 }
