@@ -20,7 +20,7 @@ describe('context overflow, explained', () => {
     const engine = new ScriptedEngine({ script: ['Red, orange and yellow.', overflow()] });
     const e = (await runSelfRefine({ engine, task: task(PROMPT), loopId: 'l', stop, onStep: async () => {} }).catch((x: unknown) => x)) as AppError;
     expect(e.code).toBe('context-overflow');
-    expect(e.message).toMatch(/^The feedback prompt for this task has 546 tokens, but this model reads at most 384 \(prompt and reply together\)\. Of its \d+ characters, \d+ are the "open" feedback template around the task, 42 the task's own text and 23 the answer and feedback it quotes\./);
+    expect(e.message).toMatch(/^The feedback prompt for this task has 546 tokens, but this model reads at most 384 \(prompt and reply together\)\. Of its \d+ characters, \d+ are the "open" feedback template around the task, 42 the task's own text and 23 the answer it reviews\./);
     expect(e.message).toContain('The template is the long part: use a model with a longer context, or a shorter feedback template for "open" tasks');
     expect(e.message).not.toContain('Shorten the prompt');
   });

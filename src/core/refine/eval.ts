@@ -1,7 +1,7 @@
 import type { ChatEngine, ChatResult, GenerationParams } from '../engine/types.ts';
-import { paramsFor, type TaskParams } from './budgets.ts';
 import { throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
+import { paramsFor, type TaskParams } from './budgets.ts';
 import { generateMany } from './generate.ts';
 import { explainOverflow, longestPrompt } from './overflow.ts';
 import { judgePair, winRates, type JudgeTemplate, type PairwiseJudgement, type WinRates } from './judge.ts';

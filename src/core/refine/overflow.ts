@@ -43,12 +43,12 @@ export function explainOverflow(e: unknown, call: OverflowCall, task: Task): unk
   const step = STEP[call.kind];
   const parts =
     `Of its ${total} characters, ${template} are the "${task.kind}" ${step} template around the task, ${own} the task's own text` +
-    (quoted > 0 ? ` and ${quoted} the answer and feedback it quotes` : '') + '.';
+    (quoted > 0 ? ` and ${quoted} the ${call.kind === 'feedback' ? 'answer it reviews' : 'attempts and feedback it quotes'}` : '') + '.';
   let advice: string;
   if (template >= own + quoted) {
     advice = `The template is the long part: use a model with a longer context, or a shorter ${step} template for "${task.kind}" tasks (Playground → Settings → Prompt templates).`;
   } else if (quoted > own) {
-    advice = 'The quoted answers are the long part: lower the answer tokens, quote fewer attempts (history limit), or use a model with a longer context.';
+    advice = 'The quoted answers are the long part: lower the answer tokens, quote fewer attempts ("Attempts quoted in refine prompts"), or use a model with a longer context.';
   } else {
     advice = "The task's own text is the long part: shorten it, or use a model with a longer context.";
   }

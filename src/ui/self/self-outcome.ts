@@ -1,7 +1,8 @@
 /**
- * When a SELF run has nothing to show for it: rounds ran, but no round kept a loop to train on (or every
- * held-out answer was cut off by the token limit). The run then ends 'empty' with the reason and what to
- * change, never as a plain success.
+ * When a SELF run has nothing to show for it: rounds ran, but no round kept a loop to train on; or, for a run
+ * that only evaluates (no round), every held-out answer was cut off by the token limit. The run then ends
+ * 'empty' with the reason and what to change, never as a plain success. (A run that trained is not empty; its
+ * round table shows the answers the limit cut off.)
  */
 import type { KindRegistry } from '../../core/refine/kinds.ts';
 import type { SelfResult } from '../../core/refine/self-rounds.ts';
@@ -34,7 +35,7 @@ export function selfEmptyReason(r: Pick<SelfResult, 'history'>, config: Pick<Sel
     return `Finished with nothing to train: ${what}, so no adapter was trained (${filterWords(s.filter)}).${cutText ? ` The token limit cut off ${cutText}.` : ''} ${change}`;
   }
   const evaluated = r.history.filter((m) => m.evalTasks > 0);
-  if (evaluated.length > 0 && evaluated.every((m) => m.cutOff?.direct === m.evalTasks)) {
+  if (rounds.length === 0 && evaluated.length > 0 && evaluated.every((m) => m.cutOff?.direct === m.evalTasks)) {
     return `Every held-out answer was cut off by the token limit, so the accuracies measure the limit, not the model. ${raiseTokensAdvice('Answer tokens', s.answerTokens, config.budgets, 'draft', registry)}`;
   }
   return null;

@@ -1,6 +1,7 @@
 /** What an SRT run card says besides its metrics: the settings it used and the answers the token limit cut off. */
 import type { Run } from '../../db/types.ts';
 import { cutOffCount } from '../lib/cut-off.ts';
+import { plural } from '../lib/format.ts';
 import { budgetText, countText } from '../lib/run-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
@@ -8,7 +9,7 @@ export function srtRunFacts(run: Pick<Run, 'config' | 'metrics'>): { settings: s
   const s = obj(run.config.settings) ?? {};
   const settings = [
     countText(s.perRound, 'train prompts reviewed'),
-    typeof s.critiqueRounds === 'number' ? `${s.critiqueRounds} critique round(s)` : '',
+    typeof s.critiqueRounds === 'number' ? plural(s.critiqueRounds, 'critique round') : '',
     budgetText(run.config),
     s.requireImproved === true ? 'trains only on loops the critic improved' : 'trains on every reviewed loop',
     s.dpo === true ? 'SFT then DPO' : 'SFT only',
