@@ -104,6 +104,19 @@ export interface CutOffTally {
   feedbackCut: number;
 }
 
+/** Several tallies added up (absent ones count as zero). */
+export function sumTallies(ts: readonly (CutOffTally | undefined)[]): CutOffTally {
+  const t: CutOffTally = { answers: 0, answersCut: 0, feedback: 0, feedbackCut: 0 };
+  for (const x of ts) {
+    if (!x) continue;
+    t.answers += x.answers;
+    t.answersCut += x.answersCut;
+    t.feedback += x.feedback;
+    t.feedbackCut += x.feedbackCut;
+  }
+  return t;
+}
+
 export function cutOffTally(steps: readonly StepRecord[]): CutOffTally {
   const t: CutOffTally = { answers: 0, answersCut: 0, feedback: 0, feedbackCut: 0 };
   for (const s of steps) {

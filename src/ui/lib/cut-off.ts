@@ -2,13 +2,31 @@
  * How runs talk about answers the token limit cut off: the counts, and what to change (the field to raise, to
  * what the task kind needs). Used by the Evaluation, SELF and SRT outcomes and result cards.
  */
-import type { StepBudget } from '../../core/refine/budgets.ts';
+import type { CutOffTally, StepBudget } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 
 /** "12 of 200 direct answers" (empty when nothing was counted; `onlyIfCut`: also when none was cut). */
 export function cutOffCount(cut: number | undefined, of: number | undefined, what: string, onlyIfCut = false): string {
   if (!of || cut === undefined || (onlyIfCut && cut === 0)) return '';
   return `${cut} of ${of} ${what}`;
+}
+
+/** " The token limit cut off 16 of 16 answers and 3 of 16 feedbacks." ('' when it cut nothing). */
+export function cutOffSentence(t: CutOffTally | undefined, feedbackWord = 'feedbacks'): string {
+  const parts = [cutOffCount(t?.answersCut, t?.answers, 'answers', true), cutOffCount(t?.feedbackCut, t?.feedback, feedbackWord, true)].filter(Boolean);
+  return parts.length > 0 ? ` The token limit cut off ${parts.join(' and ')}.` : '';
+}
+
+/** When the limit cut off most answers (or most feedback): raise that field. Null when it did not. */
+export function cutOffAdvice(
+  t: CutOffTally | undefined,
+  fields: { answer: [label: string, chosen: number | null]; feedback: [label: string, chosen: number | null] },
+  budgets: Readonly<Record<string, StepBudget>>,
+  registry?: KindRegistry,
+): string | null {
+  if (t && t.answersCut > t.answers / 2) return raiseTokensAdvice(fields.answer[0], fields.answer[1], budgets, 'draft', registry);
+  if (t && t.feedbackCut > t.feedback / 2) return raiseTokensAdvice(fields.feedback[0], fields.feedback[1], budgets, 'feedback', registry);
+  return null;
 }
 
 /** The budgets a run used, short: "toy-arith 12" (answers) or "toy-arith 176" (feedback). */

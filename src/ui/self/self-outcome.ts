@@ -6,7 +6,8 @@
  */
 import type { KindRegistry } from '../../core/refine/kinds.ts';
 import type { SelfResult } from '../../core/refine/self-rounds.ts';
-import { cutOffCount, raiseTokensAdvice } from '../lib/cut-off.ts';
+import { sumTallies } from '../../core/refine/budgets.ts';
+import { cutOffAdvice, cutOffSentence, raiseTokensAdvice } from '../lib/cut-off.ts';
 import type { SelfRunConfig } from './self-runner.ts';
 
 function filterWords(f: SelfRunConfig['settings']['filter']): string {
@@ -24,15 +25,11 @@ export function selfEmptyReason(r: Pick<SelfResult, 'history'>, config: Pick<Sel
   const rounds = r.history.filter((m) => m.round > 0);
   if (rounds.length > 0 && rounds.every((m) => !m.train || m.train.skipped)) {
     const what = rounds.map((m) => `round ${m.round} kept ${m.collect?.kept ?? 0} of ${m.collect?.loops ?? 0} loops`).join(', ');
-    const cut = rounds.reduce((t, m) => ({ a: t.a + (m.collect?.cutOff?.answersCut ?? 0), n: t.n + (m.collect?.cutOff?.answers ?? 0), fa: t.fa + (m.collect?.cutOff?.feedbackCut ?? 0), fn: t.fn + (m.collect?.cutOff?.feedback ?? 0) }), { a: 0, n: 0, fa: 0, fn: 0 });
-    const cutText = [cutOffCount(cut.a, cut.n, 'answers', true), cutOffCount(cut.fa, cut.fn, 'feedbacks', true)].filter(Boolean).join(' and ');
+    const cut = sumTallies(rounds.map((m) => m.collect?.cutOff));
     const change =
-      cut.a > cut.n / 2
-        ? raiseTokensAdvice('Answer tokens', s.answerTokens, config.budgets, 'draft', registry)
-        : cut.fa > cut.fn / 2
-          ? raiseTokensAdvice('Feedback tokens', s.feedbackTokens, config.budgets, 'feedback', registry)
-          : `Loosen the filter (${filterWords(s.filter)}), or start from a stronger model or adapter.`;
-    return `Finished with nothing to train: ${what}, so no adapter was trained (${filterWords(s.filter)}).${cutText ? ` The token limit cut off ${cutText}.` : ''} ${change}`;
+      cutOffAdvice(cut, { answer: ['Answer tokens', s.answerTokens], feedback: ['Feedback tokens', s.feedbackTokens] }, config.budgets, registry) ??
+      `Loosen the filter (${filterWords(s.filter)}), or start from a stronger model or adapter.`;
+    return `Finished with nothing to train: ${what}, so no adapter was trained (${filterWords(s.filter)}).${cutOffSentence(cut)} ${change}`;
   }
   const evaluated = r.history.filter((m) => m.evalTasks > 0);
   if (rounds.length === 0 && evaluated.length > 0 && evaluated.every((m) => m.cutOff?.direct === m.evalTasks)) {

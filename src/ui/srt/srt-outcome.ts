@@ -4,24 +4,19 @@
  */
 import type { KindRegistry } from '../../core/refine/kinds.ts';
 import type { SrtMetrics } from '../../core/refine/srt.ts';
-import { cutOffCount, raiseTokensAdvice } from '../lib/cut-off.ts';
+import { cutOffAdvice, cutOffSentence } from '../lib/cut-off.ts';
 import type { SrtRunConfig } from './srt-runner.ts';
 
 export function srtEmptyReason(m: SrtMetrics, config: Pick<SrtRunConfig, 'settings' | 'budgets'>, registry?: KindRegistry): string | null {
   if (m.sftRows > 0 || m.preferencePairs > 0) return null;
   const s = config.settings;
-  const c = m.collectCutOff;
-  const cut = [cutOffCount(c?.answersCut, c?.answers, 'answers', true), cutOffCount(c?.feedbackCut, c?.feedback, "critic's feedbacks", true)].filter(Boolean).join(' and ');
   const change =
-    c && c.answersCut > c.answers / 2
-      ? raiseTokensAdvice('Answer tokens', s.answerTokens, config.budgets, 'draft', registry)
-      : c && c.feedbackCut > c.feedback / 2
-        ? raiseTokensAdvice('Critic tokens', s.feedbackTokens, config.budgets, 'feedback', registry)
-        : s.requireImproved
-          ? 'Use a stronger critic (a larger model or an endpoint), or untick "Train only on loops the critic improved".'
-          : 'Use a stronger critic (a larger model or an endpoint).';
+    cutOffAdvice(m.collectCutOff, { answer: ['Answer tokens', s.answerTokens], feedback: ['Critic tokens', s.feedbackTokens] }, config.budgets, registry) ??
+    (s.requireImproved
+      ? 'Use a stronger critic (a larger model or an endpoint), or untick "Train only on loops the critic improved".'
+      : 'Use a stronger critic (a larger model or an endpoint).');
   return (
     `Finished with nothing to train: the critic reviewed ${m.loops} answers and improved ${m.improved}; ${m.kept} loops were kept, ` +
-    `giving 0 SFT rows and 0 preference pairs, so no adapter was trained.${cut ? ` The token limit cut off ${cut}.` : ''} ${change}`
+    `giving 0 SFT rows and 0 preference pairs, so no adapter was trained.${cutOffSentence(m.collectCutOff, "critic's feedbacks")} ${change}`
   );
 }
