@@ -21,7 +21,8 @@ export type FinalStatus = Exclude<RunStatus, 'running' | 'interrupted'>;
 
 /**
  * Under the lock `lockName`: `open` writes the row as running, `body` works on it, `finish` writes the final
- * status. A failure to write the final status after a failed body is dropped: the body's error is the one thrown.
+ * status: 'empty' with the reason when `empty` finds the body's result has nothing in it, else 'done'. A failure
+ * to write the final status after a failed body is dropped: the body's error is the one thrown.
  */
 export async function underLock<R, T>(
   locks: LockManagerLike,
@@ -29,6 +30,7 @@ export async function underLock<R, T>(
   open: () => Promise<R>,
   body: (row: R) => Promise<T>,
   finish: (status: FinalStatus, error: string | null) => Promise<void>,
+  empty?: (result: T) => string | null,
 ): Promise<T> {
   return locks.request(lockName, async () => {
     const row = await open();
@@ -40,7 +42,8 @@ export async function underLock<R, T>(
       await finish(aborted ? 'aborted' : 'failed', aborted ? null : e instanceof Error ? e.message : String(e)).catch(() => undefined);
       throw e;
     }
-    await finish('done', null);
+    const reason = empty?.(result) ?? null;
+    await finish(reason ? 'empty' : 'done', reason);
     return result;
   });
 }
@@ -55,7 +58,7 @@ export interface ResumeRefusals {
 export function resumeRefusal(row: { status: RunStatus } | undefined, say: ResumeRefusals): AppError | null {
   if (!row) return new AppError('not-found', say.missing);
   if (row.status === 'running') return new AppError('bad-input', say.running);
-  if (row.status === 'done') return new AppError('bad-input', say.done);
+  if (row.status === 'done' || row.status === 'empty') return new AppError('bad-input', say.done);
   return null;
 }
 

@@ -46,17 +46,18 @@ export async function createRun(db: StudioDb, init: NewRun & { id?: string }, no
 
 /**
  * Runs `body` as a stored run: takes the Web Lock, writes the 'running' row, awaits the body, then writes
- * 'done' — or 'aborted' when the body throws an abort, 'failed' (with the message) for any other error,
- * which is rethrown.
+ * 'done' — or 'empty' (with the reason) when `empty` finds the result has nothing in it, 'aborted' when the
+ * body throws an abort, 'failed' (with the message) for any other error, which is rethrown.
  */
 export async function executeRun<T>(
   db: StudioDb,
   locks: LockManagerLike,
   init: NewRun,
   body: (run: Run) => Promise<T>,
+  empty?: (result: T) => string | null,
 ): Promise<T> {
   const id = newId();
-  return underLock(locks, runLockName(id), () => createRun(db, { ...init, id }), body, (status, error) => finishRun(db, id, status, error));
+  return underLock(locks, runLockName(id), () => createRun(db, { ...init, id }), body, (status, error) => finishRun(db, id, status, error), empty);
 }
 
 const RUN_REFUSALS: ResumeRefusals = {
@@ -75,6 +76,7 @@ export async function resumeStoredRun<T>(
   runId: string,
   body: (run: Run) => Promise<T>,
   now: () => number = Date.now,
+  empty?: (result: T) => string | null,
 ): Promise<T> {
   // Refuse before waiting for the lock: a run another tab is executing holds it until it ends.
   const before = resumeRefusal(await db.runs.get(runId), RUN_REFUSALS);
@@ -85,6 +87,7 @@ export async function resumeStoredRun<T>(
     () => reopenRow(db, db.runs, runId, 'resume the run', RUN_REFUSALS, now()),
     body,
     (status, error) => finishRun(db, runId, status, error, now()),
+    empty,
   );
 }
 

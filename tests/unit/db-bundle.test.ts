@@ -162,6 +162,8 @@ describe('bundle round trip', () => {
     expect(JSON.stringify(a)).toContain('Score: 9/10. <script>alert(1)</script>');
     expect((a['steps.jsonl'] as { runId: string }[])[0].runId).toMatch(/^#\d+$/);
     expect(a['adapters/0.safetensors']).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // A step cut off by the token limit keeps its finish reason; steps stored before it existed have none.
+    expect((a['steps.jsonl'] as { finishReason?: string }[]).map((s) => s.finishReason)).toEqual([undefined, undefined, 'length']);
     // And the imported rows really carry fresh ids.
     const original = (await listExperiments(db)).find((e) => e.name === 'Bundle source' && e.id !== experiment.id)!;
     const s1 = await readSnapshot(db, original.id);
@@ -352,6 +354,15 @@ const BAD: BadCase[] = [
       return rezip(e);
     },
     says: 'manifest.json says there are 2 samples but the bundle has 1',
+  },
+  {
+    name: 'a step whose finish reason is not one the engines give',
+    make: ({ entries }) => {
+      const e = { ...entries };
+      editJsonl(e, 'steps.jsonl', 2, (r) => (r.finishReason = 'tired'));
+      return rezip(e);
+    },
+    says: 'steps.jsonl, line 3, field "finishReason" expected one of stop, length',
   },
   {
     name: 'a number written as text',

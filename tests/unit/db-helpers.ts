@@ -181,7 +181,7 @@ export async function seedExperiment(db: StudioDb, name = 'Arithmetic, round 1')
     const refinement = await addStep(
       db,
       run.id,
-      stepRecord(tasks[0].id, { kind: 'refinement', refineRound: 1, text: '6 × 7 = 42', adapterId: adapter.id, seed: null }),
+      stepRecord(tasks[0].id, { kind: 'refinement', refineRound: 1, text: '6 × 7 = 42', adapterId: adapter.id, seed: null, finishReason: 'length' }),
     );
     await updateRunProgress(db, run.id, { done: 1, total: 1 });
     await appendRunMetric(db, run.id, { round: 0, accuracy: 1, meanScore: 9 });

@@ -46,7 +46,8 @@ describe('the SELF results table (issue 6)', () => {
 
 describe('evaluation settings', () => {
   it('defaults per model, stored and read back, invalid ones replaced', () => {
-    expect(defaultEvalSettings('toy-arith')).toMatchObject({ evalCount: 200, answerTokens: 12, feedbackTokens: 176 });
+    // Token budgets: none of its own, so each kind's (the toy kind's are 96 and 176, tested in ui-defaults.test.ts).
+    expect(defaultEvalSettings('toy-arith')).toMatchObject({ evalCount: 200, answerTokens: null, feedbackTokens: null });
     const s = { ...defaultEvalSettings(null), evalCount: 5 };
     expect(readEvalSettings(writeEvalSettings({}, s), null)).toEqual({ value: s, problem: null });
     expect(readEvalSettings({}, null)).toEqual({ value: defaultEvalSettings(null), problem: null });
@@ -74,8 +75,8 @@ describe('evaluation runs (stored)', () => {
     const evalQs = (await db.tasks.toArray()).filter((t) => t.split === 'eval');
     const nonHabit = evalQs.filter((t) => !habitApplies(tryParseToyQuestion(t.prompt)!)).length / 8;
     expect(points).toEqual([
-      { round: 0, evalTasks: 8, directAccuracy: nonHabit, refinedAccuracy: 1, selfFeedbackAccuracy: 1 },
-      { round: 1, evalTasks: 8, directAccuracy: 1, refinedAccuracy: 1, selfFeedbackAccuracy: 1 },
+      { round: 0, evalTasks: 8, directAccuracy: nonHabit, refinedAccuracy: 1, selfFeedbackAccuracy: 1, directCutOff: 0, refinedCutOff: 0, feedbackCutOff: 0, feedbackCalls: 8 },
+      { round: 1, evalTasks: 8, directAccuracy: 1, refinedAccuracy: 1, selfFeedbackAccuracy: 1, directCutOff: 0, refinedCutOff: 0, feedbackCutOff: 0, feedbackCalls: 8 },
     ]);
     const [run] = await db.runs.toArray();
     expect(run).toMatchObject({ kind: 'eval', status: 'done', metrics: points });

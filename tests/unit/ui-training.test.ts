@@ -92,6 +92,18 @@ describe('line chart geometry', () => {
     expect(g.yTicks).toEqual([{ value: 0, px: 50 }, { value: 0.5, px: 25 }, { value: 1, px: 0 }]);
     expect(thinPoints([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4)).toEqual([1, 4, 7, 10]);
   });
+
+  it('a whole-number axis (rounds, steps) ticks whole numbers only, and one point sits on its own value', () => {
+    const box = { width: 110, height: 60, padLeft: 10, padBottom: 10, padTop: 0, padRight: 0 };
+    const xs = (points: { x: number; y: number }[]) => chartGeometry([{ label: 'a', points }], box, [0, 1], true).xTicks.map((t) => t.value);
+    expect(xs([{ x: 0, y: 0.5 }])).toEqual([0]);
+    expect(xs([{ x: 0, y: 0.5 }, { x: 1, y: 0.9 }])).toEqual([0, 1]);
+    expect(xs([{ x: 0, y: 0.5 }, { x: 1, y: 0.9 }, { x: 2, y: 0.9 }])).toEqual([0, 1, 2]);
+    expect(xs([{ x: 1, y: 0.5 }, { x: 300, y: 0.9 }])).toEqual([100, 200, 300]);
+    const one = chartGeometry([{ label: 'a', points: [{ x: 0, y: 0.5 }] }], box, [0, 1], true);
+    expect([one.xMin, one.xMax, one.dots[0].cx]).toEqual([-0.5, 0.5, 60]);
+    expect(niceTicks(0, 2, 4, true)).toEqual([0, 1, 2]);
+  });
 });
 
 describe('live training view', () => {

@@ -4,7 +4,8 @@
  * which engines and models). Read back with validation: a run row may come from an imported bundle.
  */
 import { AppError } from '../../core/errors.ts';
-import type { GenerationParams } from '../../core/engine/types.ts';
+import type { EngineKind, GenerationParams } from '../../core/engine/types.ts';
+import { parseBudgets, type StepBudget } from '../../core/refine/budgets.ts';
 import type { OracleMode } from '../../core/refine/oracle.ts';
 import { validateStopRules, type StopRules } from '../../core/refine/plan.ts';
 import { validateTemplates, TEMPLATE_FIELDS, type PromptTemplates, type TemplateField } from '../../core/refine/templates.ts';
@@ -18,6 +19,8 @@ export interface RefineRunConfig {
   actor: EngineStamp;
   critic: EngineStamp | null;
   params: GenerationParams;
+  /** The token budgets each task kind of the run used (runs stored before them: params.maxTokens for every step). */
+  budgets: Record<string, StepBudget>;
   stop: StopRules;
   oracle: OracleMode;
   /** The templates each task kind of the run used. */
@@ -45,6 +48,7 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
     actor: { ...c.actor },
     critic: c.critic ? { ...c.critic } : null,
     params,
+    budgets: JSON.parse(JSON.stringify(c.budgets)) as JsonObject,
     stop: { ...c.stop },
     oracle: c.oracle,
     templates,
@@ -107,6 +111,7 @@ export function parseRunConfig(config: JsonObject): RefineRunConfig {
     actor: storedStamp(config.actor, 'actor'),
     critic: config.critic == null ? null : storedStamp(config.critic, 'critic'),
     params: params(config.params),
+    budgets: parseBudgets(config.budgets),
     stop,
     oracle,
     templates: templates(config.templates),

@@ -6,6 +6,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
+import { stepParams } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { runSelfRefine, runSelfRefineBatch, type LoopResult, type PendingCall } from '../../core/refine/loop.ts';
 import type { LoopSettings } from '../../core/refine/loop-driver.ts';
@@ -68,6 +69,9 @@ export function checkEnginesMatch(config: RefineRunConfig, engines: RunEngines):
 }
 
 function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: AbortSignal, registry: KindRegistry): LoopSettings {
+  // A run stored before per-kind budgets used params.maxTokens for every step.
+  const legacy = config.params.maxTokens ?? null;
+  const p = stepParams(config.params, config.budgets, { answerTokens: legacy, feedbackTokens: legacy }, registry);
   return {
     engine: engines.actor,
     critic: engines.critic ?? undefined,
@@ -77,7 +81,9 @@ function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: Abor
       if (!t) throw new AppError('bad-input', `The run has no templates for tasks of kind "${task.kind}".`);
       return t;
     },
-    params: config.params,
+    params: p.draft,
+    feedbackParams: p.feedback,
+    refineParams: p.refine,
     stop: config.stop,
     historyLimit: config.historyLimit ?? undefined,
     adapterId: config.adapterId ?? null,

@@ -5,7 +5,7 @@
  * LoRA training stored as a training run with its adapter (StoredTrainer). A run cut off by a reload resumes
  * at phase granularity from its last checkpoint and its stored steps.
  *
- *   run.config   = { settings, actor, critic, trainTaskIds, evalTaskIds, templates, train }
+ *   run.config   = { settings, budgets (per task kind), actor, critic, trainTaskIds, evalTaskIds, templates, train }
  *   run.progress = { checkpoint: SelfCheckpoint, phaseMs: { "<round>:<phase>": ms } }
  *   run.metrics  = one point per evaluated round (self-metrics.ts)
  */
@@ -13,6 +13,7 @@ import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
+import { budgetsByKind, parseBudgets, stepParams, type StepBudget } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
 import { runSelfEvolution, type SelfCheckpoint, type SelfProgress, type SelfResult } from '../../core/refine/self-rounds.ts';
@@ -33,6 +34,7 @@ import { StoredTrainer, type TrainingEvent } from '../training/stored-trainer.ts
 import { formToConfig, configJson, parseConfigJson } from '../training/train-form.ts';
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
 import { roundPoint } from './self-metrics.ts';
+import { selfEmptyReason } from './self-outcome.ts';
 import { validateSelfSettings, type SelfSettings } from '../self/self-settings.ts';
 import { obj, storedIds } from '../lib/stored-json.ts';
 
@@ -44,6 +46,8 @@ export interface SelfEngines {
 
 export interface SelfRunConfig {
   settings: SelfSettings;
+  /** The token budgets each task kind of the run uses. */
+  budgets: Record<string, StepBudget>;
   actor: EngineStamp;
   critic: EngineStamp | null;
   trainTaskIds: string[];
@@ -98,6 +102,7 @@ export function parseSelfConfig(c: JsonObject): SelfRunConfig {
   validateSelfSettings(settings);
   return {
     settings,
+    budgets: parseBudgets(c.budgets),
     actor: storedStamp(c.actor, 'actor'),
     critic: c.critic == null ? null : storedStamp(c.critic, 'critic'),
     trainTaskIds: storedIds(c.trainTaskIds, 'The stored SELF run does not list its train prompts.'),
@@ -204,8 +209,7 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
   if (current?.adapterId) await ensureAdapters(engines.actor, db, [current.adapterId]);
   else if (s.startAdapterId) await ensureAdapters(engines.actor, db, [s.startAdapterId]);
 
-  const params = { temperature: s.temperature, seed: s.seed, maxTokens: s.answerTokens };
-  const feedbackParams = { temperature: s.temperature, seed: s.seed, maxTokens: s.feedbackTokens };
+  const p = stepParams({ temperature: s.temperature, seed: s.seed }, config.budgets, s, registry);
   return runSelfEvolution({
     runId: run.id,
     tasks: [...train, ...evalTasks],
@@ -214,7 +218,7 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
     trainConfig: config.train,
     rounds: s.rounds,
     startAdapterId: s.startAdapterId,
-    loop: { stop: s.stop, params, feedbackParams, oracle: false },
+    loop: { stop: s.stop, params: p.draft, feedbackParams: p.feedback, refineParams: p.refine, oracle: false },
     templates,
     registry,
     filter: s.filter,
@@ -266,6 +270,7 @@ export async function buildSelfConfig(db: StudioDb, a: Omit<StartSelfArgs, 'sign
   const { train, eval: evalTasks } = chooseTasks(await coreTasks(db, a.experimentId), s);
   return {
     settings: s,
+    budgets: budgetsByKind([...train, ...evalTasks].map((t) => t.kind), s),
     actor: engineStamp(a.engines.actor, a.labels.actor),
     critic: needsCritic(s) && a.engines.critic ? engineStamp(a.engines.critic, a.labels.critic ?? a.engines.critic.kind) : null,
     trainTaskIds: train.map((t) => t.id),
@@ -280,7 +285,7 @@ export async function startSelfRun(deps: SelfDeps, a: StartSelfArgs): Promise<Se
   return executeRun(deps.db, deps.locks, { experimentId: a.experimentId, kind: 'self', config: selfConfigJson(config) }, async (run) => {
     a.hooks?.onRunStarted?.(run);
     return execute(deps, run, config, a.engines, [], null, a.signal, a.hooks ?? {});
-  });
+  }, (r) => selfEmptyReason(r, config));
 }
 
 export interface ResumeSelfArgs {
@@ -303,5 +308,5 @@ export async function resumeSelfRun(deps: SelfDeps, a: ResumeSelfArgs): Promise<
     a.hooks?.onRunStarted?.(run);
     const stored = await listSteps(deps.db, run.id);
     return execute(deps, run, config, a.engines, stored, progress, a.signal, a.hooks ?? {});
-  });
+  }, undefined, (r) => selfEmptyReason(r, config));
 }

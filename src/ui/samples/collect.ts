@@ -1,7 +1,8 @@
 /**
  * Collecting training samples from finished runs: every loop of the chosen runs is summarised
  * (src/core/refine/samples.ts), the filter decides which loops train (score improved, final verdict
- * correct, checker pass, minimum score), and the chosen shapes become sample rows with provenance (the
+ * correct, checker pass, minimum score; by default the model's own final verdict, as SELF keeps loops — the
+ * checker uses the answers, so it is never on by default), and the chosen shapes become sample rows with provenance (the
  * step ids they were built from, the run, the SELF round). Loops the filter drops can be stored too, switched
  * off, so a person can include them by hand. Samples already stored (same format and content) are skipped.
  *
@@ -38,7 +39,7 @@ export interface CollectSettings {
 
 export const DEFAULT_COLLECT: CollectSettings = {
   runIds: [],
-  filter: { requireImproved: false, requireVerdictCorrect: false, requireOraclePass: false, minFinalScore: null },
+  filter: { requireImproved: false, requireVerdictCorrect: true, requireOraclePass: false, minFinalScore: null },
   shapes: ['sft'],
   keepDropped: true,
   includeEvalSplit: false,
@@ -57,6 +58,16 @@ export interface CollectReport {
   heldOut: number;
   /** What could not be read and was skipped or replaced: tasks with an unreadable checker, unusable stored templates. */
   problems: string[];
+}
+
+/** Nothing to train from a collection: why, and what to change (null when some loop was kept). */
+export function collectEmptyReason(r: CollectReport, filter: CollectSettings['filter']): string | null {
+  if (r.kept > 0) return null;
+  if (r.loops === 0) return `Nothing to train: the chosen runs have no finished loops${r.heldOut ? ` outside the held-out split (${r.heldOut} held-out loops left out)` : ''}. Pick other runs, or run a batch first.`;
+  const change = filter.requireVerdictCorrect
+    ? 'The model\'s own feedback called none of the final answers correct: run more loops, or untick the verdict filter to keep them all (they may be wrong).'
+    : 'Loosen the filter, or pick other runs.';
+  return `Nothing to train: none of the ${r.loops} loops passed the filter. ${change}`;
 }
 
 /** Runs whose loops can give samples. */
