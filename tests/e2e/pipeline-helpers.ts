@@ -30,6 +30,10 @@ export async function loadTinyLlama(page: Page, role: 'actor' | 'critic' = 'acto
 export async function loadToy(page: Page, role: 'actor' | 'critic' = 'actor'): Promise<void> {
   await page.getByTestId(`${role}-engine-kind`).selectOption('tfjs');
   await page.getByTestId(`${role}-tfjs-from`).selectOption('embedded');
+  // Already loaded (the quick start loads the actor): a second load would leave a moment in which the old
+  // "Ready" line still shows while the slot reloads, and a Run pressed then finds no model.
+  const slot = page.getByTestId(`${role}-slot`);
+  if ((await slot.getAttribute('data-status')) === 'ready' && (await page.getByTestId(`${role}-ready`).textContent())?.includes('toy-arith')) return;
   await page.getByTestId(`${role}-load`).click();
   await expect(page.getByTestId(`${role}-ready`)).toContainText('toy-arith', { timeout: 60_000 });
 }
