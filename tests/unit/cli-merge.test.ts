@@ -56,7 +56,7 @@ async function logitsOf(dir: string, name: 'tiny-llama' | 'tiny-qwen2'): Promise
   const model = await loadModel(await nodeDirSource(dir));
   try {
     const ids = tf.tensor2d(reference(name).input_ids, undefined, 'int32');
-    const logits = forward(model, ids, { lora: null });
+    const logits = forward(model, ids, { linears: null });
     ids.dispose();
     const out = (await logits.array()) as number[][][];
     logits.dispose();

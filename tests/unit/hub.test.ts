@@ -12,6 +12,7 @@ import { generate } from '../../src/core/model/generate.ts';
 import { loadModel } from '../../src/core/model/load.ts';
 import { startHubServer, type HubServer } from '../fixtures/hub-server.ts';
 import { reference } from '../fixtures/reference.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 let hub: HubServer;
 beforeAll(async () => {
@@ -113,7 +114,7 @@ describe('hub source', () => {
     const model = await loadModel(hubSource('fixtures/tiny-llama', opts()));
     const lora = await loadPeftAdapter(hubSource('fixtures/tiny-llama-adapter', opts()), model.config);
     const ref = reference('tiny-llama');
-    expect((await generate(model, ref.greedy_prompt, { maxTokens: 8, stopTokenIds: [], lora })).tokens).toEqual(ref.greedy_adapted);
+    expect((await generate(model, ref.greedy_prompt, { maxTokens: 8, stopTokenIds: [], linears: loraLinears(lora) })).tokens).toEqual(ref.greedy_adapted);
     disposeLora(lora);
     model.dispose();
   });

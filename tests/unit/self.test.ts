@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';
-import type { Trainer, TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { answerUnderReview, attemptsQuoted, callKind, fakeClock, mathTask, PLAIN_TEMPLATES } from './refine-helpers.ts';
 
@@ -48,7 +48,7 @@ function setup(extra: Partial<SelfOptions<{ lr: number }>> = {}) {
   const checkpoints: SelfCheckpoint[] = [];
   const metrics: RoundMetrics[] = [];
   const progress: SelfProgress[] = [];
-  const engine = new ScriptedEngine({ script: actor, batch: true });
+  const engine = new ScriptedAdapterEngine({ script: actor, batch: true });
   const critic = new ScriptedEngine({
     script: (req) => (callKind(req) === 'refine' ? '#### 42' : actor(req)),
     modelId: 'critic-model',
@@ -188,5 +188,17 @@ describe('SELF rounds', () => {
     const s = setup();
     const cp: SelfCheckpoint = { runId: 'other', round: 1, phase: 'collect', adapterId: null, lastTrain: null, lastCollect: null, history: [] };
     await expect(runSelfEvolution({ ...s.options, resume: { checkpoint: cp, steps: [] } })).rejects.toThrow(/belongs to run other/);
+  });
+
+  it('refuses an actor that cannot apply adapters before anything is collected, trained or stored', async () => {
+    const s = setup();
+    const chatOnly = new ScriptedEngine({ script: actor, batch: true });
+    // @ts-expect-error SELF's parameter type asks for an engine with the `adapters` capability.
+    const run = runSelfEvolution({ ...s.options, engine: chatOnly });
+    await expect(run).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('SELF needs the tfjs engine') });
+    expect(chatOnly.calls).toEqual([]);
+    expect(s.critic.calls).toEqual([]);
+    expect(s.trainer.calls).toEqual([]);
+    expect([s.steps, s.checkpoints, s.metrics, s.progress]).toEqual([[], [], [], []]);
   });
 });

@@ -5,9 +5,9 @@
  * the rows it gets. The measures, the label-free filter and the table must follow from that behaviour.
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
-import type { TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { runToySelf } from '../../src/core/toy/self-experiment.ts';
@@ -25,7 +25,7 @@ function reply(request: ChatRequest): string {
 
 describe('runToySelf', () => {
   it('measures direct, self-refined and verdict accuracy per round, training on what the model itself calls correct', async () => {
-    const engine = new ScriptedEngine({ script: reply, batch: true });
+    const engine = new ScriptedAdapterEngine({ script: reply, batch: true });
     const requests: TrainRequest[] = [];
     const trainer = {
       train: async (r: TrainRequest) => {
@@ -81,7 +81,7 @@ describe('runToySelf', () => {
 
   it('drops loops whose final answer the model itself calls wrong, without looking at the truth', async () => {
     // Feedback that always says "wrong" (and names a digit), refinements that never change: nothing is kept.
-    const engine = new ScriptedEngine({
+    const engine = new ScriptedAdapterEngine({
       batch: true,
       script: (request) => {
         const text = request.messages[request.messages.length - 1].content;

@@ -72,7 +72,7 @@ export function readSafetensorsIndependently(bytes: Uint8Array): ReadSafetensors
   };
 }
 
-/** Deterministic pseudo-random floats for test data (independent of src/core/train/rng.ts). */
+/** Deterministic pseudo-random floats for test data (independent of src/core/random/rng.ts). */
 export function testFloats(n: number, seed: number, scale = 1): Float32Array {
   let x = seed >>> 0 || 1;
   const out = new Float32Array(n);

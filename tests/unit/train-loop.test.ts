@@ -15,7 +15,7 @@ import type { PreferenceExample, TokenSequence } from '../../src/core/train/data
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { train, type StepReport, type TrainOptions } from '../../src/core/train/loop.ts';
 import { dpoLossFn, sftLossFn, type HiddenModel, type LogitsFn } from '../../src/core/train/objectives.ts';
-import { Rng } from '../../src/core/train/rng.ts';
+import { Rng } from '../../src/core/random/rng.ts';
 import { makeSchedule } from '../../src/core/train/schedule.ts';
 import { readSafetensorsIndependently, smallModelConfig, testFloats } from './train-helpers.ts';
 

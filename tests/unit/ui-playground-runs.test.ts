@@ -362,6 +362,7 @@ describe('engine slots', () => {
       () => ({
         engine: {
           kind: 'scripted',
+          capabilities: { adapters: false, trainLora: false, evolve: false },
           modelId: null,
           load: (_id: string, o?: { signal?: AbortSignal }) =>
             new Promise<void>((_, reject) => o?.signal?.addEventListener('abort', () => reject(new AppError('aborted', 'Stopped.')))),

@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
-import { kindRegistry } from '../../src/core/refine/kinds.ts';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { TOY_MAX_TOKENS } from '../../src/core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../src/core/toy/self-experiment.ts';
-import type { ParsedFeedback, StepRecord } from '../../src/core/refine/types.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { getTrainingMetrics } from '../../src/db/training-runs.ts';
 import type { Run } from '../../src/db/types.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
 import { planEta, planFraction, selfPlan } from '../../src/ui/self/self-plan.ts';
-import { roundPoint, selfFeedbackAccuracy } from '../../src/ui/self/self-metrics.ts';
+import { roundPoint } from '../../src/ui/self/self-metrics.ts';
 import { chooseTasks, parseSelfProgress, resumeSelfRun, roundWindow, startSelfRun, type SelfLive } from '../../src/ui/self/self-runner.ts';
 import { defaultSelfSettings, readSelfSettings, toySelfSettings, validateSelfSettings, writeSelfSettings, type SelfSettings } from '../../src/ui/self/self-settings.ts';
 import { createToyExperiment, TOY_EXPERIMENT_NAME } from '../../src/ui/self/toy-quickstart.ts';
@@ -81,19 +79,10 @@ describe('prompts per round', () => {
   });
 });
 
-describe('self-feedback accuracy and round points', () => {
-  it('counts the own verdict on the draft against the checker; unreadable verdicts count as misses', () => {
-    const tasks = new Map([['t1', { id: 't1', kind: 'math', prompt: 'p', answer: 42, split: 'eval' as const, source: 'builtin' as const }]]);
-    const base = { taskId: 't1', evolutionRound: 1, refineRound: 0, prompt: [], score: null, promptTokens: 0, completionTokens: 0, startedAt: 0, durationMs: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, seed: 0, engine: 'tfjs' as const, modelId: 'm', adapterId: null, source: 'self' as const };
-    const fb = (verdict: 'correct' | 'incorrect'): ParsedFeedback => ({ weaknesses: [], suggestions: [], score: null, verdict, noIssues: verdict === 'correct' });
-    const loop = (id: string, draft: string, verdict: 'correct' | 'incorrect' | null): StepRecord[] => [
-      { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'draft', text: draft, feedback: null, parseStatus: 'n/a' },
-      { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'feedback', text: 'fb', feedback: verdict ? fb(verdict) : null, parseStatus: verdict ? 'ok' : 'unparsed' },
-    ];
-    const steps = [...loop('a', '#### 42', 'correct'), ...loop('b', '#### 41', 'incorrect'), ...loop('c', '#### 41', 'correct'), ...loop('d', '#### 42', null)];
-    expect(selfFeedbackAccuracy(steps, 'r/r1/eval-refine/', tasks, kindRegistry)).toEqual({ n: 4, matches: 2, accuracy: 0.5 });
-    expect(selfFeedbackAccuracy(steps, 'r/r2/', tasks, kindRegistry)).toEqual({ n: 0, matches: 0, accuracy: null });
-    const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, evalTasks: 4, pairwise: null }, { n: 4, matches: 2, accuracy: 0.5 });
+describe('round points', () => {
+  it('flatten the round\'s metrics, self-feedback accuracy included, into the stored point', () => {
+    const selfFeedback = { n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: 0 };
+    const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, selfFeedback, evalTasks: 4, pairwise: null });
     expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
   });
 });

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../core/errors.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { withLoraLinears } from '../../core/lora/linear.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { encodeChat, generate } from '../../core/model/generate.ts';
 import { loadModel } from '../../core/model/load.ts';
@@ -46,8 +47,8 @@ export const command: CliCommand = {
     const lora = f.adapter ? await loadPeftAdapter(await nodeDirSource(f.adapter), model.config) : null;
     try {
       const ids = rawIds ?? encodeChat(model.tokenizer, messages ?? [{ role: 'user', content: f.prompt ?? '' }]);
-      const result = await generate(model, ids, {
-        lora,
+      const result = await withLoraLinears(lora, (linears) => generate(model, ids, {
+        linears,
         maxTokens: f['max-tokens'],
         temperature: f.temperature,
         topP: f['top-p'],
@@ -58,7 +59,7 @@ export const command: CliCommand = {
         useCache: !f['no-cache'],
         stopTokenIds: f['ignore-eos'] ? [] : undefined,
         onToken: f.json ? undefined : (delta) => process.stdout.write(delta),
-      });
+      }));
       if (f.json) process.stdout.write(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, usage: result.usage })}\n`);
       else process.stdout.write('\n');
     } finally {

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../../core/errors.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { loraLinears } from '../../core/lora/linear.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { forward } from '../../core/model/llama.ts';
 import { loadModel } from '../../core/model/load.ts';
@@ -40,7 +41,7 @@ export const command: CliCommand = {
       const T = Math.max(...rows.map((r) => r.length));
       const padded = rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(0)]);
       const input = tf.tensor2d(padded, [rows.length, T], 'int32');
-      const logits = forward(model, input, { lora });
+      const logits = forward(model, input, { linears: loraLinears(lora) });
       input.dispose();
       const values = (await logits.array()) as number[][][];
       logits.dispose();

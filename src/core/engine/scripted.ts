@@ -1,5 +1,8 @@
 import { AppError, throwIfAborted } from '../errors.ts';
-import type { ChatEngine, ChatRequest, ChatResult, FinishReason, LoadProgress, Usage } from './types.ts';
+import type { LoraConfig } from '../lora/types.ts';
+import { CHAT_ONLY, type AdapterEngine, type Declaring } from './capabilities.ts';
+import type { AdapterFiles, MergedModelFiles } from './tfjs/api.ts';
+import type { ChatEngine, ChatRequest, ChatResult, EngineCapabilities, FinishReason, LoadProgress, Usage } from './types.ts';
 
 /**
  * A deterministic ChatEngine that replies from a script, for tests and demos of the loop logic (no model).
@@ -41,6 +44,7 @@ function countPieces(text: string): number {
 
 export class ScriptedEngine implements ChatEngine {
   readonly kind = 'scripted' as const;
+  readonly capabilities: EngineCapabilities = CHAT_ONLY;
   modelId: string | null;
   /** Every request received, in order (without signal/onToken, which are not data). */
   readonly calls: ChatRequest[] = [];
@@ -137,5 +141,29 @@ export class ScriptedEngine implements ChatEngine {
       totalMs,
     };
     return { text, finishReason: finish, usage };
+  }
+}
+
+/**
+ * A scripted engine that declares the `adapters` capability, for testing runners that need one (SELF, SRT):
+ * requests name adapters through `adapterId`, which the script sees and may answer differently for (as a
+ * trained adapter would). It holds no adapter weights, so adding, exporting or merging files is refused.
+ */
+export class ScriptedAdapterEngine extends ScriptedEngine implements AdapterEngine {
+  override readonly capabilities: Declaring<'adapters'> = { adapters: true, trainLora: false, evolve: false };
+  readonly model = null;
+
+  async addAdapter(_adapterId: string, _files: AdapterFiles): Promise<LoraConfig> {
+    throw new AppError('unsupported', 'The scripted engine holds no adapter weights.');
+  }
+
+  async removeAdapter(_adapterId: string): Promise<void> {}
+
+  async exportAdapter(_adapterId: string): Promise<AdapterFiles> {
+    throw new AppError('unsupported', 'The scripted engine holds no adapter weights.');
+  }
+
+  async mergedModel(_adapterId: string): Promise<MergedModelFiles> {
+    throw new AppError('unsupported', 'The scripted engine holds no adapter weights.');
   }
 }

@@ -5,10 +5,9 @@
  */
 import { AppError, throwIfAborted } from '../errors.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
-import { readJson, readText, type ByteProgress, type ModelSource } from '../io/model-source.ts';
+import { readJson, readText, type ByteProgress, type LoadProgress, type ModelSource } from '../io/model-source.ts';
 import { createTokenizer } from '../text/tokenizer.ts';
 import type { TextTokenizer } from '../text/types.ts';
-import type { LoadProgress } from '../engine/types.ts';
 import { parseModelConfig } from './config.ts';
 import type { LlamaModel } from './llama.ts';
 import type { ModelConfig } from './types.ts';

@@ -7,6 +7,7 @@ import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch, type LoopResult } from './loop.ts';
 import type { StopRules } from './plan.ts';
 import { draftMessages } from './prompts.ts';
+import { selfFeedbackStats, type SelfFeedbackStats } from './self-feedback.ts';
 import type { PromptTemplates } from './templates.ts';
 import type { StepRecord } from './types.ts';
 
@@ -60,6 +61,8 @@ export interface AccuracyReport {
   perTask: TaskEval[];
   /** Tasks skipped because they have no checker. */
   skipped: string[];
+  /** With `selfRefine`: the model's own verdicts on its drafts against the checker (self-feedback.ts); else null. */
+  selfFeedback: SelfFeedbackStats | null;
 }
 
 function templatesFor(o: EvalCommon, task: Task): PromptTemplates {
@@ -138,6 +141,8 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
     if (ev) finished.set(task.id, ev);
   }
   const todo = checkable.filter((t) => !finished.has(t.id));
+  /** The evaluation's steps: the stored ones and those written now (self-feedback is measured on them). */
+  const steps: StepRecord[] = [...(o.resume ?? [])];
   const progress = o.onProgress ? (d: number) => o.onProgress!(finished.size + d, checkable.length) : undefined;
 
   if (!o.selfRefine) {
@@ -151,6 +156,10 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
     }
   } else {
     let done = 0;
+    const record = async (s: StepRecord) => {
+      await o.onStep?.(s);
+      steps.push(s);
+    };
     const loops = await runSelfRefineBatch({
       loops: todo.map((task) => ({ task, loopId: o.loopIdFor(task), resumeFrom: stored.get(o.loopIdFor(task)) ?? [] })),
       engine: o.engine,
@@ -165,7 +174,7 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
       registry,
       signal: o.signal,
       now: o.now,
-      onStep: o.onStep ?? (async () => {}),
+      onStep: record,
       batchSize: o.batchSize,
       onLoopDone: () => progress?.(++done),
     });
@@ -182,7 +191,11 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
   const order = new Map(checkable.map((t, i) => [t.id, i]));
   perTask.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
   const passed = perTask.filter((p) => p.pass).length;
-  return { n: perTask.length, passed, accuracy: perTask.length === 0 ? null : passed / perTask.length, perTask, skipped };
+  const loopIds = new Set(checkable.map(o.loopIdFor));
+  const selfFeedback = o.selfRefine
+    ? selfFeedbackStats(steps.filter((s) => loopIds.has(s.loopId)), new Map(checkable.map((t) => [t.id, t])), registry)
+    : null;
+  return { n: perTask.length, passed, accuracy: perTask.length === 0 ? null : passed / perTask.length, perTask, skipped, selfFeedback };
 }
 
 export interface SideBySideRow {

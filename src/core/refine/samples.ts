@@ -4,7 +4,7 @@ import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { loopSteps, sameAnswer } from './plan.ts';
 import { clip, draftMessages, metaSkillMessages } from './prompts.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Provenance, PreferenceRow, PromptCompletionRow, SftMessagesRow, TrlRow } from './trl.ts';
+import type { Provenance, PreferenceRow, PromptCompletionRow, SftMessagesRow, TrlRow } from '../train/trl.ts';
 import type { StepRecord, Verdict } from './types.ts';
 
 /**

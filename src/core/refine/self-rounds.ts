@@ -1,3 +1,4 @@
+import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
@@ -7,11 +8,12 @@ import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { OracleMode } from './oracle.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, type ProgressEstimate } from './progress.ts';
+import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type SampleFilter, type SampleShape } from './samples.ts';
+import type { SelfFeedbackStats } from './self-feedback.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from './trainer.ts';
-import type { PromptCompletionRow, SftRow } from './trl.ts';
+import type { Trainer } from '../train/trainer.ts';
+import type { PromptCompletionRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
 /**
@@ -42,6 +44,8 @@ export interface RoundMetrics {
   /** Checker accuracy on the eval split; null when no eval task can be checked. */
   directAccuracy: number | null;
   refinedAccuracy: number | null;
+  /** The model's own verdicts on its drafts in the self-refined evaluation, against the checker; null without it. */
+  selfFeedback: SelfFeedbackStats | null;
   /** Verifiable eval tasks counted. */
   evalTasks: number;
   /** Adapter vs base model on open eval tasks (judge), or null. */
@@ -68,7 +72,8 @@ export interface SelfCheckpoint {
  */
 export interface SelfStore {
   saveStep(step: StepRecord): Promise<void>;
-  saveCheckpoint(checkpoint: SelfCheckpoint): Promise<void>;
+  /** With the active time of each phase so far, keyed `<round>:<phase>` (resumed runs included). */
+  saveCheckpoint(checkpoint: SelfCheckpoint, phaseMs: PhaseTimes): Promise<void>;
   saveRoundMetrics(metrics: RoundMetrics): Promise<void>;
 }
 
@@ -93,8 +98,8 @@ export interface SelfOptions<C = unknown> {
   runId: string;
   /** All tasks; the train split is collected on, the eval split evaluated on. */
   tasks: readonly Task[];
-  /** The actor (the tfjs engine, which applies adapters). */
-  engine: ChatEngine;
+  /** The actor: it applies each adapter the trainer makes (refused before any work when it cannot). */
+  engine: AdapterEngine;
   trainer: Trainer<C>;
   trainConfig: C;
   /** SELF rounds after round 0. */
@@ -127,7 +132,8 @@ export interface SelfOptions<C = unknown> {
     judgeParams?: GenerationParams;
   };
   store: SelfStore;
-  resume?: { checkpoint: SelfCheckpoint; steps: readonly StepRecord[] };
+  /** The last checkpoint, the run's stored steps and the phase times stored with that checkpoint. */
+  resume?: { checkpoint: SelfCheckpoint; steps: readonly StepRecord[]; phaseMs?: PhaseTimes };
   onProgress?: (p: SelfProgress) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -138,6 +144,8 @@ export interface SelfResult {
   adapterId: string | null;
   history: RoundMetrics[];
   checkpoint: SelfCheckpoint;
+  /** Active time per phase, keyed `<round>:<phase>`. */
+  phaseMs: PhaseTimes;
 }
 
 export function selfLoopId(runId: string, round: number, phase: string, taskId: string): string {
@@ -145,6 +153,7 @@ export function selfLoopId(runId: string, round: number, phase: string, taskId: 
 }
 
 export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult> {
+  requireCapability(o.engine, 'adapters', 'SELF');
   if (!Number.isInteger(o.rounds) || o.rounds < 0 || o.rounds > 100) {
     throw new AppError('bad-input', `The number of SELF rounds must be a whole number from 0 to 100 (got ${o.rounds}).`);
   }
@@ -160,8 +169,9 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
     ? structuredClone(o.resume.checkpoint)
     : { runId: o.runId, round: o.metaSkill || evaluation.baseline ? 0 : 1, phase: firstPhase(), adapterId: o.startAdapterId ?? null, lastTrain: null, lastCollect: null, history: [] };
   if (cp.runId !== o.runId) throw new AppError('bad-input', `The checkpoint belongs to run ${cp.runId}, not ${o.runId}.`);
+  const clock = new PhaseClock(now, o.resume?.phaseMs);
   // A fresh run stores its starting point, so even an abort in the first phase can be resumed.
-  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp));
+  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp), clock.times);
 
   // Steps known to this run: the stored ones plus everything written from now on.
   const known: StepRecord[] = [...(o.resume?.steps ?? [])];
@@ -171,14 +181,13 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
   };
   const stepsWithPrefix = (prefix: string) => known.filter((s) => s.loopId.startsWith(prefix));
 
-  let phaseStart = now();
   const report = (phase: SelfProgress['phase'], done: number, total: number, message: string) =>
-    o.onProgress?.({ round: cp.round, phase, done, total, estimate: estimateProgress(done, total, now() - phaseStart), message });
+    o.onProgress?.({ round: cp.round, phase, done, total, estimate: estimateProgress(done, total, clock.elapsed()), message });
 
   const advance = async (next: Partial<SelfCheckpoint>) => {
+    clock.close(`${cp.round}:${cp.phase}`);
     cp = { ...cp, ...next };
-    await o.store.saveCheckpoint(structuredClone(cp));
-    phaseStart = now();
+    await o.store.saveCheckpoint(structuredClone(cp), clock.times);
   };
   const afterRound0 = (): SelfPhase => (o.rounds > 0 ? 'collect' : 'done');
 
@@ -247,6 +256,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
     });
     base += verifiable.length;
     let refined: number | null = null;
+    let selfFeedback: SelfFeedbackStats | null = null;
     if (evaluation.selfRefine) {
       const r = await evaluateAccuracy({
         ...common,
@@ -258,6 +268,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
         onProgress: (d) => report('evaluate', base + d, total, `Round ${cp.round}: self-refined answers ${d} of ${verifiable.length}`),
       });
       refined = r.accuracy;
+      selfFeedback = r.selfFeedback;
       base += verifiable.length;
     }
     let pairwise: WinRates | null = null;
@@ -280,6 +291,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       train: cp.lastTrain,
       directAccuracy: direct.accuracy,
       refinedAccuracy: refined,
+      selfFeedback,
       evalTasks: direct.n,
       pairwise,
     };
@@ -341,5 +353,5 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       }
     }
   }
-  return { adapterId: cp.adapterId, history: cp.history, checkpoint: cp };
+  return { adapterId: cp.adapterId, history: cp.history, checkpoint: cp, phaseMs: clock.times };
 }

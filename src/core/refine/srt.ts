@@ -1,3 +1,4 @@
+import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
@@ -5,11 +6,11 @@ import { evaluateAccuracy } from './eval.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, type ProgressEstimate } from './progress.ts';
+import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from './trainer.ts';
-import type { PreferenceRow, SftRow } from './trl.ts';
+import type { Trainer } from '../train/trainer.ts';
+import type { PreferenceRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
 /**
@@ -46,7 +47,8 @@ export interface SrtCheckpoint {
 
 export interface SrtStore {
   saveStep(step: StepRecord): Promise<void>;
-  saveCheckpoint(checkpoint: SrtCheckpoint): Promise<void>;
+  /** With the active time of each phase so far, keyed by phase (resumed runs included). */
+  saveCheckpoint(checkpoint: SrtCheckpoint, phaseMs: PhaseTimes): Promise<void>;
 }
 
 export interface SrtProgress {
@@ -61,7 +63,8 @@ export interface SrtOptions<C = unknown> {
   runId: string;
   /** Train split: collected on. Eval split: evaluated on (when `evaluate`). */
   tasks: readonly Task[];
-  actor: ChatEngine;
+  /** Applies the adapters the trainer makes (refused before any work when it cannot). */
+  actor: AdapterEngine;
   critic: ChatEngine;
   trainer: Trainer<C>;
   sftConfig: C;
@@ -82,7 +85,8 @@ export interface SrtOptions<C = unknown> {
   /** Evaluate start, SFT and DPO adapters on the eval split by the checkers (default false). */
   evaluate?: boolean;
   store: SrtStore;
-  resume?: { checkpoint: SrtCheckpoint; steps: readonly StepRecord[] };
+  /** The last checkpoint, the run's stored steps and the phase times stored with that checkpoint. */
+  resume?: { checkpoint: SrtCheckpoint; steps: readonly StepRecord[]; phaseMs?: PhaseTimes };
   onProgress?: (p: SrtProgress) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -96,6 +100,7 @@ export function srtLoopId(runId: string, phase: string, taskId: string): string 
 }
 
 export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
+  requireCapability(o.actor, 'adapters', 'SRT');
   const registry = o.registry ?? kindRegistry;
   const now = o.now ?? Date.now;
   const train = o.tasks.filter((t) => t.split === 'train');
@@ -115,19 +120,19 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
         metrics: { loops: 0, kept: 0, improved: 0, sftRows: 0, preferencePairs: 0, sft: null, dpo: null, accuracy: null },
       };
   if (cp.runId !== o.runId) throw new AppError('bad-input', `The checkpoint belongs to run ${cp.runId}, not ${o.runId}.`);
-  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp));
+  const clock = new PhaseClock(now, o.resume?.phaseMs);
+  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp), clock.times);
   const known: StepRecord[] = [...(o.resume?.steps ?? [])];
   const saveStep = async (s: StepRecord) => {
     await o.store.saveStep(s);
     known.push(s);
   };
-  let phaseStart = now();
   const report = (phase: SrtProgress['phase'], done: number, total: number, message: string) =>
-    o.onProgress?.({ phase, done, total, estimate: estimateProgress(done, total, now() - phaseStart), message });
+    o.onProgress?.({ phase, done, total, estimate: estimateProgress(done, total, clock.elapsed()), message });
   const advance = async (next: Partial<SrtCheckpoint>) => {
+    clock.close(cp.phase);
     cp = { ...cp, ...next };
-    await o.store.saveCheckpoint(structuredClone(cp));
-    phaseStart = now();
+    await o.store.saveCheckpoint(structuredClone(cp), clock.times);
   };
   const collectPrefix = `${o.runId}/collect/`;
   const keptLoops = (): LoopSummary[] =>

@@ -17,7 +17,7 @@ import { captureCheckpoint, type TrainCheckpoint } from './checkpoint.ts';
 import type { TrainControl } from './control.ts';
 import { clipByGlobalNorm } from './grad-clip.ts';
 import type { Optimizer } from './optimizer.ts';
-import { deriveSeed, Rng, type RngState } from './rng.ts';
+import { deriveSeed, Rng, type RngState } from '../random/rng.ts';
 
 /** What a loss function gets besides the batch. */
 export interface LossContext {

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { AdapterFiles } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { AdapterEngine } from '../../core/engine/capabilities.ts';
 import { unzipFiles } from '../../core/io/zip.ts';
 import { addAdapter } from '../../db/adapters.ts';
 import type { StudioDb } from '../../db/db.ts';
@@ -61,7 +61,7 @@ export async function readAdapterUpload(files: readonly File[]): Promise<Adapter
 }
 
 /** Checks the adapter against the loaded model (in the engine), then stores it with its GGUF export. */
-export async function importAdapter(db: StudioDb, engine: TfjsEngineBase, experimentId: string, name: string, files: AdapterFiles): Promise<Adapter> {
+export async function importAdapter(db: StudioDb, engine: AdapterEngine, experimentId: string, name: string, files: AdapterFiles): Promise<Adapter> {
   if (engine.modelId === null) throw new AppError('bad-input', 'Load the model the adapter belongs to first: it is checked against that model.');
   const lora = loraFromPeftJson(files.adapterConfig);
   const id = newId();

@@ -8,7 +8,7 @@
  * adapter's own base model loaded can do it.
  */
 import { AppError } from '../../core/errors.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { AdapterEngine } from '../../core/engine/capabilities.ts';
 import type { MergeDtype, MergeFormat } from '../../core/engine/tfjs/merge-run.ts';
 import { zipFiles } from '../../core/io/zip.ts';
 import type { StudioDb } from '../../db/db.ts';
@@ -58,7 +58,7 @@ export function mergeStepText(s: MergeStep): string {
  * engine first if it lacks it.
  */
 export async function mergedModelZip(
-  engine: TfjsEngineBase,
+  engine: AdapterEngine,
   db: StudioDb,
   adapter: Adapter,
   onStep: (s: MergeStep) => void = () => undefined,

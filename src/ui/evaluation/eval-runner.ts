@@ -10,7 +10,7 @@
  *   run.progress = { pairwise: [{ taskId, baseAnswer, adapterAnswer, outcome, consistent }] }
  */
 import { AppError } from '../../core/errors.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import { hasCapability } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { compareSideBySide, evaluateAccuracy } from '../../core/refine/eval.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
@@ -26,7 +26,6 @@ import { engineStamp } from '../playground/loop-runner.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../self/deps.ts';
 import { planEta } from '../self/self-plan.ts';
-import { selfFeedbackAccuracy } from '../self/self-metrics.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
 import { validateEvalSettings, type EvalSettings } from './eval-settings.ts';
 
@@ -43,7 +42,8 @@ export interface EvalArgs {
   experimentId: string;
   experimentSettings: JsonObject;
   settings: EvalSettings;
-  actor: TfjsEngineBase | ChatEngine;
+  /** Any engine; one that holds adapters (the `adapters` capability) when the settings name an adapter. */
+  actor: ChatEngine;
   judge: ChatEngine | null;
   labels: { actor: string; judge: string | null };
   signal: AbortSignal;
@@ -75,8 +75,8 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
   if (a.actor.modelId === null) throw new AppError('bad-input', 'Load the actor model first.');
   const usesAdapters = s.adapterId !== null || s.baseAdapterId !== null;
   if (usesAdapters) {
-    if (a.actor.kind !== 'tfjs') throw new AppError('bad-input', 'Adapters are applied by the tfjs engine only: load a tfjs model as the actor.');
-    await ensureAdapters(a.actor as TfjsEngineBase, db, [s.adapterId, s.baseAdapterId]);
+    if (!hasCapability(a.actor, 'adapters')) throw new AppError('bad-input', 'Adapters are applied by the tfjs engine only: load a tfjs model as the actor.');
+    await ensureAdapters(a.actor, db, [s.adapterId, s.baseAdapterId]);
   }
   if (s.judge !== 'none' && !a.judge) throw new AppError('bad-input', 'The judge is the critic, but no critic is loaded. Load one in the engine setup, or pick another judge.');
   const all = (await listTasks(db, a.experimentId)).map(fromTaskRow).filter((t) => t.split === 'eval');
@@ -106,10 +106,8 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
       const fraction = total === 0 ? 1 : Math.min(1, (base + d) / total);
       a.onProgress?.({ runId: run.id, done: base + d, total, message, fraction, etaMs: planEta(fraction, 0, now() - started) });
     };
-    const steps: StepRecord[] = [];
     const onStep = async (step: StepRecord) => {
       await addStep(db, run.id, step);
-      steps.push(step);
     };
     const common = {
       engine: a.actor,
@@ -121,7 +119,6 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
       batchSize: s.batchSize,
     };
     const points: RunMetricPoint[] = [];
-    const taskMap = new Map(tasks.map((t) => [t.id, t]));
     for (const { side, adapterId } of sides) {
       const label = side === 'base' ? (adapterId ? 'base adapter' : 'base model') : 'adapter';
       const direct = await evaluateAccuracy({ ...common, adapterId, tasks: verifiable, loopIdFor: (t) => evalLoopId(run.id, side, 'direct', t.id), onStep, onProgress: (d) => tick(d, `${label}: direct answers ${d} of ${verifiable.length}`) });
@@ -140,8 +137,7 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
         });
         base += verifiable.length;
         if (refined.accuracy !== null) point.refinedAccuracy = refined.accuracy;
-        const v = selfFeedbackAccuracy(steps, `${run.id}/eval-${side}-refine/`, taskMap, registry);
-        if (v.accuracy !== null) point.selfFeedbackAccuracy = v.accuracy;
+        if (refined.selfFeedback?.accuracy != null) point.selfFeedbackAccuracy = refined.selfFeedback.accuracy;
       }
       points.push(point);
       await appendRunMetric(db, run.id, point);

@@ -17,7 +17,7 @@ import { executeRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import type { Run, Step } from '../../db/types.ts';
 import { loopIdFor, parseRunConfig, runConfigJson, type EngineStamp, type RefineRunConfig } from './run-config.ts';
-import { resumeStoredRun } from './resume-run.ts';
+import { resumeStoredRun } from '../../db/lifecycle.ts';
 
 export interface RunEngines {
   actor: ChatEngine;

@@ -11,7 +11,7 @@
 import { AppError } from '../../core/errors.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter, type TrainingSample } from '../../core/refine/samples.ts';
-import type { PreferenceRow, PromptCompletionRow, SftMessagesRow } from '../../core/refine/trl.ts';
+import type { PreferenceRow, PromptCompletionRow, SftMessagesRow } from '../../core/train/trl.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { requireExperiment } from '../../db/experiments.ts';

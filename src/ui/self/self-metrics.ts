@@ -1,57 +1,20 @@
 /**
- * A SELF round's stored metrics: the orchestrator's RoundMetrics flattened into the numbers a run row keeps
- * (`Run.metrics`, one point per round), plus the self-feedback accuracy measured from the stored steps: how
- * often the model's own verdict on its draft (the first feedback of each self-refined evaluation loop)
- * matches the checker's verdict on that draft.
+ * A SELF round's stored metrics: the orchestrator's RoundMetrics (src/core/refine, which also measures the
+ * self-feedback accuracy) flattened into the numbers a run row keeps (`Run.metrics`, one point per round).
  */
-import type { KindRegistry } from '../../core/refine/kinds.ts';
 import type { RoundMetrics } from '../../core/refine/self-rounds.ts';
-import type { StepRecord } from '../../core/refine/types.ts';
-import type { Task } from '../../core/tasks/types.ts';
 import type { RunMetricPoint } from '../../db/types.ts';
 
-export interface VerdictTally {
-  n: number;
-  matches: number;
-  /** matches / n, or null when no draft had feedback. */
-  accuracy: number | null;
-}
-
-/** Self-feedback accuracy over loops whose ids start with `prefix` (drafts of checkable tasks only). */
-export function selfFeedbackAccuracy(steps: readonly StepRecord[], prefix: string, tasks: ReadonlyMap<string, Task>, registry: KindRegistry): VerdictTally {
-  const byLoop = new Map<string, { draft?: StepRecord; feedback?: StepRecord }>();
-  for (const s of steps) {
-    if (!s.loopId.startsWith(prefix) || s.refineRound !== 0 || (s.kind !== 'draft' && s.kind !== 'feedback')) continue;
-    const g = byLoop.get(s.loopId) ?? {};
-    if (s.kind === 'draft') g.draft = s;
-    else g.feedback ??= s;
-    byLoop.set(s.loopId, g);
-  }
-  let n = 0;
-  let matches = 0;
-  for (const { draft, feedback } of byLoop.values()) {
-    if (!draft || !feedback) continue;
-    const task = tasks.get(draft.taskId);
-    const check = task ? registry.checker(task) : null;
-    const result = check?.(draft.text) ?? null;
-    if (!result) continue;
-    n++;
-    const claimed = feedback.feedback?.verdict ?? 'unknown';
-    if (claimed !== 'unknown' && (claimed === 'correct') === result.pass) matches++;
-  }
-  return { n, matches, accuracy: n === 0 ? null : matches / n };
-}
-
 /** The numbers of one round as stored in `Run.metrics` (absent values are left out, never NaN). */
-export function roundPoint(m: RoundMetrics, selfFeedback: VerdictTally | null): RunMetricPoint {
+export function roundPoint(m: RoundMetrics): RunMetricPoint {
   const p: RunMetricPoint = { round: m.round, evalTasks: m.evalTasks };
   const put = (k: string, v: number | null | undefined) => {
     if (typeof v === 'number' && Number.isFinite(v)) p[k] = v;
   };
   put('directAccuracy', m.directAccuracy);
   put('refinedAccuracy', m.refinedAccuracy);
-  put('selfFeedbackAccuracy', selfFeedback?.accuracy);
-  put('selfFeedbackN', selfFeedback?.n);
+  put('selfFeedbackAccuracy', m.selfFeedback?.accuracy);
+  put('selfFeedbackN', m.selfFeedback?.n);
   if (m.collect) {
     put('loops', m.collect.loops);
     put('kept', m.collect.kept);

@@ -11,7 +11,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
@@ -26,7 +26,7 @@ import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
 import { engineStamp } from '../playground/loop-runner.ts';
-import { resumeStoredRun } from '../playground/resume-run.ts';
+import { resumeStoredRun } from '../../db/lifecycle.ts';
 import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
@@ -34,12 +34,12 @@ import type { CheckpointStore } from '../training/checkpoint-store.ts';
 import { StoredTrainer, type TrainingEvent } from '../training/stored-trainer.ts';
 import { formToConfig, configJson, parseConfigJson } from '../training/train-form.ts';
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
-import { roundPoint, selfFeedbackAccuracy } from './self-metrics.ts';
+import { roundPoint } from './self-metrics.ts';
 import { validateSelfSettings, type SelfSettings } from './self-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SelfEngines {
-  actor: TfjsEngineBase;
+  actor: LoraTrainingEngine;
   /** The critic slot's engine (meta-skill critic, judge), when loaded. */
   critic: ChatEngine | null;
 }
@@ -189,15 +189,11 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
   };
   const train = pick(config.trainTaskIds, 'train prompts').map((t) => ({ ...t, split: 'train' as const }));
   const evalTasks = pick(config.evalTaskIds, 'held-out prompts').map((t) => ({ ...t, split: 'eval' as const }));
-  const taskById = new Map([...train, ...evalTasks].map((t) => [t.id, t]));
   const templates = (t: CoreTask) => config.templates[t.kind] ?? registry.templates(t.kind);
   const critic = config.critic ? engines.critic : null;
   const judge = s.evaluation.judge === 'critic' ? critic : s.evaluation.judge === 'actor' ? engines.actor : null;
 
-  const known: StepRecord[] = [...stored];
-  const phaseMs: Record<string, number> = { ...(resume?.phaseMs ?? {}) };
-  let current = resume?.checkpoint ?? null;
-  let phaseStart = now();
+  const current = resume?.checkpoint ?? null;
   const plan = planOf(config);
   const startFraction = current ? planFraction(plan, { ...current, done: 0, total: 1 }) : 0;
   const sessionStart = now();
@@ -235,25 +231,16 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
     batchSize: s.batchSize,
     signal,
     now: deps.now,
-    resume: resume ? { checkpoint: resume.checkpoint, steps: stored } : undefined,
+    resume: resume ? { checkpoint: resume.checkpoint, steps: stored, phaseMs: resume.phaseMs } : undefined,
     store: {
       saveStep: async (step) => {
         await addStep(db, run.id, step);
-        known.push(step);
       },
-      saveCheckpoint: async (cp) => {
-        if (current) {
-          const key = `${current.round}:${current.phase}`;
-          phaseMs[key] = (phaseMs[key] ?? 0) + Math.max(0, now() - phaseStart);
-        }
-        phaseStart = now();
-        current = cp;
+      saveCheckpoint: async (cp, phaseMs) => {
         await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs }));
       },
       saveRoundMetrics: async (m) => {
-        const prefix = `${run.id}/r${m.round}/eval-refine/`;
-        const verdicts = s.evaluation.selfRefine ? selfFeedbackAccuracy(known, prefix, taskById, registry) : null;
-        await appendRunMetric(db, run.id, roundPoint(m, verdicts));
+        await appendRunMetric(db, run.id, roundPoint(m));
       },
     },
     onProgress: (raw) => {

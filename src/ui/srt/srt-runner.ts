@@ -9,7 +9,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { runSrt, srtLoopId, type SrtCheckpoint, type SrtMetrics, type SrtProgress } from '../../core/refine/srt.ts';
@@ -23,7 +23,7 @@ import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
 import { engineStamp } from '../playground/loop-runner.ts';
-import { resumeStoredRun } from '../playground/resume-run.ts';
+import { resumeStoredRun } from '../../db/lifecycle.ts';
 import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../self/deps.ts';
@@ -35,7 +35,7 @@ import { validateSrtSettings, type SrtSettings } from './srt-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SrtEngines {
-  actor: TfjsEngineBase;
+  actor: LoraTrainingEngine;
   critic: ChatEngine;
 }
 
@@ -163,9 +163,6 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
   const trainer = new StoredTrainer({ ...deps, experimentId: run.experimentId, engine: engines.actor, origin: { kind: 'srt', runId: run.id } });
   const start = resume?.checkpoint.startAdapterId ?? s.startAdapterId;
   await ensureAdapters(engines.actor, db, [start, resume?.checkpoint.sftAdapterId, resume?.checkpoint.dpoAdapterId]);
-  const phaseMs: Record<string, number> = { ...(resume?.phaseMs ?? {}) };
-  let current = resume?.checkpoint ?? null;
-  let phaseStart = Date.now();
   const sessionStart = Date.now();
   const startFraction = resume && resume.checkpoint.phase !== 'done' ? srtFraction({ phase: resume.checkpoint.phase, done: 0, total: 1 }) : 0;
   return runSrt({
@@ -192,13 +189,10 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
     evaluate: s.evaluate,
     batchSize: s.batchSize,
     signal: a.signal,
-    resume: resume ? { checkpoint: resume.checkpoint, steps: stored } : undefined,
+    resume: resume ? { checkpoint: resume.checkpoint, steps: stored, phaseMs: resume.phaseMs } : undefined,
     store: {
       saveStep: async (step) => void (await addStep(db, run.id, step)),
-      saveCheckpoint: async (cp) => {
-        if (current) phaseMs[current.phase] = (phaseMs[current.phase] ?? 0) + Math.max(0, Date.now() - phaseStart);
-        phaseStart = Date.now();
-        current = cp;
+      saveCheckpoint: async (cp, phaseMs) => {
         await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs }));
         await appendRunMetric(db, run.id, srtPoint(cp.metrics));
       },

@@ -7,9 +7,9 @@
  */
 import { AppError, isAbort } from '../../core/errors.ts';
 import type { AdapterFiles, TfjsTrainConfig, TrainProgressMessage } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import { TfjsTrainer } from '../../core/engine/tfjs/trainer.ts';
-import type { TrainOutcome, TrainRequest, Trainer } from '../../core/refine/trainer.ts';
+import type { TrainOutcome, TrainRequest, Trainer } from '../../core/train/trainer.ts';
 import { addAdapter } from '../../db/adapters.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { writeTransaction } from '../../db/errors.ts';
@@ -35,7 +35,7 @@ export interface StoredTrainerOptions {
   checkpoints: CheckpointStore;
   experimentId: string;
   /** The tfjs engine holding the model (training runs in its worker). */
-  engine: TfjsEngineBase;
+  engine: LoraTrainingEngine;
   origin: TrainingOrigin;
   /** Also store adapter.gguf with each adapter (default true). */
   gguf?: boolean;

@@ -4,7 +4,7 @@
  * of the chosen method; resuming continues an interrupted training run from its last checkpoint.
  */
 import { AppError } from '../../core/errors.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { listSamples } from '../../db/samples.ts';
 import type { Sample } from '../../db/types.ts';
@@ -17,7 +17,7 @@ import type { TrainingRunConfig } from './training-config.ts';
 import { EMPTY_TRAIN_LIVE, nextTrainLive, type TrainLive } from './training-live.ts';
 
 export interface StartTraining {
-  engine: TfjsEngineBase;
+  engine: LoraTrainingEngine;
   method: 'sft' | 'dpo';
   name: string;
   fromAdapterId: string | null;
@@ -35,7 +35,7 @@ export class TrainingSession {
     this.#experimentId = experimentId;
   }
 
-  #trainerFor(deps: PageDeps, engine: TfjsEngineBase, report: { row: (id: string) => void; live: (l: TrainLive) => void }, firstStep: () => number): StoredTrainer {
+  #trainerFor(deps: PageDeps, engine: LoraTrainingEngine, report: { row: (id: string) => void; live: (l: TrainLive) => void }, firstStep: () => number): StoredTrainer {
     let view: TrainLive = EMPTY_TRAIN_LIVE;
     const trainer = new StoredTrainer({
       ...deps,
@@ -76,7 +76,7 @@ export class TrainingSession {
     });
   }
 
-  async resume(deps: PageDeps, engine: TfjsEngineBase, trainingRunId: string): Promise<void> {
+  async resume(deps: PageDeps, engine: LoraTrainingEngine, trainingRunId: string): Promise<void> {
     const step = (await deps.checkpoints.latestStep(trainingRunId)) ?? 0;
     this.paused = false;
     await this.job.run(async (signal, report) => {

@@ -10,7 +10,7 @@
 import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
 import type { LoraConfig } from '../../lora/types.ts';
 import type { ModelConfig } from '../../model/types.ts';
-import type { PreferenceRow, SftRow } from '../../refine/trl.ts';
+import type { PreferenceRow, SftRow } from '../../train/trl.ts';
 import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';

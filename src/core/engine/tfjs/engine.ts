@@ -11,7 +11,8 @@
 import { AppError, throwIfAborted } from '../../errors.ts';
 import type { LoraConfig } from '../../lora/types.ts';
 import { streamedChat } from '../abort-result.ts';
-import type { ChatEngine, ChatRequest, ChatResult, LoadProgress } from '../types.ts';
+import type { Declaring, LoraTrainingEngine } from '../capabilities.ts';
+import type { ChatRequest, ChatResult, LoadProgress } from '../types.ts';
 import type {
   AdapterFiles,
   BackendInfo,
@@ -70,8 +71,12 @@ function allAborted(signals: AbortSignal[]): AbortSignal | undefined {
   return c.signal;
 }
 
-export abstract class TfjsEngineBase implements ChatEngine {
+/** Applies and trains adapters (LoRA in the same host as the weights); cannot be evolved (it applies adapters instead). */
+const TFJS_CAPABILITIES: Declaring<'adapters' | 'trainLora'> = { adapters: true, trainLora: true, evolve: false };
+
+export abstract class TfjsEngineBase implements LoraTrainingEngine {
   readonly kind = 'tfjs' as const;
+  readonly capabilities = TFJS_CAPABILITIES;
   #options: TfjsEngineOptions;
   #loaded: LoadedModelInfo | null = null;
   #backend: BackendInfo | null = null;

@@ -10,6 +10,7 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import type { ModelSource } from '../../io/model-source.ts';
+import { withLoraLinears } from '../../lora/linear.ts';
 import { disposeLora } from '../../lora/peft-load.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '../../model/generate.ts';
@@ -133,10 +134,9 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
       serial(ctx.signal, async () => {
         const { model } = current();
         const lora = params.adapterId ? adapters.get(params.adapterId) : null;
-        const [result] = await generateBatch(model, [{ ...rowOf(params, model.tokenizer), onToken: (delta) => delta && ctx.token(delta) }], {
-          lora,
-          signal: ctx.signal,
-        });
+        const [result] = await withLoraLinears(lora, (linears) =>
+          generateBatch(model, [{ ...rowOf(params, model.tokenizer), onToken: (delta) => delta && ctx.token(delta) }], { linears, signal: ctx.signal }),
+        );
         return toChatResult(result);
       }),
 
@@ -156,15 +156,12 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         let done = 0;
         for (const [key, indices] of groups) {
           throwIfAborted(ctx.signal);
-          const results = await generateBatch(
-            model,
-            indices.map((i) => rows[i]),
-            {
-              lora: key ? adapters.get(key) : null,
-              signal: ctx.signal,
-              batchSize: indices.length,
-              onRowDone: () => ctx.progress({ done: ++done, total: requests.length }),
-            },
+          const results = await withLoraLinears(key ? adapters.get(key) : null, (linears) =>
+            generateBatch(
+              model,
+              indices.map((i) => rows[i]),
+              { linears, signal: ctx.signal, batchSize: indices.length, onRowDone: () => ctx.progress({ done: ++done, total: requests.length }) },
+            ),
           );
           results.forEach((r, j) => (out[indices[j]] = toChatResult(r)));
         }

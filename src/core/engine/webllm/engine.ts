@@ -7,6 +7,7 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import { streamedChat } from '../abort-result.ts';
+import { CHAT_ONLY } from '../capabilities.ts';
 import { CATALOG, allWebLlmIds, resolveWebLlmModel, type CatalogEntry, type VariantChoice } from '../catalog.ts';
 import type { GpuInfo } from '../gpu.ts';
 import type { Endpoint } from '../protocol.ts';
@@ -31,6 +32,8 @@ interface LoadOptions {
 
 export class WebLlmEngine implements ChatEngine {
   readonly kind = 'webllm' as const;
+  /** Generation only: web-llm runs MLC-compiled weights and applies no adapter. */
+  readonly capabilities = CHAT_ONLY;
   #options: WebLlmEngineOptions;
   #client: WorkerClient<WebLlmApi> | null = null;
   #gpu: GpuInfo | null = null;

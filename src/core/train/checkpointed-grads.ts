@@ -10,10 +10,10 @@
  *   for ℓ = L−1 … 0:  gₗ, ∂A, ∂B = ∇ Σ layerₗ(xₗ; A, B) ⊙ gₗ₊₁   (tape over one layer)
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PreparedPair } from '../lora/apply.ts';
+import { layerLoraLinears } from '../lora/linear.ts';
 import type { LoraWeights } from '../lora/types.ts';
-import { layerPass, type LlamaModel } from './llama.ts';
-import { PROJECTIONS, modulePath, type Projection } from './types.ts';
+import { layerPass, type LlamaModel } from '../model/llama.ts';
+import { PROJECTIONS, modulePath, type Projection } from '../model/types.ts';
 
 export interface CheckpointedResult {
   value: tf.Scalar;
@@ -33,19 +33,19 @@ export function checkpointedLoraGrads(
   headLoss: (hidden: tf.Tensor3D) => tf.Scalar,
 ): CheckpointedResult {
   const L = model.config.numLayers;
-  const pass = layerPass(model, inputIds, { scaling: lora.scaling, dropout: lora.config.dropout, ...opts });
+  const pass = layerPass(model, inputIds, { attentionMask: opts.attentionMask });
   const pairsOf = (li: number): Array<{ proj: Projection; path: string; a: tf.Tensor2D; b: tf.Tensor2D }> =>
     PROJECTIONS.flatMap((proj) => {
       const path = modulePath(li, proj);
       const pair = lora.modules.get(path);
       return pair ? [{ proj, path, a: pair.a, b: pair.b }] : [];
     });
-  /** LoRA pairs prepared for the layer from A/B tensors (B transposed here, on whatever tape is recording). */
-  const prepare = (li: number, ab: tf.Tensor[]) => {
-    const out: Partial<Record<Projection, PreparedPair>> = {};
-    pairsOf(li).forEach(({ proj }, i) => (out[proj] = { aT: null, a: ab[2 * i] as tf.Tensor2D, bT: tf.transpose(ab[2 * i + 1]) as tf.Tensor2D }));
-    return out;
-  };
+  /**
+   * The layer's LoRA from these A/B tensors (arranged inside the layer, on whatever tape is recording). Dropout
+   * masks are seeded per (training seed, layer, projection), so running a layer twice draws the same masks.
+   */
+  const prepare = (li: number, ab: tf.Tensor[]) =>
+    layerLoraLinears(li, new Map(pairsOf(li).map(({ proj }, i) => [proj, [ab[2 * i] as tf.Tensor2D, ab[2 * i + 1] as tf.Tensor2D] as const])), lora.scaling, lora.config.dropout, opts.training ?? null);
   const xs: tf.Tensor2D[] = [];
   const grads = new Map<string, { a: tf.Tensor; b: tf.Tensor }>();
   try {

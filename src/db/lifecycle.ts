@@ -4,12 +4,12 @@
  * `executeRun` does (done; aborted on a stop; failed with the message otherwise). Steps already stored stay
  * as they are: the body resumes from them.
  */
-import { AppError, isAbort } from '../../core/errors.ts';
-import type { StudioDb } from '../../db/db.ts';
-import { writeTransaction } from '../../db/errors.ts';
-import { runLockName, type LockManagerLike } from '../../db/locks.ts';
-import { finishRun } from '../../db/runs.ts';
-import type { Run, RunStatus } from '../../db/types.ts';
+import { AppError, isAbort } from '../core/errors.ts';
+import type { StudioDb } from './db.ts';
+import { writeTransaction } from './errors.ts';
+import { runLockName, type LockManagerLike } from './locks.ts';
+import { finishRun } from './runs.ts';
+import type { Run, RunStatus } from './types.ts';
 
 export const RESUMABLE: readonly RunStatus[] = ['interrupted', 'aborted', 'failed'];
 
