@@ -2,6 +2,11 @@
 import plainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import threadedJsUrl from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
+import kernelsUrl from '../kernels/dist/decode.wasm?url';
+import sharedKernelsUrl from '../kernels/dist/decode-shared.wasm?url';
+import { fetchedThreadedWasm } from '../src/core/backend/wasm-threaded.ts';
+import { fetchedKernelFiles } from '../src/core/kernels/pool.ts';
 import type { Endpoint } from '../src/core/engine/protocol.ts';
 import { serveWorker } from '../src/core/engine/protocol-server.ts';
 import type { TfjsApi } from '../src/core/engine/tfjs/api.ts';
@@ -15,7 +20,9 @@ serveWorker<TfjsApi>(
   scope,
   createTfjsHost({
     wasmPaths: { 'tfjs-backend-wasm.wasm': plainUrl, 'tfjs-backend-wasm-simd.wasm': simdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': threadedUrl },
-    wasmThreads: 1, // threads need blob: scripts, which the app's CSP does not allow
+    threadedWasm: fetchedThreadedWasm({ wasm: threadedUrl, mainScript: threadedJsUrl }),
+    kernels: fetchedKernelFiles(kernelsUrl, sharedKernelsUrl),
+    threadFacts: { cores: navigator.hardwareConcurrency ?? null, isolated: globalThis.crossOriginIsolated === true },
     gpu: navigator.gpu,
     cache: () => openCacheApi(),
   }),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only <suite>[,<suite>…]] [--env node|browser] [--quick] [--help]`
+ * `npm run bench [-- --only <suite>[,<suite>…]] [--env node|browser] [--quick] [--threads N] [--help]`
  *
  * Runs every suite in tests/bench/suites/ (a module exporting `suite: BenchSuite`, see lib/types.ts) in Node
  * and, where the suite supports it, in Chromium through the runtime harness; prints one table and writes
@@ -17,10 +17,11 @@ import type { BenchContext, BenchEnv, BenchRow, BenchSuite } from './lib/types.t
 
 const ROOT = resolve(import.meta.dirname);
 
-const USAGE = `usage: npm run bench [-- --only <suite>[,<suite>…]] [--env node|browser] [--quick] [--help]
+const USAGE = `usage: npm run bench [-- --only <suite>[,<suite>…]] [--env node|browser] [--quick] [--threads N] [--help]
   --only <suite>   run only these suites (comma-separated; the flag may repeat)
   --env <env>      node or browser (default both, where a suite supports it)
   --quick          suites shrink their work (a smoke run of the machinery)
+  --threads <n>    most tfjs-wasm threads in Node (default every core)
   --help           this text, and the suites
 Prints one table and writes tests/bench/results/latest.json (see tests/bench/README.md).`;
 
@@ -40,6 +41,7 @@ function parseArgs(argv: string[]): Args {
     if (a === '--only' && argv[i + 1]) args.only = [...(args.only ?? []), ...argv[++i].split(',')];
     else if (a === '--env' && (argv[i + 1] === 'node' || argv[i + 1] === 'browser')) args.envs = [argv[++i] as BenchEnv];
     else if (a === '--quick') args.options.quick = true;
+    else if (a === '--threads' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) args.options.threads = argv[++i];
     else if (a === '--help' || a === '-h') args.help = true;
     else throw new UsageError(`bench: unknown or incomplete argument "${a}".`);
   }
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
           const ctx: BenchContext = {
             env,
             options: args.options,
-            useBackend: async (name) => ({ ...(await useNodeBackend(name)), crossOriginIsolated: null }),
+            useBackend: async (name) => ({ ...(await useNodeBackend(name, { threads: args.options.threads ? Number(args.options.threads) : null })), crossOriginIsolated: null }),
             processBytes: () => process.memoryUsage().rss,
             log: (l) => log(`  ${l}`),
           };

@@ -225,10 +225,11 @@ describe('tfjs model sources', () => {
 
   it('says which backend the tfjs engine runs on and why', () => {
     expect(describeTfjs(null, null)).toBeNull();
-    const backend = { backend: 'wasm' as const, reason: 'no hardware WebGPU adapter: using wasm', threads: 1 };
+    const backend = { backend: 'wasm' as const, reason: 'no hardware WebGPU adapter: using wasm', threads: 1, threadReason: null, kernels: null };
     expect(describeTfjs(backend, null)).toBe('Backend: wasm — no hardware WebGPU adapter: using wasm');
     const model = { modelId: 'm', config: {} as never, loadMs: 1500, backend, parameters: 123_456 };
     expect(describeTfjs({ ...backend, threads: 4 }, model)).toBe('Backend: wasm (4 threads) — no hardware WebGPU adapter: using wasm · 0.12 M parameters, loaded in 1.5 s');
+    expect(describeTfjs({ ...backend, threads: 2, threadReason: '2 threads: every core (2 cores)' }, null)).toBe('Backend: wasm (2 threads) — no hardware WebGPU adapter: using wasm · 2 threads: every core (2 cores)');
   });
 });
 

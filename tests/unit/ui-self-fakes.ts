@@ -57,7 +57,7 @@ export class FakeTfjsEngine extends TfjsEngineBase {
 
   constructor(script: Script, o: FakeOptions = {}) {
     super({ source: { kind: 'url', url: 'http://test/model/' } });
-    const backend: BackendInfo = { backend: 'cpu', reason: 'test double', threads: null };
+    const backend: BackendInfo = { backend: 'cpu', reason: 'test double', threads: null, threadReason: null, kernels: null };
     let modelId = '';
     const known = (id: string | null) => {
       if (id !== null && !this.adapters.has(id)) throw new AppError('not-found', `The engine has no adapter "${id}".`);

@@ -21,6 +21,10 @@ export interface BackendInfo {
   reason: string;
   /** wasm threads in use, when known. */
   threads: number | null;
+  /** Why that many wasm threads, in words ("2 threads: every core (2 cores)"); null for other backends. */
+  threadReason: string | null;
+  /** wasm: whether our WebAssembly kernels run generation ("loaded (2 threads)", or why not); null for other backends. */
+  kernels: string | null;
 }
 
 /** Where the model's files come from (all in the Hugging Face folder layout). */
@@ -149,7 +153,7 @@ export interface TrainResultInfo {
 
 export interface TfjsApi {
   /** Picks and initialises the backend: webgpu on a hardware adapter, wasm otherwise (or as asked). */
-  init: { params: { backend: 'auto' | BackendName }; result: BackendInfo };
+  init: { params: { backend: 'auto' | BackendName; threadCap?: number | null }; result: BackendInfo };
   load: { params: { modelId: string; source: ModelSourceSpec }; result: LoadedModelInfo; progress: LoadProgress };
   unload: { params: null; result: null };
   chat: { params: TfjsChatParams; result: ChatResult; token: string };

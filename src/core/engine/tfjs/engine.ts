@@ -34,6 +34,8 @@ export type TfjsCaller = ApiCaller<TfjsApi>;
 export interface TfjsEngineOptions {
   /** 'auto' (default): webgpu on a hardware adapter, wasm otherwise. */
   backend?: 'auto' | BackendName;
+  /** Most wasm threads (a setting), read when the backend starts; null/absent = every core. */
+  threadCap?: () => Promise<number | null> | number | null;
   /** Where `load(modelId)` reads the model: one source, or a function of the id. */
   source: ModelSourceSpec | ((modelId: string) => ModelSourceSpec);
 }
@@ -110,7 +112,8 @@ export abstract class TfjsEngineBase implements LoraTrainingEngine {
 
   /** Starts the backend without loading a model (load() does this by itself). */
   async init(signal?: AbortSignal): Promise<BackendInfo> {
-    this.#backend = await this.caller().call('init', { backend: this.#options.backend ?? 'auto' }, { signal });
+    const threadCap = (await this.#options.threadCap?.()) ?? null;
+    this.#backend = await this.caller().call('init', { backend: this.#options.backend ?? 'auto', threadCap }, { signal });
     return this.#backend;
   }
 

@@ -76,10 +76,10 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
     return loaded;
   }
 
-  async function init(want: 'auto' | BackendInfo['backend']): Promise<BackendInfo> {
+  async function init(want: 'auto' | BackendInfo['backend'], threadCap: number | null): Promise<BackendInfo> {
     if (backend && backend.want === want) return backend.info;
     if (loaded) throw new AppError('bad-input', `The model is loaded on ${backend?.info.backend ?? 'another backend'}; unload it before switching the backend to ${want}.`);
-    const info = await chooseBackend(want, deps);
+    const info = await chooseBackend(want, deps, threadCap);
     backend = { want, info };
     return info;
   }
@@ -105,12 +105,12 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
   }
 
   return {
-    init: ({ backend: want }, ctx) => serial(ctx.signal, () => init(want)),
+    init: ({ backend: want, threadCap }, ctx) => serial(ctx.signal, () => init(want, threadCap ?? null)),
 
     load: ({ modelId, source }, ctx) =>
       serial(ctx.signal, async () => {
         if (typeof modelId !== 'string' || modelId.trim() === '') throw new AppError('bad-input', 'Give the model an id to load it under.');
-        const info = backend?.info ?? (await init('auto'));
+        const info = backend?.info ?? (await init('auto', null));
         unload();
         const started = performance.now();
         const src = await openModelSource(source as ModelSourceSpec, deps);

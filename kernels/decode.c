@@ -1,0 +1,376 @@
+/*
+ * The Llama-family forward pass for inference, as WebAssembly SIMD kernels working in tfjs-wasm's own memory
+ * (src/core/kernels/ loads this module with tfjs-wasm's WebAssembly.Memory as its memory). Every pointer is a
+ * byte offset into that memory, given by the caller from tfjs tensors; nothing here allocates.
+ *
+ * The module must not own memory: no data segments (constants are immediates) and no globals besides the
+ * stack pointer, which the caller points at a scratch block of its own (kernels/build.ts checks both).
+ *
+ * Layouts (row-major):
+ *   x, h, y         [rows, n] activations, one row per token (B·T rows)
+ *   W  (f32)        [in, out]  (the model's own layout: x·W)
+ *   Q  (int8)       [out, in], groups of 32 along `in`; S [out, in/32] scales: w ≈ Q·S   (8-bit weights)
+ *   xq (int8)       [rows, in] activations quantized per group of 32, xs [rows, in/32] their scales
+ *   K, V            [nKV, cap, hD] one row's cache of one layer
+ *
+ * Work split for threads: matmuls take an output column range [j0, j1), attention a head range [h0, h1); the
+ * caller splits and runs ranges on several instances of this module over the same shared memory (pool.c).
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define GROUP 32
+
+typedef float f32;
+
+static inline f32 hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/* e^x to about 1 ulp in [-87, 88] (Cephes-style: x = n·ln2 + r, polynomial for e^r); 0 below, +inf above. */
+static inline f32 exp_f32(f32 x) {
+  if (x > 88.7f) return __builtin_inff();
+  if (x < -87.0f) return 0.0f;
+  f32 n = __builtin_rintf(x * 1.44269504088896341f);
+  f32 r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  f32 p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  f32 e = p * r * r + r + 1.0f;
+  union { f32 f; uint32_t u; } s;
+  s.u = (uint32_t)((int32_t)n + 127) << 23;
+  return e * s.f;
+}
+
+/* out[r] = x[r] / sqrt(mean(x[r]²) + eps) · w, for `rows` rows of n. out may be x. */
+EXPORT(srs_rmsnorm) void srs_rmsnorm(const f32 *x, int rows, int n, const f32 *w, f32 eps, f32 *out) {
+  for (int r = 0; r < rows; r++) {
+    const f32 *xr = x + (long)r * n;
+    f32 *o = out + (long)r * n;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      v128_t v = wasm_v128_load(xr + i);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(v, v));
+    }
+    f32 ss = hsum(acc);
+    for (; i < n; i++) ss += xr[i] * xr[i];
+    f32 inv = 1.0f / __builtin_sqrtf(ss / (f32)n + eps);
+    v128_t vinv = wasm_f32x4_splat(inv);
+    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(o + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(xr + i), vinv), wasm_v128_load(w + i)));
+    for (; i < n; i++) o[i] = xr[i] * inv * w[i];
+  }
+}
+
+/*
+ * y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out].
+ * Tiles: a block of up to 512 columns (the outputs stay in L1) × 4 rows of W at a time, reused for every x row.
+ */
+EXPORT(srs_matmul_f32)
+void srs_matmul_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  const int BLOCK = 512;
+  for (int c0 = j0; c0 < j1; c0 += BLOCK) {
+    int c1 = c0 + BLOCK < j1 ? c0 + BLOCK : j1;
+    for (int r = 0; r < rows; r++) {
+      f32 *yr = y + (long)r * out;
+      for (int j = c0; j < c1; j++) yr[j] = (accumulate ? yr[j] : 0.0f) + (bias ? bias[j] : 0.0f);
+    }
+    int i = 0;
+    for (; i + 4 <= in; i += 4) {
+      const f32 *w0 = W + (long)i * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out;
+      for (int r = 0; r < rows; r++) {
+        const f32 *xr = x + (long)r * in + i;
+        v128_t a0 = wasm_f32x4_splat(xr[0]), a1 = wasm_f32x4_splat(xr[1]), a2 = wasm_f32x4_splat(xr[2]), a3 = wasm_f32x4_splat(xr[3]);
+        f32 *yr = y + (long)r * out;
+        int j = c0;
+        for (; j + 4 <= c1; j += 4) {
+          v128_t s = wasm_f32x4_add(wasm_f32x4_mul(a0, wasm_v128_load(w0 + j)), wasm_f32x4_mul(a1, wasm_v128_load(w1 + j)));
+          s = wasm_f32x4_add(s, wasm_f32x4_add(wasm_f32x4_mul(a2, wasm_v128_load(w2 + j)), wasm_f32x4_mul(a3, wasm_v128_load(w3 + j))));
+          wasm_v128_store(yr + j, wasm_f32x4_add(wasm_v128_load(yr + j), s));
+        }
+        for (; j < c1; j++) yr[j] += (xr[0] * w0[j] + xr[1] * w1[j]) + (xr[2] * w2[j] + xr[3] * w3[j]);
+      }
+    }
+    for (; i < in; i++) {
+      const f32 *wi = W + (long)i * out;
+      for (int r = 0; r < rows; r++) {
+        f32 xv = x[(long)r * in + i];
+        f32 *yr = y + (long)r * out;
+        for (int j = c0; j < c1; j++) yr[j] += xv * wi[j];
+      }
+    }
+  }
+}
+
+/* Quantizes rows of x [rows, in] to int8 per group of 32 (in % 32 == 0): xq = round(x / s), s = max|x| / 127. */
+EXPORT(srs_quantize_rows) void srs_quantize_rows(const f32 *x, int rows, int in, int8_t *xq, f32 *xs) {
+  int groups = in / GROUP;
+  for (int r = 0; r < rows; r++) {
+    for (int g = 0; g < groups; g++) {
+      const f32 *v = x + (long)r * in + g * GROUP;
+      v128_t m = wasm_f32x4_splat(0.0f);
+      for (int k = 0; k < GROUP; k += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(v + k)));
+      f32 amax = wasm_f32x4_extract_lane(m, 0);
+      for (int l = 1; l < 4; l++) {
+        f32 e = l == 1 ? wasm_f32x4_extract_lane(m, 1) : l == 2 ? wasm_f32x4_extract_lane(m, 2) : wasm_f32x4_extract_lane(m, 3);
+        amax = e > amax ? e : amax;
+      }
+      f32 s = amax / 127.0f;
+      f32 inv = s > 0.0f ? 1.0f / s : 0.0f;
+      xs[(long)r * groups + g] = s;
+      int8_t *q = xq + (long)r * in + g * GROUP;
+      v128_t vinv = wasm_f32x4_splat(inv);
+      for (int k = 0; k < GROUP; k += 16) {
+        v128_t i0 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k), vinv)));
+        v128_t i1 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k + 4), vinv)));
+        v128_t i2 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k + 8), vinv)));
+        v128_t i3 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k + 12), vinv)));
+        v128_t h0 = wasm_i16x8_narrow_i32x4(i0, i1), h1 = wasm_i16x8_narrow_i32x4(i2, i3);
+        wasm_v128_store(q + k, wasm_i8x16_narrow_i16x8(h0, h1));
+      }
+    }
+  }
+}
+
+/* Σ over one group of 32: int8 · int8 → int32 lanes. */
+static inline v128_t dot32(const int8_t *a, const int8_t *b) {
+  v128_t a0 = wasm_v128_load(a), a1 = wasm_v128_load(a + 16);
+  v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 16);
+  v128_t d = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a0), wasm_i16x8_extend_low_i8x16(b0));
+  d = wasm_i32x4_add(d, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a0), wasm_i16x8_extend_high_i8x16(b0)));
+  d = wasm_i32x4_add(d, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a1), wasm_i16x8_extend_low_i8x16(b1)));
+  return wasm_i32x4_add(d, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a1), wasm_i16x8_extend_high_i8x16(b1)));
+}
+
+/*
+ * y[r, j] = Σ_g S[j, g]·xs[r, g]·Σ_{k∈g} Q[j, k]·xq[r, k] (+ bias[j]) (+ y[r, j] when accumulate), j in [j0, j1).
+ * Q [out, in] int8, S [out, in/32]. Blocks of 8 weight rows are reused for every activation row.
+ */
+EXPORT(srs_matmul_q8)
+void srs_matmul_q8(const int8_t *xq, const f32 *xs, int rows, const int8_t *Q, const f32 *S, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  int groups = in / GROUP;
+  const int BLOCK = 8;
+  for (int b0 = j0; b0 < j1; b0 += BLOCK) {
+    int b1 = b0 + BLOCK < j1 ? b0 + BLOCK : j1;
+    for (int r = 0; r < rows; r++) {
+      const int8_t *xr = xq + (long)r * in;
+      const f32 *sr = xs + (long)r * groups;
+      f32 *yr = y + (long)r * out;
+      for (int j = b0; j < b1; j++) {
+        const int8_t *qj = Q + (long)j * in;
+        const f32 *sj = S + (long)j * groups;
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int g = 0; g < groups; g++) {
+          v128_t d = dot32(qj + g * GROUP, xr + g * GROUP);
+          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(d), wasm_f32x4_splat(sj[g] * sr[g])));
+        }
+        f32 v = hsum(acc) + (bias ? bias[j] : 0.0f);
+        yr[j] = accumulate ? yr[j] + v : v;
+      }
+    }
+  }
+}
+
+/*
+ * RoPE (rotate_half form) on x [rows, heads, hD] in place, with cos/sin [rows, hD] for each row's position, then
+ * x *= scale (1/√hD for queries, 1 for keys).
+ */
+EXPORT(srs_rope) void srs_rope(f32 *x, int rows, int heads, int hD, const f32 *cos, const f32 *sin, f32 scale) {
+  int half = hD / 2;
+  for (int r = 0; r < rows; r++) {
+    const f32 *c = cos + (long)r * hD, *s = sin + (long)r * hD;
+    for (int h = 0; h < heads; h++) {
+      f32 *v = x + ((long)r * heads + h) * hD;
+      for (int i = 0; i < half; i++) {
+        f32 a = v[i], b = v[i + half];
+        v[i] = (a * c[i] + (-b) * s[i]) * scale;
+        v[i + half] = (b * c[i + half] + a * s[i + half]) * scale;
+      }
+    }
+  }
+}
+
+/* gate[i] = silu(gate[i])·up[i] = gate·sigmoid(gate)·up. */
+EXPORT(srs_silu_mul) void srs_silu_mul(f32 *gate, const f32 *up, int n) {
+  for (int i = 0; i < n; i++) {
+    f32 g = gate[i];
+    gate[i] = g * (1.0f / (1.0f + exp_f32(-g))) * up[i];
+  }
+}
+
+/* Writes T new keys (or values) src [T, nKV·hD] of one cache row into C [nKV, cap, hD] at positions pos…pos+T−1. */
+EXPORT(srs_kv_write) void srs_kv_write(const f32 *src, f32 *C, int T, int nKV, int hD, int cap, int pos) {
+  for (int t = 0; t < T; t++)
+    for (int j = 0; j < nKV; j++) {
+      const f32 *s = src + ((long)t * nKV + j) * hD;
+      f32 *d = C + ((long)j * cap + pos + t) * hD;
+      for (int i = 0; i < hD; i++) d[i] = s[i];
+    }
+}
+
+/*
+ * Causal attention of one cache row for query heads [h0, h1): q [T, nH·hD] (scaled and rotated), K/V [nKV, cap, hD]
+ * holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 = padding). Token t sees
+ * positions s ≤ L + t that are real. Head h uses kv head h / (nH / nKV). scores: scratch of ≥ L + T floats.
+ * out [T, nH·hD].
+ */
+EXPORT(srs_attention)
+void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int h0, int h1) {
+  int groups = nH / nKV;
+  for (int t = 0; t < T; t++) {
+    int S = L + t + 1;
+    for (int h = h0; h < h1; h++) {
+      const f32 *qh = q + ((long)t * nH + h) * hD;
+      const f32 *Kh = K + (long)(h / groups) * cap * hD;
+      const f32 *Vh = V + (long)(h / groups) * cap * hD;
+      f32 m = -1e30f;
+      for (int s = 0; s < S; s++) {
+        f32 d;
+        if (!real[s]) d = -1e9f;
+        else {
+          const f32 *k = Kh + (long)s * hD;
+          v128_t acc = wasm_f32x4_splat(0.0f);
+          int i = 0;
+          for (; i + 4 <= hD; i += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(qh + i), wasm_v128_load(k + i)));
+          d = hsum(acc);
+          for (; i < hD; i++) d += qh[i] * k[i];
+        }
+        scores[s] = d;
+        m = d > m ? d : m;
+      }
+      f32 sum = 0.0f;
+      for (int s = 0; s < S; s++) {
+        f32 e = exp_f32(scores[s] - m);
+        scores[s] = e;
+        sum += e;
+      }
+      f32 inv = 1.0f / sum;
+      f32 *o = out + ((long)t * nH + h) * hD;
+      for (int i = 0; i < hD; i++) o[i] = 0.0f;
+      for (int s = 0; s < S; s++) {
+        f32 p = scores[s] * inv;
+        if (p == 0.0f) continue;
+        const f32 *v = Vh + (long)s * hD;
+        v128_t vp = wasm_f32x4_splat(p);
+        int i = 0;
+        for (; i + 4 <= hD; i += 4) wasm_v128_store(o + i, wasm_f32x4_add(wasm_v128_load(o + i), wasm_f32x4_mul(vp, wasm_v128_load(v + i))));
+        for (; i < hD; i++) o[i] += p * v[i];
+      }
+    }
+  }
+}
+
+/* Index of the largest of n values (the first on ties; NaN never wins). */
+EXPORT(srs_argmax) int srs_argmax(const f32 *x, int n) {
+  int best = 0;
+  f32 m = x[0];
+  for (int i = 1; i < n; i++)
+    if (x[i] > m) {
+      m = x[i];
+      best = i;
+    }
+  return best;
+}
+
+/* y[i] += x[i] (residual). */
+EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_v128_load(x + i)));
+  for (; i < n; i++) y[i] += x[i];
+}
+
+/*
+ * Threads. Helper instances of this module (one per extra thread, in workers, over the same shared memory) sit
+ * in srs_worker_loop; the caller's thread runs a job with srs_run and takes chunks of it too, so a helper that
+ * the OS has not scheduled yet only costs the chunk it has already taken. A job is one of the functions above
+ * over a range of output columns (matmuls) or query heads (attention), split into `chunks` equal ranges.
+ *
+ * Control block (int32 words, from the caller's memory): see CTRL_*; `ticket` packs the job's generation (high
+ * 16 bits) and the next chunk (low 16 bits), so a helper that read an older job's arguments can never take a
+ * chunk of a newer one. Without threads (the module built without atomics, or no helpers) srs_run runs the
+ * whole job on the caller's thread.
+ */
+enum { CTRL_GEN = 0, CTRL_TICKET = 1, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_ARGS = 8, CTRL_WORDS = 32 };
+enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_EXIT = 99 };
+
+static void run_chunk(const int32_t *c, int chunk) {
+  const int32_t *a = c + CTRL_ARGS;
+  int chunks = c[CTRL_CHUNKS];
+  switch (c[CTRL_KIND]) {
+    case JOB_MATMUL_F32: {
+      int out = a[6], step = (out / chunks + 3) & ~3, j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
+      if (chunk == chunks - 1) j1 = out;
+      if (j0 < j1) srs_matmul_f32((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
+      break;
+    }
+    case JOB_MATMUL_Q8: {
+      int out = a[7], step = (out + chunks - 1) / chunks, j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
+      if (j0 < j1) srs_matmul_q8((const int8_t *)a[0], (const f32 *)a[1], a[2], (const int8_t *)a[3], (const f32 *)a[4], (const f32 *)a[5], (f32 *)a[6], a[8], out, j0, j1, a[9]);
+      break;
+    }
+    case JOB_ATTENTION: {
+      /* one chunk per head; scores scratch per chunk: a[12] + chunk · a[13] floats */
+      srs_attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], chunk, chunk + 1);
+      break;
+    }
+  }
+}
+
+#ifdef __wasm_atomics__
+static int take_chunks(int32_t *c, int gen) {
+  int took = 0;
+  for (;;) {
+    int32_t t = __atomic_load_n(&c[CTRL_TICKET], __ATOMIC_ACQUIRE);
+    if ((t >> 16 & 0xffff) != (gen & 0xffff) || (t & 0xffff) >= c[CTRL_CHUNKS]) return took;
+    if (!__atomic_compare_exchange_n(&c[CTRL_TICKET], &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+    run_chunk(c, t & 0xffff);
+    __atomic_fetch_add(&c[CTRL_DONE], 1, __ATOMIC_RELEASE);
+    took++;
+  }
+}
+
+/* A helper's life: wait for a new generation, take chunks, repeat; returns on JOB_EXIT. */
+EXPORT(srs_worker_loop) void srs_worker_loop(int32_t *c) {
+  int seen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE);
+  for (;;) {
+    int gen;
+    while ((gen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE)) == seen) __builtin_wasm_memory_atomic_wait32(&c[CTRL_GEN], seen, -1);
+    seen = gen;
+    if (c[CTRL_KIND] == JOB_EXIT) return;
+    take_chunks(c, gen);
+  }
+}
+#endif
+
+/* Runs the job described in the control block (kind, args, chunks set by the caller) to completion. */
+EXPORT(srs_run) void srs_run(int32_t *c) {
+  int chunks = c[CTRL_CHUNKS];
+#ifdef __wasm_atomics__
+  if (c[CTRL_HELPERS] > 0 && chunks > 1) {
+    int gen = (c[CTRL_GEN] + 1) & 0xffff;
+    __atomic_store_n(&c[CTRL_DONE], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&c[CTRL_TICKET], gen << 16, __ATOMIC_RELEASE);
+    __atomic_store_n(&c[CTRL_GEN], gen, __ATOMIC_RELEASE);
+    __builtin_wasm_memory_atomic_notify(&c[CTRL_GEN], (unsigned)c[CTRL_HELPERS]);
+    take_chunks(c, gen);
+    while (__atomic_load_n(&c[CTRL_DONE], __ATOMIC_ACQUIRE) < chunks) {
+    }
+    return;
+  }
+#endif
+  for (int i = 0; i < chunks; i++) run_chunk(c, i);
+}
+
+/* Asks every helper to return from srs_worker_loop. */
+EXPORT(srs_stop_helpers) void srs_stop_helpers(int32_t *c) {
+  c[CTRL_KIND] = JOB_EXIT;
+#ifdef __wasm_atomics__
+  __atomic_store_n(&c[CTRL_GEN], (c[CTRL_GEN] + 1) & 0xffff, __ATOMIC_RELEASE);
+  __builtin_wasm_memory_atomic_notify(&c[CTRL_GEN], (unsigned)c[CTRL_HELPERS]);
+#endif
+}

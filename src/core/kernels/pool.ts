@@ -1,0 +1,90 @@
+/**
+ * The kernels' helper threads: each is a worker that instantiates the same compiled kernel module over the same
+ * shared memory and then never returns from `srs_worker_loop` (decode.c), where it sleeps on the control
+ * block until the caller's thread posts a job. The caller's thread takes chunks of every job as well.
+ */
+
+import type { KernelFiles } from './module.ts';
+
+/** One started helper: what the environment's worker offers. */
+export interface HelperHandle {
+  postMessage(message: unknown): void;
+  onMessage(listener: (data: unknown) => void): void;
+  onError(listener: (message: string) => void): void;
+}
+
+/** Starts a worker running `source`, a classic script that uses `self.onmessage` and `self.postMessage`. */
+export type SpawnHelper = (source: string) => HelperHandle;
+
+export const HELPER_SOURCE = `"use strict";
+self.onmessage = async (e) => {
+  const d = e.data;
+  try {
+    const instance = await WebAssembly.instantiate(d.module, { env: { memory: d.memory } });
+    instance.exports.__stack_pointer.value = d.stackTop;
+    self.postMessage({ ready: true });
+    instance.exports.srs_worker_loop(d.ctrl);
+  } catch (err) {
+    self.postMessage({ ready: false, error: String(err && err.message ? err.message : err) });
+  }
+};
+`;
+
+export interface HelperSetup {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: number;
+  /** A fresh stack for each helper (its top address). */
+  stackTop: () => number;
+}
+
+/** Starts `count` helpers; resolves with how many are ready (a helper that fails or is slow is left out). */
+export async function startHelpers(spawn: SpawnHelper, count: number, setup: HelperSetup, timeoutMs = 20_000): Promise<number> {
+  const started = Array.from({ length: count }, () => {
+    return new Promise<boolean>((resolve) => {
+      let handle: HelperHandle;
+      try {
+        handle = spawn(HELPER_SOURCE);
+      } catch {
+        resolve(false);
+        return;
+      }
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      handle.onMessage((data) => {
+        clearTimeout(timer);
+        resolve((data as { ready?: boolean }).ready === true);
+      });
+      handle.onError(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      handle.postMessage({ module: setup.module, memory: setup.memory, ctrl: setup.ctrl, stackTop: setup.stackTop() });
+    });
+  });
+  return (await Promise.all(started)).filter(Boolean).length;
+}
+
+/** A browser helper: a classic Web Worker from a blob: URL (allowed by the app's worker-src). */
+export const browserSpawnHelper: SpawnHelper = (source) => {
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  const worker = new Worker(url, { name: 'kernel-helper' });
+  return {
+    postMessage: (m) => worker.postMessage(m),
+    onMessage: (f) => worker.addEventListener('message', (e) => f((e as MessageEvent).data)),
+    onError: (f) => worker.addEventListener('error', (e) => f((e as ErrorEvent).message)),
+  };
+};
+
+/** The kernel files in a browser: same-origin URLs (Vite `?url` assets), helpers as Web Workers. */
+export function fetchedKernelFiles(plain: string, shared: string): KernelFiles {
+  return {
+    plain,
+    shared,
+    read: async (location) => {
+      const r = await fetch(location, { credentials: 'same-origin' });
+      if (!r.ok) throw new Error(`could not fetch ${location} (HTTP ${r.status})`);
+      return r.arrayBuffer();
+    },
+    spawnHelper: browserSpawnHelper,
+  };
+}
