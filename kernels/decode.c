@@ -69,11 +69,58 @@ EXPORT(srs_rmsnorm) void srs_rmsnorm(const f32 *x, int rows, int n, const f32 *w
 
 /*
  * y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out].
- * Tiles: a block of up to 512 columns (the outputs stay in L1) × 4 rows of W at a time, reused for every x row.
+ * Tiles: a block of columns whose outputs for all x rows stay in L1 (8192 columns for one row, so that decoding
+ * streams each row of W from memory in one go) × 8 rows of W at a time, reused for every x row.
  */
+/*
+ * Two x rows × sixteen output columns (one cache line of W per input) at a time, over inputs [k0, k1), eight
+ * accumulators in registers: the prefill's matmul. y[r, j] for r in [r0, r0 + 2) and j in [c, c + 16).
+ */
+static inline void gemm_2x16(const f32 *x, int in, const f32 *W, int out, const f32 *bias, f32 *y, int r0, int c, int k0, int k1, int accumulate) {
+  const f32 *x0 = x + (long)r0 * in, *x1 = x0 + in;
+  v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+  const f32 *w = W + (long)k0 * out + c;
+  for (int i = k0; i < k1; i++, w += out) {
+    v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4), w2 = wasm_v128_load(w + 8), w3 = wasm_v128_load(w + 12);
+    v128_t s0 = wasm_f32x4_splat(x0[i]), s1 = wasm_f32x4_splat(x1[i]);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s0, w0));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s0, w1));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s0, w2));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s0, w3));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(s1, w0));
+    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(s1, w1));
+    b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(s1, w2));
+    b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(s1, w3));
+  }
+  f32 *y0 = y + (long)r0 * out + c, *y1 = y0 + out;
+  /* The first block of inputs starts from the bias (and y when accumulating), later ones from y. */
+#define PUT(yp, a, off) wasm_v128_store(yp + off, wasm_f32x4_add(k0 > 0 || accumulate ? wasm_v128_load(yp + off) : z, wasm_f32x4_add(a, bias && k0 == 0 ? wasm_v128_load(bias + c + off) : z)))
+  PUT(y0, a0, 0); PUT(y0, a1, 4); PUT(y0, a2, 8); PUT(y0, a3, 12);
+  PUT(y1, b0, 0); PUT(y1, b1, 4); PUT(y1, b2, 8); PUT(y1, b3, 12);
+#undef PUT
+}
+
+static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate);
+
+/* y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out]. */
 EXPORT(srs_matmul_f32)
 void srs_matmul_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
-  const int BLOCK = 512;
+  int full = rows >= 4 ? rows & ~1 : 0;
+  int c1 = j0 + ((j1 - j0) & ~15);
+  if (full > 0 && c1 > j0) {
+    /* Panels of 16 columns × 128 inputs (8 KB of W: in L1 for every row pair). */
+    for (int c = j0; c < c1; c += 16)
+      for (int k0 = 0; k0 < in; k0 += 128)
+        for (int r = 0; r < full; r += 2) gemm_2x16(x, in, W, out, bias, y, r, c, k0, k0 + 128 < in ? k0 + 128 : in, accumulate);
+    if (c1 < j1) matvec_f32(x, full, W, bias, y, in, out, c1, j1, accumulate);
+  } else full = 0;
+  if (full < rows) matvec_f32(x + (long)full * in, rows - full, W, bias, y + (long)full * out, in, out, j0, j1, accumulate);
+}
+
+static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15;
+  if (BLOCK < 64) BLOCK = 64;
   for (int c0 = j0; c0 < j1; c0 += BLOCK) {
     int c1 = c0 + BLOCK < j1 ? c0 + BLOCK : j1;
     for (int r = 0; r < rows; r++) {
@@ -81,19 +128,22 @@ void srs_matmul_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *
       for (int j = c0; j < c1; j++) yr[j] = (accumulate ? yr[j] : 0.0f) + (bias ? bias[j] : 0.0f);
     }
     int i = 0;
-    for (; i + 4 <= in; i += 4) {
-      const f32 *w0 = W + (long)i * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out;
+    for (; i + 8 <= in; i += 8) {
+      const f32 *w0 = W + (long)i * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out, *w4 = w3 + out, *w5 = w4 + out, *w6 = w5 + out, *w7 = w6 + out;
       for (int r = 0; r < rows; r++) {
         const f32 *xr = x + (long)r * in + i;
         v128_t a0 = wasm_f32x4_splat(xr[0]), a1 = wasm_f32x4_splat(xr[1]), a2 = wasm_f32x4_splat(xr[2]), a3 = wasm_f32x4_splat(xr[3]);
+        v128_t a4 = wasm_f32x4_splat(xr[4]), a5 = wasm_f32x4_splat(xr[5]), a6 = wasm_f32x4_splat(xr[6]), a7 = wasm_f32x4_splat(xr[7]);
         f32 *yr = y + (long)r * out;
         int j = c0;
         for (; j + 4 <= c1; j += 4) {
-          v128_t s = wasm_f32x4_add(wasm_f32x4_mul(a0, wasm_v128_load(w0 + j)), wasm_f32x4_mul(a1, wasm_v128_load(w1 + j)));
-          s = wasm_f32x4_add(s, wasm_f32x4_add(wasm_f32x4_mul(a2, wasm_v128_load(w2 + j)), wasm_f32x4_mul(a3, wasm_v128_load(w3 + j))));
-          wasm_v128_store(yr + j, wasm_f32x4_add(wasm_v128_load(yr + j), s));
+          v128_t s0 = wasm_f32x4_add(wasm_f32x4_mul(a0, wasm_v128_load(w0 + j)), wasm_f32x4_mul(a1, wasm_v128_load(w1 + j)));
+          v128_t s1 = wasm_f32x4_add(wasm_f32x4_mul(a2, wasm_v128_load(w2 + j)), wasm_f32x4_mul(a3, wasm_v128_load(w3 + j)));
+          v128_t s2 = wasm_f32x4_add(wasm_f32x4_mul(a4, wasm_v128_load(w4 + j)), wasm_f32x4_mul(a5, wasm_v128_load(w5 + j)));
+          v128_t s3 = wasm_f32x4_add(wasm_f32x4_mul(a6, wasm_v128_load(w6 + j)), wasm_f32x4_mul(a7, wasm_v128_load(w7 + j)));
+          wasm_v128_store(yr + j, wasm_f32x4_add(wasm_v128_load(yr + j), wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3))));
         }
-        for (; j < c1; j++) yr[j] += (xr[0] * w0[j] + xr[1] * w1[j]) + (xr[2] * w2[j] + xr[3] * w3[j]);
+        for (; j < c1; j++) yr[j] += ((xr[0] * w0[j] + xr[1] * w1[j]) + (xr[2] * w2[j] + xr[3] * w3[j])) + ((xr[4] * w4[j] + xr[5] * w5[j]) + (xr[6] * w6[j] + xr[7] * w7[j]));
       }
     }
     for (; i < in; i++) {
@@ -338,8 +388,11 @@ static int take_chunks(int32_t *c, int gen) {
 EXPORT(srs_worker_loop) void srs_worker_loop(int32_t *c) {
   int seen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE);
   for (;;) {
-    int gen;
-    while ((gen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE)) == seen) __builtin_wasm_memory_atomic_wait32(&c[CTRL_GEN], seen, -1);
+    int gen, spins = 0;
+    /* Spin a little first (jobs of one pass follow each other within microseconds), then sleep. */
+    while ((gen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE)) == seen) {
+      if (++spins > 20000) __builtin_wasm_memory_atomic_wait32(&c[CTRL_GEN], seen, -1);
+    }
     seen = gen;
     if (c[CTRL_KIND] == JOB_EXIT) return;
     take_chunks(c, gen);

@@ -75,6 +75,10 @@ export class KernelRunner {
   #logits = 0;
   #logitsRows = 0;
   #last = 0;
+  /** Whether this pass's jobs go to the helper threads too. */
+  #pool = false;
+  /** When set, each step adds its time per kind of work here (ms and calls; `other` = norms, RoPE, SiLU, cache writes, embedding). */
+  profile: Map<string, { ms: number; calls: number }> | null = null;
 
   constructor(kernels: Kernels, config: ModelConfig, weights: ModelWeights) {
     this.#k = kernels;
@@ -101,6 +105,11 @@ export class KernelRunner {
     const kvD = nKV * hD;
     if (B !== cache.batch) throw new AppError('internal', `KernelRunner.step: ${B} rows for a cache of ${cache.batch}.`);
     const L = cache.length;
+    const choice = this.#k.helperChoice;
+    const mode = choice ? (T === 1 ? choice.next() : choice.current) : 'single';
+    this.#pool = mode === 'pool';
+    const t0 = performance.now();
+    this.#timedInStep = 0;
     const positions = cache.plan(T, newReal);
     const s = this.#scratchFor(N);
     const k = this.#k;
@@ -149,6 +158,12 @@ export class KernelRunner {
     e.srs_rmsnorm(this.#last, B, H, addressOf(this.#w.finalNorm), eps, this.#last);
     const head = q8 ? q8.head : this.#f32Proj(this.#w.lmHead ?? this.#w.embedding);
     this.#matmul(head, this.#last, this.#quantizeIfNeeded([head], this.#last, B, H, s), B, 0, this.#logits, false);
+    const ms = performance.now() - t0;
+    if (choice && T === 1) choice.record(mode, ms);
+    if (this.profile) {
+      this.#add('other', ms - this.#timedInStep);
+      this.#add('step', ms);
+    }
     return this.#logits;
   }
 
@@ -170,6 +185,26 @@ export class KernelRunner {
     this.#scratch = null;
     this.#scores = this.#logits = this.#last = 0;
     this.#scoresFloats = this.#logitsRows = 0;
+  }
+
+  /** ms of the current step already counted under a named kind. */
+  #timedInStep = 0;
+
+  #add(name: string, ms: number): void {
+    const e = this.profile!.get(name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    this.profile!.set(name, e);
+  }
+
+  /** Runs f, adding its time to `name` when profiling. */
+  #timed(name: string, f: () => void): void {
+    if (!this.profile) return f();
+    const t0 = performance.now();
+    f();
+    const ms = performance.now() - t0;
+    this.#timedInStep += ms;
+    this.#add(name, ms);
   }
 
   #f32Proj(t: tf.Tensor2D): Proj {
@@ -227,14 +262,18 @@ export class KernelRunner {
   /** Quantizes `x` [N, n] once when any of `projs` is 8-bit; returns the scratch holding it (or null). */
   #quantizeIfNeeded(projs: Proj[], x: number, N: number, n: number, s: Scratch): { xq: number; xs: number } | null {
     if (!projs.some((p) => p.kind === 'q8')) return null;
-    this.#k.exports.srs_quantize_rows(x, N, n, s.xq, s.xs);
+    this.#timed('quantize activations', () => this.#k.exports.srs_quantize_rows(x, N, n, s.xq, s.xs));
     return { xq: s.xq, xs: s.xs };
   }
 
   /** y [N, out] (+)= x·W (+ bias), split over the threads by output columns. */
   #matmul(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
+    this.#timed(p.kind === 'f32' ? 'matmul f32' : 'matmul 8-bit', () => this.#matmulNow(p, x, xq, N, bias, y, accumulate));
+  }
+
+  #matmulNow(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
     const k = this.#k;
-    const threads = k.threads;
+    const threads = this.#pool ? k.threads : 1;
     if (p.kind === 'f32') {
       if (threads === 1) return k.exports.srs_matmul_f32(x, N, p.w, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);
       return this.#run(JOB.matmulF32, [x, N, p.w, bias, y, p.in, p.out, accumulate ? 1 : 0], chunksFor(p.out, threads, 16));
@@ -245,9 +284,13 @@ export class KernelRunner {
   }
 
   #attention(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {
+    this.#timed('attention', () => this.#attentionNow(q, K, V, real, T, L, cap, out));
+  }
+
+  #attentionNow(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {
     const { numHeads: nH, numKvHeads: nKV, headDim: hD } = this.#c;
     const k = this.#k;
-    if (k.threads === 1) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nH);
+    if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nH);
     this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, cap, out], nH);
   }
 

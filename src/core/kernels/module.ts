@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
-import { startHelpers, type SpawnHelper } from './pool.ts';
+import { HelperChoice, startHelpers, type SpawnHelper } from './pool.ts';
 
 export interface KernelFiles {
   /** decode.wasm (tfjs-wasm memory not shared) and decode-shared.wasm (threaded build): URLs or paths. */
@@ -57,6 +57,10 @@ export interface Kernels {
   readonly threads: number;
   /** Address of the control block (CTRL.words int32 words). */
   readonly ctrl: number;
+  /** Helper threads started (threads − 1, or fewer when some failed to start). */
+  readonly helpers: number;
+  /** When to use them (pool.ts); null without helpers. */
+  readonly helperChoice: HelperChoice | null;
   /** Allocates n bytes in tfjs-wasm's heap (wasm SIMD loads need no alignment); free with `free`. */
   malloc(n: number): number;
   free(p: number): void;
@@ -114,6 +118,8 @@ export async function attachKernels(files: KernelFiles, threads: number): Promis
       memory,
       threads: 1 + helpers,
       ctrl,
+      helpers,
+      helperChoice: helpers > 0 ? new HelperChoice() : null,
       malloc,
       free: (p) => wasm._free(p),
       f32: (p, n) => new Float32Array(memory.buffer, p, n),

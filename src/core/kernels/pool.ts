@@ -88,3 +88,49 @@ export function fetchedKernelFiles(plain: string, shared: string): KernelFiles {
     spawnHelper: browserSpawnHelper,
   };
 }
+
+/**
+ * Whether a decode step should use the helper threads. On a machine whose cores are busy with other work a
+ * helper may not be scheduled for milliseconds, and every job of a step waits for the chunk it took: then one
+ * thread is faster. So the two are timed against each other on alternate steps at first, and again briefly
+ * every `period` steps; in between, the faster one (median of its recent steps) runs. Prefill follows the
+ * current choice.
+ */
+export class HelperChoice {
+  readonly #times: Record<'pool' | 'single', number[]> = { pool: [], single: [] };
+  #steps = 0;
+  #choice: 'pool' | 'single' = 'pool';
+  readonly #counts = { pool: 0, single: 0 };
+
+  constructor(
+    readonly probeSteps = 8,
+    readonly period = 64,
+    readonly window = 5,
+  ) {}
+
+  /** The mode of the next decode step. */
+  next(): 'pool' | 'single' {
+    const s = this.#steps % this.period;
+    return s < this.probeSteps ? (s % 2 === 0 ? 'pool' : 'single') : this.#choice;
+  }
+
+  /** The mode of a prefill (the current choice). */
+  get current(): 'pool' | 'single' {
+    return this.#choice;
+  }
+
+  record(mode: 'pool' | 'single', ms: number): void {
+    const t = this.#times[mode];
+    t.push(ms);
+    if (t.length > this.window) t.shift();
+    this.#counts[mode]++;
+    this.#steps++;
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    if (this.#times.pool.length && this.#times.single.length) this.#choice = med(this.#times.pool) <= med(this.#times.single) ? 'pool' : 'single';
+  }
+
+  /** Decode steps run on each so far (for reports). */
+  get counts(): Readonly<{ pool: number; single: number }> {
+    return this.#counts;
+  }
+}

@@ -6,10 +6,11 @@
  * 2. The plan's random weights (plan.ts: SmolLM2-135M's shape, seed 1) are written as GGUF F32 and Q8_0 by the
  *    project's own full-model writer (runMerge, as `lm export-gguf` does), with the toy model's tokenizer
  *    padded to the vocabulary (the figures do not depend on the tokens' text).
- * 3. For each round, for 1 thread and for every core: ours (a child process, ours.ts) then llama.cpp on F32
- *    and on Q8_0, the order flipped every other round so that drifting load hits both sides alike.
+ * 3. For each round, for 1 thread and for every core: ours on F32 and on our 8-bit weights (a child process
+ *    each, ours.ts) then llama.cpp on F32 and on Q8_0, the order flipped every other round so that drifting
+ *    load hits both sides alike.
  * 4. Each figure is the median over the rounds of each round's value (decode: that round's median step);
- *    ratios are ours ÷ llama.cpp of those medians.
+ *    ratios are ours F32 ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians.
  *
  * llama.cpp runs with its default F16 KV cache (as its users run it; faster for it than our F32 cache).
  */
@@ -49,10 +50,10 @@ async function writeGgufs(plan: PeerPlan, dir: string, log: (l: string) => void)
 }
 
 /** Our side in a child process (its own tfjs-wasm thread pool). */
-function ours(threads: number, quick: boolean): Promise<SideFigures> {
+function ours(threads: number, quick: boolean, weights: 'f32' | 'int8'): Promise<SideFigures> {
   const script = join(ROOT, 'tests/bench/peer/ours.ts');
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ threads, quick })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ threads, quick, weights })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -99,13 +100,16 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   try {
     const paths = await writeGgufs(plan, dir, ctx.log);
     const threadCounts = [...new Set([1, availableParallelism()])];
-    type Runs = { ours: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
-    const runs = new Map<number, Runs>(threadCounts.map((t) => [t, { ours: [], F32: [], Q8_0: [] }]));
+    type Runs = { ours: SideFigures[]; ours8: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
+    const runs = new Map<number, Runs>(threadCounts.map((t) => [t, { ours: [], ours8: [], F32: [], Q8_0: [] }]));
     for (let round = 0; round < plan.rounds; round++) {
       for (const t of threadCounts) {
         const r = runs.get(t)!;
         const sides: Array<() => Promise<void>> = [
-          async () => void r.ours.push(await ours(t, quick)),
+          async () => {
+            r.ours.push(await ours(t, quick, 'f32'));
+            r.ours8.push(await ours(t, quick, 'int8'));
+          },
           async () => {
             r.F32.push(await llama(plan, paths.F32, 'F32', t));
             r.Q8_0.push(await llama(plan, paths.Q8_0, 'Q8_0', t));
@@ -114,7 +118,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         if (round % 2) sides.reverse();
         for (const side of sides) await side();
         const last = (xs: SideFigures[]) => xs[xs.length - 1];
-        ctx.log(`round ${round + 1}, ${threadsText(t)}: ${[last(r.ours), last(r.F32), last(r.Q8_0)].map(summary).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
+        ctx.log(`round ${round + 1}, ${threadsText(t)}: ${[last(r.ours), last(r.ours8), last(r.F32), last(r.Q8_0)].map(summary).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
       }
     }
     for (const t of threadCounts) {
@@ -124,16 +128,17 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         [`prefill ${plan.prefill} tokens`, (s) => s.prefill],
         ...plan.contexts.map((c): [string, (s: SideFigures) => number] => [`decode @ context ${c}`, (s) => s.decode[c]]),
       ];
-      const oursLabel = `ours: ${r.ours[0].label}`;
       for (const [metric, f] of figures) {
         const a = med(r.ours, f);
+        const a8 = med(r.ours8, f);
         const b = med(r.F32, f);
         const q = med(r.Q8_0, f);
-        row(oursLabel, `${metric}, ${threadsText(t)} asked`, a, 'tokens/s', `median of ${plan.rounds}`);
+        row(`ours F32: ${r.ours[0].label}`, `${metric}, ${threadsText(t)} asked`, a, 'tokens/s', `median of ${plan.rounds}`);
+        row(`ours 8-bit: ${r.ours8[0].label}`, `${metric}, ${threadsText(t)} asked`, a8, 'tokens/s', `median of ${plan.rounds}`);
         row(r.F32[0].label, `${metric}, ${threadsText(t)}`, b, 'tokens/s', `median of ${plan.rounds}`);
         row(r.Q8_0[0].label, `${metric}, ${threadsText(t)}`, q, 'tokens/s', `median of ${plan.rounds}`);
-        row('ours ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, a / b, 'ratio', 'goal ≥ 1.0');
-        row('ours ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
+        row('ours F32 ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, a / b, 'ratio', 'goal ≥ 1.0');
+        row('ours 8-bit ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a8 / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
       }
     }
     row('machine', 'load average (1 min) at end', loadavg()[0], 'processes');
@@ -152,15 +157,19 @@ function summary(s: SideFigures): string {
 export function markdownTable(rows: readonly SuiteRow[], plan: PeerPlan, threadCounts: readonly number[]): string {
   const get = (backendStart: string, metric: string) => rows.find((r) => r.backend.startsWith(backendStart) && r.metric === metric)?.value ?? NaN;
   const f = (v: number, unit = '') => (Number.isFinite(v) ? (unit === 'ratio' ? v.toFixed(2) : v.toFixed(1)) : '–');
-  const head = ['figure (tokens/s)', ...threadCounts.flatMap((t) => [`ours, ${threadsText(t)}`, `llama.cpp F32, ${threadsText(t)}`, `llama.cpp Q8_0, ${threadsText(t)}`]), ...threadCounts.map((t) => `ours ÷ F32 / ÷ Q8_0, ${threadsText(t)}`)];
+  const sides: Array<[string, string, boolean]> = [
+    ['ours F32', 'ours F32:', true],
+    ['llama.cpp F32', 'llama.cpp F32', false],
+    ['ours 8-bit', 'ours 8-bit:', true],
+    ['llama.cpp Q8_0', 'llama.cpp Q8_0', false],
+  ];
+  const head = ['figure (tokens/s)', ...threadCounts.flatMap((t) => sides.map(([name]) => `${name}, ${threadsText(t)}`)), ...threadCounts.map((t) => `F32 ratio / 8-bit ÷ Q8_0 ratio, ${threadsText(t)}`)];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   const names = [`prefill ${plan.prefill} tokens`, ...plan.contexts.map((c) => `decode @ context ${c}`)];
   for (const name of names) {
     const cells = [name];
-    for (const t of threadCounts) {
-      cells.push(f(get('ours:', `${name}, ${threadsText(t)} asked`)), f(get('llama.cpp F32', `${name}, ${threadsText(t)}`)), f(get('llama.cpp Q8_0', `${name}, ${threadsText(t)}`)));
-    }
-    for (const t of threadCounts) cells.push(`${f(get('ours ÷ llama.cpp F32', `${name}, ${threadsText(t)}`), 'ratio')} / ${f(get('ours ÷ llama.cpp Q8_0', `${name}, ${threadsText(t)}`), 'ratio')}`);
+    for (const t of threadCounts) for (const [, prefix, asked] of sides) cells.push(f(get(prefix, `${name}, ${threadsText(t)}${asked ? ' asked' : ''}`)));
+    for (const t of threadCounts) cells.push(`${f(get('ours F32 ÷', `${name}, ${threadsText(t)}`), 'ratio')} / ${f(get('ours 8-bit ÷', `${name}, ${threadsText(t)}`), 'ratio')}`);
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');

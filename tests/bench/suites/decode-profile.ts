@@ -1,14 +1,20 @@
 /**
- * One decode step, taken apart (issue 10): a SmolLM2-135M-shape model with random weights, a 64-token prompt
- * in the KV cache, then one greedy step under tf.profile. Reports the step's kernel launches, tensors and
- * bytes allocated, and the kernel time per op (summed over the step, largest first), so that whatever is not a
- * matrix product shows up. `--quick`: 4 layers, vocab 4096.
+ * One decode step, taken apart (issue 10), on a SmolLM2-135M-shape model with random weights:
+ *  - on tfjs ops (llama.ts forwardCached): a 64-token prompt in the KV cache, then one greedy step under
+ *    tf.profile: the step's kernel launches, tensors and bytes allocated, and the kernel time per op (largest
+ *    first), so that whatever is not a matrix product shows up;
+ *  - on our wasm kernels (src/core/kernels, when loaded): the time per kind of work of a decode step at contexts
+ *    64 and 1,024 (five steps each) and of a 256-token prefill.
+ * `--quick`: 4 layers, vocab 4096.
  */
 import * as tf from '@tensorflow/tfjs';
 import { randomWeights } from '../../../src/core/model/init.ts';
 import { KvCache } from '../../../src/core/model/kv-cache.ts';
 import { forwardCached, type LlamaModel } from '../../../src/core/model/llama.ts';
 import { disposeWeights } from '../../../src/core/model/weights.ts';
+import { KernelRunner } from '../../../src/core/kernels/forward.ts';
+import { KernelKvCache } from '../../../src/core/kernels/kv-cache.ts';
+import { activeKernels } from '../../../src/core/kernels/module.ts';
 import { argmax } from '../../../src/core/text/sampling.ts';
 import { type BenchContext, type BenchSuite, type SuiteRow, wasmLabel } from '../lib/types.ts';
 import { SMOLLM2_135M_SHAPE } from './runtime.ts';
@@ -57,6 +63,7 @@ export const suite: BenchSuite = {
       row('kernel time, all ops', kernelMs, 'ms');
       for (const [name, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) row(`kernel time: ${name}`, e.ms, 'ms', `${e.n} launches, ${((100 * e.ms) / kernelMs).toFixed(1)}%`);
       ctx.log(`${profile.kernels.length} kernels, ${wall.toFixed(1)} ms wall, ${kernelMs.toFixed(1)} ms in kernels`);
+      rows.push(...kernelProfile(model, label, ctx));
     } finally {
       cache.dispose();
       disposeWeights(weights);
@@ -64,3 +71,47 @@ export const suite: BenchSuite = {
     return rows;
   },
 };
+
+/** Our kernels' time per kind of work (see the module comment); no rows when they are not loaded. */
+function kernelProfile(model: LlamaModel, label: string, ctx: BenchContext): SuiteRow[] {
+  const k = activeKernels();
+  if (!k) {
+    ctx.log('wasm kernels not loaded: no kernel profile');
+    return [];
+  }
+  const { config } = model;
+  const rows: SuiteRow[] = [];
+  const backend = `${label}, our kernels (${k.threads} thread${k.threads === 1 ? '' : 's'})`;
+  const prompt = (n: number) => Array.from({ length: n }, (_, i) => (i * 7919 + 13) % config.vocabSize);
+  const report = (what: string, profile: Map<string, { ms: number; calls: number }>, steps: number) => {
+    const total = profile.get('step')?.ms ?? 0;
+    rows.push({ backend, metric: `${what}: time`, value: total / steps, unit: 'ms', note: `mean of ${steps}` });
+    for (const [name, e] of [...profile].filter(([n]) => n !== 'step').sort((a, b) => b[1].ms - a[1].ms)) {
+      rows.push({ backend, metric: `${what}: ${name}`, value: e.ms / steps, unit: 'ms', note: `${((100 * e.ms) / total).toFixed(1)}%` });
+    }
+  };
+  const runner = new KernelRunner(k, config, model.weights);
+  try {
+    for (const context of [CONTEXT, 1024]) {
+      const cache = new KernelKvCache(k, config, 1);
+      runner.step(cache, [prompt(context)]);
+      let next = runner.argmax(0);
+      runner.profile = new Map();
+      for (let i = 0; i < 5; i++) {
+        runner.step(cache, [[next]]);
+        next = runner.argmax(0);
+      }
+      report(`decode step @ context ${context}`, runner.profile, 5);
+      runner.profile = null;
+      cache.dispose();
+    }
+    const cache = new KernelKvCache(k, config, 1);
+    runner.profile = new Map();
+    runner.step(cache, [prompt(256)]);
+    report('prefill 256 tokens', runner.profile, 1);
+    cache.dispose();
+  } finally {
+    runner.dispose();
+  }
+  return rows;
+}

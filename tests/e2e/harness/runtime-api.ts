@@ -80,7 +80,7 @@ export async function runFixture(
     }
     let greedy: FixtureRun['greedy'] = null;
     if (work.greedyFrom) {
-      const o = { maxTokens: work.greedyTokens ?? 8, stopTokenIds: [], lora };
+      const o = { maxTokens: work.greedyTokens ?? 8, stopTokenIds: [], linears: loraLinears(lora) };
       const cached = (await generate(model, work.greedyFrom, { ...o, cacheBlockSize: 4 })).tokens;
       const uncached = (await generate(model, work.greedyFrom, { ...o, useCache: false })).tokens;
       greedy = { cached, uncached };

@@ -14,7 +14,8 @@ import { withLoraLinears } from '../../lora/linear.ts';
 import { disposeLora } from '../../lora/peft-load.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '../../model/generate.ts';
-import { loadModel, type LanguageModel } from '../../model/load.ts';
+import { loadedHolders, loadModel, type LanguageModel } from '../../model/load.ts';
+import { checkWeightFormat, loadInt8, type Int8Error } from '../../kernels/load-int8.ts';
 import { parameterCount } from '../../model/weights.ts';
 import { TrainControl } from '../../train/control.ts';
 import { parseRow } from '../../train/data-parse.ts';
@@ -107,7 +108,7 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
   return {
     init: ({ backend: want, threadCap }, ctx) => serial(ctx.signal, () => init(want, threadCap ?? null)),
 
-    load: ({ modelId, source }, ctx) =>
+    load: ({ modelId, source, weightFormat }, ctx) =>
       serial(ctx.signal, async () => {
         if (typeof modelId !== 'string' || modelId.trim() === '') throw new AppError('bad-input', 'Give the model an id to load it under.');
         const info = backend?.info ?? (await init('auto', null));
@@ -119,7 +120,27 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
           model.dispose();
           throwIfAborted(ctx.signal);
         }
-        const result: LoadedModelInfo = { modelId, config: model.config, loadMs: performance.now() - started, backend: info, parameters: parameterCount(model.weights) };
+        const format = checkWeightFormat(weightFormat);
+        let int8Error: Int8Error | null = null;
+        if (format === 'int8') {
+          try {
+            if (loadedHolders(src.id) !== 1) throw new AppError('bad-input', `${src.label} is loaded elsewhere in F32; it cannot be turned into 8-bit weights here.`);
+            ctx.progress({ phase: 'weights', fraction: null, text: 'Quantizing the weights to 8 bits…' });
+            int8Error = loadInt8(model);
+          } catch (e) {
+            model.dispose();
+            throw e;
+          }
+        }
+        const result: LoadedModelInfo = {
+          modelId,
+          config: model.config,
+          loadMs: performance.now() - started,
+          backend: info,
+          parameters: parameterCount(model.weights),
+          weightFormat: format,
+          int8Error,
+        };
         loaded = { model, info: result, baseModel: baseModelName(source, modelId), source: src };
         return result;
       }),
