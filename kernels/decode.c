@@ -13,8 +13,8 @@
  *   xq (int8)       [rows, in] activations quantized per group of 32, xs [rows, in/32] their scales
  *   K, V            [nKV, cap, hD] one row's cache of one layer
  *
- * Work split for threads: matmuls take an output column range [j0, j1), attention a head range [h0, h1); the
- * caller splits and runs ranges on several instances of this module over the same shared memory (pool.c).
+ * Work split for threads: matmuls take an output column range [j0, j1), attention a kv-head range [j0, j1); the
+ * caller splits and runs ranges on several instances of this module over the same shared memory (see srs_run).
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -263,53 +263,143 @@ EXPORT(srs_kv_write) void srs_kv_write(const f32 *src, f32 *C, int T, int nKV, i
     }
 }
 
+/* e^x for four lanes, as exp_f32 (0 below −87). */
+static inline v128_t exp_f32x4(v128_t x) {
+  v128_t tiny = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.0f));
+  x = wasm_f32x4_min(x, wasm_f32x4_splat(88.7f));
+  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(e, scale), tiny);
+}
+
+/* [Σa, Σb, Σc, Σd] of four vectors. */
+static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+  v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
 /*
- * Causal attention of one cache row for query heads [h0, h1): q [T, nH·hD] (scaled and rotated), K/V [nKV, cap, hD]
- * holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 = padding). Token t sees
- * positions s ≤ L + t that are real. Head h uses kv head h / (nH / nKV). scores: scratch of ≥ L + T floats.
- * out [T, nH·hD].
+ * Scores of two query heads qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
+ * key vector loaded once for both heads. Masked keys (real[s] == 0) score −1e9.
+ */
+static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa, f32 *sb) {
+  int s = 0;
+  v128_t z = wasm_f32x4_splat(0.0f);
+  for (; s + 4 <= S; s += 4) {
+    const f32 *k0 = K + (long)s * hD, *k1 = k0 + hD, *k2 = k1 + hD, *k3 = k2 + hD;
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+    for (int i = 0; i < hD; i += 4) {
+      v128_t va = wasm_v128_load(qa + i), vb = wasm_v128_load(qb + i);
+      v128_t w0 = wasm_v128_load(k0 + i), w1 = wasm_v128_load(k1 + i), w2 = wasm_v128_load(k2 + i), w3 = wasm_v128_load(k3 + i);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(va, w0));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(va, w1));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(va, w2));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, w3));
+      b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(vb, w0));
+      b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(vb, w1));
+      b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(vb, w2));
+      b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(vb, w3));
+    }
+    wasm_v128_store(sa + s, hsum4(a0, a1, a2, a3));
+    wasm_v128_store(sb + s, hsum4(b0, b1, b2, b3));
+  }
+  for (; s < S; s++) {
+    const f32 *k = K + (long)s * hD;
+    v128_t a = z, b = z;
+    for (int i = 0; i < hD; i += 4) {
+      v128_t w = wasm_v128_load(k + i);
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), w));
+      b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(qb + i), w));
+    }
+    sa[s] = hsum(a);
+    sb[s] = hsum(b);
+  }
+  for (s = 0; s < S; s++)
+    if (!real[s]) sa[s] = sb[s] = -1e9f;
+}
+
+/* sc[0…S) ← softmax(sc) in place. */
+static void softmax_inplace(f32 *sc, int S) {
+  f32 m = -1e30f;
+  for (int s = 0; s < S; s++) m = sc[s] > m ? sc[s] : m;
+  v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0.0f);
+  int s = 0;
+  for (; s + 4 <= S; s += 4) {
+    v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(sc + s), vm));
+    wasm_v128_store(sc + s, e);
+    acc = wasm_f32x4_add(acc, e);
+  }
+  f32 sum = hsum(acc);
+  for (; s < S; s++) sum += sc[s] = exp_f32(sc[s] - m);
+  v128_t inv = wasm_f32x4_splat(1.0f / sum);
+  for (s = 0; s + 4 <= S; s += 4) wasm_v128_store(sc + s, wasm_f32x4_mul(wasm_v128_load(sc + s), inv));
+  for (; s < S; s++) sc[s] *= 1.0f / sum;
+}
+
+/* o[0…hD) = Σ_s p[s]·V[s] (hD % 4 == 0), eight output vectors in registers at a time. */
+static void weighted_values(const f32 *p, const f32 *V, int S, int hD, f32 *o) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  int i0 = 0;
+  for (; i0 + 32 <= hD; i0 += 32) {
+    v128_t o0 = z, o1 = z, o2 = z, o3 = z, o4 = z, o5 = z, o6 = z, o7 = z;
+    const f32 *v = V + i0;
+    for (int s = 0; s < S; s++, v += hD) {
+      v128_t w = wasm_f32x4_splat(p[s]);
+      o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(w, wasm_v128_load(v)));
+      o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(w, wasm_v128_load(v + 4)));
+      o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(w, wasm_v128_load(v + 8)));
+      o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(w, wasm_v128_load(v + 12)));
+      o4 = wasm_f32x4_add(o4, wasm_f32x4_mul(w, wasm_v128_load(v + 16)));
+      o5 = wasm_f32x4_add(o5, wasm_f32x4_mul(w, wasm_v128_load(v + 20)));
+      o6 = wasm_f32x4_add(o6, wasm_f32x4_mul(w, wasm_v128_load(v + 24)));
+      o7 = wasm_f32x4_add(o7, wasm_f32x4_mul(w, wasm_v128_load(v + 28)));
+    }
+    wasm_v128_store(o + i0, o0); wasm_v128_store(o + i0 + 4, o1); wasm_v128_store(o + i0 + 8, o2); wasm_v128_store(o + i0 + 12, o3);
+    wasm_v128_store(o + i0 + 16, o4); wasm_v128_store(o + i0 + 20, o5); wasm_v128_store(o + i0 + 24, o6); wasm_v128_store(o + i0 + 28, o7);
+  }
+  for (; i0 < hD; i0 += 4) {
+    v128_t a = z;
+    for (int s = 0; s < S; s++) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_f32x4_splat(p[s]), wasm_v128_load(V + (long)s * hD + i0)));
+    wasm_v128_store(o + i0, a);
+  }
+}
+
+/*
+ * Causal attention of one cache row for the query heads of kv heads [j0, j1): q [T, nH·hD] (scaled and rotated),
+ * K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 =
+ * padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv head h / (nH / nKV); a kv
+ * head's query heads are scored two at a time. hD % 4 == 0. scores: scratch of ≥ 2·(L + T) floats per kv head
+ * (j − j0)·2·cap… out [T, nH·hD].
  */
 EXPORT(srs_attention)
-void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int h0, int h1) {
+void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1) {
   int groups = nH / nKV;
-  for (int t = 0; t < T; t++) {
-    int S = L + t + 1;
-    for (int h = h0; h < h1; h++) {
-      const f32 *qh = q + ((long)t * nH + h) * hD;
-      const f32 *Kh = K + (long)(h / groups) * cap * hD;
-      const f32 *Vh = V + (long)(h / groups) * cap * hD;
-      f32 m = -1e30f;
-      for (int s = 0; s < S; s++) {
-        f32 d;
-        if (!real[s]) d = -1e9f;
-        else {
-          const f32 *k = Kh + (long)s * hD;
-          v128_t acc = wasm_f32x4_splat(0.0f);
-          int i = 0;
-          for (; i + 4 <= hD; i += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(qh + i), wasm_v128_load(k + i)));
-          d = hsum(acc);
-          for (; i < hD; i++) d += qh[i] * k[i];
+  for (int j = j0; j < j1; j++) {
+    const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
+    f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
+    for (int t = 0; t < T; t++) {
+      int S = L + t + 1;
+      for (int g = 0; g < groups; g += 2) {
+        int ha = j * groups + g, hb = g + 1 < groups ? ha + 1 : ha;
+        const f32 *qa = q + ((long)t * nH + ha) * hD, *qb = q + ((long)t * nH + hb) * hD;
+        scores2(qa, qb, Kj, real, S, hD, sa, sb);
+        softmax_inplace(sa, S);
+        weighted_values(sa, Vj, S, hD, out + ((long)t * nH + ha) * hD);
+        if (hb != ha) {
+          softmax_inplace(sb, S);
+          weighted_values(sb, Vj, S, hD, out + ((long)t * nH + hb) * hD);
         }
-        scores[s] = d;
-        m = d > m ? d : m;
-      }
-      f32 sum = 0.0f;
-      for (int s = 0; s < S; s++) {
-        f32 e = exp_f32(scores[s] - m);
-        scores[s] = e;
-        sum += e;
-      }
-      f32 inv = 1.0f / sum;
-      f32 *o = out + ((long)t * nH + h) * hD;
-      for (int i = 0; i < hD; i++) o[i] = 0.0f;
-      for (int s = 0; s < S; s++) {
-        f32 p = scores[s] * inv;
-        if (p == 0.0f) continue;
-        const f32 *v = Vh + (long)s * hD;
-        v128_t vp = wasm_f32x4_splat(p);
-        int i = 0;
-        for (; i + 4 <= hD; i += 4) wasm_v128_store(o + i, wasm_f32x4_add(wasm_v128_load(o + i), wasm_f32x4_mul(vp, wasm_v128_load(v + i))));
-        for (; i < hD; i++) o[i] += p * v[i];
       }
     }
   }
@@ -364,7 +454,7 @@ static void run_chunk(const int32_t *c, int chunk) {
       break;
     }
     case JOB_ATTENTION: {
-      /* one chunk per head; scores scratch per chunk: a[12] + chunk · a[13] floats */
+      /* one chunk per kv head; scores scratch per chunk: a[10] + chunk · a[11] floats */
       srs_attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], chunk, chunk + 1);
       break;
     }

@@ -19,6 +19,7 @@ export const kernelDecoder: FastDecoderFactory = (model: LlamaModel, batch, o): 
   let runner = runners.get(model.weights);
   if (!runner || runner.kernels !== kernels) runners.set(model.weights, (runner = new KernelRunner(kernels, model.config, model.weights)));
   const cache = new KernelKvCache(kernels, model.config, batch);
+  if (o.length) cache.reserve(o.length);
   const r = runner;
   return {
     kind: `wasm kernels (${kernels.threads} thread${kernels.threads === 1 ? '' : 's'})`,

@@ -122,7 +122,7 @@ export class KernelRunner {
     const { cos, sin } = ropeAngles(this.#inv, positions);
     k.f32(s.cos, N * hD).set(cos);
     k.f32(s.sin, N * hD).set(sin);
-    this.#reserveScores(nH * cache.capacity);
+    this.#reserveScores(2 * nKV * cache.capacity);
 
     const eps = c.rmsNormEps;
     for (let li = 0; li < c.numLayers; li++) {
@@ -290,8 +290,8 @@ export class KernelRunner {
   #attentionNow(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {
     const { numHeads: nH, numKvHeads: nKV, headDim: hD } = this.#c;
     const k = this.#k;
-    if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nH);
-    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, cap, out], nH);
+    if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nKV);
+    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out], nKV);
   }
 
   #run(kind: number, args: number[], chunks: number): void {

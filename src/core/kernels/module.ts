@@ -29,7 +29,7 @@ export interface KernelExports {
   srs_rope(x: number, rows: number, heads: number, hD: number, cos: number, sin: number, scale: number): void;
   srs_silu_mul(gate: number, up: number, n: number): void;
   srs_kv_write(src: number, c: number, T: number, nKV: number, hD: number, cap: number, pos: number): void;
-  srs_attention(q: number, k: number, v: number, real: number, T: number, L: number, nH: number, nKV: number, hD: number, cap: number, scores: number, out: number, h0: number, h1: number): void;
+  srs_attention(q: number, k: number, v: number, real: number, T: number, L: number, nH: number, nKV: number, hD: number, cap: number, scores: number, out: number, j0: number, j1: number): void;
   srs_argmax(x: number, n: number): number;
   srs_add(y: number, x: number, n: number): void;
   srs_run(ctrl: number): void;

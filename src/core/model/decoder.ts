@@ -37,6 +37,8 @@ export interface DecoderOptions {
   linears?: Linears | null;
   /** tfjs KV cache block size (kv-cache.ts). */
   blockSize?: number;
+  /** Positions the cache will hold at most (prompt + new tokens), where known: room is made once. */
+  length?: number;
 }
 
 export type FastDecoderFactory = (model: LlamaModel, batch: number, o: DecoderOptions) => CachedDecoder | null;

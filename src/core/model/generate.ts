@@ -183,7 +183,8 @@ async function runChunk(
   if (active.length === 0) return { ...timing, totalMs: now() - start };
 
   const useCache = o.useCache ?? true;
-  const decoder = useCache ? openDecoder(model, active.length, { linears: o.linears ?? null, blockSize: o.cacheBlockSize }) : null;
+  const length = Math.max(...active.map((r) => r.prompt.length + r.maxNew));
+  const decoder = useCache ? openDecoder(model, active.length, { linears: o.linears ?? null, blockSize: o.cacheBlockSize, length }) : null;
   const linears = o.linears ?? null;
   try {
     // Prefill: every active row, left-padded to the longest.

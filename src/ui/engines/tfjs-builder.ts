@@ -17,8 +17,8 @@ export function describeTfjs(backend: BackendInfo | null, model: LoadedModelInfo
   return `Backend: ${backend.backend}${threads} — ${backend.reason}${why}${size}${int8}`;
 }
 
-export const tfjsBuilder: TfjsBuilder = (model, source, backend) => {
-  const engine = new TfjsWorkerEngine({ backend, source });
+export const tfjsBuilder: TfjsBuilder = (model, source, backend, cpu) => {
+  const engine = new TfjsWorkerEngine({ backend, source, threadCap: () => cpu.threadCap, weightFormat: () => cpu.weightFormat });
   return {
     engine,
     loadId: tfjsModelId(model),
