@@ -25,5 +25,6 @@ serveWorker<TfjsApi>(
     threadFacts: { cores: navigator.hardwareConcurrency ?? null, isolated: globalThis.crossOriginIsolated === true },
     gpu: navigator.gpu,
     cache: () => openCacheApi(),
+    webllmCaches: () => (typeof caches === 'undefined' ? undefined : caches),
   }),
 );

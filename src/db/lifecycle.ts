@@ -1,60 +1,83 @@
 /**
- * Continues a stored run that stopped before finishing (interrupted by a reload, stopped, or failed): takes
- * the run's Web Lock, turns the row back to 'running', awaits the body, then writes the final status the way
- * `executeRun` does (done; aborted on a stop; failed with the message otherwise). Steps already stored stay
- * as they are: the body resumes from them.
+ * The one lifecycle of stored work, runs and training runs alike: the row's Web Lock is taken before the row is
+ * written 'running' (a new row, or a stopped one reopened) and released after its final status is written:
+ * done; aborted on a stop; failed, with the message, on any other error (which is rethrown). Steps and
+ * checkpoints already stored stay as they are: a resumed body continues from them.
  */
+import type { Table } from 'dexie';
 import { AppError, isAbort } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
 import { writeTransaction } from './errors.ts';
-import { runLockName, type LockManagerLike } from './locks.ts';
-import { finishRun } from './runs.ts';
-import type { Run, RunStatus } from './types.ts';
+import type { LockManagerLike } from './locks.ts';
+import type { RunStatus } from './types.ts';
 
 export const RESUMABLE: readonly RunStatus[] = ['interrupted', 'aborted', 'failed'];
 
-export function canResume(run: Pick<Run, 'status'>): boolean {
-  return RESUMABLE.includes(run.status);
+export function canResume(row: { status: RunStatus }): boolean {
+  return RESUMABLE.includes(row.status);
 }
 
-function refusal(run: Run | undefined): AppError | null {
-  if (!run) return new AppError('not-found', 'That run no longer exists (it may have been deleted in another tab).');
-  if (run.status === 'running') {
-    return new AppError('bad-input', 'This run is already running (in this tab or another one). Wait for it, or stop it there.');
-  }
-  if (run.status === 'done') return new AppError('bad-input', 'This run has finished; there is nothing to resume. Start a new run instead.');
+export type FinalStatus = Exclude<RunStatus, 'running' | 'interrupted'>;
+
+/**
+ * Under the lock `lockName`: `open` writes the row as running, `body` works on it, `finish` writes the final
+ * status: 'empty' with the reason when `empty` finds the body's result has nothing in it, else 'done'. A failure
+ * to write the final status after a failed body is dropped: the body's error is the one thrown.
+ */
+export async function underLock<R, T>(
+  locks: LockManagerLike,
+  lockName: string,
+  open: () => Promise<R>,
+  body: (row: R) => Promise<T>,
+  finish: (status: FinalStatus, error: string | null) => Promise<void>,
+  empty?: (result: T) => string | null,
+): Promise<T> {
+  return locks.request(lockName, async () => {
+    const row = await open();
+    let result: T;
+    try {
+      result = await body(row);
+    } catch (e) {
+      const aborted = isAbort(e);
+      await finish(aborted ? 'aborted' : 'failed', aborted ? null : e instanceof Error ? e.message : String(e)).catch(() => undefined);
+      throw e;
+    }
+    const reason = empty?.(result) ?? null;
+    await finish(reason ? 'empty' : 'done', reason);
+    return result;
+  });
+}
+
+/** Why a row cannot be resumed, in words for the user. */
+export interface ResumeRefusals {
+  missing: string;
+  running: string;
+  done: string;
+}
+
+export function resumeRefusal(row: { status: RunStatus } | undefined, say: ResumeRefusals): AppError | null {
+  if (!row) return new AppError('not-found', say.missing);
+  if (row.status === 'running') return new AppError('bad-input', say.running);
+  if (row.status === 'done' || row.status === 'empty') return new AppError('bad-input', say.done);
   return null;
 }
 
-export async function resumeStoredRun<T>(
-  db: StudioDb,
-  locks: LockManagerLike,
-  runId: string,
-  body: (run: Run) => Promise<T>,
-  now: () => number = Date.now,
-): Promise<T> {
-  // Refuse before waiting for the lock: a run another tab is executing holds it until it ends.
-  const before = refusal(await db.runs.get(runId));
-  if (before) throw before;
-  return locks.request(runLockName(runId), async () => {
-    const run = await writeTransaction(db, 'resume the run', [db.runs], async () => {
-      const r = await db.runs.get(runId);
-      const no = refusal(r);
-      if (no) throw no;
-      const patch = { status: 'running' as const, error: null, finishedAt: null, updatedAt: now() };
-      await db.runs.update(runId, patch);
-      return { ...r!, ...patch };
-    });
-    let result: T;
-    try {
-      result = await body(run);
-    } catch (e) {
-      const aborted = isAbort(e);
-      const message = e instanceof Error ? e.message : String(e);
-      await finishRun(db, runId, aborted ? 'aborted' : 'failed', aborted ? null : message, now()).catch(() => undefined);
-      throw e;
-    }
-    await finishRun(db, runId, 'done', null, now());
-    return result;
+interface StoredWork {
+  id: string;
+  status: RunStatus;
+  error: string | null;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+/** Turns a stopped row back to 'running' in one transaction (call it under the row's lock); refuses as `say` says. */
+export async function reopenRow<R extends StoredWork>(db: StudioDb, table: Table<R, string>, id: string, action: string, say: ResumeRefusals, now: number): Promise<R> {
+  return writeTransaction(db, action, [table], async () => {
+    const row = await table.get(id);
+    const no = resumeRefusal(row, say);
+    if (no) throw no;
+    const patch = { status: 'running' as const, error: null, finishedAt: null, updatedAt: now };
+    await table.update(id, (r) => void Object.assign(r, patch));
+    return { ...row!, ...patch };
   });
 }

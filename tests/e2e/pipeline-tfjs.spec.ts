@@ -282,9 +282,12 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   await setNumber(page, 'eval-answer-tokens', 4);
   await setNumber(page, 'eval-feedback-tokens', 6);
   await page.getByTestId('start-eval').click();
-  await expect(page.getByTestId('eval-live')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
-  const evalRun = (await readRows<{ id: string; kind: string; status: string; metrics: { round: number; directAccuracy: number; refinedAccuracy: number; evalTasks: number }[] }>(page, 'runs')).find((r) => r.kind === 'eval')!;
-  expect(evalRun.status).toBe('done');
+  // 4 answer tokens cut every answer off: the run says so instead of reporting a plain success.
+  await expect(page.getByTestId('eval-live')).toHaveAttribute('data-status', 'empty', { timeout: 90_000 });
+  await expect(page.getByTestId('eval-empty')).toContainText('Every answer was cut off by the token limit (all 6 direct answers)');
+  const evalRun = (await readRows<{ id: string; kind: string; status: string; metrics: { round: number; directAccuracy: number; refinedAccuracy: number; evalTasks: number; directCutOff: number }[] }>(page, 'runs')).find((r) => r.kind === 'eval')!;
+  expect(evalRun.status).toBe('empty');
+  expect(evalRun.metrics.map((m) => m.directCutOff)).toEqual([3, 3]);
   expect(evalRun.metrics.map((m) => [m.round, m.evalTasks])).toEqual([[0, 3], [1, 3]]);
   const evalSteps = (await readRows<StepRow & { score: number | null }>(page, 'steps')).filter((s) => s.runId === evalRun.id);
   const evaluations = evalSteps.filter((s) => s.kind === 'evaluation');

@@ -1,9 +1,9 @@
 /**
  * Prints the folder graph of src/core, read from the imports: one line per folder with the folders it imports,
- * then the folders in layer order (every arrow points to a later line) or the cycles if there are any.
+ * then the folders by level (every arrow points to a lower line), or the cycles if there are any.
  *   npx tsx tests/scripts/core-graph.ts [--why]     --why also lists the imports behind each arrow
  */
-import { folderCycles, folderEdges, layerOrder, readImports } from './import-graph.ts';
+import { folderCycles, folderEdges, folderLevels, readImports } from './import-graph.ts';
 
 const why = process.argv.includes('--why');
 const graph = folderEdges('src/core', readImports(['src/core']));
@@ -23,5 +23,7 @@ if (cycles.length) {
   for (const c of cycles) console.log(`  ${c.join(' ↔ ')}`);
   process.exitCode = 1;
 } else {
-  console.log(`\nno cycle; layers, top (imports the most) to bottom (imports nothing):\n  ${layerOrder(graph)!.join(' → ')}`);
+  console.log('\nno cycle; by level (a folder imports only folders on lower lines):');
+  const levels = folderLevels(graph)!;
+  levels.forEach((folders, i) => console.log(`  ${String(levels.length - 1 - i).padStart(2)}  ${folders.join(', ')}`));
 }

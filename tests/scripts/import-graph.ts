@@ -118,24 +118,34 @@ export function folderCycles(graph: Map<string, Map<string, string[]>>): string[
   return components;
 }
 
-/** Folders in an order where every edge points from an earlier folder to a later one (null if there is a cycle). */
-export function layerOrder(graph: Map<string, Map<string, string[]>>): string[] | null {
+/**
+ * Folders by level, top first: a folder's level is one more than the highest level it imports (0 = imports no
+ * other folder), so every arrow points to a lower line. Null if there is a cycle.
+ */
+export function folderLevels(graph: Map<string, Map<string, string[]>>): string[][] | null {
   const nodes = new Set<string>();
   for (const [a, row] of graph) {
     nodes.add(a);
     for (const b of row.keys()) nodes.add(b);
   }
-  const indegree = new Map([...nodes].map((n) => [n, 0]));
-  for (const row of graph.values()) for (const b of row.keys()) indegree.set(b, indegree.get(b)! + 1);
-  const order: string[] = [];
-  let ready = [...nodes].filter((n) => indegree.get(n) === 0).sort();
-  while (ready.length) {
-    const n = ready.shift()!;
-    order.push(n);
+  const level = new Map<string, number>();
+  const visiting = new Set<string>();
+  const depth = (n: string): number | null => {
+    const known = level.get(n);
+    if (known !== undefined) return known;
+    if (visiting.has(n)) return null;
+    visiting.add(n);
+    let l = 0;
     for (const b of graph.get(n)?.keys() ?? []) {
-      indegree.set(b, indegree.get(b)! - 1);
-      if (indegree.get(b) === 0) ready = [...ready, b].sort();
+      const d = depth(b);
+      if (d === null) return null;
+      l = Math.max(l, d + 1);
     }
-  }
-  return order.length === nodes.size ? order : null;
+    visiting.delete(n);
+    level.set(n, l);
+    return l;
+  };
+  for (const n of nodes) if (depth(n) === null) return null;
+  const top = Math.max(0, ...level.values());
+  return Array.from({ length: top + 1 }, (_, i) => [...nodes].filter((n) => level.get(n) === top - i).sort());
 }

@@ -194,7 +194,7 @@ describe('lm merge', () => {
       [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x5'), '--dtype', 'F8'], /--dtype must be F32, F16, BF16, not "F8"/],
       [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('taken', 'model.safetensors')], /--out .* is a file, not a folder/],
       [['--model', llama, '--adapter', adapterDir('tiny-llama')], /--out is required/],
-      [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x6'), '--format', 'onnx'], /--format must be safetensors or gguf, not "onnx"/],
+      [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x6'), '--format', 'onnx'], /--format must be safetensors, gguf or mlc, not "onnx"/],
       [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x7'), '--format', 'gguf', '--dtype', 'BF16'], /--dtype must be F32, F16, Q8_0, not "BF16" \(for --format gguf\)/],
     ];
     for (const [argv, message] of cases) {

@@ -155,4 +155,26 @@ describe('hub source', () => {
     expect(e.code).toBe('aborted');
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('a full storage quota fails the download with quota-exceeded and removes what this load had cached', async () => {
+    /** A cache that holds at most `room` bytes, then answers as a full browser quota does. */
+    class SmallCache extends MemoryResponseCache {
+      used = 0;
+      constructor(private readonly room: number) {
+        super();
+      }
+      override async put(url: string, response: Response): Promise<void> {
+        const body = await response.arrayBuffer();
+        if (this.used + body.byteLength > this.room) throw new DOMException('Quota exceeded.', 'QuotaExceededError');
+        this.used += body.byteLength;
+        return super.put(url, new Response(body, { headers: response.headers }));
+      }
+    }
+    const cache = new SmallCache(64 * 1024); // the configs and tokenizer fit, the 500 KB of weights do not
+    const e = await refusal(loadModel(hubSource('fixtures/tiny-llama', opts({ cache }))));
+    expect(e.code).toBe('quota-exceeded');
+    expect(e.message).toMatch(/^Could not download model\.safetensors from the Hugging Face repo fixtures\/tiny-llama: this site's browser storage is full, so nothing from this action was saved\./);
+    expect(cache.used).toBeGreaterThan(0); // config.json and the tokenizer had been cached…
+    expect(cache.size).toBe(0); // …and were removed with the failed download
+  });
 });

@@ -4,7 +4,7 @@
  * src/ui, src/db does not import src/ui, and nothing outside src/ui imports it but the app's entry.
  */
 import { describe, expect, it } from 'vitest';
-import { folderCycles, folderEdges, importSpecifiers, layerOrder, readImports } from '../scripts/import-graph.ts';
+import { folderCycles, folderEdges, folderLevels, importSpecifiers, readImports } from '../scripts/import-graph.ts';
 
 const edges = readImports(['src', 'workers']);
 const under = (dir: string) => (path: string) => path.startsWith(`${dir}/`);
@@ -32,7 +32,8 @@ describe('import graph', () => {
       { from: 'src/core/c/z.ts', to: 'src/core/d/v.ts' },
     ]);
     expect(folderCycles(graph)).toEqual([['a', 'b', 'c']]);
-    expect(layerOrder(graph)).toBeNull();
+    expect(folderLevels(graph)).toBeNull();
+    expect(folderLevels(folderEdges('src/core', [{ from: 'src/core/a/x.ts', to: 'src/core/b/y.ts' }, { from: 'src/core/b/y.ts', to: 'src/core/c/z.ts' }, { from: 'src/core/a/x.ts', to: 'src/core/c/z.ts' }]))).toEqual([['a'], ['b'], ['c']]);
   });
 
   it('src/core has no folder cycle', () => {
@@ -42,7 +43,7 @@ describe('import graph', () => {
       return `${c.join(' ↔ ')}:\n  ${why.join('\n  ')}`;
     });
     expect(cycles).toEqual([]);
-    expect(layerOrder(graph)).not.toBeNull();
+    expect(folderLevels(graph)).not.toBeNull();
   });
 
   it('arrows point down: core imports neither db nor ui, db does not import ui, nothing but the entry imports ui', () => {

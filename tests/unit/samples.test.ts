@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { runSelfRefine } from '../../src/core/refine/loop.ts';
 import { buildSamples, selectLoops, summarizeLoop, summarizeLoops, type LoopSummary } from '../../src/core/refine/samples.ts';

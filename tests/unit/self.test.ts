@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';
@@ -111,9 +111,11 @@ describe('SELF rounds', () => {
       [2, 'ad-SELF round 2', 1, 1, 2],
     ]);
     expect(s.metrics[0].train).toMatchObject({ rows: 3, skipped: false });
-    expect(s.metrics[1].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3 });
+    const noCut = { answers: 9, answersCut: 0, feedback: 9, feedbackCut: 0 };
+    expect(s.metrics[1].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3, cutOff: noCut });
     expect(s.metrics[1].train).toEqual({ rows: 3, metrics: { loss: 0.5, rows: 3 }, skipped: false });
-    expect(s.metrics[2].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3 });
+    expect(s.metrics[2].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3, cutOff: { answers: 6, answersCut: 0, feedback: 6, feedbackCut: 0 } });
+    expect(s.metrics[2].cutOff).toEqual({ direct: 0, refined: 0, feedback: { n: 2, cutOff: 0 } });
     expect(result.history).toEqual(s.metrics);
     // Evaluation steps are stored, one per task and mode.
     expect(s.steps.filter((x) => x.kind === 'evaluation' && x.evolutionRound === 2).map((x) => [x.loopId, x.score])).toEqual([

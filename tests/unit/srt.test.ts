@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { runSrt, type SrtCheckpoint, type SrtOptions } from '../../src/core/refine/srt.ts';
 import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
@@ -76,7 +76,11 @@ describe('SRT', () => {
     expect(pair.rejected[0].content).toBe('#### 40');
 
     expect(cp).toMatchObject({ phase: 'done', sftAdapterId: 'ad-SRT SFT', dpoAdapterId: 'ad-SRT DPO' });
-    expect(cp.metrics).toEqual({ loops: 2, kept: 2, improved: 2, sftRows: 2, preferencePairs: 2, sft: { loss: 0.7 }, dpo: { loss: 0.7 }, accuracy: { start: 0, sft: 0, dpo: 1 } });
+    expect(cp.metrics).toEqual({
+      loops: 2, kept: 2, improved: 2, sftRows: 2, preferencePairs: 2, sft: { loss: 0.7 }, dpo: { loss: 0.7 }, accuracy: { start: 0, sft: 0, dpo: 1 },
+      collectCutOff: { answers: 4, answersCut: 0, feedback: 4, feedbackCut: 0 },
+      evalCutOff: { start: { n: 1, cutOff: 0 }, sft: { n: 1, cutOff: 0 }, dpo: { n: 1, cutOff: 0 } },
+    });
     expect(s.checkpoints.map((c) => c.phase)).toEqual(['collect', 'sft', 'dpo', 'evaluate', 'done']);
     expect(s.steps.filter((x) => x.kind === 'evaluation').map((x) => [x.loopId, x.adapterId, x.score])).toEqual([
       ['srt1/eval-start/e', null, 0],

@@ -5,13 +5,14 @@
  * the rows it gets. The measures, the label-free filter and the table must follow from that behaviour.
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { runToySelf } from '../../src/core/toy/self-experiment.ts';
-import { formatToySelfTable, seedStat, toySelfTable } from '../../src/core/toy/self-summary.ts';
+import { seedStat } from '../../src/core/stats/seed-stat.ts';
+import { formatToySelfTable, toySelfTable } from '../../src/core/toy/self-summary.ts';
 
 /** Replies like a model with the habit (base) or without it (any adapter), with the program's feedback; refines right. */
 function reply(request: ChatRequest): string {

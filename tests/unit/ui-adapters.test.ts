@@ -9,7 +9,7 @@ import { adapterConfigText, adapterExportZip, adapterFilesOf, cardInfo, loraFrom
 import { importAdapter, peftPair } from '../../src/ui/adapters/adapter-import.ts';
 import { ensureAdapters } from '../../src/ui/adapters/adapter-sync.ts';
 import { requireCapability } from '../../src/core/engine/capabilities.ts';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import { FakeTfjsEngine, uiDb } from './ui-self-fakes.ts';
 
 const LORA = { r: 4, alpha: 8, dropout: 0.05, rslora: false, targetModules: ['q_proj' as const, 'v_proj' as const], layers: null };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
+import { budgetsByKind } from '../../src/core/refine/budgets.ts';
+import { kindRegistry } from '../../src/core/refine/kinds.ts';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { TOY_MAX_TOKENS } from '../../src/core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../src/core/toy/self-experiment.ts';
@@ -8,9 +10,9 @@ import { getTrainingMetrics } from '../../src/db/training-runs.ts';
 import type { Run } from '../../src/db/types.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
-import { planEta, planFraction, selfPlan } from '../../src/ui/self/self-plan.ts';
-import { roundPoint } from '../../src/ui/self/self-metrics.ts';
-import { chooseTasks, parseSelfProgress, resumeSelfRun, roundWindow, startSelfRun, type SelfLive } from '../../src/ui/self/self-runner.ts';
+import { planEta, planFraction, selfPlan } from '../../src/ui/runs/self-plan.ts';
+import { roundPoint } from '../../src/ui/runs/self-metrics.ts';
+import { chooseTasks, parseSelfProgress, resumeSelfRun, roundWindow, startSelfRun, type SelfLive } from '../../src/ui/runs/self-runner.ts';
 import { defaultSelfSettings, readSelfSettings, toySelfSettings, validateSelfSettings, writeSelfSettings, type SelfSettings } from '../../src/ui/self/self-settings.ts';
 import { createToyExperiment, TOY_EXPERIMENT_NAME } from '../../src/ui/self/toy-quickstart.ts';
 import { readEngineSetup } from '../../src/ui/engines/engine-setup.ts';
@@ -25,7 +27,9 @@ describe('SELF settings', () => {
     const s = toySelfSettings();
     expect(s).toMatchObject({ rounds: TOY_SELF_DEFAULTS.rounds, perRound: 200, evalCount: 200, freshPerRound: true, batchSize: TOY_SELF_DEFAULTS.batchSize, stop: TOY_SELF_DEFAULTS.stop, shapes: ['sft'] });
     expect(s.filter.requireVerdictCorrect).toBe(true);
-    expect([s.answerTokens, s.feedbackTokens]).toEqual([TOY_MAX_TOKENS.draft, TOY_MAX_TOKENS.feedback]);
+    // No number of its own: the toy kind's budgets, which are its SELF experiment's.
+    expect([s.answerTokens, s.feedbackTokens]).toEqual([null, null]);
+    expect(budgetsByKind(['toy-arith'], s, kindRegistry)).toEqual({ 'toy-arith': { draft: TOY_MAX_TOKENS.draft, feedback: TOY_MAX_TOKENS.feedback, refine: TOY_MAX_TOKENS.refine, stop: [] } });
     expect(defaultSelfSettings('toy-arith')).toEqual(s);
     expect(defaultSelfSettings('other/model').perRound).toBe(20);
   });
@@ -96,7 +100,8 @@ describe('the toy quick start', () => {
     expect(readSelfSettings(e.settings, 'toy-arith')).toEqual({ value: toySelfSettings(), problem: null });
     const refine = readRefineSettings(e.settings);
     expect(refine.problems).toEqual([]);
-    expect(refine.value.params.maxTokens).toBeLessThanOrEqual(176);
+    expect(refine.value.params.maxTokens).toBeNull();
+    expect(budgetsByKind(['toy-arith'], { answerTokens: null, feedbackTokens: null }, kindRegistry)['toy-arith'].feedback).toBeLessThanOrEqual(176);
     const tasks = await db.tasks.toArray();
     expect(tasks.filter((t) => t.split === 'train')).toHaveLength(400);
     expect(tasks.filter((t) => t.split === 'eval')).toHaveLength(200);

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../core/errors.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { decodeUtf8 } from '../../core/io/text-decode.ts';
 import { withLoraLinears } from '../../core/lora/linear.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { encodeChat, generate } from '../../core/model/generate.ts';
@@ -70,12 +71,13 @@ export const command: CliCommand = {
 };
 
 async function readMessagesFile(path: string): Promise<unknown> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch {
     throw new AppError('not-found', `--messages: cannot read ${path}.`);
   }
+  const text = decodeUtf8(bytes, path);
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {

@@ -6,12 +6,12 @@ import { nodeDirSource } from '../../core/io/node-dir.ts';
 import { loraLinears } from '../../core/lora/linear.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { forward } from '../../core/model/llama.ts';
-import { loadModel } from '../../core/model/load.ts';
+import { loadAnyModel } from '../../core/mlc/load.ts';
 import { parseFlags, parseIdList, usageOf, type CliCommand } from '../args.ts';
 import { useNodeBackend } from '../node-backend.ts';
 
 const FLAGS = {
-  model: { kind: 'string', value: 'DIR', help: 'model folder (config.json, model.safetensors, tokenizer files)', required: true },
+  model: { kind: 'string', value: 'DIR', help: 'model folder: Hugging Face (config.json, model.safetensors, tokenizer files) or MLC (mlc-chat-config.json, tensor-cache.json, shards)', required: true },
   ids: { kind: 'string', value: '1,2,3[:4,5,6]', help: 'token ids; rows separated by ":" (rows may differ in length)', required: true },
   adapter: { kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder to apply' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default cpu)' },
@@ -26,7 +26,7 @@ export const command: CliCommand = {
     const f = parseFlags('logits', argv, FLAGS);
     const rows = f.ids.split(':').map((r) => parseIdList(r, '--ids'));
     await useNodeBackend(f.backend ?? 'cpu');
-    const model = await loadModel(await nodeDirSource(f.model));
+    const model = await loadAnyModel(await nodeDirSource(f.model));
     const lora = f.adapter ? await loadPeftAdapter(await nodeDirSource(f.adapter), model.config) : null;
     try {
       const V = model.config.vocabSize;

@@ -15,18 +15,23 @@ import { nodeDirSource } from '../../core/io/node-dir.ts';
 import { writeFilesToFolder } from '../../core/lora/export-node.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { loadModel, type LanguageModel } from '../../core/model/load.ts';
+import { MLC_QUANTIZATIONS } from '../../core/mlc/types.ts';
 import { parseFlags, usageOf, type CliCommand } from '../args.ts';
 import { baseModelOf, fromFlag, ggufNote, mib } from '../model-export.ts';
 import { useNodeBackend } from '../node-backend.ts';
+import { runMlcMerge } from './merge-mlc.ts';
+import { parseQuantization } from './mlc-export.ts';
 
 const FLAGS = {
   model: { kind: 'string', value: 'DIR', help: 'base model folder (config.json, model.safetensors or shards + index, tokenizer files)', required: true },
   adapter: { kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors)', required: true },
   out: { kind: 'string', value: 'DIR', help: 'folder for the merged model (new, or one without a model in it)', required: true },
-  format: { kind: 'string', value: 'safetensors|gguf', help: 'safetensors (default): a Hugging Face model folder; gguf: model.gguf + Modelfile + README for llama.cpp and Ollama' },
+  format: { kind: 'string', value: 'safetensors|gguf|mlc', help: 'safetensors (default): a Hugging Face model folder; gguf: model.gguf + Modelfile + README for llama.cpp and Ollama; mlc: MLC files for web-llm' },
   dtype: { kind: 'string', value: 'DTYPE', help: 'weights: F32|F16|BF16 for safetensors (default F32), F32|F16|Q8_0 for gguf (default Q8_0)' },
   name: { kind: 'string', value: 'NAME', help: 'the merged model\'s name in the GGUF (default: "<base model> merged")' },
   'base-model': { kind: 'string', value: 'NAME', help: 'the base model\'s name or hub id recorded in the GGUF (default: the model folder\'s name, never its path)' },
+  quantization: { kind: 'string', value: MLC_QUANTIZATIONS.join('|'), help: 'mlc: how the weights are stored (an MLC --model keeps its own)' },
+  report: { kind: 'string', value: 'FILE.json', help: 'mlc: write the merge report (weights and logits kept) here' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default cpu)' },
 } as const;
 
@@ -49,7 +54,7 @@ async function checkOut(out: string): Promise<void> {
 }
 
 /** The adapter folder must hold PEFT's two files; said here in the adapter's terms (the loader speaks of models). */
-async function checkAdapterFolder(dir: string): Promise<void> {
+export async function checkAdapterFolder(dir: string): Promise<void> {
   const what = 'Pass the folder PEFT\'s save_pretrained wrote: adapter_config.json and adapter_model.safetensors';
   const st = await stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new AppError('bad-input', `--adapter ${dir} is not a folder. ${what}.`);
@@ -66,11 +71,17 @@ export const command: CliCommand = {
   usage: () => usageOf('merge', FLAGS),
   async run(argv) {
     const f = parseFlags('merge', argv, FLAGS);
+    if (f.format === 'mlc') {
+      if (f.dtype !== undefined) bad('--dtype is for --format safetensors or gguf; MLC files take --quantization');
+      const quantization = f.quantization === undefined ? undefined : parseQuantization('merge', f.quantization, FLAGS);
+      return runMlcMerge({ ...f, quantization });
+    }
+    if (f.quantization !== undefined || f.report !== undefined) bad('--quantization and --report are for --format mlc');
     let format;
     try {
       format = checkMergeFormat(f.format?.toLowerCase());
     } catch {
-      bad(`--format must be ${MERGE_FORMAT_NAMES.join(' or ')}, not "${f.format}"`);
+      bad(`--format must be ${MERGE_FORMAT_NAMES.join(', ')} or mlc, not "${f.format}"`);
     }
     const { dtypes, defaultDtype } = mergeFormatDtypes(format);
     const dtype = (f.dtype === undefined ? defaultDtype : f.dtype.toUpperCase()) as MergeDtype;

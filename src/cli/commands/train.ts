@@ -12,6 +12,7 @@ import { runLoraTraining } from '../../core/engine/tfjs/train-run.ts';
 import { AppError } from '../../core/errors.ts';
 import { modelNameFromFolder } from '../../core/gguf/general.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { decodeUtf8 } from '../../core/io/text-decode.ts';
 import { writeFilesToFolder, readFilesFromFolder } from '../../core/lora/export-node.ts';
 import { adapterExportFiles, type AdapterFormat } from '../../core/lora/export.ts';
 import { disposeLora, loadPeftAdapter, parsePeftConfig } from '../../core/lora/peft-load.ts';
@@ -133,15 +134,16 @@ export const command: CliCommand = {
       seed: f.seed ?? D.seed,
       beta: f.beta ?? D.beta,
       checkpointEvery: f['checkpoint-every'] ?? 0,
+      checkpointSeconds: 0,
     };
 
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await readFile(f.data, 'utf8');
+      bytes = await readFile(f.data);
     } catch {
       throw new AppError('not-found', `--data: cannot read ${f.data}.`);
     }
-    const rows = parseJsonl(text);
+    const rows = parseJsonl(decodeUtf8(bytes, f.data));
     if (!(await isDir(f.model))) throw new AppError('not-found', `--model: ${f.model} is not a folder.`);
     let saved: Map<string, Uint8Array> | null = null;
     if (f.resume !== undefined) {
@@ -151,7 +153,7 @@ export const command: CliCommand = {
       });
       let raw: unknown;
       try {
-        raw = JSON.parse(new TextDecoder().decode(saved.get('adapter_config.json')));
+        raw = JSON.parse(decodeUtf8(saved.get('adapter_config.json') as Uint8Array, join(f.resume, 'adapter_config.json')));
       } catch {
         throw new AppError('bad-input', `--resume: ${join(f.resume, 'adapter_config.json')} is not valid JSON.`);
       }

@@ -19,7 +19,9 @@ export interface ChatResult {
   usage: Usage;
 }
 
-export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted';
+/** The engines the app builds (engine/factory.ts); stored runs, steps and experiments name them. */
+export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai'] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
 
 /**
  * What an engine can do besides chat, declared by the engine itself. Each true flag promises the matching

@@ -143,7 +143,7 @@ export function selectLoops(loops: readonly LoopSummary[], filter: SampleFilter 
     if (manual === 'exclude') reason = 'excluded by hand';
     else if (manual !== 'include') {
       if (filter.requireImproved && !l.improved) reason = 'did not improve';
-      else if (filter.requireVerdictCorrect && l.finalVerdict !== 'correct') reason = 'final verdict is not "correct"';
+      else if (filter.requireVerdictCorrect && l.finalVerdict !== 'correct') reason = 'the final feedback does not say "correct"';
       else if (filter.requireOraclePass && l.finalPass !== true) {
         reason = l.finalPass === null ? 'task has no checker' : 'final answer fails the check';
       } else if (filter.minFinalScore != null && (l.finalScore === null || l.finalScore < filter.minFinalScore)) {

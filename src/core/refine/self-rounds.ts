@@ -2,6 +2,7 @@ import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
+import { cutOffTally, type CutOffTally, type TaskParams } from './budgets.ts';
 import { evaluateAccuracy, answerDirect } from './eval.ts';
 import { judgePair, winRates, type JudgeTemplate, type PairOutcome, type WinRates } from './judge.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
@@ -39,7 +40,7 @@ export interface RoundMetrics {
   round: number;
   /** The adapter evaluated. */
   adapterId: string | null;
-  collect: { loops: number; kept: number; improved: number; rows: number } | null;
+  collect: { loops: number; kept: number; improved: number; rows: number; cutOff?: CutOffTally } | null;
   train: { rows: number; metrics: Record<string, number>; skipped: boolean } | null;
   /** Checker accuracy on the eval split; null when no eval task can be checked. */
   directAccuracy: number | null;
@@ -48,6 +49,8 @@ export interface RoundMetrics {
   selfFeedback: SelfFeedbackStats | null;
   /** Verifiable eval tasks counted. */
   evalTasks: number;
+  /** Of those, answers cut off by the token limit: direct, self-refined (null when not evaluated), and the feedback of the self-refined loops. */
+  cutOff?: { direct: number; refined: number | null; feedback: { n: number; cutOff: number } | null };
   /** Adapter vs base model on open eval tasks (judge), or null. */
   pairwise: WinRates | null;
 }
@@ -88,8 +91,9 @@ export interface SelfProgress {
 
 export interface LoopConfig {
   stop: StopRules;
-  params?: GenerationParams;
-  feedbackParams?: GenerationParams;
+  params?: TaskParams;
+  feedbackParams?: TaskParams;
+  refineParams?: TaskParams;
   oracle?: boolean | OracleMode;
   historyLimit?: number;
 }
@@ -210,6 +214,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       templates: o.templates,
       params: o.loop.params,
       feedbackParams: o.loop.feedbackParams,
+      refineParams: o.loop.refineParams,
       stop: settings.stop,
       adapterId: cp.adapterId,
       evolutionRound: cp.round,
@@ -221,7 +226,8 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       batchSize: o.batchSize,
       onLoopDone: () => report(phase, ++done, pool.length, `Round ${cp.round}: ${done} of ${pool.length} loops finished`),
     });
-    return summarizeLoops(pool, stepsWithPrefix(prefix), registry);
+    const steps = stepsWithPrefix(prefix);
+    return { loops: summarizeLoops(pool, steps, registry), cutOff: cutOffTally(steps) };
   };
 
   const trainSft = async (rows: SftRow[], label: string) => {
@@ -257,18 +263,21 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
     base += verifiable.length;
     let refined: number | null = null;
     let selfFeedback: SelfFeedbackStats | null = null;
+    const cutOff: NonNullable<RoundMetrics['cutOff']> = { direct: direct.cutOff, refined: null, feedback: null };
     if (evaluation.selfRefine) {
       const r = await evaluateAccuracy({
         ...common,
         tasks: verifiable,
         loopIdFor: (t) => selfLoopId(o.runId, cp.round, 'eval-refine', t.id),
         resume: stepsWithPrefix(`${o.runId}/r${cp.round}/eval-refine/`),
-        selfRefine: { stop: evaluation.stop ?? o.loop.stop, feedbackParams: o.loop.feedbackParams },
+        selfRefine: { stop: evaluation.stop ?? o.loop.stop, feedbackParams: o.loop.feedbackParams, refineParams: o.loop.refineParams },
         onStep: saveStep,
         onProgress: (d) => report('evaluate', base + d, total, `Round ${cp.round}: self-refined answers ${d} of ${verifiable.length}`),
       });
       refined = r.accuracy;
       selfFeedback = r.selfFeedback;
+      cutOff.refined = r.cutOff;
+      cutOff.feedback = r.feedback;
       base += verifiable.length;
     }
     let pairwise: WinRates | null = null;
@@ -293,6 +302,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       refinedAccuracy: refined,
       selfFeedback,
       evalTasks: direct.n,
+      cutOff,
       pairwise,
     };
   };
@@ -303,7 +313,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       case 'meta-skill': {
         const m = o.metaSkill;
         if (!m) throw new AppError('bad-input', 'The checkpoint is at the meta-skill stage, but no meta-skill settings were given.');
-        const loops = await collect('meta-skill', { critic: m.critic, refiner: m.critic ? 'critic' : 'actor', oracle: m.oracle, stop: m.stop ?? o.loop.stop });
+        const { loops } = await collect('meta-skill', { critic: m.critic, refiner: m.critic ? 'critic' : 'actor', oracle: m.oracle, stop: m.stop ?? o.loop.stop });
         const kept = selectLoops(loops, m.filter ?? { requireImproved: true }).kept;
         const rows = buildSamples(kept, { shapes: ['meta'], templates: o.templates, registry }).map((s) => s.row as PromptCompletionRow);
         let adapterId = cp.adapterId;
@@ -324,9 +334,9 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
         break;
       }
       case 'collect': {
-        const loops = await collect('collect', { oracle: o.loop.oracle, stop: o.loop.stop });
+        const { loops, cutOff } = await collect('collect', { oracle: o.loop.oracle, stop: o.loop.stop });
         const kept = selectLoops(loops, o.filter ?? {}).kept;
-        await advance({ phase: 'train', lastCollect: { loops: loops.length, kept: kept.length, improved: loops.filter((l) => l.improved).length, rows: 0 } });
+        await advance({ phase: 'train', lastCollect: { loops: loops.length, kept: kept.length, improved: loops.filter((l) => l.improved).length, rows: 0, cutOff } });
         break;
       }
       case 'train': {

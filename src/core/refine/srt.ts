@@ -2,6 +2,7 @@ import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
+import { cutOffTally, type CutOffTally, type TaskParams } from './budgets.ts';
 import { evaluateAccuracy } from './eval.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
@@ -34,6 +35,10 @@ export interface SrtMetrics {
   dpo: Record<string, number> | null;
   /** Checker accuracy on the eval split per adapter, when evaluated. */
   accuracy: { start: number | null; sft: number | null; dpo: number | null } | null;
+  /** The collect loops' answers and feedback, and how many the token limit cut off (absent in older runs). */
+  collectCutOff?: CutOffTally;
+  /** Per evaluated adapter: answers checked, and how many the token limit cut off. */
+  evalCutOff?: { start: { n: number; cutOff: number } | null; sft: { n: number; cutOff: number } | null; dpo: { n: number; cutOff: number } | null };
 }
 
 export interface SrtCheckpoint {
@@ -72,8 +77,12 @@ export interface SrtOptions<C = unknown> {
   startAdapterId?: string | null;
   /** Critique rounds per answer; default one feedback + one refinement. */
   stop?: StopRules;
-  params?: GenerationParams;
-  criticParams?: GenerationParams;
+  /** The actor's drafts (and evaluation answers). */
+  params?: TaskParams;
+  /** The critic's feedback. */
+  criticParams?: TaskParams;
+  /** The critic's refinements; default `params`. */
+  refineParams?: TaskParams;
   templates?: PromptTemplates | ((task: Task) => PromptTemplates);
   registry?: KindRegistry;
   /** Which loops train (default: those whose refinement improved on the draft). */
@@ -156,6 +165,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           templates: o.templates,
           params: o.params,
           feedbackParams: o.criticParams,
+          refineParams: o.refineParams,
           stop: o.stop ?? SRT_DEFAULT_STOP,
           adapterId: cp.startAdapterId,
           registry,
@@ -165,9 +175,10 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           batchSize: o.batchSize,
           onLoopDone: () => report('collect', ++done, train.length, `${done} of ${train.length} answers reviewed`),
         });
-        const all = summarizeLoops(train, known.filter((s) => s.loopId.startsWith(collectPrefix)), registry);
+        const collected = known.filter((s) => s.loopId.startsWith(collectPrefix));
+        const all = summarizeLoops(train, collected, registry);
         const kept = keptLoops();
-        await advance({ phase: 'sft', metrics: { ...cp.metrics, loops: all.length, kept: kept.length, improved: all.filter((l) => l.improved).length } });
+        await advance({ phase: 'sft', metrics: { ...cp.metrics, loops: all.length, kept: kept.length, improved: all.filter((l) => l.improved).length, collectCutOff: cutOffTally(collected) } });
         break;
       }
       case 'sft': {
@@ -215,6 +226,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
       case 'evaluate': {
         const adapters = { start: cp.startAdapterId, sft: cp.sftAdapterId, dpo: cp.dpoAdapterId };
         const accuracy: NonNullable<SrtMetrics['accuracy']> = { start: null, sft: null, dpo: null };
+        const evalCutOff: NonNullable<SrtMetrics['evalCutOff']> = { start: null, sft: null, dpo: null };
         const verifiable = evalTasks.filter((t) => registry.isVerifiable(t));
         let i = 0;
         for (const name of ['start', 'sft', 'dpo'] as const) {
@@ -236,9 +248,10 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
             onStep: saveStep,
           });
           accuracy[name] = r.accuracy;
+          evalCutOff[name] = { n: r.n, cutOff: r.cutOff };
           i++;
         }
-        await advance({ phase: 'done', metrics: { ...cp.metrics, accuracy } });
+        await advance({ phase: 'done', metrics: { ...cp.metrics, accuracy, evalCutOff } });
         break;
       }
     }

@@ -12,8 +12,9 @@
  *   }
  */
 import { AppError } from '../../core/errors.ts';
+import { KIND_DEFAULT } from '../../core/refine/budgets.ts';
+import { intOrKind } from '../lib/token-fields.ts';
 import { DEFAULT_STOP_RULES, validateStopRules, type StopRules } from '../../core/refine/plan.ts';
-import { TOY_MAX_TOKENS } from '../../core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../core/toy/self-experiment.ts';
 import type { JsonObject } from '../../db/types.ts';
 import { formToConfig, toyTrainForm, trainFormFor, TOY_MODEL, type TrainForm } from '../training/train-form.ts';
@@ -42,8 +43,10 @@ export interface SelfSettings {
   /** Rows trained each round: prompt → final answer ('sft'); 'meta' adds feedback-then-refinement rows. */
   shapes: ('sft' | 'meta')[];
   stop: StopRules;
-  answerTokens: number;
-  feedbackTokens: number;
+  /** Drafts and refinements (null = each task kind's own budget, src/core/refine/kinds.ts). */
+  answerTokens: number | null;
+  /** Feedback (null = each task kind's own budget). */
+  feedbackTokens: number | null;
   temperature: number;
   seed: number;
   batchSize: number;
@@ -62,8 +65,7 @@ export function toySelfSettings(): SelfSettings {
     filter: { requireImproved: false, requireVerdictCorrect: TOY_SELF_DEFAULTS.filter.requireVerdictCorrect, requireOraclePass: false, minFinalScore: null },
     shapes: ['sft'],
     stop: { ...TOY_SELF_DEFAULTS.stop },
-    answerTokens: TOY_MAX_TOKENS.draft,
-    feedbackTokens: TOY_MAX_TOKENS.feedback,
+    ...KIND_DEFAULT,
     temperature: 0,
     seed: 0,
     batchSize: TOY_SELF_DEFAULTS.batchSize,
@@ -83,8 +85,7 @@ export function genericSelfSettings(modelId: string | null): SelfSettings {
     filter: { requireImproved: false, requireVerdictCorrect: false, requireOraclePass: false, minFinalScore: null },
     shapes: ['sft'],
     stop: { ...DEFAULT_STOP_RULES, maxRounds: 1 },
-    answerTokens: 256,
-    feedbackTokens: 256,
+    ...KIND_DEFAULT,
     temperature: 0,
     seed: 0,
     batchSize: 8,
@@ -108,8 +109,8 @@ export function validateSelfSettings(s: SelfSettings, layerCount: number | null 
   int(s.rounds, 'rounds', 0, 20);
   int(s.perRound, 'prompts per round', 0, 100_000);
   int(s.evalCount, 'held-out prompts', 0, 100_000);
-  int(s.answerTokens, 'answer tokens', 1, 8192);
-  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  intOrKind(s.answerTokens, 'SELF', 'answer tokens');
+  intOrKind(s.feedbackTokens, 'SELF', 'feedback tokens');
   int(s.batchSize, 'batch size', 1, 512);
   int(s.seed, 'seed', 0, 0xffffffff);
   if (!(s.temperature >= 0 && s.temperature <= 2)) throw new AppError('bad-input', `SELF setting "temperature" must be between 0 and 2 (got ${s.temperature}).`);

@@ -3,8 +3,11 @@
  *   settings.srt = { perRound, evalCount, critiqueRounds, filter, sftShapes, dpo, evaluate,
  *                    answerTokens, feedbackTokens, batchSize, sft: TrainForm, dpoTrain: TrainForm, startAdapterId }
  * The critic is the critic slot of the engine setup (a larger web-llm model, the tfjs model, or an endpoint).
+ * Token budgets are null unless the person sets them: each task kind then answers with its own.
  */
 import { AppError } from '../../core/errors.ts';
+import { KIND_DEFAULT } from '../../core/refine/budgets.ts';
+import { intOrKind } from '../lib/token-fields.ts';
 import type { JsonObject } from '../../db/types.ts';
 import { formToConfig, trainFormFor, type TrainForm } from '../training/train-form.ts';
 import { obj } from '../lib/stored-json.ts';
@@ -22,8 +25,10 @@ export interface SrtSettings {
   sftShapes: ('meta' | 'sft')[];
   dpo: boolean;
   evaluate: boolean;
-  answerTokens: number;
-  feedbackTokens: number;
+  /** The actor's drafts and the critic's refinements (null = each task kind's own budget). */
+  answerTokens: number | null;
+  /** The critic's feedback (null = each task kind's own budget). */
+  feedbackTokens: number | null;
   batchSize: number;
   sft: TrainForm;
   dpoTrain: TrainForm;
@@ -41,8 +46,7 @@ export function defaultSrtSettings(modelId: string | null): SrtSettings {
     sftShapes: ['meta'],
     dpo: true,
     evaluate: true,
-    answerTokens: toy ? 12 : 256,
-    feedbackTokens: toy ? 176 : 256,
+    ...KIND_DEFAULT,
     batchSize: toy ? 50 : 8,
     // The meta rows hold a whole feedback: the toy model's context (256) rather than its 64-token SELF rows.
     sft: toy ? { ...sft, seqLen: 256, batchSize: 8 } : sft,
@@ -59,8 +63,8 @@ export function validateSrtSettings(s: SrtSettings, layerCount: number | null = 
   int(s.perRound, 'prompts', 0, 100_000);
   int(s.evalCount, 'held-out prompts', 0, 100_000);
   int(s.critiqueRounds, 'critique rounds', 1, 10);
-  int(s.answerTokens, 'answer tokens', 1, 8192);
-  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  intOrKind(s.answerTokens, 'SRT', 'answer tokens');
+  intOrKind(s.feedbackTokens, 'SRT', 'critic tokens');
   int(s.batchSize, 'batch size', 1, 512);
   if (s.sftShapes.length === 0) throw new AppError('bad-input', 'Pick at least one SFT row shape.');
   formToConfig(s.sft, layerCount);

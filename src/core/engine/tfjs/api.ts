@@ -36,7 +36,12 @@ export type ModelSourceSpec =
   /** A folder the user picked or dropped (File objects with webkitRelativePath). */
   | { kind: 'files'; files: File[] }
   /** A folder on disk: Node only (CLI, tests, the in-process engine); a browser host refuses it. */
-  | { kind: 'dir'; path: string };
+  | { kind: 'dir'; path: string }
+  /**
+   * A model web-llm has in the browser's cache, read in its MLC format (src/core/mlc) from web-llm's cache
+   * scopes, never fetched: `model` is its record's `model` URL (a catalog build or an evolved model).
+   */
+  | { kind: 'webllm-cache'; model: string };
 
 export interface LoadedModelInfo {
   modelId: string;
@@ -111,6 +116,8 @@ export interface TfjsTrainConfig {
   beta: number;
   /** Report a checkpoint every N steps (0 = never). */
   checkpointEvery: number;
+  /** Also report one so that no more than this many seconds of training go by without one (0 = no time rule). */
+  checkpointSeconds: number;
 }
 
 export interface TrainStepProgress {

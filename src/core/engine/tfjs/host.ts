@@ -14,6 +14,7 @@ import { withLoraLinears } from '../../lora/linear.ts';
 import { disposeLora } from '../../lora/peft-load.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '../../model/generate.ts';
+import { loadMlcModel } from '../../mlc/load.ts';
 import { loadedHolders, loadModel, type LanguageModel } from '../../model/load.ts';
 import { checkWeightFormat, loadInt8, type Int8Error } from '../../kernels/load-int8.ts';
 import { parameterCount } from '../../model/weights.ts';
@@ -27,6 +28,7 @@ import type { BackendInfo, LoadedModelInfo, ModelSourceSpec, TfjsApi, TfjsChatPa
 import { chooseBackend, type BackendDeps } from './backend-choice.ts';
 import { checkMergeDtype, checkMergeFormat, readBaseFiles, runMerge } from './merge-run.ts';
 import { baseModelName, openModelSource } from './open-source.ts';
+import type { ReadableCacheStorage } from '../webllm/cache-source.ts';
 import { runLoraTraining } from './train-run.ts';
 
 export interface TfjsHostDeps extends BackendDeps {
@@ -34,6 +36,8 @@ export interface TfjsHostDeps extends BackendDeps {
   cache?: () => Promise<ResponseCache | null>;
   /** Opens a `dir` model source (Node only). */
   openDir?: (path: string) => Promise<ModelSource>;
+  /** web-llm's cache scopes (`caches` in the worker), for `webllm-cache` sources. */
+  webllmCaches?: () => ReadableCacheStorage | undefined;
 }
 
 interface Loaded {
@@ -115,7 +119,8 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         unload();
         const started = performance.now();
         const src = await openModelSource(source as ModelSourceSpec, deps);
-        const model = await loadModel(src, { signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
+        const load = (source as ModelSourceSpec).kind === 'webllm-cache' ? loadMlcModel : loadModel;
+        const model = await load(src, { signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
         if (ctx.signal.aborted) {
           model.dispose();
           throwIfAborted(ctx.signal);

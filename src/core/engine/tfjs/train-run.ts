@@ -296,6 +296,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
       clip: config.clip,
       seed: config.seed,
       checkpointEvery: config.checkpointEvery,
+      checkpointEveryMs: config.checkpointSeconds * 1000,
       signal: input.signal,
       control: input.control,
       resume: checkpoint,

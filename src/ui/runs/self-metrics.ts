@@ -15,11 +15,17 @@ export function roundPoint(m: RoundMetrics): RunMetricPoint {
   put('refinedAccuracy', m.refinedAccuracy);
   put('selfFeedbackAccuracy', m.selfFeedback?.accuracy);
   put('selfFeedbackN', m.selfFeedback?.n);
+  put('directCutOff', m.cutOff?.direct);
+  put('refinedCutOff', m.cutOff?.refined);
+  put('feedbackCutOff', m.cutOff?.feedback?.cutOff);
+  put('feedbackCalls', m.cutOff?.feedback?.n);
   if (m.collect) {
     put('loops', m.collect.loops);
     put('kept', m.collect.kept);
     put('improved', m.collect.improved);
     put('rows', m.collect.rows);
+    put('answersCutOff', m.collect.cutOff?.answersCut);
+    put('answers', m.collect.cutOff?.answers);
   }
   if (m.train) {
     put('trainRows', m.train.rows);

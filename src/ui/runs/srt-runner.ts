@@ -4,35 +4,36 @@
  * optional evaluation; steps stored as they complete, the checkpoint after each phase in `progress`, the
  * metrics so far as one point (round 0) in `metrics`, trainings as training runs with their adapters.
  *
- *   run.config   = { settings, actor, critic, trainTaskIds, evalTaskIds, templates, sft, dpo }
+ *   run.config   = { settings, budgets (per task kind), actor, critic, trainTaskIds, evalTaskIds, templates, sft, dpo }
+ * A run that trained nothing (no SFT row, no preference pair) ends 'empty', saying why and what to change.
  *   run.progress = { checkpoint: SrtCheckpoint, phaseMs }
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
+import { budgetsByKind, parseBudgets, stepParams, type StepBudget } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { runSrt, srtLoopId, type SrtCheckpoint, type SrtMetrics, type SrtProgress } from '../../core/refine/srt.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
 import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
-import { appendRunMetric, executeRun, updateRunProgress } from '../../db/runs.ts';
+import { appendRunMetric, executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
-import { resumeStoredRun } from '../../db/lifecycle.ts';
-import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
+import { engineStamp, storedStamp, type EngineStamp } from '../engines/engine-stamp.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
-import type { PageDeps } from '../self/deps.ts';
+import type { PageDeps } from '../state/deps.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { planEta } from '../self/self-plan.ts';
+import { planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
-import { validateSrtSettings, type SrtSettings } from './srt-settings.ts';
-import { obj } from '../lib/stored-json.ts';
+import { srtEmptyReason } from './srt-outcome.ts';
+import { validateSrtSettings, type SrtSettings } from '../srt/srt-settings.ts';
+import { obj, storedIds } from '../lib/stored-json.ts';
 
 export interface SrtEngines {
   actor: LoraTrainingEngine;
@@ -41,6 +42,8 @@ export interface SrtEngines {
 
 export interface SrtRunConfig {
   settings: SrtSettings;
+  /** The token budgets each task kind of the run uses. */
+  budgets: Record<string, StepBudget>;
   actor: EngineStamp;
   critic: EngineStamp;
   trainTaskIds: string[];
@@ -86,19 +89,30 @@ export function srtPoint(m: SrtMetrics): RunMetricPoint {
   put('accuracyStart', m.accuracy?.start);
   put('accuracySft', m.accuracy?.sft);
   put('accuracyDpo', m.accuracy?.dpo);
+  put('answers', m.collectCutOff?.answers);
+  put('answersCutOff', m.collectCutOff?.answersCut);
+  put('feedbacks', m.collectCutOff?.feedback);
+  put('feedbackCutOff', m.collectCutOff?.feedbackCut);
+  for (const k of ['start', 'sft', 'dpo'] as const) {
+    const c = m.evalCutOff?.[k];
+    if (c) {
+      put(`evalN_${k}`, c.n);
+      put(`evalCutOff_${k}`, c.cutOff);
+    }
+  }
   return p;
 }
 
 export function parseSrtConfig(c: JsonObject): SrtRunConfig {
   const settings = obj(c.settings) as SrtSettings | null;
   if (!settings) throw new AppError('bad-input', 'This run has no SRT settings.');
-  const ids = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : []);
   return {
     settings,
+    budgets: parseBudgets(c.budgets),
     actor: storedStamp(c.actor, 'actor'),
     critic: storedStamp(c.critic, 'critic'),
-    trainTaskIds: ids(c.trainTaskIds),
-    evalTaskIds: ids(c.evalTaskIds),
+    trainTaskIds: storedIds(c.trainTaskIds, 'The stored SRT run does not list its train prompts.'),
+    evalTaskIds: storedIds(c.evalTaskIds, 'The stored SRT run does not list its held-out prompts.'),
     templates: storedTemplates(c),
     sft: parseConfigJson(c.sft),
     dpo: parseConfigJson(c.dpo),
@@ -139,6 +153,7 @@ export async function buildSrtConfig(db: StudioDb, a: Omit<SrtArgs, 'signal'>): 
   const pickedEval = s.evaluate ? (s.evalCount === 0 ? evalTasks : evalTasks.slice(0, s.evalCount)) : [];
   return {
     settings: s,
+    budgets: budgetsByKind([...pickedTrain, ...pickedEval].map((t) => t.kind), s),
     actor: engineStamp(a.engines.actor, a.labels.actor),
     critic: engineStamp(a.engines.critic, a.labels.critic),
     trainTaskIds: pickedTrain.map((t) => t.id),
@@ -165,6 +180,7 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
   await ensureAdapters(engines.actor, db, [start, resume?.checkpoint.sftAdapterId, resume?.checkpoint.dpoAdapterId]);
   const sessionStart = Date.now();
   const startFraction = resume && resume.checkpoint.phase !== 'done' ? srtFraction({ phase: resume.checkpoint.phase, done: 0, total: 1 }) : 0;
+  const p = stepParams({ temperature: 0 }, config.budgets, s, registry);
   return runSrt({
     runId: run.id,
     tasks,
@@ -175,8 +191,9 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
     dpoConfig: config.dpo,
     startAdapterId: s.startAdapterId,
     stop: { maxRounds: s.critiqueRounds, scoreThreshold: null, stopOnNoIssues: true, stopOnUnchanged: true },
-    params: { temperature: 0, maxTokens: s.answerTokens },
-    criticParams: { temperature: 0, maxTokens: s.feedbackTokens },
+    params: p.draft,
+    criticParams: p.feedback,
+    refineParams: p.refine,
     templates: (t) => config.templates[t.kind] ?? registry.templates(t.kind),
     registry,
     // Without the improvement filter every reviewed answer trains, and every changed refinement gives a
@@ -210,7 +227,7 @@ export async function startSrtRun(deps: PageDeps, a: SrtArgs): Promise<SrtCheckp
   return executeRun(deps.db, deps.locks, { experimentId: a.experimentId, kind: 'srt', config: json }, async (run) => {
     a.onRunStarted?.(run);
     return execute(deps, run, config, a.engines, [], null, a);
-  });
+  }, (cp) => srtEmptyReason(cp.metrics, config));
 }
 
 export async function resumeSrtRun(deps: PageDeps, a: { runId: string; engines: SrtEngines; signal: AbortSignal; onRunStarted?: (run: Run) => void; onProgress?: (p: SrtLive) => void }): Promise<SrtCheckpoint> {
@@ -227,5 +244,5 @@ export async function resumeSrtRun(deps: PageDeps, a: { runId: string; engines: 
   return resumeStoredRun(deps.db, deps.locks, a.runId, async (run) => {
     a.onRunStarted?.(run);
     return execute(deps, run, config, a.engines, await listSteps(deps.db, run.id), { checkpoint, phaseMs }, a);
-  });
+  }, undefined, (cp) => srtEmptyReason(cp.metrics, config));
 }

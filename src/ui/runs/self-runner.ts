@@ -5,7 +5,7 @@
  * LoRA training stored as a training run with its adapter (StoredTrainer). A run cut off by a reload resumes
  * at phase granularity from its last checkpoint and its stored steps.
  *
- *   run.config   = { settings, actor, critic, trainTaskIds, evalTaskIds, templates, train }
+ *   run.config   = { settings, budgets (per task kind), actor, critic, trainTaskIds, evalTaskIds, templates, train }
  *   run.progress = { checkpoint: SelfCheckpoint, phaseMs: { "<round>:<phase>": ms } }
  *   run.metrics  = one point per evaluated round (self-metrics.ts)
  */
@@ -13,6 +13,7 @@ import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
+import { budgetsByKind, parseBudgets, stepParams, type StepBudget } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
 import { runSelfEvolution, type SelfCheckpoint, type SelfProgress, type SelfResult } from '../../core/refine/self-rounds.ts';
@@ -20,14 +21,12 @@ import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { LockManagerLike } from '../../db/locks.ts';
-import { appendRunMetric, executeRun, updateRunProgress } from '../../db/runs.ts';
+import { appendRunMetric, executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
-import { resumeStoredRun } from '../../db/lifecycle.ts';
-import { storedStamp, type EngineStamp } from '../playground/run-config.ts';
+import { engineStamp, storedStamp, type EngineStamp } from '../engines/engine-stamp.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
 import type { CheckpointStore } from '../training/checkpoint-store.ts';
@@ -35,8 +34,9 @@ import { StoredTrainer, type TrainingEvent } from '../training/stored-trainer.ts
 import { formToConfig, configJson, parseConfigJson } from '../training/train-form.ts';
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
 import { roundPoint } from './self-metrics.ts';
-import { validateSelfSettings, type SelfSettings } from './self-settings.ts';
-import { obj } from '../lib/stored-json.ts';
+import { selfEmptyReason } from './self-outcome.ts';
+import { validateSelfSettings, type SelfSettings } from '../self/self-settings.ts';
+import { obj, storedIds } from '../lib/stored-json.ts';
 
 export interface SelfEngines {
   actor: LoraTrainingEngine;
@@ -46,6 +46,8 @@ export interface SelfEngines {
 
 export interface SelfRunConfig {
   settings: SelfSettings;
+  /** The token budgets each task kind of the run uses. */
+  budgets: Record<string, StepBudget>;
   actor: EngineStamp;
   critic: EngineStamp | null;
   trainTaskIds: string[];
@@ -97,17 +99,14 @@ export function selfConfigJson(c: SelfRunConfig): JsonObject {
 export function parseSelfConfig(c: JsonObject): SelfRunConfig {
   const settings = obj(c.settings) as SelfSettings | null;
   if (!settings) throw new AppError('bad-input', 'This run has no SELF settings: it was not started from the SELF tab.');
-  const ids = (v: unknown, what: string) => {
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new AppError('bad-input', `The stored SELF run does not list its ${what}.`);
-    return v as string[];
-  };
   validateSelfSettings(settings);
   return {
     settings,
+    budgets: parseBudgets(c.budgets),
     actor: storedStamp(c.actor, 'actor'),
     critic: c.critic == null ? null : storedStamp(c.critic, 'critic'),
-    trainTaskIds: ids(c.trainTaskIds, 'train prompts'),
-    evalTaskIds: ids(c.evalTaskIds, 'held-out prompts'),
+    trainTaskIds: storedIds(c.trainTaskIds, 'The stored SELF run does not list its train prompts.'),
+    evalTaskIds: storedIds(c.evalTaskIds, 'The stored SELF run does not list its held-out prompts.'),
     templates: storedTemplates(c),
     train: parseConfigJson(c.train),
   };
@@ -210,8 +209,7 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
   if (current?.adapterId) await ensureAdapters(engines.actor, db, [current.adapterId]);
   else if (s.startAdapterId) await ensureAdapters(engines.actor, db, [s.startAdapterId]);
 
-  const params = { temperature: s.temperature, seed: s.seed, maxTokens: s.answerTokens };
-  const feedbackParams = { temperature: s.temperature, seed: s.seed, maxTokens: s.feedbackTokens };
+  const p = stepParams({ temperature: s.temperature, seed: s.seed }, config.budgets, s, registry);
   return runSelfEvolution({
     runId: run.id,
     tasks: [...train, ...evalTasks],
@@ -220,7 +218,7 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
     trainConfig: config.train,
     rounds: s.rounds,
     startAdapterId: s.startAdapterId,
-    loop: { stop: s.stop, params, feedbackParams, oracle: false },
+    loop: { stop: s.stop, params: p.draft, feedbackParams: p.feedback, refineParams: p.refine, oracle: false },
     templates,
     registry,
     filter: s.filter,
@@ -272,6 +270,7 @@ export async function buildSelfConfig(db: StudioDb, a: Omit<StartSelfArgs, 'sign
   const { train, eval: evalTasks } = chooseTasks(await coreTasks(db, a.experimentId), s);
   return {
     settings: s,
+    budgets: budgetsByKind([...train, ...evalTasks].map((t) => t.kind), s),
     actor: engineStamp(a.engines.actor, a.labels.actor),
     critic: needsCritic(s) && a.engines.critic ? engineStamp(a.engines.critic, a.labels.critic ?? a.engines.critic.kind) : null,
     trainTaskIds: train.map((t) => t.id),
@@ -286,7 +285,7 @@ export async function startSelfRun(deps: SelfDeps, a: StartSelfArgs): Promise<Se
   return executeRun(deps.db, deps.locks, { experimentId: a.experimentId, kind: 'self', config: selfConfigJson(config) }, async (run) => {
     a.hooks?.onRunStarted?.(run);
     return execute(deps, run, config, a.engines, [], null, a.signal, a.hooks ?? {});
-  });
+  }, (r) => selfEmptyReason(r, config));
 }
 
 export interface ResumeSelfArgs {
@@ -309,5 +308,5 @@ export async function resumeSelfRun(deps: SelfDeps, a: ResumeSelfArgs): Promise<
     a.hooks?.onRunStarted?.(run);
     const stored = await listSteps(deps.db, run.id);
     return execute(deps, run, config, a.engines, stored, progress, a.signal, a.hooks ?? {});
-  });
+  }, undefined, (r) => selfEmptyReason(r, config));
 }

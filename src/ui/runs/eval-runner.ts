@@ -5,13 +5,17 @@
  * chosen judge with order swapping (win / tie / loss). Every answer is stored as a step
  * (loop ids `<runId>/eval-<base|adapter>-<direct|refine>/<taskId>`).
  *
+ *   run.config   = { settings, budgets (per task kind: the token budgets used), actor, judge, evalTaskIds, templates }
  *   run.metrics  = { round: 0 } for the base side, { round: 1 } for the adapter (directAccuracy,
- *                  refinedAccuracy, selfFeedbackAccuracy, evalTasks; wins/ties/losses of the adapter)
+ *                  refinedAccuracy, selfFeedbackAccuracy, evalTasks; answers cut off by the token limit:
+ *                  directCutOff, refinedCutOff, feedbackCutOff of feedbackCalls; wins/ties/losses of the adapter)
+ * A run in which every checked answer was cut off by the token limit ends 'empty', saying what to change.
  *   run.progress = { pairwise: [{ taskId, baseAnswer, adapterAnswer, outcome, consistent }] }
  */
 import { AppError } from '../../core/errors.ts';
 import { hasCapability } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
+import { budgetsByKind, stepParams } from '../../core/refine/budgets.ts';
 import { compareSideBySide, evaluateAccuracy } from '../../core/refine/eval.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { StepRecord } from '../../core/refine/types.ts';
@@ -22,12 +26,13 @@ import { addStep } from '../../db/steps.ts';
 import { listTasks } from '../../db/tasks.ts';
 import type { JsonObject, Run, RunMetricPoint } from '../../db/types.ts';
 import { ensureAdapters } from '../adapters/adapter-sync.ts';
-import { engineStamp } from '../playground/loop-runner.ts';
+import { engineStamp } from '../engines/engine-stamp.ts';
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
-import type { PageDeps } from '../self/deps.ts';
-import { planEta } from '../self/self-plan.ts';
+import type { PageDeps } from '../state/deps.ts';
+import { planEta } from './self-plan.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { validateEvalSettings, type EvalSettings } from './eval-settings.ts';
+import { evalEmptyReason } from './eval-outcome.ts';
+import { validateEvalSettings, type EvalSettings } from '../evaluation/eval-settings.ts';
 
 export interface EvalLive {
   runId: string;
@@ -88,9 +93,12 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
   const sides: { side: 'base' | 'adapter'; adapterId: string | null }[] = [{ side: 'base', adapterId: s.baseAdapterId }];
   if (compare) sides.push({ side: 'adapter', adapterId: s.adapterId });
   const templatesByKind = storedTemplates({ templates: templatesJson(tasks.map((t) => t.kind), a.experimentSettings, registry) });
+  const budgets = budgetsByKind(tasks.map((t) => t.kind), s, registry);
+  const params = stepParams({ temperature: 0 }, budgets, s, registry);
   const config: JsonObject = JSON.parse(
     JSON.stringify({
       settings: s,
+      budgets,
       actor: engineStamp(a.actor, a.labels.actor),
       judge: a.judge && s.judge !== 'none' ? engineStamp(a.judge, a.labels.judge ?? a.judge.kind) : null,
       evalTaskIds: tasks.map((t) => t.id),
@@ -111,7 +119,7 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
     };
     const common = {
       engine: a.actor,
-      params: { temperature: 0, maxTokens: s.answerTokens },
+      params: params.draft,
       templates: (t: CoreTask) => templatesByKind[t.kind] ?? registry.templates(t.kind),
       registry,
       signal: a.signal,
@@ -123,7 +131,7 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
       const label = side === 'base' ? (adapterId ? 'base adapter' : 'base model') : 'adapter';
       const direct = await evaluateAccuracy({ ...common, adapterId, tasks: verifiable, loopIdFor: (t) => evalLoopId(run.id, side, 'direct', t.id), onStep, onProgress: (d) => tick(d, `${label}: direct answers ${d} of ${verifiable.length}`) });
       base += verifiable.length;
-      const point: RunMetricPoint = { round: side === 'base' ? 0 : 1, evalTasks: direct.n };
+      const point: RunMetricPoint = { round: side === 'base' ? 0 : 1, evalTasks: direct.n, directCutOff: direct.cutOff };
       if (direct.accuracy !== null) point.directAccuracy = direct.accuracy;
       if (s.selfRefine) {
         const refined = await evaluateAccuracy({
@@ -131,12 +139,13 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
           adapterId,
           tasks: verifiable,
           loopIdFor: (t) => evalLoopId(run.id, side, 'refine', t.id),
-          selfRefine: { stop: { maxRounds: s.maxRefinements, scoreThreshold: null, stopOnNoIssues: true, stopOnUnchanged: true, maxUnparsedInRow: 1 }, feedbackParams: { temperature: 0, maxTokens: s.feedbackTokens } },
+          selfRefine: { stop: { maxRounds: s.maxRefinements, scoreThreshold: null, stopOnNoIssues: true, stopOnUnchanged: true, maxUnparsedInRow: 1 }, feedbackParams: params.feedback, refineParams: params.refine },
           onStep,
           onProgress: (d) => tick(d, `${label}: self-refined answers ${d} of ${verifiable.length}`),
         });
         base += verifiable.length;
         if (refined.accuracy !== null) point.refinedAccuracy = refined.accuracy;
+        Object.assign(point, { refinedCutOff: refined.cutOff, feedbackCutOff: refined.feedback.cutOff, feedbackCalls: refined.feedback.n });
         if (refined.selfFeedback?.accuracy != null) point.selfFeedbackAccuracy = refined.selfFeedback.accuracy;
       }
       points.push(point);
@@ -154,7 +163,7 @@ export async function runEvaluation(deps: PageDeps, a: EvalArgs): Promise<RunMet
       }
     }
     return points;
-  });
+  }, (points) => evalEmptyReason(points, budgets, s, registry));
 }
 
 /** A stored evaluation's answers side by side, from its steps: per verifiable task, each side's direct answer and pass. */

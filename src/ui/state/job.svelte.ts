@@ -5,9 +5,10 @@
  * the person looks at other tabs. Failures are shown in the view and reported to the app's error banner.
  */
 import { isAbort } from '../../core/errors.ts';
-import type { AppState } from '../state/app.svelte.ts';
+import type { AppState } from './app.svelte.ts';
 
-export type JobStatus = 'idle' | 'running' | 'done' | 'failed' | 'aborted';
+/** 'empty': it finished with nothing to show for it (error holds the reason and what to change). */
+export type JobStatus = 'idle' | 'running' | 'done' | 'empty' | 'failed' | 'aborted';
 
 export interface JobView<L> {
   status: JobStatus;
@@ -32,7 +33,10 @@ export class JobSession<L> {
     return this.view.status === 'running';
   }
 
-  /** Starts `work` unless a job is running; it receives the stop signal and hooks to report with. */
+  /**
+   * Starts `work` unless a job is running; it receives the stop signal and hooks to report with. When the run
+   * row it reported finished 'empty', so does the job, with the row's reason.
+   */
   async run<R>(work: (signal: AbortSignal, report: { row: (id: string) => void; live: (l: L) => void }) => Promise<R>): Promise<R | undefined> {
     if (this.running) return undefined;
     const controller = new AbortController();
@@ -44,7 +48,8 @@ export class JobSession<L> {
     };
     try {
       const out = await work(controller.signal, report);
-      this.view = { ...this.view, status: 'done' };
+      const row = this.view.rowId ? await this.#app.database.runs.get(this.view.rowId) : undefined;
+      this.view = row?.status === 'empty' ? { ...this.view, status: 'empty', error: row.error } : { ...this.view, status: 'done' };
       return out;
     } catch (e) {
       if (isAbort(e) || controller.signal.aborted) {

@@ -1,11 +1,13 @@
-import { AppError, throwIfAborted } from '../errors.ts';
-import type { LoraConfig } from '../lora/types.ts';
-import { CHAT_ONLY, type AdapterEngine, type Declaring } from './capabilities.ts';
-import type { AdapterFiles, MergedModelFiles } from './tfjs/api.ts';
-import type { ChatEngine, ChatRequest, ChatResult, EngineCapabilities, FinishReason, LoadProgress, Usage } from './types.ts';
+import { AppError, throwIfAborted } from '../../src/core/errors.ts';
+import type { LoraConfig } from '../../src/core/lora/types.ts';
+import { CHAT_ONLY, type AdapterEngine, type Declaring } from '../../src/core/engine/capabilities.ts';
+import type { AdapterFiles, MergedModelFiles } from '../../src/core/engine/tfjs/api.ts';
+import type { ChatEngine, ChatRequest, ChatResult, EngineCapabilities, EngineKind, FinishReason, LoadProgress, Usage } from '../../src/core/engine/types.ts';
 
 /**
- * A deterministic ChatEngine that replies from a script, for tests and demos of the loop logic (no model).
+ * A test double: a deterministic ChatEngine that replies from a script, for tests of the loop logic (no model).
+ * It stands in for an engine of the kind it is given (default 'openai', a chat-only endpoint), so what it
+ * writes is stored like that engine's steps.
  * It behaves like a real engine where the loop can tell: it streams its reply piece by piece through
  * `onToken` (yielding between pieces, so an abort can land mid-generation), honours
  * `signal` (a reply cut short returns finishReason 'abort' with the text so far), respects `maxTokens` and
@@ -23,6 +25,8 @@ export type ScriptFn = (request: ChatRequest, call: number) => string | Scripted
 export interface ScriptedEngineOptions {
   /** A list of replies used in order (an Error entry makes that call fail), or a function of the request. */
   script: readonly (string | ScriptedReply | Error)[] | ScriptFn;
+  /** The engine it stands in for (default 'openai'; ScriptedAdapterEngine: 'tfjs'). */
+  kind?: EngineKind;
   /** The model id reported after load(); default 'scripted-model'. Set = already loaded. */
   modelId?: string | null;
   /** Offer chatBatch (several requests in one call), like the tfjs engine. Default false. */
@@ -43,7 +47,7 @@ function countPieces(text: string): number {
 }
 
 export class ScriptedEngine implements ChatEngine {
-  readonly kind = 'scripted' as const;
+  readonly kind: EngineKind;
   readonly capabilities: EngineCapabilities = CHAT_ONLY;
   modelId: string | null;
   /** Every request received, in order (without signal/onToken, which are not data). */
@@ -56,6 +60,7 @@ export class ScriptedEngine implements ChatEngine {
 
   constructor(options: ScriptedEngineOptions) {
     this.options = options;
+    this.kind = options.kind ?? this.defaultKind();
     this.modelId = options.modelId === undefined ? 'scripted-model' : options.modelId;
     this.now = options.now ?? (() => performance.now());
     if (options.batch) {
@@ -66,6 +71,10 @@ export class ScriptedEngine implements ChatEngine {
         return out;
       };
     }
+  }
+
+  protected defaultKind(): EngineKind {
+    return 'openai';
   }
 
   async load(modelId: string, options?: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal }): Promise<void> {
@@ -152,6 +161,10 @@ export class ScriptedEngine implements ChatEngine {
 export class ScriptedAdapterEngine extends ScriptedEngine implements AdapterEngine {
   override readonly capabilities: Declaring<'adapters'> = { adapters: true, trainLora: false, evolve: false };
   readonly model = null;
+
+  protected override defaultKind(): EngineKind {
+    return 'tfjs';
+  }
 
   async addAdapter(_adapterId: string, _files: AdapterFiles): Promise<LoraConfig> {
     throw new AppError('unsupported', 'The scripted engine holds no adapter weights.');

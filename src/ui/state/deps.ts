@@ -2,7 +2,7 @@
 import { AppError } from '../../core/errors.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { LockManagerLike } from '../../db/locks.ts';
-import type { AppState } from '../state/app.svelte.ts';
+import type { AppState } from './app.svelte.ts';
 import { pageCheckpointStore, type CheckpointStore } from '../training/checkpoint-store.ts';
 
 export interface PageDeps {

@@ -6,6 +6,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
+import { stepParams } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { runSelfRefine, runSelfRefineBatch, type LoopResult, type PendingCall } from '../../core/refine/loop.ts';
 import type { LoopSettings } from '../../core/refine/loop-driver.ts';
@@ -13,11 +14,11 @@ import type { StepRecord } from '../../core/refine/types.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { LockManagerLike } from '../../db/locks.ts';
-import { executeRun, updateRunProgress } from '../../db/runs.ts';
+import { executeRun, resumeStoredRun, updateRunProgress } from '../../db/runs.ts';
 import { addStep, listSteps } from '../../db/steps.ts';
 import type { Run, Step } from '../../db/types.ts';
-import { loopIdFor, parseRunConfig, runConfigJson, type EngineStamp, type RefineRunConfig } from './run-config.ts';
-import { resumeStoredRun } from '../../db/lifecycle.ts';
+import type { EngineStamp } from '../engines/engine-stamp.ts';
+import { loopIdFor, parseRunConfig, runConfigJson, type RefineRunConfig } from '../playground/run-config.ts';
 
 export interface RunEngines {
   actor: ChatEngine;
@@ -49,11 +50,6 @@ export interface RunnerDeps {
   registry?: KindRegistry;
 }
 
-export function engineStamp(engine: ChatEngine, label: string): EngineStamp {
-  if (engine.modelId === null) throw new AppError('bad-input', 'The engine has no model loaded. Load a model first.');
-  return { kind: engine.kind, modelId: engine.modelId, label };
-}
-
 /** Refuses to continue a run on other engines or models than it started with (its steps would mix models). */
 export function checkEnginesMatch(config: RefineRunConfig, engines: RunEngines): void {
   const same = (s: EngineStamp, e: ChatEngine) => s.kind === e.kind && s.modelId === e.modelId;
@@ -73,6 +69,9 @@ export function checkEnginesMatch(config: RefineRunConfig, engines: RunEngines):
 }
 
 function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: AbortSignal, registry: KindRegistry): LoopSettings {
+  // A run stored before per-kind budgets used params.maxTokens for every step.
+  const legacy = config.params.maxTokens ?? null;
+  const p = stepParams(config.params, config.budgets, { answerTokens: legacy, feedbackTokens: legacy }, registry);
   return {
     engine: engines.actor,
     critic: engines.critic ?? undefined,
@@ -82,7 +81,9 @@ function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: Abor
       if (!t) throw new AppError('bad-input', `The run has no templates for tasks of kind "${task.kind}".`);
       return t;
     },
-    params: config.params,
+    params: p.draft,
+    feedbackParams: p.feedback,
+    refineParams: p.refine,
     stop: config.stop,
     historyLimit: config.historyLimit ?? undefined,
     adapterId: config.adapterId ?? null,
