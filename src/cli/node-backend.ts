@@ -24,6 +24,16 @@ export async function useNodeBackend(name: string, o: NodeBackendOptions = {}): 
     wasmPaths: nodeWasmDir(),
     wasmThreads: threads,
     threadedWasm: threads > 1 ? await nodeThreadedWasm() : undefined,
-    kernels: o.kernels === false ? undefined : nodeKernelFiles(),
+    kernels: o.kernels === false ? 'turned off for this run' : nodeKernelFiles(),
   });
+}
+
+/** The --threads flag of the commands that compute (the same text everywhere). */
+export const THREADS_FLAG = { kind: 'int', value: 'N', help: 'most tfjs-wasm threads (default every core: os.availableParallelism())' } as const;
+
+/** --threads as given: a whole number ≥ 1, or null for every core. */
+export function threadsFlag(n: number | undefined): number | null {
+  if (n === undefined) return null;
+  if (!Number.isInteger(n) || n < 1) throw new AppError('bad-input', `--threads must be a whole number ≥ 1, not ${n}.`);
+  return n;
 }

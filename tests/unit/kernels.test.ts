@@ -53,7 +53,7 @@ async function forwardRows(model: LanguageModel, ids: number[]): Promise<number[
 
 describe('the wasm kernels', () => {
   it('are built and attached to tfjs-wasm, with helper threads where there are cores for them', () => {
-    expect(nodeKernelFiles(), 'kernels/dist: run npm run build:kernels').toBeDefined();
+    expect(nodeKernelFiles(), 'kernels/dist: run npm run build:kernels').toBeTypeOf('object');
     const k = activeKernels();
     expect(k).not.toBeNull();
     expect(k!.threads).toBe(threads);

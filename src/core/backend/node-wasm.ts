@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { KernelFiles } from '../kernels/module.ts';
+import { KERNELS_NOT_BUILT, type KernelSource } from '../kernels/module.ts';
 import type { SpawnHelper } from '../kernels/pool.ts';
 import { chooseWasmThreads, type ThreadChoice } from './threads.ts';
 import { threadWorkerSource, type ThreadedWasmFiles } from './wasm-threaded.ts';
@@ -62,11 +62,11 @@ const nodeSpawnHelper: SpawnHelper = (source) => {
   };
 };
 
-/** kernels/dist in this checkout (null when it was not built: the tfjs path runs instead). */
-export function nodeKernelFiles(): KernelFiles | undefined {
+/** kernels/dist in this checkout, or why not (it was not built: the tfjs path runs instead). */
+export function nodeKernelFiles(): KernelSource {
   const dir = join(import.meta.dirname, '../../../kernels/dist');
   const plain = join(dir, 'decode.wasm');
   const shared = join(dir, 'decode-shared.wasm');
-  if (!existsSync(plain) || !existsSync(shared)) return undefined;
+  if (!existsSync(plain) || !existsSync(shared)) return KERNELS_NOT_BUILT;
   return { plain, shared, read: (path) => readFile(path), spawnHelper: nodeSpawnHelper };
 }

@@ -8,7 +8,7 @@ import { AppError } from '../errors.ts';
 import { useWasmKernelFixes } from './wasm-kernel-fixes.ts';
 import { registerThreadedWasm, type ThreadedWasmFiles } from './wasm-threaded.ts';
 import { useKernels } from '../kernels/decoder.ts';
-import { kernelsReason, type KernelFiles } from '../kernels/module.ts';
+import { kernelsReason, noKernels, type KernelSource } from '../kernels/module.ts';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
 
@@ -27,8 +27,8 @@ export interface BackendOptions {
   wasmThreads?: number;
   /** The threaded build's files; required when wasmThreads ≥ 2. */
   threadedWasm?: ThreadedWasmFiles;
-  /** Our WebAssembly kernels (src/core/kernels), attached to wasm when given; absent = the tfjs path only. */
-  kernels?: KernelFiles;
+  /** Our WebAssembly kernels (src/core/kernels), attached to wasm when given; absent or why not = the tfjs path only. */
+  kernels?: KernelSource;
   /** Give up on a backend that has not started after this long (default 60 s) instead of hanging. */
   startTimeoutMs?: number;
 }
@@ -73,7 +73,8 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
   // tfjs-wasm 4.22 computes float one-hot wrongly and transposed products slowly: see wasm-kernel-fixes.ts.
   if (name === 'wasm') {
     useWasmKernelFixes();
-    if (o.kernels) await useKernels(o.kernels, wasmThreadCount());
+    if (typeof o.kernels === 'object') await useKernels(o.kernels, wasmThreadCount());
+    else noKernels(o.kernels ?? 'not attached (none were given to this backend)');
   }
   return activeBackend() as ActiveBackend;
 }

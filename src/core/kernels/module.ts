@@ -20,6 +20,12 @@ export interface KernelFiles {
   spawnHelper?: SpawnHelper;
 }
 
+/** The kernels' files, or in words why there are none (then generation runs on tfjs ops only). */
+export type KernelSource = KernelFiles | string;
+
+/** What a build without kernels/dist says (clang or lld were missing when it was built). */
+export const KERNELS_NOT_BUILT = 'not built with this copy (npm run build:kernels needs clang and lld), so generation runs on tfjs-wasm\'s own ops';
+
 /** The kernels' exports (decode.c); pointers are byte offsets into tfjs-wasm's memory. */
 export interface KernelExports {
   srs_rmsnorm(x: number, rows: number, n: number, w: number, eps: number, out: number): void;
@@ -84,6 +90,11 @@ export function kernelsReason(): string {
 /** Runs on the tfjs path (false) or on the kernels when attached (true, the default): for checks and benches. */
 export function setKernelsEnabled(on: boolean): void {
   enabled = on;
+}
+
+/** Records why no kernels are attached to the wasm backend just started (kernels already attached stay). */
+export function noKernels(reason: string): void {
+  if (!attached.kernels) attached = { kernels: null, reason };
 }
 
 /** Attaches the kernels to the wasm backend that was just started; on failure records why and returns null. */

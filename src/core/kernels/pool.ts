@@ -4,7 +4,7 @@
  * block until the caller's thread posts a job. The caller's thread takes chunks of every job as well.
  */
 
-import type { KernelFiles } from './module.ts';
+import { KERNELS_NOT_BUILT, type KernelFiles, type KernelSource } from './module.ts';
 
 /** One started helper: what the environment's worker offers. */
 export interface HelperHandle {
@@ -76,6 +76,17 @@ export const browserSpawnHelper: SpawnHelper = (source) => {
 };
 
 /** The kernel files in a browser: same-origin URLs (Vite `?url` assets), helpers as Web Workers. */
+/**
+ * The kernels of a bundle: `urls` is the bundler's list of kernels/dist/*.wasm (Vite's import.meta.glob with
+ * `?url`), empty where the kernels were not built; then the engine runs on tfjs-wasm's own ops.
+ */
+export function bundledKernelFiles(urls: Record<string, string>): KernelSource {
+  const find = (file: string) => Object.entries(urls).find(([path]) => path.endsWith(`/${file}`))?.[1];
+  const plain = find('decode.wasm');
+  const shared = find('decode-shared.wasm');
+  return plain && shared ? fetchedKernelFiles(plain, shared) : KERNELS_NOT_BUILT;
+}
+
 export function fetchedKernelFiles(plain: string, shared: string): KernelFiles {
   return {
     plain,

@@ -3,6 +3,7 @@
  * thread pool when the backend starts, so one process cannot measure two counts):
  *
  *   node --import tsx tests/bench/peer/ours.ts '{"threads":2,"quick":false,"weights":"int8"}'
+ *   node --import tsx tests/bench/peer/ours.ts '{"threads":1,"quick":false,"kernels":false}'   ("before")
  *
  * Builds the plan's random weights (in the 8-bit format when asked), times the plan's steps (plan.ts) through
  * the engine's own decoder (the wasm kernels where they load, else tfjs ops) and prints one JSON line
@@ -22,6 +23,8 @@ interface Args {
   threads: number;
   quick: boolean;
   weights?: 'f32' | 'int8';
+  /** false: tfjs ops only, as main's engine before issue 10 (with threads 1: its single-threaded SIMD build). */
+  kernels?: boolean;
 }
 
 /** Feeds `ids` through the decoder's cache and picks the next token greedily. */
@@ -38,7 +41,7 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as Args;
   const plan = peerPlan(args.quick);
-  const backend = await useNodeBackend('wasm', { threads: args.threads });
+  const backend = await useNodeBackend('wasm', { threads: args.threads, kernels: args.kernels !== false });
   const weights = randomWeights(plan.config, plan.seed);
   const model: LlamaModel = { config: plan.config, weights };
   if (args.weights === 'int8') loadInt8(model);

@@ -9,8 +9,10 @@
  * 3. For each round, for 1 thread and for every core: ours on F32 and on our 8-bit weights (a child process
  *    each, ours.ts) then llama.cpp on F32 and on Q8_0, the order flipped every other round so that drifting
  *    load hits both sides alike.
+ *    Each round also runs "before": our engine as it was before issue 10 — the same tfjs ops (llama.ts
+ *    forwardCached, kv-cache.ts) on tfjs-wasm's single-threaded SIMD build, our kernels not attached.
  * 4. Each figure is the median over the rounds of each round's value (decode: that round's median step);
- *    ratios are ours F32 ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians.
+ *    ratios are ours F32 ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians, and ours F32 ÷ before.
  *
  * llama.cpp runs with its default F16 KV cache (as its users run it; faster for it than our F32 cache).
  */
@@ -50,10 +52,10 @@ async function writeGgufs(plan: PeerPlan, dir: string, log: (l: string) => void)
 }
 
 /** Our side in a child process (its own tfjs-wasm thread pool). */
-function ours(threads: number, quick: boolean, weights: 'f32' | 'int8'): Promise<SideFigures> {
+function ours(threads: number, quick: boolean, weights: 'f32' | 'int8', kernels = true): Promise<SideFigures> {
   const script = join(ROOT, 'tests/bench/peer/ours.ts');
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ threads, quick, weights })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ threads, quick, weights, kernels })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -100,6 +102,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   try {
     const paths = await writeGgufs(plan, dir, ctx.log);
     const threadCounts = [...new Set([1, availableParallelism()])];
+    const before: SideFigures[] = [];
     type Runs = { ours: SideFigures[]; ours8: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
     const runs = new Map<number, Runs>(threadCounts.map((t) => [t, { ours: [], ours8: [], F32: [], Q8_0: [] }]));
     for (let round = 0; round < plan.rounds; round++) {
@@ -107,6 +110,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         const r = runs.get(t)!;
         const sides: Array<() => Promise<void>> = [
           async () => {
+            if (t === 1) before.push(await ours(1, quick, 'f32', false));
             r.ours.push(await ours(t, quick, 'f32'));
             r.ours8.push(await ours(t, quick, 'int8'));
           },
@@ -118,7 +122,8 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         if (round % 2) sides.reverse();
         for (const side of sides) await side();
         const last = (xs: SideFigures[]) => xs[xs.length - 1];
-        ctx.log(`round ${round + 1}, ${threadsText(t)}: ${[last(r.ours), last(r.ours8), last(r.F32), last(r.Q8_0)].map(summary).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
+        const sidesRun = [...(t === 1 ? [last(before)] : []), last(r.ours), last(r.ours8), last(r.F32), last(r.Q8_0)];
+        ctx.log(`round ${round + 1}, ${threadsText(t)}: ${sidesRun.map(summary).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
       }
     }
     for (const t of threadCounts) {
@@ -130,15 +135,18 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
       ];
       for (const [metric, f] of figures) {
         const a = med(r.ours, f);
+        const a0 = median(before.map(f));
         const a8 = med(r.ours8, f);
         const b = med(r.F32, f);
         const q = med(r.Q8_0, f);
+        if (t === 1) row(`before: ${before[0].label}`, metric, a0, 'tokens/s', `median of ${plan.rounds}`);
         row(`ours F32: ${r.ours[0].label}`, `${metric}, ${threadsText(t)} asked`, a, 'tokens/s', `median of ${plan.rounds}`);
         row(`ours 8-bit: ${r.ours8[0].label}`, `${metric}, ${threadsText(t)} asked`, a8, 'tokens/s', `median of ${plan.rounds}`);
         row(r.F32[0].label, `${metric}, ${threadsText(t)}`, b, 'tokens/s', `median of ${plan.rounds}`);
         row(r.Q8_0[0].label, `${metric}, ${threadsText(t)}`, q, 'tokens/s', `median of ${plan.rounds}`);
         row('ours F32 ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, a / b, 'ratio', 'goal ≥ 1.0');
         row('ours 8-bit ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a8 / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
+        row('ours F32 ÷ before', `${metric}, ${threadsText(t)}`, a / a0, 'ratio');
       }
     }
     row('machine', 'load average (1 min) at end', loadavg()[0], 'processes');
@@ -163,13 +171,19 @@ export function markdownTable(rows: readonly SuiteRow[], plan: PeerPlan, threadC
     ['ours 8-bit', 'ours 8-bit:', true],
     ['llama.cpp Q8_0', 'llama.cpp Q8_0', false],
   ];
-  const head = ['figure (tokens/s)', ...threadCounts.flatMap((t) => sides.map(([name]) => `${name}, ${threadsText(t)}`)), ...threadCounts.map((t) => `F32 ratio / 8-bit ÷ Q8_0 ratio, ${threadsText(t)}`)];
+  const head = [
+    'figure (tokens/s)',
+    'before (tfjs ops, 1 thread)',
+    ...threadCounts.flatMap((t) => sides.map(([name]) => `${name}, ${threadsText(t)}`)),
+    ...threadCounts.map((t) => `ours F32 ÷ llama.cpp F32 / ours 8-bit ÷ Q8_0 / ours F32 ÷ before, ${threadsText(t)}`),
+  ];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   const names = [`prefill ${plan.prefill} tokens`, ...plan.contexts.map((c) => `decode @ context ${c}`)];
   for (const name of names) {
-    const cells = [name];
+    const cells = [name, f(get('before:', name))];
     for (const t of threadCounts) for (const [, prefix, asked] of sides) cells.push(f(get(prefix, `${name}, ${threadsText(t)}${asked ? ' asked' : ''}`)));
-    for (const t of threadCounts) cells.push(`${f(get('ours F32 ÷', `${name}, ${threadsText(t)}`), 'ratio')} / ${f(get('ours 8-bit ÷', `${name}, ${threadsText(t)}`), 'ratio')}`);
+    const ratio = (prefix: string, t: number) => f(get(prefix, `${name}, ${threadsText(t)}`), 'ratio');
+    for (const t of threadCounts) cells.push(`${ratio('ours F32 ÷ llama', t)} / ${ratio('ours 8-bit ÷', t)} / ${ratio('ours F32 ÷ before', t)}`);
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');

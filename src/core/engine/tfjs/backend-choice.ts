@@ -7,7 +7,7 @@
 import { selectBackend, type BackendOptions } from '../../backend/select.ts';
 import { chooseWasmThreads, type ThreadFacts } from '../../backend/threads.ts';
 import type { ThreadedWasmFiles } from '../../backend/wasm-threaded.ts';
-import type { KernelFiles } from '../../kernels/module.ts';
+import type { KernelSource } from '../../kernels/module.ts';
 import { AppError } from '../../errors.ts';
 import { gpuLabel, probeGpu, type GpuInfo, type GpuLike } from '../gpu.ts';
 import type { BackendInfo, BackendName } from './api.ts';
@@ -17,8 +17,8 @@ export interface BackendDeps {
   wasmPaths: NonNullable<BackendOptions['wasmPaths']>;
   /** The threaded build's files, made on first use; absent = wasm runs on one thread. */
   threadedWasm?: () => Promise<ThreadedWasmFiles>;
-  /** Our wasm kernels' files (absent = generation on tfjs ops only). */
-  kernels?: KernelFiles;
+  /** Our wasm kernels' files, or why there are none (then generation runs on tfjs ops only). */
+  kernels?: KernelSource;
   /** Cores and shared memory here: navigator.hardwareConcurrency and crossOriginIsolated (Node: every core, true). */
   threadFacts?: Omit<ThreadFacts, 'cap'>;
   /** `navigator.gpu` where there is one; null/undefined in Node. */
