@@ -430,12 +430,14 @@ EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
  * the OS has not scheduled yet only costs the chunk it has already taken. A job is one of the functions above
  * over a range of output columns (matmuls) or query heads (attention), split into `chunks` equal ranges.
  *
- * Control block (int32 words, from the caller's memory): see CTRL_*; `ticket` packs the job's generation (high
- * 16 bits) and the next chunk (low 16 bits), so a helper that read an older job's arguments can never take a
- * chunk of a newer one. Without threads (the module built without atomics, or no helpers) srs_run runs the
+ * Control block (int32 words, from the caller's memory): see CTRL_*. `ticket` (64 bits, words 6-7) packs the
+ * job's generation (high 32 bits), its chunk count and the next chunk (16 bits each), all set by srs_run in one
+ * store: a helper decides from that one word whether a chunk is left, so a helper that lags behind can neither
+ * take a chunk of a newer job nor count an older job's chunk count against a newer job's ticket (the chunk
+ * count word is rewritten by the caller for the next job before srs_run publishes it). Without threads (the module built without atomics, or no helpers) srs_run runs the
  * whole job on the caller's thread.
  */
-enum { CTRL_GEN = 0, CTRL_TICKET = 1, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_ARGS = 8, CTRL_WORDS = 32 };
+enum { CTRL_GEN = 0, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_TICKET = 6, CTRL_ARGS = 8, CTRL_WORDS = 32 };
 enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_EXIT = 99 };
 
 static void run_chunk(const int32_t *c, int chunk) {
@@ -462,13 +464,15 @@ static void run_chunk(const int32_t *c, int chunk) {
 }
 
 #ifdef __wasm_atomics__
-static int take_chunks(int32_t *c, int gen) {
+static int take_chunks(int32_t *c, uint32_t gen) {
+  uint64_t *ticket = (uint64_t *)(c + CTRL_TICKET);
   int took = 0;
   for (;;) {
-    int32_t t = __atomic_load_n(&c[CTRL_TICKET], __ATOMIC_ACQUIRE);
-    if ((t >> 16 & 0xffff) != (gen & 0xffff) || (t & 0xffff) >= c[CTRL_CHUNKS]) return took;
-    if (!__atomic_compare_exchange_n(&c[CTRL_TICKET], &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-    run_chunk(c, t & 0xffff);
+    uint64_t t = __atomic_load_n(ticket, __ATOMIC_ACQUIRE);
+    int next = (int)(t & 0xffff), chunks = (int)(t >> 16 & 0xffff);
+    if ((uint32_t)(t >> 32) != gen || next >= chunks) return took;
+    if (!__atomic_compare_exchange_n(ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+    run_chunk(c, next);
     __atomic_fetch_add(&c[CTRL_DONE], 1, __ATOMIC_RELEASE);
     took++;
   }
@@ -476,12 +480,13 @@ static int take_chunks(int32_t *c, int gen) {
 
 /* A helper's life: wait for a new generation, take chunks, repeat; returns on JOB_EXIT. */
 EXPORT(srs_worker_loop) void srs_worker_loop(int32_t *c) {
-  int seen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE);
+  uint32_t seen = (uint32_t)__atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE);
   for (;;) {
-    int gen, spins = 0;
+    uint32_t gen;
+    int spins = 0;
     /* Spin a little first (jobs of one pass follow each other within microseconds), then sleep. */
-    while ((gen = __atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE)) == seen) {
-      if (++spins > 20000) __builtin_wasm_memory_atomic_wait32(&c[CTRL_GEN], seen, -1);
+    while ((gen = (uint32_t)__atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE)) == seen) {
+      if (++spins > 20000) __builtin_wasm_memory_atomic_wait32(&c[CTRL_GEN], (int32_t)seen, -1);
     }
     seen = gen;
     if (c[CTRL_KIND] == JOB_EXIT) return;
@@ -495,10 +500,10 @@ EXPORT(srs_run) void srs_run(int32_t *c) {
   int chunks = c[CTRL_CHUNKS];
 #ifdef __wasm_atomics__
   if (c[CTRL_HELPERS] > 0 && chunks > 1) {
-    int gen = (c[CTRL_GEN] + 1) & 0xffff;
+    uint32_t gen = (uint32_t)c[CTRL_GEN] + 1;
     __atomic_store_n(&c[CTRL_DONE], 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&c[CTRL_TICKET], gen << 16, __ATOMIC_RELEASE);
-    __atomic_store_n(&c[CTRL_GEN], gen, __ATOMIC_RELEASE);
+    __atomic_store_n((uint64_t *)(c + CTRL_TICKET), (uint64_t)gen << 32 | (uint64_t)(chunks & 0xffff) << 16, __ATOMIC_RELEASE);
+    __atomic_store_n(&c[CTRL_GEN], (int32_t)gen, __ATOMIC_RELEASE);
     __builtin_wasm_memory_atomic_notify(&c[CTRL_GEN], (unsigned)c[CTRL_HELPERS]);
     take_chunks(c, gen);
     while (__atomic_load_n(&c[CTRL_DONE], __ATOMIC_ACQUIRE) < chunks) {
@@ -513,7 +518,7 @@ EXPORT(srs_run) void srs_run(int32_t *c) {
 EXPORT(srs_stop_helpers) void srs_stop_helpers(int32_t *c) {
   c[CTRL_KIND] = JOB_EXIT;
 #ifdef __wasm_atomics__
-  __atomic_store_n(&c[CTRL_GEN], (c[CTRL_GEN] + 1) & 0xffff, __ATOMIC_RELEASE);
+  __atomic_store_n(&c[CTRL_GEN], (int32_t)((uint32_t)c[CTRL_GEN] + 1), __ATOMIC_RELEASE);
   __builtin_wasm_memory_atomic_notify(&c[CTRL_GEN], (unsigned)c[CTRL_HELPERS]);
 #endif
 }

@@ -103,7 +103,6 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
     const paths = await writeGgufs(plan, dir, ctx.log);
     const threadCounts = [...new Set([1, availableParallelism()])];
     const before: SideFigures[] = [];
-    type Runs = { ours: SideFigures[]; ours8: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
     const runs = new Map<number, Runs>(threadCounts.map((t) => [t, { ours: [], ours8: [], F32: [], Q8_0: [] }]));
     for (let round = 0; round < plan.rounds; round++) {
       for (const t of threadCounts) {
@@ -122,33 +121,13 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         if (round % 2) sides.reverse();
         for (const side of sides) await side();
         const last = (xs: SideFigures[]) => xs[xs.length - 1];
-        const sidesRun = [...(t === 1 ? [last(before)] : []), last(r.ours), last(r.ours8), last(r.F32), last(r.Q8_0)];
-        ctx.log(`round ${round + 1}, ${threadsText(t)}: ${sidesRun.map(summary).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
+        const sidesRun: Array<[string, SideFigures]> = [...(t === 1 ? [['before', last(before)] as [string, SideFigures]] : []), ['ours F32', last(r.ours)], ['ours 8-bit', last(r.ours8)], ['llama.cpp F32', last(r.F32)], ['llama.cpp Q8_0', last(r.Q8_0)]];
+        ctx.log(`round ${round + 1}, ${threadsText(t)}: ${sidesRun.map(([name, s]) => summary(name, s)).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
       }
+      // The medians so far, so that a run stopped early still leaves a table.
+      if (round < plan.rounds - 1) ctx.log(`\nafter round ${round + 1}:\n${markdownTable(medianRows(plan, threadCounts, runs, before), plan, threadCounts)}`);
     }
-    for (const t of threadCounts) {
-      const r = runs.get(t)!;
-      const med = (xs: SideFigures[], f: (s: SideFigures) => number) => median(xs.map(f));
-      const figures: Array<[string, (s: SideFigures) => number]> = [
-        [`prefill ${plan.prefill} tokens`, (s) => s.prefill],
-        ...plan.contexts.map((c): [string, (s: SideFigures) => number] => [`decode @ context ${c}`, (s) => s.decode[c]]),
-      ];
-      for (const [metric, f] of figures) {
-        const a = med(r.ours, f);
-        const a0 = median(before.map(f));
-        const a8 = med(r.ours8, f);
-        const b = med(r.F32, f);
-        const q = med(r.Q8_0, f);
-        if (t === 1) row(`before: ${before[0].label}`, metric, a0, 'tokens/s', `median of ${plan.rounds}`);
-        row(`ours F32: ${r.ours[0].label}`, `${metric}, ${threadsText(t)} asked`, a, 'tokens/s', `median of ${plan.rounds}`);
-        row(`ours 8-bit: ${r.ours8[0].label}`, `${metric}, ${threadsText(t)} asked`, a8, 'tokens/s', `median of ${plan.rounds}`);
-        row(r.F32[0].label, `${metric}, ${threadsText(t)}`, b, 'tokens/s', `median of ${plan.rounds}`);
-        row(r.Q8_0[0].label, `${metric}, ${threadsText(t)}`, q, 'tokens/s', `median of ${plan.rounds}`);
-        row('ours F32 ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, a / b, 'ratio', 'goal ≥ 1.0');
-        row('ours 8-bit ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a8 / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
-        row('ours F32 ÷ before', `${metric}, ${threadsText(t)}`, a / a0, 'ratio');
-      }
-    }
+    rows.push(...medianRows(plan, threadCounts, runs, before));
     row('machine', 'load average (1 min) at end', loadavg()[0], 'processes');
     ctx.log(`\n${markdownTable(rows, plan, threadCounts)}`);
   } finally {
@@ -157,8 +136,36 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   return rows;
 }
 
-function summary(s: SideFigures): string {
-  return `${s.label.split(' (')[0]} prefill ${s.prefill.toFixed(1)}, decode ${Object.entries(s.decode).map(([c, v]) => `@${c} ${v.toFixed(2)}`).join(' ')}`;
+type Runs = { ours: SideFigures[]; ours8: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
+
+/** Each figure's median over the rounds run so far, per side and thread count, and the ratios. */
+function medianRows(plan: PeerPlan, threadCounts: readonly number[], runs: ReadonlyMap<number, Runs>, before: readonly SideFigures[]): SuiteRow[] {
+  const rows: SuiteRow[] = [];
+  const figures: Array<[string, (s: SideFigures) => number]> = [
+    [`prefill ${plan.prefill} tokens`, (s) => s.prefill],
+    ...plan.contexts.map((c): [string, (s: SideFigures) => number] => [`decode @ context ${c}`, (s) => s.decode[c]]),
+  ];
+  for (const t of threadCounts) {
+    const r = runs.get(t)!;
+    const note = `median of ${r.ours.length}`;
+    const row = (backend: string, metric: string, value: number, unit: string, n?: string): void => void rows.push({ backend, metric, value, unit, ...(n ? { note: n } : {}) });
+    for (const [metric, f] of figures) {
+      const [a, a0, a8, b, q] = [r.ours, before, r.ours8, r.F32, r.Q8_0].map((xs) => median(xs.map(f)));
+      if (t === 1) row(`before: ${before[0].label}`, metric, a0, 'tokens/s', `median of ${before.length}`);
+      row(`ours F32: ${r.ours[0].label}`, `${metric}, ${threadsText(t)} asked`, a, 'tokens/s', note);
+      row(`ours 8-bit: ${r.ours8[0].label}`, `${metric}, ${threadsText(t)} asked`, a8, 'tokens/s', note);
+      row(r.F32[0].label, `${metric}, ${threadsText(t)}`, b, 'tokens/s', note);
+      row(r.Q8_0[0].label, `${metric}, ${threadsText(t)}`, q, 'tokens/s', note);
+      row('ours F32 ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, a / b, 'ratio', 'goal ≥ 1.0');
+      row('ours 8-bit ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a8 / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
+      row('ours F32 ÷ before', `${metric}, ${threadsText(t)}`, a / a0, 'ratio');
+    }
+  }
+  return rows;
+}
+
+function summary(name: string, s: SideFigures): string {
+  return `${name} prefill ${s.prefill.toFixed(1)}, decode ${Object.entries(s.decode).map(([c, v]) => `@${c} ${v.toFixed(2)}`).join(' ')}`;
 }
 
 /** The README's table: one line per figure, ours and llama.cpp per thread count, and the ratios. */
