@@ -34,7 +34,7 @@ export interface AdapterEngine extends ChatEngine {
   removeAdapter(adapterId: string): Promise<void>;
   /** The adapter's PEFT files, plus adapter.gguf (llama.cpp / Ollama) when `gguf`. */
   exportAdapter(adapterId: string, options?: { gguf?: boolean }): Promise<AdapterFiles>;
-  /** The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files. */
+  /** The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files (safetensors or GGUF). */
   mergedModel(
     adapterId: string,
     options?: Omit<MergedModelParams, 'adapterId'> & { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void },

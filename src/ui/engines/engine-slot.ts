@@ -3,6 +3,7 @@
  * progress, keeps it while it is the choice, and unloads (and closes the worker of) the previous one on a
  * switch. Plain TypeScript with a change callback, so it runs in Node tests; EngineManager shows it.
  */
+import type { CpuSettings } from './cpu-settings.ts';
 import { AppError, isAbort } from '../../core/errors.ts';
 import type { ChatEngine, LoadProgress } from '../../core/engine/types.ts';
 import { describeChoice, sameChoice, type EngineChoice } from './engine-setup.ts';
@@ -14,6 +15,8 @@ export interface LoadExtras {
   endpoint: Endpoint | null;
   /** The files of a picked model folder (for tfjs `folder` choices). */
   folderFiles: File[] | null;
+  /** The CPU engine's settings (threads, 8-bit weights) for tfjs choices; absent = the defaults. */
+  cpu?: CpuSettings;
 }
 
 export interface BuiltEngine {
