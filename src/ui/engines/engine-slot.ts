@@ -59,6 +59,8 @@ export class EngineSlot {
   #loading: AbortController | null = null;
   /** Increases with every load/unload, so a superseded load cannot overwrite a newer state. */
   #generation = 0;
+  /** The latest load() (ensure() waits for it rather than starting another). */
+  #inflight: Promise<void> | null = null;
 
   constructor(role: 'actor' | 'critic', build: EngineBuilder, onChange: (v: SlotView) => void) {
     this.role = role;
@@ -101,7 +103,13 @@ export class EngineSlot {
    * Loads a choice, replacing whatever this slot held. Resolves when loaded; a failure is shown in the view
    * (status 'failed') and rethrown; a cancelled load resolves quietly with the slot empty.
    */
-  async load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
+  load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
+    const loading = this.#load(choice, extras);
+    this.#inflight = loading;
+    return loading;
+  }
+
+  async #load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
     this.#loading?.abort();
     const generation = ++this.#generation;
     const controller = new AbortController();
@@ -139,6 +147,18 @@ export class EngineSlot {
     if (generation !== this.#generation) return;
     this.#loading = null;
     this.#set({ status: 'ready', modelId: built.engine.modelId, detail: built.describe?.() ?? null, progress: null });
+  }
+
+  /**
+   * The engine for `choice`, loading it first unless it is loaded (or loading) already: what Run calls, so that
+   * a reopened experiment loads its own model by itself, with the slot's progress on screen meanwhile.
+   */
+  async ensure(choice: EngineChoice, extras: LoadExtras): Promise<ChatEngine> {
+    if (!this.holds(choice)) await this.load(choice, extras);
+    else if (this.#view.status === 'loading') await this.#inflight?.catch(() => undefined);
+    const engine = this.engine;
+    if (!engine) throw this.#view.error ?? new AppError('aborted', `Loading the ${this.role} model was cancelled. Press the button again to load it.`);
+    return engine;
   }
 
   /** Stops a load in progress (the slot ends empty). */
