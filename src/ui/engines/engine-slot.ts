@@ -59,8 +59,8 @@ export class EngineSlot {
   #loading: AbortController | null = null;
   /** Increases with every load/unload, so a superseded load cannot overwrite a newer state. */
   #generation = 0;
-  /** The latest load() (ensure() waits for it rather than starting another). */
-  #inflight: Promise<void> | null = null;
+  /** The load() under way (ensure() waits for it rather than starting another). */
+  #inflight: { choice: EngineChoice; loading: Promise<void> } | null = null;
 
   constructor(role: 'actor' | 'critic', build: EngineBuilder, onChange: (v: SlotView) => void) {
     this.role = role;
@@ -105,7 +105,12 @@ export class EngineSlot {
    */
   load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
     const loading = this.#load(choice, extras);
-    this.#inflight = loading;
+    const inflight = { choice, loading };
+    this.#inflight = inflight;
+    const settle = () => {
+      if (this.#inflight === inflight) this.#inflight = null;
+    };
+    loading.then(settle, settle);
     return loading;
   }
 
@@ -154,8 +159,9 @@ export class EngineSlot {
    * a reopened experiment loads its own model by itself, with the slot's progress on screen meanwhile.
    */
   async ensure(choice: EngineChoice, extras: LoadExtras): Promise<ChatEngine> {
-    if (!this.holds(choice)) await this.load(choice, extras);
-    else if (this.#view.status === 'loading') await this.#inflight?.catch(() => undefined);
+    const pending = this.#inflight;
+    if (pending && sameChoice(pending.choice, choice)) await pending.loading.catch(() => undefined);
+    else if (!this.holds(choice)) await this.load(choice, extras);
     const engine = this.engine;
     if (!engine) throw this.#view.error ?? new AppError('aborted', `Loading the ${this.role} model was cancelled. Press the button again to load it.`);
     return engine;
