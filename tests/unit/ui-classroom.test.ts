@@ -10,6 +10,8 @@ import { loadingText, needsPerson } from '../../src/ui/engines/auto-load.ts';
 import { accuracySeries, beforeAfter, presentKey, previousAnswer, stepTitle, storyStage } from '../../src/ui/present/present-story.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import type { RunMetricPoint } from '../../src/db/types.ts';
+import { summarizeBatchLoops, summaryFacts } from '../../src/ui/playground/batch-summary.ts';
+import type { LoopSummary } from '../../src/core/refine/samples.ts';
 
 const toy = { kind: 'tfjs', model: { from: 'embedded', id: 'toy-arith' }, backend: 'auto' } as const;
 const none = { endpoint: null, folderFiles: null };
@@ -111,5 +113,23 @@ describe('the experiment model loads itself on Run', () => {
     expect(needsPerson('critic', { kind: 'openai' }, null, false)).toMatch(/endpoint/);
     expect(needsPerson('critic', { kind: 'openai' }, null, true)).toBeNull();
     expect(needsPerson('actor', toy, null, false)).toBeNull();
+  });
+});
+
+describe('batch figures a class can read', () => {
+  const loop = (o: Partial<LoopSummary>) => ({ improved: false, changed: false, initialPass: null, finalPass: null, initialScore: null, finalScore: null, ...o }) as LoopSummary;
+
+  it('names each figure in words and leaves out the ones that do not exist', () => {
+    const unscored = summaryFacts(summarizeBatchLoops(3, [loop({ changed: true, improved: true, initialPass: false, finalPass: true }), loop({ initialPass: true, finalPass: true }), loop({})]));
+    expect(unscored.map((f) => f.id)).toEqual(['loops', 'changed', 'accuracy']);
+    expect(unscored.find((f) => f.id === 'changed')?.value).toBe('1; of those, now better (the checker passes it, or its feedback scores it higher): 1');
+    expect(unscored.find((f) => f.id === 'accuracy')?.value).toBe('1 of 2 first answers (50 %) → 2 of 2 final answers (100 %)');
+    const scored = summaryFacts(summarizeBatchLoops(1, [loop({ initialScore: 4, finalScore: 8 })]));
+    expect(scored.map((f) => [f.id, f.value])).toEqual([
+      ['loops', '1 of 1 tasks'],
+      ['changed', 'none'],
+      ['score', '4.0 on first answers → 8.0 on final answers'],
+    ]);
+    expect(JSON.stringify(scored)).not.toContain('—');
   });
 });
