@@ -8,7 +8,7 @@
  */
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { openApp } from './helpers/app.ts';
-import { setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+import { download, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
 
 test.skip(!TOY_BUILT, 'needs the built toy model');
 test.setTimeout(240_000);
@@ -189,4 +189,11 @@ test('1024×768: the same loop in presentation mode; a reopened experiment loads
   await expect(page.getByTestId('run-loop-note-error')).toHaveCount(0);
   await disabledSayWhy(page);
   await shot(page, '1024-5-reopened-run');
+
+  // The stored run as a report to hand out: one HTML file, the steps as text, no script.
+  await page.getByTestId('open-run').first().click();
+  const html = (await download(page, () => page.getByTestId('run-report').click())).toString('utf8');
+  expect(html.startsWith('<!doctype html>')).toBe(true);
+  expect(html).toContain('First answer (draft)');
+  expect(html).not.toMatch(/<script/i);
 });
