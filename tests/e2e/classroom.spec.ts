@@ -127,13 +127,15 @@ test('1280×720: quick start → presentation → a loop step by step with a ref
   const chart = page.getByTestId('present-accuracy');
   // Every stage the story shows and every size of the chart, recorded in the page as they happen.
   await page.evaluate(() => {
-    const seen: { stages: string[]; rounds: string[] } = { stages: [], rounds: [] };
+    const seen: { stages: string[]; rounds: string[]; drafts: number; kept: string } = { stages: [], rounds: [], drafts: 0, kept: '' };
     (window as unknown as { story: typeof seen }).story = seen;
     const note = () => {
       const stage = document.querySelector('[data-testid="present-self"]')?.getAttribute('data-stage');
       const rounds = document.querySelector('[data-testid="present-accuracy"]')?.getAttribute('data-rounds');
       if (stage && seen.stages.at(-1) !== stage) seen.stages.push(stage);
       if (rounds && seen.rounds.at(-1) !== rounds) seen.rounds.push(rounds);
+      seen.drafts = Math.max(seen.drafts, document.querySelectorAll('[data-testid="present-drafts"] li p.text').length);
+      seen.kept = document.querySelector('[data-testid="present-kept"]')?.textContent ?? seen.kept;
     };
     new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-stage', 'data-rounds'] });
   });
@@ -151,7 +153,10 @@ test('1280×720: quick start → presentation → a loop step by step with a ref
     await page.waitForTimeout(250);
   }
   await expect(self).toHaveAttribute('data-stage', 'done');
-  const story = await page.evaluate(() => (window as unknown as { story: { stages: string[]; rounds: string[] } }).story);
+  const story = await page.evaluate(() => (window as unknown as { story: { stages: string[]; rounds: string[]; drafts: number; kept: string } }).story);
+  // Collecting showed live drafts with the feedback on each (two lines per loop); filtering named kept vs dropped.
+  expect(story.drafts).toBeGreaterThanOrEqual(2);
+  expect(story.kept).toMatch(/^\s*Kept \d+ of 16 answers; dropped \d+\.\s*$/);
   expect(story.stages).toEqual(expect.arrayContaining(['baseline', 'collect', 'train', 'evaluate', 'done']));
   expect(story.stages.indexOf('collect')).toBeLessThan(story.stages.indexOf('train'));
   expect(story.stages.indexOf('train')).toBeLessThan(story.stages.indexOf('done'));
