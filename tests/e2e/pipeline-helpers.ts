@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { HUB } from './helpers/servers.ts';
 
 /**
@@ -38,9 +38,19 @@ export async function loadToy(page: Page, role: 'actor' | 'critic' = 'actor'): P
   await expect(page.getByTestId(`${role}-ready`)).toContainText('toy-arith', { timeout: 60_000 });
 }
 
-/** Fills a number input by test id. */
+/** Opens the folded settings (a closed <details>) that hold `el`, by clicking its summary as a person would. */
+export async function unfold(el: Locator): Promise<void> {
+  const closed = await el.evaluate((e) => {
+    const d = e.closest('details');
+    return d !== null && !d.open;
+  });
+  if (closed) await el.locator('xpath=ancestor::details[1]/summary').click();
+}
+
+/** Fills a number input by test id (unfolding the settings that hold it). */
 export async function setNumber(page: Page, testId: string, value: number): Promise<void> {
   const input = page.getByTestId(testId);
+  await unfold(input);
   await input.fill(String(value));
   await expect(input).toHaveValue(String(value));
 }
