@@ -89,6 +89,12 @@ export class WebLlmComputeStandIn implements EvolvableEngine {
     await this.#engine.load(modelId, options);
   }
 
+  async recordUrls(modelId: string): Promise<{ model: string; modelLib: string }> {
+    const model = this.#urls.get(modelId) ?? (await findEvolvedModel(this.caches, modelId))?.model;
+    if (!model) throw new AppError('not-found', `${modelId} is neither a known build nor an evolved model in this cache.`);
+    return { model, modelLib: `${model}lib.wasm` };
+  }
+
   chat(request: ChatRequest): Promise<ChatResult> {
     return this.#engine.chat(request);
   }

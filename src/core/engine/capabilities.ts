@@ -57,6 +57,8 @@ export interface LoraTrainingEngine extends AdapterEngine {
  */
 export interface EvolvableEngine extends ChatEngine {
   readonly capabilities: Declaring<'evolve'>;
+  /** Where a model's files are kept (`model`, absolute) and the compiled library it runs on (`modelLib`). */
+  recordUrls(modelId: string): Promise<{ model: string; modelLib: string }>;
 }
 
 /**
