@@ -13,6 +13,14 @@ import { runToySelf } from '../../src/core/toy/self-experiment.ts';
 import type { MlcQuantization } from '../../src/core/mlc/types.ts';
 import { cacheAsWebLlm, MemoryCacheStorage, nodeWebLlmActor } from '../../src/cli/webllm-node.ts';
 import { mlcFiles } from './mlc-helpers.ts';
+import { createExperiment } from '../../src/db/experiments.ts';
+import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
+import '../../src/ui/tasks/toy-kind.ts';
+import { parseSelfProgress, startSelfRun } from '../../src/ui/runs/self-runner.ts';
+import { toySelfSettings, type SelfSettings } from '../../src/ui/self/self-settings.ts';
+import { MemoryCheckpointStore } from '../../src/ui/training/checkpoint-store.ts';
+import { FakeLocks } from './db-helpers.ts';
+import { uiDb } from './ui-self-fakes.ts';
 
 const ORIGIN = 'http://localhost:5173';
 
@@ -80,6 +88,27 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     expect((await actor.modelFor('a1')).report).toEqual(m.report);
     expect(trainer.modelId).toBe('toy-arith-q4f32_1-MLC');
   }, 120_000);
+
+  it('a stored SELF run (the SELF tab\'s runner) records the model of each round and what the q4 merge kept', async () => {
+    const { base, actor } = await setup('q4f32_1');
+    const db = await uiDb();
+    const exp = await createExperiment(db, { name: 'toy on web-llm', modelId: base.webllmId });
+    await addTaskSet(db, exp.id, 'toy-arith', { seed: 3, train: 6, eval: 4 });
+    const s: SelfSettings = { ...toySelfSettings(), rounds: 1, perRound: 6, evalCount: 4, batchSize: 6 };
+    const deps = { db, locks: new FakeLocks(), checkpoints: new MemoryCheckpointStore() };
+    const result = await startSelfRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor, critic: null }, labels: { actor: 'web-llm', critic: null }, signal: new AbortController().signal });
+    const [run] = await db.runs.toArray();
+    expect(run.status).toBe('done');
+    const models = parseSelfProgress(run.progress)?.actorModels;
+    expect(models).toEqual({ '0': base.webllmId, '1': (await actor.modelFor(result.adapterId)).modelId });
+    expect(models!['1']).toMatch(/-evolved-1$/);
+    const [r0, r1] = run.metrics;
+    expect(r0.logitsKept).toBeUndefined();
+    expect(r1.mergeExact).toBe(0);
+    expect(typeof r1.logitsKept).toBe('number');
+    expect(typeof r1.weightsKept).toBe('number');
+    expect(await db.adapters.get(result.adapterId!)).toMatchObject({ baseModelId: base.webllmId });
+  }, 180_000);
 
   it('refuses a base that is not in the cache, saying to download it first', async () => {
     const { base, model } = baseOf('q0f32');
