@@ -20,7 +20,10 @@ import { parseSelfProgress, startSelfRun } from '../../src/ui/runs/self-runner.t
 import { toySelfSettings, type SelfSettings } from '../../src/ui/self/self-settings.ts';
 import { MemoryCheckpointStore } from '../../src/ui/training/checkpoint-store.ts';
 import { FakeLocks } from './db-helpers.ts';
-import { uiDb } from './ui-self-fakes.ts';
+import { FakeTfjsEngine, toyModel, uiDb } from './ui-self-fakes.ts';
+import { startSrtRun } from '../../src/ui/runs/srt-runner.ts';
+import { defaultSrtSettings, type SrtSettings } from '../../src/ui/srt/srt-settings.ts';
+import { srtModelsText } from '../../src/ui/srt/srt-facts.ts';
 
 const ORIGIN = 'http://localhost:5173';
 
@@ -93,8 +96,8 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     const { base, actor } = await setup('q4f32_1');
     const db = await uiDb();
     const exp = await createExperiment(db, { name: 'toy on web-llm', modelId: base.webllmId });
-    await addTaskSet(db, exp.id, 'toy-arith', { seed: 3, train: 6, eval: 4 });
-    const s: SelfSettings = { ...toySelfSettings(), rounds: 1, perRound: 6, evalCount: 4, batchSize: 6 };
+    await addTaskSet(db, exp.id, 'toy-arith', { seed: 3, train: 4, eval: 3 });
+    const s: SelfSettings = { ...toySelfSettings(), rounds: 1, perRound: 4, evalCount: 3, batchSize: 4 };
     const deps = { db, locks: new FakeLocks(), checkpoints: new MemoryCheckpointStore() };
     const result = await startSelfRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor, critic: null }, labels: { actor: 'web-llm', critic: null }, signal: new AbortController().signal });
     const [run] = await db.runs.toArray();
@@ -109,6 +112,26 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     expect(typeof r1.weightsKept).toBe('number');
     expect(await db.adapters.get(result.adapterId!)).toMatchObject({ baseModelId: base.webllmId });
   }, 180_000);
+
+  it('a stored SRT run on a web-llm actor (scripted critic) names the model at start, after SFT and after DPO', async () => {
+    const { base, actor } = await setup('q0f32');
+    const db = await uiDb();
+    const exp = await createExperiment(db, { name: 'srt on web-llm', modelId: base.webllmId });
+    await addTaskSet(db, exp.id, 'toy-arith', { seed: 7, train: 4, eval: 3 });
+    const critic = new FakeTfjsEngine(toyModel);
+    await critic.load('critic-model');
+    const s: SrtSettings = { ...defaultSrtSettings('toy-arith'), perRound: 4, evalCount: 3, batchSize: 4 };
+    const deps = { db, locks: new FakeLocks(), checkpoints: new MemoryCheckpointStore() };
+    const cp = await startSrtRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor, critic }, labels: { actor: 'web-llm', critic: 'critic' }, signal: new AbortController().signal });
+    const [run] = await db.runs.toArray();
+    expect(cp.sftAdapterId).not.toBeNull();
+    const models = (run.progress as { actorModels?: Record<string, string> }).actorModels!;
+    expect(models.start).toBe(base.webllmId);
+    expect(models.sft).toBe((await actor.modelFor(cp.sftAdapterId)).modelId);
+    if (cp.dpoAdapterId) expect(models.dpo).toBe((await actor.modelFor(cp.dpoAdapterId)).modelId);
+    expect(run.metrics.at(-1)!.mergeExactSft).toBe(1);
+    expect(srtModelsText(run)).toContain(`after SFT ${models.sft} (exact merge)`);
+  }, 240_000);
 
   it('refuses a base that is not in the cache, saying to download it first', async () => {
     const { base, model } = baseOf('q0f32');
