@@ -92,7 +92,7 @@ export class WebLlmComputeStandIn implements EvolvableEngine {
   async recordUrls(modelId: string): Promise<{ model: string; modelLib: string }> {
     const model = this.#urls.get(modelId) ?? (await findEvolvedModel(this.caches, modelId))?.model;
     if (!model) throw new AppError('not-found', `${modelId} is neither a known build nor an evolved model in this cache.`);
-    return { model, modelLib: `${model}lib.wasm` };
+    return { model, modelLib: `${model}stand-in-has-no-library.wasm` }; // nothing compiled runs here
   }
 
   chat(request: ChatRequest): Promise<ChatResult> {

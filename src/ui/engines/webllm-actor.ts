@@ -1,5 +1,5 @@
 /**
- * The actor for SELF, SRT and training runs: the loaded engine when it trains LoRA itself (tfjs), or — for a
+ * The actor SELF and SRT runs train: the loaded engine when it trains LoRA itself (tfjs), or — for a
  * web-llm actor — an EvolvingActor (src/core/engine/evolving-actor.ts): generation on the page's web-llm
  * engine, training in a tfjs worker on the same MLC files read from web-llm's cache, each new adapter merged
  * by the evolve worker into an evolved model that web-llm then switches to. One actor per web-llm engine is

@@ -7,10 +7,10 @@
  *
  *   run.config   = { settings, budgets (per task kind), actor, critic, trainTaskIds, evalTaskIds, templates, train }
  *   run.progress = { checkpoint: SelfCheckpoint, phaseMs: { "<round>:<phase>": ms }, actorModels?: { "<round>": web-llm id } }
+ *   run.metrics  = one point per evaluated round (self-metrics.ts)
  *
  * With a web-llm actor (an EvolvingTrainingEngine, ../engines/webllm-actor.ts) each evaluated round also
  * stores which model generated it (`actorModels`) and what its merge kept (`logitsKept`, `weightsKept`).
- *   run.metrics  = one point per evaluated round (self-metrics.ts)
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
