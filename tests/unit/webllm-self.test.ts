@@ -13,6 +13,9 @@ import { runToySelf } from '../../src/core/toy/self-experiment.ts';
 import type { MlcQuantization } from '../../src/core/mlc/types.ts';
 import { cacheAsWebLlm, MemoryCacheStorage, nodeWebLlmActor } from '../../src/cli/webllm-node.ts';
 import { mlcFiles } from './mlc-helpers.ts';
+import { AppError } from '../../src/core/errors.ts';
+import { EvolvingActor } from '../../src/core/engine/evolving-actor.ts';
+import { evolveIntoCache } from '../../src/core/engine/webllm/evolve.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
@@ -132,6 +135,34 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     expect(run.metrics.at(-1)!.mergeExactSft).toBe(1);
     expect(srtModelsText(run)).toContain(`after SFT ${models.sft} (exact merge)`);
   }, 240_000);
+
+  it('a merge that fails (full quota) keeps the trained adapter; the request that needs it reports quota-exceeded, and a retry merges', async () => {
+    const { caches, base, generator, trainer } = await setup('q0f32');
+    let full = true;
+    const actor = new EvolvingActor({
+      generator,
+      trainer,
+      startModelId: base.webllmId,
+      base,
+      startModel: baseOf('q0f32').model,
+      origin: ORIGIN,
+      evolve: async (p, o) => {
+        if (full) throw new AppError('quota-exceeded', 'The browser\'s storage is full.');
+        return evolveIntoCache(caches, p, o);
+      },
+      find: async () => null,
+    });
+    const rows = [{ messages: [{ role: 'user' as const, content: 'What is 100 + 200?' }, { role: 'assistant' as const, content: '300' }] }];
+    const out = await actor.train({ adapterId: 'q1', fromAdapterId: null, data: { method: 'sft', rows }, config: { ...toySelfTrainConfig(TOY_SELF_TRAIN, 1), steps: 2 } });
+    expect(out.status).toBe('completed');
+    expect(out.files.safetensors.byteLength).toBeGreaterThan(0);
+    await expect(actor.chat({ messages: rows[0].messages.slice(0, 1), adapterId: 'q1', maxTokens: 4 })).rejects.toMatchObject({ code: 'quota-exceeded' });
+    expect(await listEvolvedModels(caches)).toEqual([]);
+    expect(generator.modelId).toBe(base.webllmId); // still on the base
+    full = false;
+    await actor.chat({ messages: rows[0].messages.slice(0, 1), adapterId: 'q1', maxTokens: 4 });
+    expect(generator.modelId).toBe((await listEvolvedModels(caches))[0].webllmId);
+  }, 120_000);
 
   it('refuses a base that is not in the cache, saying to download it first', async () => {
     const { base, model } = baseOf('q0f32');

@@ -175,10 +175,14 @@ export class EvolvingActor implements EvolvingTrainingEngine {
     return { modelId: made.webllmId, adapterId, report };
   }
 
-  /** Trains on tfjs, then evolves the new adapter (so the next collection runs on its evolved model). */
+  /**
+   * Trains on tfjs, then evolves the new adapter (so the next collection runs on its evolved model). A merge
+   * that fails (a full quota, say) does not fail the training: the adapter is returned and stored, and the
+   * first request that needs its evolved model merges again and reports the error there.
+   */
   async train(params: TrainParams, options: { signal?: AbortSignal; onProgress?: (m: TrainProgressMessage) => void } = {}): Promise<TrainResultInfo> {
     const out = await this.#p.trainer.train(params, options);
-    if (out.status === 'completed') await this.modelFor(out.adapterId, options.signal);
+    if (out.status === 'completed') await this.modelFor(out.adapterId, options.signal).catch(() => undefined);
     return out;
   }
 
