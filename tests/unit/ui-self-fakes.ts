@@ -102,6 +102,9 @@ export class FakeTfjsEngine extends TfjsEngineBase {
       mergedModel: async () => {
         throw new AppError('unsupported', 'The scripted test engine does not merge adapters.');
       },
+      retention: async () => {
+        throw new AppError('unsupported', 'The scripted test engine does not measure merges.');
+      },
       train: async (p, ctx) => {
         this.trainCalls.push(p);
         known(p.fromAdapterId);

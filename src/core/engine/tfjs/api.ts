@@ -9,6 +9,7 @@
  */
 import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
 import type { LoraConfig } from '../../lora/types.ts';
+import type { RetentionReport } from '../../mlc/retention.ts';
 import type { ModelConfig } from '../../model/types.ts';
 import type { PreferenceRow, SftRow } from '../../train/trl.ts';
 import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
@@ -178,6 +179,11 @@ export interface TfjsApi {
   /** The loaded base model with the adapter merged in (W + scaling·B·A), as full model files; progress per tensor. */
   mergedModel: { params: MergedModelParams; result: MergedModelFiles; progress: { done: number; total: number } };
   train: { params: TrainParams; result: TrainResultInfo; progress: TrainProgressMessage };
+  /**
+   * How much of an adapter a merged model keeps (src/core/mlc/retention.ts): the loaded model with the adapter
+   * applied as LoRA against the model at `merged` (loaded for the measurement, then freed), on held-out rows.
+   */
+  retention: { params: { adapterId: string; merged: ModelSourceSpec }; result: RetentionReport };
   /** Pauses or resumes the running training (abort = cancel the train call). */
   trainControl: { params: { action: 'pause' | 'resume' }; result: { paused: boolean } };
 }

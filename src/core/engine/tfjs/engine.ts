@@ -28,6 +28,7 @@ import type {
   TrainProgressMessage,
   TrainResultInfo,
 } from './api.ts';
+import type { RetentionReport } from '../../mlc/retention.ts';
 import type { ApiCaller } from './local-caller.ts';
 
 export type TfjsCaller = ApiCaller<TfjsApi>;
@@ -181,6 +182,11 @@ export abstract class TfjsEngineBase implements LoraTrainingEngine {
    */
   async train(params: TrainParams, options: { signal?: AbortSignal; onProgress?: (m: TrainProgressMessage) => void } = {}): Promise<TrainResultInfo> {
     return this.caller().call('train', params, options);
+  }
+
+  /** How much of `adapterId` the MLC model at `merged` keeps, measured in logits against the adapter applied as LoRA. */
+  async measureRetention(adapterId: string, merged: ModelSourceSpec, signal?: AbortSignal): Promise<RetentionReport> {
+    return this.caller().call('retention', { adapterId, merged }, { signal });
   }
 
   /** Pauses the running training before its next step; resolves with whether a run is now paused. */

@@ -15,6 +15,7 @@ import { disposeLora } from '../../lora/peft-load.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '../../model/generate.ts';
 import { loadMlcModel } from '../../mlc/load.ts';
+import { heldOutRows, measureRetention } from '../../mlc/retention.ts';
 import { loadedHolders, loadModel, type LanguageModel } from '../../model/load.ts';
 import { checkWeightFormat, loadInt8, type Int8Error } from '../../kernels/load-int8.ts';
 import { parameterCount } from '../../model/weights.ts';
@@ -232,6 +233,18 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         const files = Object.fromEntries(run.files);
         ctx.transfer([...new Set(Object.values(files).map((b) => b.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))]);
         return { files, tensors: run.tensors, mergedModules: run.mergedModules, ...(run.gguf ? { gguf: run.gguf } : {}) };
+      }),
+
+    retention: ({ adapterId, merged }, ctx) =>
+      serial(ctx.signal, async () => {
+        const { model } = current();
+        const lora = adapters.get(adapterId);
+        const other = await loadMlcModel(await openModelSource(merged, deps), { signal: ctx.signal });
+        try {
+          return await measureRetention(model, lora, other, heldOutRows(model.config.vocabSize));
+        } finally {
+          other.dispose();
+        }
       }),
 
     train: (params: TrainParams, ctx) =>
