@@ -18,9 +18,16 @@ import { findEvolvedForAdapter, findEvolvedModel, updateEvolvedReport, type Evol
 import { AppError } from '../core/errors.ts';
 import { CHAT_CONFIG_FILE, type MlcFileMap } from '../core/mlc/types.ts';
 
-/** The Cache API in memory (scope → URL → body), as web-llm's cache scopes are in a browser. */
+/** The Cache API in memory (scope → URL → body and content type), as web-llm's cache scopes are in a browser, with
+ *  an optional quota over all bodies (a put past it fails with QuotaExceededError, as a full disk does). */
 export class MemoryCacheStorage implements WritableCacheStorage {
-  readonly scopes = new Map<string, Map<string, ArrayBuffer>>();
+  readonly scopes = new Map<string, Map<string, { body: ArrayBuffer; type: string }>>();
+  constructor(public quota = Infinity) {}
+  get used(): number {
+    let n = 0;
+    for (const s of this.scopes.values()) for (const e of s.values()) n += e.body.byteLength;
+    return n;
+  }
   async open(name: string): Promise<WritableCache> {
     let scope = this.scopes.get(name);
     if (!scope) this.scopes.set(name, (scope = new Map()));
@@ -28,10 +35,14 @@ export class MemoryCacheStorage implements WritableCacheStorage {
     return {
       keys: async () => [...entries.keys()].map((url) => ({ url })),
       match: async (url) => {
-        const body = entries.get(url);
-        return body ? new Response(body.slice(0)) : undefined;
+        const e = entries.get(url);
+        return e ? new Response(e.body.slice(0), { headers: { 'Content-Type': e.type } }) : undefined;
       },
-      put: async (url, res) => void entries.set(url, await res.arrayBuffer()),
+      put: async (url, res) => {
+        const body = await res.arrayBuffer();
+        if (this.used - (entries.get(url)?.body.byteLength ?? 0) + body.byteLength > this.quota) throw new DOMException('Quota exceeded.', 'QuotaExceededError');
+        entries.set(url, { body, type: res.headers.get('Content-Type') ?? '' });
+      },
       delete: async (url) => entries.delete(url),
     };
   }
