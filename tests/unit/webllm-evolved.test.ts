@@ -41,13 +41,13 @@ const BASE_LIB = 'https://raw.githubusercontent.com/mlc-ai/binary-mlc-llm-libs/m
 const base: EvolvedBase = { webllmId: BASE_ID, quantization: 'q0f32', modelLib: BASE_LIB };
 
 /** A downloaded base as web-llm leaves it in the cache (a few entries) — which nothing here may touch. */
-async function withBase(caches: MemoryCaches): Promise<void> {
+async function withBase(caches: MemoryCacheStorage): Promise<void> {
   for (const f of ['tensor-cache.json', 'params_shard_0.bin', 'tokenizer.json']) await (await caches.open('webllm/model')).put(BASE_URL + f, new Response('base'));
   await (await caches.open('webllm/config')).put(BASE_URL + 'mlc-chat-config.json', new Response('{}'));
   await (await caches.open('webllm/wasm')).put(BASE_LIB, new Response('wasm'));
 }
 
-function baseEntries(caches: MemoryCaches): string[] {
+function baseEntries(caches: MemoryCacheStorage): string[] {
   return ['webllm/model', 'webllm/config', 'webllm/wasm'].flatMap((s) => caches.urls(s).filter((u) => u.startsWith(BASE_URL) || u === BASE_LIB));
 }
 
@@ -144,13 +144,13 @@ describe('evolved models in the Cache API', () => {
 
 describe('the evolve worker (host over a MessageChannel)', () => {
   /** The base "downloaded" by web-llm: its MLC files at the record's folder URL in web-llm's scopes. */
-  async function downloadedBase(caches: MemoryCaches): Promise<void> {
+  async function downloadedBase(caches: MemoryCacheStorage): Promise<void> {
     for (const [name, bytes] of await mlcFiles('tiny-llama', 'q0f32')) {
       await (await caches.open(name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model')).put(BASE_URL + name, new Response(new Blob([bytes as Uint8Array<ArrayBuffer>])));
     }
   }
 
-  function client(caches: MemoryCaches) {
+  function client(caches: MemoryCacheStorage) {
     const { port1, port2 } = new MessageChannel();
     const server = serveEvolve(port2, { caches });
     const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
