@@ -28,7 +28,7 @@ import { engineStamp, storedStamp, type EngineStamp } from '../engines/engine-st
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../state/deps.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { planEta } from './self-plan.ts';
+import { phaseShare, planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
 import { srtEmptyReason } from './srt-outcome.ts';
@@ -69,10 +69,10 @@ const PHASES: SrtProgress['phase'][] = ['collect', 'sft', 'dpo', 'evaluate'];
 /** Share of the bar per phase (the critic's loops dominate). */
 const WEIGHTS: Record<SrtProgress['phase'], number> = { collect: 0.55, sft: 0.15, dpo: 0.15, evaluate: 0.15 };
 
-export function srtFraction(p: Pick<SrtProgress, 'phase' | 'done' | 'total'>): number {
+export function srtFraction(p: Pick<SrtProgress, 'phase' | 'done' | 'total' | 'inside'>): number {
   const i = PHASES.indexOf(p.phase);
   const before = PHASES.slice(0, i).reduce((a, x) => a + WEIGHTS[x], 0);
-  return Math.min(1, before + WEIGHTS[p.phase] * (p.total > 0 ? Math.min(1, p.done / p.total) : 0));
+  return Math.min(1, before + WEIGHTS[p.phase] * phaseShare(p));
 }
 
 function asJson<T>(v: T): JsonObject {
