@@ -9,6 +9,7 @@
  *   run.progress = { checkpoint: SrtCheckpoint, phaseMs }
  */
 import { AppError } from '../../core/errors.ts';
+import { countSplits, type SplitCounts } from '../tasks/task-splits.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { isEvolvingTrainer, type EvolvingTrainingEngine, type LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
@@ -136,6 +137,13 @@ export interface SrtArgs {
   onProgress?: (p: SrtLive) => void;
 }
 
+/** Why the experiment's tasks cannot feed an SRT run (no train prompts, or none held out for its evaluation), or null. */
+export function srtSplitProblem(c: SplitCounts, evaluate: boolean): string | null {
+  if (c.train === 0) return 'SRT needs prompts in the train split. Add tasks on the Tasks tab.';
+  if (evaluate && c.eval === 0) return 'The evaluation needs held-out prompts in the eval split. Add some, or untick the evaluation.';
+  return null;
+}
+
 async function coreTasks(db: StudioDb, experimentId: string): Promise<CoreTask[]> {
   return (await listTasks(db, experimentId)).map(fromTaskRow);
 }
@@ -148,8 +156,8 @@ export async function buildSrtConfig(db: StudioDb, a: Omit<SrtArgs, 'signal'>): 
   const tasks = await coreTasks(db, a.experimentId);
   const train = tasks.filter((t) => t.split === 'train');
   const evalTasks = tasks.filter((t) => t.split === 'eval');
-  if (train.length === 0) throw new AppError('bad-input', 'SRT needs prompts in the train split. Add tasks on the Tasks tab.');
-  if (s.evaluate && evalTasks.length === 0) throw new AppError('bad-input', 'The evaluation needs held-out prompts in the eval split. Add some, or untick the evaluation.');
+  const problem = srtSplitProblem(countSplits(tasks), s.evaluate);
+  if (problem) throw new AppError('bad-input', problem);
   const pickedTrain = s.perRound === 0 ? train : train.slice(0, s.perRound);
   const pickedEval = s.evaluate ? (s.evalCount === 0 ? evalTasks : evalTasks.slice(0, s.evalCount)) : [];
   return {
