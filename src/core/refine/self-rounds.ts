@@ -9,7 +9,7 @@ import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { OracleMode } from './oracle.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
+import { PhaseClock, phaseEstimate, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type SampleFilter, type SampleShape } from './samples.ts';
 import type { SelfFeedbackStats } from './self-feedback.ts';
 import type { PromptTemplates } from './templates.ts';
@@ -188,7 +188,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
   const stepsWithPrefix = (prefix: string) => known.filter((s) => s.loopId.startsWith(prefix));
 
   const report = (phase: SelfProgress['phase'], done: number, total: number, message: string, inside?: number) =>
-    o.onProgress?.({ round: cp.round, phase, done, total, estimate: estimateProgress(inside ?? done, inside === undefined ? total : 1, clock.elapsed()), message, ...(inside !== undefined ? { inside } : {}) });
+    o.onProgress?.({ round: cp.round, phase, done, total, estimate: phaseEstimate(done, total, clock.elapsed(), inside), message, ...(inside !== undefined ? { inside } : {}) });
 
   const advance = async (next: Partial<SelfCheckpoint>) => {
     clock.close(`${cp.round}:${cp.phase}`);

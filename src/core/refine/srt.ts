@@ -7,7 +7,7 @@ import { evaluateAccuracy } from './eval.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
+import { PhaseClock, phaseEstimate, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
 import { afterStepsText, type Trainer, type TrainProgress } from '../train/trainer.ts';
@@ -139,7 +139,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
     known.push(s);
   };
   const report = (phase: SrtProgress['phase'], done: number, total: number, message: string, inside?: number) =>
-    o.onProgress?.({ phase, done, total, estimate: estimateProgress(inside ?? done, inside === undefined ? total : 1, clock.elapsed()), message, ...(inside !== undefined ? { inside } : {}) });
+    o.onProgress?.({ phase, done, total, estimate: phaseEstimate(done, total, clock.elapsed(), inside), message, ...(inside !== undefined ? { inside } : {}) });
   /** Training progress: the steps, then what an evolving actor does after them (merge, write, retention). */
   const trained = (phase: 'sft' | 'dpo', name: string) => (p: TrainProgress) =>
     p.after ? report(phase, p.after.done, p.after.total, `${name}: ${afterStepsText(p.after)}`, p.fraction) : report(phase, p.step, p.totalSteps, `${name} step ${p.step} of ${p.totalSteps}`, p.fraction);

@@ -73,6 +73,14 @@ export function evolvingNote(actor: Pick<LoraTrainingEngine, 'kind' | 'modelId'>
   return `Each round's adapter is merged into ${id}${from} and web-llm switches to the result. ${mergeNote(entry, base)}`;
 }
 
+/** trainingActor, and for a web-llm actor a word to the person (`say`) on what each round does with it. */
+export async function announcedTrainingActor(engine: ChatEngine | null, what: string, say: (text: string) => void): Promise<LoraTrainingEngine> {
+  const actor = await trainingActor(engine, what);
+  const note = evolvingNote(actor);
+  if (note) say(note);
+  return actor;
+}
+
 /** The actor `what` (SELF, SRT) trains: see the file's comment. Throws before any work when it cannot be had. */
 export async function trainingActor(engine: ChatEngine | null, what: string, parts: ActorParts = pageActorParts()): Promise<LoraTrainingEngine> {
   if (!hasCapability(engine, 'evolve') || hasCapability(engine, 'trainLora') || engine.modelId === null) return requireCapability(engine, 'trainLora', what);
