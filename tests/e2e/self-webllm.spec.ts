@@ -9,103 +9,28 @@
  * web-llm switching to each round's evolved model. Then the 4-bit note's button switches the actor to the
  * q0f32 build (seeded too), stored as the experiment's actor choice.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { prebuiltAppConfig } from '@mlc-ai/web-llm';
-import { expect, test, type Page, type Worker } from '@playwright/test';
-import { REPO_ROOT } from '../fixtures/paths.ts';
+import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
+import { loadWebLlmActor, modelLib, prepareStandIn, Q0, Q4, reloads, seedBuilds, standIn, webllmLog, type MlcBuilds } from './helpers/webllm-standin.ts';
 import { readRows } from './playground-helpers.ts';
 import { addToyTasks, setNumber } from './pipeline-helpers.ts';
 
-const Q4 = 'SmolLM2-360M-Instruct-q4f32_1-MLC';
-const Q0 = 'SmolLM2-360M-Instruct-q0f32-MLC';
-const STANDIN = join(REPO_ROOT, 'tests/e2e/webllm-standin/dist/assets');
-const run = promisify(execFile);
-
-let tmp: string;
-const mlc: Record<string, Record<string, number[]>> = {};
+let mlc: MlcBuilds;
 
 test.beforeAll(async () => {
-  if (!existsSync(join(STANDIN, 'webllm-standin.worker.js'))) {
-    await run(join(REPO_ROOT, 'node_modules/.bin/vite'), ['build', '--config', 'tests/e2e/webllm-standin/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT });
-  }
-  for (const f of await readdir(STANDIN)) {
-    if (f.endsWith('.wasm') && !existsSync(join(REPO_ROOT, 'dist/assets', f))) throw new Error(`The app's build lacks ${f}, which the stand-in loads: rebuild both (npx vite build).`);
-  }
-  tmp = await mkdtemp(join(tmpdir(), 'e2e-self-webllm-'));
-  const tsx = join(REPO_ROOT, 'node_modules/.bin/tsx');
-  for (const [id, q] of [[Q4, 'q4f32_1'], [Q0, 'q0f32']]) {
-    const out = join(tmp, q);
-    await run(tsx, ['src/cli/lm.ts', 'mlc-export', '--model', 'public/models/toy-arith', '--out', out, '--quantization', q], { cwd: REPO_ROOT });
-    mlc[id] = {};
-    for (const f of await readdir(out)) mlc[id][f] = [...(await readFile(join(out, f)))];
-  }
+  mlc = await prepareStandIn();
 });
-test.afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
-
-/** Serves the stand-in in place of the app's web-llm worker (its wasm files are the app's own, at the same URLs). */
-async function standIn(page: Page): Promise<void> {
-  const headers = { 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Resource-Policy': 'same-origin' };
-  await page.route('**/assets/webllm.worker-*.js', (r) => r.fulfill({ path: join(STANDIN, 'webllm-standin.worker.js'), headers, contentType: 'text/javascript' }));
-}
-
-/** The two builds as web-llm leaves them after a download: in webllm/model and webllm/config at the record URL. */
-async function seedBuilds(page: Page): Promise<void> {
-  const records = Object.fromEntries([Q4, Q0].map((id) => [id, `${prebuiltAppConfig.model_list.find((m) => m.model_id === id)!.model.replace(/\/$/, '')}/resolve/main/`]));
-  await page.evaluate(
-    async ({ mlc, records }) => {
-      for (const [id, files] of Object.entries(mlc)) {
-        for (const [name, bytes] of Object.entries(files)) {
-          const scope = name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model';
-          await (await caches.open(scope)).put(records[id] + name, new Response(new Uint8Array(bytes)));
-        }
-      }
-    },
-    { mlc, records },
-  );
-}
-
-interface Reload {
-  modelId: string;
-  model: string;
-  modelLib: string;
-}
-
-/** What the stand-in was asked to reload, in order, in the web-llm worker that holds the actor. */
-async function reloads(page: Page): Promise<Reload[]> {
-  const all: Reload[][] = [];
-  for (const w of page.workers().filter((x: Worker) => x.url().includes('/assets/webllm.worker-'))) {
-    all.push(await w.evaluate(() => (self as unknown as { standIn?: { reloads: Reload[] } }).standIn?.reloads ?? []).catch(() => []));
-  }
-  return all.sort((a, b) => b.length - a.length)[0] ?? [];
-}
 
 test('SELF on a web-llm actor (web-llm compute stood in by tfjs): collects on web-llm, trains from its cached files, merges, and the next round runs on the evolved model', async ({ page }) => {
   test.setTimeout(360_000);
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
   await standIn(page);
-  // Every Cache API read and fetch in the stand-in's worker (tests/e2e/harness-engines/cache-log.ts).
-  await page.addInitScript(() => {
-    const log: { op: string; url: string; hit: boolean | null }[] = [];
-    (window as unknown as { webllmLog: typeof log }).webllmLog = log;
-    new BroadcastChannel('webllm-log').onmessage = (m) => log.push(m.data);
-  });
   await openApp(page, '#/');
   const id = await createExperiment(page, 'SELF on web-llm');
-  await seedBuilds(page);
+  await seedBuilds(page, mlc);
   await addToyTasks(page, id, 6, 2);
   await page.goto(`/#/experiments/${id}/self`);
-  await page.getByTestId('actor-engine-kind').selectOption('webllm');
-  await page.getByTestId('actor-webllm-model').selectOption('smollm2-360m');
-  await page.getByTestId('actor-load').click();
-  await expect(page.getByTestId('actor-ready')).toContainText(Q4, { timeout: 60_000 });
+  await loadWebLlmActor(page);
   await expect(page.getByTestId('actor-evolving-note')).toContainText(`merged into ${Q4}`);
   await expect(page.getByTestId('actor-evolving-note')).toContainText('requantized');
 
@@ -125,7 +50,7 @@ test('SELF on a web-llm actor (web-llm compute stood in by tfjs): collects on we
       if (seen.at(-1) !== line) seen.push(line);
     }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   });
-  const logBefore = await page.evaluate(() => (window as unknown as { webllmLog: unknown[] }).webllmLog.length);
+  const logBefore = (await webllmLog(page)).length;
   await page.getByTestId('start-self').click();
   await expect(page.getByTestId('self-live')).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
 
@@ -141,7 +66,7 @@ test('SELF on a web-llm actor (web-llm compute stood in by tfjs): collects on we
     expect(typeof m.logitsKept).toBe('number');
   }
   const origin = new URL(page.url()).origin;
-  const lib = prebuiltAppConfig.model_list.find((m) => m.model_id === Q4)!.model_lib;
+  const lib = modelLib(Q4);
   const loaded = await reloads(page);
   expect(loaded.map((r) => r.modelId)).toEqual([Q4, models['1'], models['2']]);
   for (const r of loaded.slice(1)) expect(r).toEqual({ modelId: r.modelId, model: `${origin}/webllm-evolved/${r.modelId}/resolve/main/`, modelLib: lib });
@@ -149,7 +74,7 @@ test('SELF on a web-llm actor (web-llm compute stood in by tfjs): collects on we
   expect(evolved).toBe(2);
 
   // The stand-in read the evolved models from the cache scopes, and fetched nothing but its own script assets.
-  const log = (await page.evaluate(() => (window as unknown as { webllmLog: { op: string; url: string; hit: boolean | null }[] }).webllmLog)).slice(logBefore);
+  const log = (await webllmLog(page)).slice(logBefore);
   expect(log.filter((e) => e.op === 'match' && e.url.startsWith(`${origin}/webllm-evolved/`) && e.url.endsWith('tensor-cache.json')).every((e) => e.hit)).toBe(true);
   expect(log.filter((e) => e.op === 'match' && e.url.includes(models['2'])).length).toBeGreaterThan(0);
   expect(log.filter((e) => e.op === 'fetch' && !new URL(e.url).pathname.startsWith('/assets/'))).toEqual([]);
