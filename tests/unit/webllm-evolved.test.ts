@@ -19,6 +19,9 @@ import {
   type EvolvedBase,
 } from '../../src/core/engine/webllm/evolved.ts';
 import { MemoryCacheStorage } from '../../src/cli/webllm-node.ts';
+import { parsePeftConfig } from '../../src/core/lora/peft-load.ts';
+import type { Adapter } from '../../src/db/types.ts';
+import { evolvedParentId, missingParentText, parentEvolveParams, parentNote } from '../../src/ui/adapters/evolve-webllm.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkerClient } from '../../src/core/engine/protocol-client.ts';
@@ -204,6 +207,57 @@ describe('the evolve worker (host over a MessageChannel)', () => {
       expect(await listEvolvedModels(small)).toEqual([]);
     } finally {
       b.close();
+    }
+  });
+});
+
+describe('"Make a web-llm model" for an adapter trained on an evolved model', () => {
+  const adapterFiles = () => ({
+    config: readFileSync(join(adapterDir('tiny-llama'), 'adapter_config.json'), 'utf8'),
+    weights: readFileSync(join(adapterDir('tiny-llama'), 'adapter_model.safetensors')),
+  });
+  /** A stored adapter row whose base is `baseModelId` (as StoredTrainer saves one). */
+  const row = (baseModelId: string): Adapter => {
+    const f = adapterFiles();
+    return { id: 'a1', experimentId: 'e1', name: 'SRT SFT', baseModelId, config: parsePeftConfig(JSON.parse(f.config)).lora, weights: new Blob([f.weights]), gguf: null, trainingRunId: null, createdAt: 0 };
+  };
+
+  it('merges into the evolved model\'s files (no catalog build needed in the cache), on its base\'s record and library', async () => {
+    const caches = new MemoryCacheStorage();
+    // The evolved model the adapter was trained on: here the tiny-llama files themselves, registered under an
+    // evolved id; the catalog build it came from is not cached at all, so only the evolved model's files can serve.
+    const parentId = evolvedModelId(BASE_ID, 1_700_000_000_000);
+    const parent = await registerEvolvedModel(caches, base, parentId, await mlcFiles('tiny-llama', 'q0f32'), { origin: ORIGIN, name: 'Smol, round 1' });
+    const adapter = row(parentId);
+    expect(evolvedParentId(adapter)).toBe(parentId);
+    expect(evolvedParentId(row(BASE_ID))).toBeNull();
+    expect(parentNote(parent)).toContain(`trained on Smol, round 1 (${parentId}, evolved from ${BASE_ID}), so it is merged into that model's files`);
+    expect(missingParentText(parentId)).toContain('cannot be merged into a catalog build');
+    const params = await parentEvolveParams(adapter, parent, 'SRT SFT (web-llm)', ORIGIN);
+    expect(params).toMatchObject({ base, baseModel: parent.model, adapterId: 'a1' });
+    expect(params.webllmId).toMatch(new RegExp(`^${BASE_ID}-evolved-[0-9a-z]+$`));
+    await expect(parentEvolveParams(row(BASE_ID), parent, 'x', ORIGIN)).rejects.toMatchObject({ code: 'bad-input' });
+
+    const { port1, port2 } = new MessageChannel();
+    const server = serveEvolve(port2, { caches });
+    const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
+    try {
+      const m = await c.call('evolve', params);
+      expect(m).toMatchObject({ base, adapterId: 'a1', report: { exact: true } });
+      // The new model is the evolved model's weights + the adapter: here the reference's adapted logits.
+      const evolved = await loadMlcModel(webllmCacheSource(caches, m.model));
+      const ids = reference('tiny-llama').input_ids;
+      const got = await logitsOf(evolved, ids);
+      evolved.dispose();
+      const V = 300;
+      const shaped = ids.map((r, i) => r.map((_, t) => Array.from(got.subarray((i * r.length + t) * V, (i * r.length + t + 1) * V))));
+      expect(maxAbsDiff(shaped, reference('tiny-llama').logits_adapted)).toBeLessThan(1e-3);
+      expect((await listEvolvedModels(caches)).map((x) => x.webllmId).sort()).toEqual([parentId, m.webllmId].sort());
+    } finally {
+      c.close();
+      server.close();
+      port1.close();
+      port2.close();
     }
   });
 });

@@ -2,12 +2,14 @@
  * "Make a web-llm model" for a stored adapter: which catalog model's web-llm builds fit it (its base model,
  * by catalog id or Hugging Face repo), which cached build to merge into (a q0 build first: its merge is
  * exact), what the choice means, and the evolve worker's parameters (the base record's URLs come from the
- * web-llm worker, which knows web-llm's prebuilt list).
+ * web-llm worker, which knows web-llm's prebuilt list). An adapter trained on an evolved model (SELF or SRT
+ * with an evolved actor) learned on that model's weights, so it is merged into that model's files, on the
+ * catalog build's record and library underneath (as the runs themselves do).
  */
 import { AppError } from '../../core/errors.ts';
 import { webllmEntries, type WebLlmCatalogEntry } from '../../core/engine/catalog.ts';
 import type { EvolveParams, EvolveProgress } from '../../core/engine/webllm/evolve-api.ts';
-import { evolvedModelId } from '../../core/engine/webllm/evolved.ts';
+import { evolvedBaseOf, evolvedModelId, type EvolvedModel } from '../../core/engine/webllm/evolved.ts';
 import { WebLlmEngine } from '../../core/engine/webllm/engine.ts';
 import { spawnWebLlmWorker } from '../../core/engine/webllm/spawn.ts';
 import type { Adapter } from '../../db/types.ts';
@@ -72,4 +74,27 @@ export async function evolveParams(adapter: Adapter, entry: WebLlmCatalogEntry, 
   } finally {
     engine.dispose();
   }
+}
+
+/** The evolved model an adapter was trained on (its base is an evolved id), or null for a catalog base. */
+export function evolvedParentId(adapter: Pick<Adapter, 'baseModelId'>): string | null {
+  return evolvedBaseOf(adapter.baseModelId) ? adapter.baseModelId : null;
+}
+
+/** What merging into the evolved model the adapter was trained on means, for a person. */
+export function parentNote(parent: EvolvedModel): string {
+  const q = parent.base.quantization;
+  const how = q.startsWith('q0') ? `${q} is unquantized: the adapter is merged exactly.` : `${q} is 4-bit: the changed rows are requantized, which loses part of the adapter (the result says how much survived).`;
+  return `This adapter was trained on ${parent.name} (${parent.webllmId}, evolved from ${parent.base.webllmId}), so it is merged into that model's files. ${how}`;
+}
+
+/** Why an adapter trained on an evolved model that is no longer in this browser cannot be merged. */
+export function missingParentText(parentId: string): string {
+  return `This adapter was trained on ${parentId}, an evolved model that is no longer in this browser. Its weights fit only that model, so it cannot be merged into a catalog build; a new SELF or SRT run on a web-llm actor makes models that can.`;
+}
+
+/** The evolve worker's parameters for merging `adapter` into `parent`, the evolved model it was trained on. */
+export async function parentEvolveParams(adapter: Adapter, parent: EvolvedModel, name: string, origin: string): Promise<EvolveParams> {
+  if (adapter.baseModelId !== parent.webllmId) throw new AppError('bad-input', `This adapter was trained on ${adapter.baseModelId}, not on ${parent.webllmId}.`);
+  return { adapter: await adapterFilesOf(adapter), base: parent.base, baseModel: parent.model, webllmId: evolvedModelId(parent.base.webllmId), name, origin, adapterId: adapter.id };
 }
