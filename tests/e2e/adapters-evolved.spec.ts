@@ -3,7 +3,8 @@
  * tab → "Make a web-llm model…", in the evolve worker, with progress) into the cached web-llm build
  * SmolLM2-135M-Instruct-q0f32-MLC; the evolved model is listed on the Adapters tab and on the Settings page,
  * renamed, still there after a reload, and deleted, and the base's cached files are untouched throughout.
- * With the origin's storage quota lowered (DevTools protocol), the merge fails with quota-exceeded and leaves
+ * An adapter trained on that evolved model (its base is the evolved id) is merged into the evolved model's files;
+ * once that model is deleted, the Adapters tab says why it cannot be merged. With the origin's storage quota lowered (DevTools protocol), the merge fails with quota-exceeded and leaves
  * nothing behind.
  *
  * Stand-ins: no real model can be downloaded here, so the tiny-llama fixture, converted by `lm mlc-export`,
@@ -49,21 +50,19 @@ async function seedBase(page: Page): Promise<void> {
   );
 }
 
-/** An adapter row of the experiment (the fixture adapter, for base model smollm2-135m). */
-async function seedAdapter(page: Page, experimentId: string): Promise<void> {
+/** An adapter row of the experiment (the fixture adapter, for base model smollm2-135m unless told). */
+async function seedAdapter(page: Page, experimentId: string, row: { id: string; name: string; baseModelId: string } = { id: 'adapter-e2e', name: 'smol round 1', baseModelId: 'smollm2-135m' }): Promise<void> {
   const weights = [...(await readFile(join(fixturesDir(), 'tiny-llama/adapter/adapter_model.safetensors')))];
   await page.evaluate(
-    ({ experimentId, weights }) =>
+    ({ experimentId, weights, row }) =>
       new Promise<void>((resolve, reject) => {
         const open = indexedDB.open('self-refine-studio');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const tx = open.result.transaction('adapters', 'readwrite');
           tx.objectStore('adapters').put({
-            id: 'adapter-e2e',
+            ...row,
             experimentId,
-            name: 'smol round 1',
-            baseModelId: 'smollm2-135m',
             config: { r: 4, alpha: 8, dropout: 0, rslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], layers: null },
             weights: new Blob([new Uint8Array(weights)]),
             gguf: null,
@@ -74,7 +73,7 @@ async function seedAdapter(page: Page, experimentId: string): Promise<void> {
           tx.onerror = () => reject(tx.error);
         };
       }),
-    { experimentId, weights },
+    { experimentId, weights, row },
   );
 }
 
@@ -130,6 +129,51 @@ test('an adapter becomes an evolved web-llm model: listed, renamed, kept across 
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByTestId('no-evolved-models')).toBeVisible();
   expect(await baseEntries(page)).toBe(before);
+});
+
+test('an adapter trained on an evolved model is merged into that model\'s files; once it is deleted, the tab says why it cannot be (stand-in files)', async ({ page }) => {
+  await openApp(page, '#/');
+  const id = await createExperiment(page, 'Evolve twice');
+  await seedBase(page);
+  await seedAdapter(page, id);
+  await startMerge(page, id);
+  const models = page.getByTestId('evolved-model');
+  await expect(models).toHaveCount(1, { timeout: 60_000 });
+  const parent = (await models.getAttribute('data-id'))!;
+  // What SELF or SRT on that evolved actor would have stored: an adapter whose base is the evolved id.
+  await seedAdapter(page, id, { id: 'adapter-e2e-2', name: 'smol round 2', baseModelId: parent });
+  await page.reload();
+  await openApp(page, `#/experiments/${id}/adapters`);
+  const item = page.locator('[data-testid="adapter-item"][data-id="adapter-e2e-2"]');
+  await item.getByTestId('adapter-evolve').click();
+  await expect(item.getByTestId('adapter-evolve-base')).toHaveText(parent);
+  await expect(item.getByTestId('adapter-evolve-note')).toContainText(`trained on Smol evolved (${parent}, evolved from ${BASE}), so it is merged into that model's files`);
+  await item.getByTestId('adapter-evolve-name').fill('Smol, round 2');
+  await item.getByTestId('adapter-evolve-run').click();
+  await expect(models).toHaveCount(2, { timeout: 60_000 });
+  const child = models.filter({ hasText: 'Smol, round 2' });
+  await expect(child.getByTestId('evolved-facts')).toContainText(`from ${BASE} (q0f32)`);
+  await expect(child.getByTestId('evolved-facts')).toContainText('adapter merged exactly');
+  // Its weights are the evolved model's with the second adapter merged in: they differ from the parent's, which
+  // differ from the catalog build's (the fixture adapter changes the projections, so each merge moves bytes).
+  const childId = (await child.getAttribute('data-id'))!;
+  const origin = new URL(page.url()).origin;
+  const differing = await page.evaluate(
+    async (urls) => {
+      const bytes = async (u: string) => new Uint8Array(await (await (await caches.open('webllm/model')).match(u))!.arrayBuffer());
+      const [base, parent, child] = await Promise.all(urls.map(bytes));
+      const diff = (a: Uint8Array, b: Uint8Array) => (a.length !== b.length ? -1 : a.reduce((n, x, i) => n + (x !== b[i] ? 1 : 0), 0));
+      return [diff(parent, base), diff(child, parent)];
+    },
+    [`${BASE_URL}params_shard_0.bin`, ...[parent, childId].map((m) => `${origin}/webllm-evolved/${m}/resolve/main/params_shard_0.bin`)],
+  );
+  for (const n of differing) expect(n).toBeGreaterThan(0);
+
+  await models.filter({ hasText: 'Smol evolved' }).getByTestId('evolved-delete').click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await expect(models).toHaveCount(1);
+  await item.getByTestId('adapter-evolve').click();
+  await expect(item.getByTestId('adapter-evolve-none')).toContainText(`trained on ${parent}, an evolved model that is no longer in this browser`);
 });
 
 test('with the storage quota too small, the merge fails with quota-exceeded and keeps nothing (stand-in files)', async ({ page }) => {
