@@ -36,17 +36,17 @@ test('SRT on a web-llm actor (web-llm compute stood in by tfjs): collects and ev
   await openApp(page, '#/');
   const id = await createExperiment(page, 'SRT on web-llm');
   await seedBuilds(page, mlc);
-  await addToyTasks(page, id, 3, 2);
+  await addToyTasks(page, id, 2, 1);
   await page.goto(`/#/experiments/${id}/srt`);
   await loadWebLlmActor(page);
   await expect(page.getByTestId('actor-evolving-note')).toContainText(`merged into ${Q4}`);
   await page.getByTestId('use-critic').check();
   await loadToy(page, 'critic');
 
-  await setNumber(page, 'srt-prompts', 3);
+  await setNumber(page, 'srt-prompts', 2);
   await setNumber(page, 'srt-answer-tokens', 6);
   await setNumber(page, 'srt-feedback-tokens', 8);
-  await setNumber(page, 'srt-eval-count', 2);
+  await setNumber(page, 'srt-eval-count', 1);
   await page.getByTestId('srt-require-improved').uncheck(); // every reviewed loop trains: this test is about the wiring
   await page.getByTestId('srt-sft-length').selectOption('steps');
   await setNumber(page, 'srt-sft-steps', 2);
@@ -76,7 +76,7 @@ test('SRT on a web-llm actor (web-llm compute stood in by tfjs): collects and ev
   expect(cp.phase).toBe('done');
   expect(run.metrics).toHaveLength(1);
   const m = run.metrics[0];
-  expect([m.loops, m.kept]).toEqual([3, 3]);
+  expect([m.loops, m.kept]).toEqual([2, 2]);
   expect(m.sftRows).toBeGreaterThan(0);
   expect(m.preferencePairs).toBeGreaterThan(0);
   for (const k of ['sftLoss', 'dpoLoss']) expect(Number.isFinite(m[k])).toBe(true);
@@ -97,9 +97,9 @@ test('SRT on a web-llm actor (web-llm compute stood in by tfjs): collects and ev
   // on the catalog build's library).
   const steps = await readRows<{ loopId: string; kind: string; source: string; engine: string; adapterId: string | null }>(page, 'steps');
   const collect = steps.filter((s) => s.loopId.startsWith(`${run.id}/collect/`));
-  expect(new Set(collect.map((s) => s.loopId)).size).toBe(3);
+  expect(new Set(collect.map((s) => s.loopId)).size).toBe(2);
   const drafts = collect.filter((s) => s.kind === 'draft');
-  expect(drafts.length).toBe(3);
+  expect(drafts.length).toBe(2);
   expect(drafts.every((s) => s.source === 'self' && s.engine === 'webllm' && s.adapterId === null)).toBe(true);
   expect(collect.filter((s) => s.kind === 'feedback').every((s) => s.source === 'critic' && s.engine === 'tfjs')).toBe(true);
   const evals = steps.filter((s) => s.kind === 'evaluation');
@@ -137,7 +137,7 @@ test('SRT on a web-llm actor (web-llm compute stood in by tfjs): collects and ev
   // What a person sees: the run card names the models that generated, and both evolved models are listed in this
   // browser's registry (the Adapters tab), kept in the cache.
   await expect(page.getByTestId('srt-models')).toHaveText(new RegExp(`start ${Q4} · after SFT ${models.sft} \\(kept -?[0-9.]+ of the adapter\\) · after DPO ${models.dpo} \\(kept -?[0-9.]+ of the adapter\\)`));
-  await expect(page.getByTestId('srt-metrics')).toContainText('3 answers reviewed');
+  await expect(page.getByTestId('srt-metrics')).toContainText('2 answers reviewed');
   await page.goto(`/#/experiments/${id}/adapters`);
   const listed = page.getByTestId('evolved-model');
   await expect(listed).toHaveCount(2);
