@@ -20,7 +20,7 @@ import { writeSafetensors, type TensorToWrite } from '../core/io/safetensors-wri
 import { hfWeightEntries, disposeWeights } from '../core/model/weights.ts';
 import { createTokenizer } from '../core/text/tokenizer.ts';
 import { DEFAULT_TOY_TRAIN_PLAN, trainToyModel, type ToyTrainPlan } from '../core/toy/base-train.ts';
-import { DEFAULT_SHAPE, buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyJsonText, toyTrainingChats, type ToyTokenizerFiles } from '../core/toy/index.ts';
+import { DEFAULT_REVIEW, DEFAULT_SHAPE, buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyJsonText, toyTrainingChats, type ToyTokenizerFiles } from '../core/toy/index.ts';
 import type { LlamaModel } from '../core/model/llama.ts';
 import { parseFlags, type FlagSpecs } from './args.ts';
 import { useNodeBackend } from './node-backend.ts';
@@ -196,7 +196,7 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     command: `npm run toy:build -- ${argv.join(' ')}`.trim(),
     seed,
     plan,
-    data: { metaCount, extraDrafts, shape, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
+    data: { metaCount, extraDrafts, shape, review: DEFAULT_REVIEW, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
     model: { parameters: outcome.parameters, dtype: 'F32' },
     backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: load0, loadAverageAtEnd: loadavg() },

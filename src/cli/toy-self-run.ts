@@ -6,6 +6,8 @@
 import { createNodeTfjs } from '../core/engine/tfjs/node-local.ts';
 import { TOY_SELF_TRAIN, toySelfTrainConfig, type ToySelfTrainKnobs } from '../core/toy/self-train.ts';
 import { runToySelf, TOY_SELF_DEFAULTS, type ToySelfResult } from '../core/toy/self-experiment.ts';
+import type { TrainRequest } from '../core/refine/trainer.ts';
+import type { StepRecord } from '../core/refine/types.ts';
 
 export interface ToySelfRunOptions {
   modelDir: string;
@@ -15,8 +17,13 @@ export interface ToySelfRunOptions {
   evalCount?: number;
   batchSize?: number;
   train?: ToySelfTrainKnobs;
-  replay?: { feedback: number; refine: number };
+  metaMix?: { feedback: number; refine: number };
+  shapes?: readonly ('sft' | 'step-chats')[];
   log?: (line: string) => void;
+  /** Every stored step of a seed's run (to inspect the loops). */
+  onStep?: (seed: number, step: StepRecord) => void;
+  /** Every training request (to inspect the rows a round trains on). */
+  onTrain?: (seed: number, request: TrainRequest) => void;
 }
 
 export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResult[]> {
@@ -38,6 +45,7 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         engine,
         trainer: {
           train: async (request) => {
+            o.onTrain?.(seed, request);
             const out = await trainer.train(request);
             made.push(out.adapterId);
             return out;
@@ -47,9 +55,11 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         seed,
         rounds: o.rounds,
         perRound: o.perRound,
-        replay: o.replay,
+        metaMix: o.metaMix,
+        shapes: o.shapes,
         evalCount: o.evalCount,
         batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
+        onStep: o.onStep && ((s) => o.onStep!(seed, s)),
         onProgress: (p) => {
           const line = `seed ${seed} round ${p.round} ${p.phase}`;
           if (line !== last) log(`${line}: ${p.message}`);

@@ -21,7 +21,7 @@ import type { JsonObject, JsonValue } from './json.ts';
 
 export type { JsonObject, JsonValue };
 
-export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai', 'scripted'] as const satisfies readonly EngineKind[];
+export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai', 'scripted', 'reference'] as const satisfies readonly EngineKind[];
 
 /** An experiment: one model, its settings, and everything produced with it. */
 export interface Experiment {

@@ -55,7 +55,7 @@ export interface LoadProgress {
   bytesLoaded?: number | null;
 }
 
-export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted';
+export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted' | 'reference';
 
 /** One interface for every generator: in-process, behind a worker, or remote. The UI cannot tell them apart. */
 export interface ChatEngine {

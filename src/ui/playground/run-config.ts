@@ -61,7 +61,7 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
   };
 }
 
-const ENGINE_KINDS: readonly string[] = ['webllm', 'tfjs', 'openai', 'scripted'];
+const ENGINE_KINDS: readonly string[] = ['webllm', 'tfjs', 'openai', 'scripted', 'reference'];
 
 /** An engine stamp read back from a stored run config; `bad-input` naming the role when it is missing. */
 export function storedStamp(v: unknown, role: string): EngineStamp {

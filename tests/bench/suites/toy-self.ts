@@ -39,7 +39,7 @@ export const suite: BenchSuite = {
     });
     const table = toySelfTable(results);
     if (!quick) {
-      const settings = { train: toySelfTrainConfig(TOY_SELF_TRAIN, 0), batchSize: TOY_SELF_DEFAULTS.batchSize, replay: TOY_SELF_DEFAULTS.replay };
+      const settings = { train: toySelfTrainConfig(TOY_SELF_TRAIN, 0), batchSize: TOY_SELF_DEFAULTS.batchSize, shapes: TOY_SELF_DEFAULTS.shapes, metaMix: TOY_SELF_DEFAULTS.metaMix };
       const file = join(modelDir, 'self_eval.json');
       writeFileSync(file, `${JSON.stringify(toySelfRecord('npm run bench -- --only toy-self', settings, results), null, 1)}\n`);
       ctx.log(`wrote ${file}`);
