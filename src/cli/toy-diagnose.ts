@@ -9,9 +9,11 @@
  *     alarm what happened (diagnose.ts: misread the draft, shared the draft's error, miscomputed, …);
  *   - what kind of errors its wrong drafts make, next to the meta-skill corpus drafter's;
  *   - the BASE model's feedback on the same drafts (is it forgetting, or could the critic never check them?).
+ * `--critic N` instead only tests the base model as a critic: its feedback on N varied drafts of held-out
+ * questions (review-drafter.ts), by error class; `--drafts FILE` on the drafts a earlier --json run stored.
  * The checker is used here only to score; the rounds themselves use no labels.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeDirSource } from '../core/io/node-dir.ts';
 import { encodeChat, generateBatch } from '../core/model/generate.ts';
@@ -19,9 +21,10 @@ import { loadModel } from '../core/model/load.ts';
 import type { TrainRequest } from '../core/refine/trainer.ts';
 import type { StepRecord } from '../core/refine/types.ts';
 import { draftErrorClass, feedbackFinding, tally } from '../core/toy/diagnose.ts';
-import { checkToyAnswer, generateToyData, parseToyQuestion, parseToyFeedback, toyPrompts, TOY_CHECK, TOY_FIX } from '../core/toy/index.ts';
+import { checkToyAnswer, generateToyData, parseToyQuestion, parseToyFeedback, reviewDraft, sloppyDraft, ToyRng, toyPrompts, TOY_CHECK, TOY_FIX } from '../core/toy/index.ts';
 import { TOY_MAX_TOKENS } from '../core/toy/evaluate.ts';
 import { parseIdList, parseFlags, runScript, usageOf, type FlagSpecs } from './args.ts';
+import { useNodeBackend } from './node-backend.ts';
 import { runToySelfSeeds } from './toy-self-run.ts';
 
 const FLAGS = {
@@ -29,6 +32,8 @@ const FLAGS = {
   seeds: { kind: 'string', value: 'LIST', help: 'question seeds (default 101,102)' },
   rounds: { kind: 'int', value: 'N', help: 'SELF rounds per seed (default 2)' },
   json: { kind: 'string', value: 'FILE', help: 'write every number and item here' },
+  critic: { kind: 'int', value: 'N', help: 'only test the base critic on N varied held-out drafts (no rounds)' },
+  drafts: { kind: 'string', value: 'FILE', help: 'only test the base critic on the drafts of an earlier --json file (no rounds)' },
 } satisfies FlagSpecs;
 
 const INVOCATION = 'npx tsx src/cli/toy-diagnose.ts';
@@ -81,10 +86,45 @@ function feedbackReport(items: { question: string; draft: string; feedback: stri
   };
 }
 
+/** The base model's feedback on a fixed set of drafts: caught / false alarms, overall and by error class. */
+async function criticOnly(dir: string, items: { question: string; draft: string }[], print: (line: string) => void) {
+  await useNodeBackend('wasm');
+  const base = await loadModel(await nodeDirSource(dir));
+  const rows = items.map((i) => ({ ids: encodeChat(base.tokenizer, toyPrompts.feedback(i.question, i.draft)), maxTokens: TOY_MAX_TOKENS.feedback, temperature: 0 }));
+  const fb = (await generateBatch(base, rows, { batchSize: 100 })).map((r) => r.text);
+  base.dispose();
+  const judged = items.map((i, k) => ({ ...i, feedback: fb[k], kind: draftErrorClass(parseToyQuestion(i.question), i.draft) ?? 'right' }));
+  const all = feedbackReport(judged);
+  print(`${dir}: ${items.length} drafts; caught ${all.caught}/${all.wrong} (${pct(all.caught, all.wrong)}), false alarms ${all.alarms}/${all.right} (${pct(all.alarms, all.right)})`);
+  print(`  misses: ${JSON.stringify(all.missedAs)}; false alarms: ${JSON.stringify(all.alarmsAs)}`);
+  const byKind: Record<string, unknown> = {};
+  for (const kind of [...new Set(judged.map((j) => j.kind))].sort()) {
+    const r = feedbackReport(judged.filter((j) => j.kind === kind));
+    byKind[kind] = r;
+    print(`  ${kind.padEnd(12)} n=${String(r.wrong + r.right).padStart(4)}  ${kind === 'right' ? `false alarms ${pct(r.alarms, r.right)}` : `caught ${pct(r.caught, r.wrong)}  misses ${JSON.stringify(r.missedAs)}`}`);
+  }
+  return { all, byKind, items: judged };
+}
+
 async function main(argv: string[]): Promise<void> {
   const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [101, 102];
+  const print0 = (line: string) => process.stdout.write(`${line}\n`);
+  if (f.critic !== undefined || f.drafts !== undefined) {
+    let items: { question: string; draft: string }[];
+    if (f.drafts !== undefined) {
+      const stored = JSON.parse(readFileSync(f.drafts, 'utf8')) as { rows: { round: number; items: { question: string; draft: string }[] }[] };
+      items = stored.rows.filter((r) => r.round >= 1).flatMap((r) => r.items.map(({ question, draft }) => ({ question, draft })));
+    } else {
+      const questions = generateToyData({ seed: seeds[0], metaCount: 0, rounds: 0, evalCount: f.critic! }).eval;
+      const rng = new ToyRng(seeds[0], 'critic-test');
+      items = questions.map((q) => ({ question: q.text, draft: reviewDraft(q, sloppyDraft(q, rng), rng).text }));
+    }
+    const report = await criticOnly(dir, items, print0);
+    if (f.json) writeFileSync(f.json, `${JSON.stringify({ model: dir, ...report }, null, 1)}\n`);
+    return;
+  }
   const rounds = f.rounds ?? 2;
   const steps = new Map<number, StepRecord[]>();
   const trains = new Map<number, TrainRequest[]>();

@@ -133,13 +133,25 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
   await expect(page.getByTestId('self-results-gain')).toBeVisible();
   if (TOY_BUILT && existsSync(BENCH_TABLE)) {
     // The committed bench table (npm run bench -- --only toy-self) is shown next to the runs of this browser.
-    const bench = JSON.parse(readFileSync(BENCH_TABLE, 'utf8')) as { table: { rows: { key: string; stat: { mean: number } }[] } };
+    const bench = JSON.parse(readFileSync(BENCH_TABLE, 'utf8')) as { table: { rows: { key: string; stat: { mean: number } }[] }; results: { rounds: unknown[] }[] };
     const reference = page.getByTestId('bench-reference');
-    await reference.locator('summary').click();
+    await reference.locator('summary').first().click();
+    // The comparison table: the base model, then each SELF round (then SRT's stages when srt_eval.json is there).
+    const rounds = bench.results[0].rounds.length;
+    await expect(reference.getByTestId('bench-comparison-row').first()).toHaveAttribute('data-key', 'base');
+    await expect(reference.locator(`[data-testid="bench-comparison-row"][data-key="self.r${rounds - 1}"]`)).toHaveCount(1);
+    // The chart's round axis shows whole rounds only.
+    const ticks = await reference.getByTestId('bench-rounds-chart-xtick').allTextContents();
+    expect(ticks.length).toBeGreaterThan(1);
+    expect(ticks.every((t) => /^\d+$/.test(t))).toBe(true);
+    await reference.getByText('Every SELF measure').click();
     const first = bench.table.rows.find((r) => r.key === 'direct.r0')!;
-    await expect(reference.locator('tr').first()).toContainText(first.stat.mean.toFixed(1));
-    await expect(reference.locator('tr')).toHaveCount(bench.table.rows.length);
+    const table = reference.getByTestId('bench-self-table');
+    await expect(table.locator('tr').first()).toContainText(first.stat.mean.toFixed(1));
+    await expect(table.locator('tr')).toHaveCount(bench.table.rows.length);
   }
+  const runTicks = await page.getByTestId('self-results-chart-xtick').allTextContents();
+  expect(runTicks.every((t) => /^\d+$/.test(t))).toBe(true);
   await page.screenshot({ path: test.info().outputPath('self-round.png'), fullPage: true });
 
   if (TOY_BUILT && run.metrics[1].trainRows) {

@@ -91,10 +91,11 @@ describe('self-feedback accuracy and round points', () => {
       { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'feedback', text: 'fb', feedback: verdict ? fb(verdict) : null, parseStatus: verdict ? 'ok' : 'unparsed' },
     ];
     const steps = [...loop('a', '#### 42', 'correct'), ...loop('b', '#### 41', 'incorrect'), ...loop('c', '#### 41', 'correct'), ...loop('d', '#### 42', null)];
-    expect(selfFeedbackAccuracy(steps, 'r/r1/eval-refine/', tasks, kindRegistry)).toEqual({ n: 4, matches: 2, accuracy: 0.5 });
-    expect(selfFeedbackAccuracy(steps, 'r/r2/', tasks, kindRegistry)).toEqual({ n: 0, matches: 0, accuracy: null });
-    const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, evalTasks: 4, pairwise: null }, { n: 4, matches: 2, accuracy: 0.5 });
-    expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
+    // Wrong drafts b (called wrong) and c (called correct); right drafts a (correct) and d (no verdict: no alarm).
+    expect(selfFeedbackAccuracy(steps, 'r/r1/eval-refine/', tasks, kindRegistry)).toEqual({ n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: 0 });
+    expect(selfFeedbackAccuracy(steps, 'r/r2/', tasks, kindRegistry)).toEqual({ n: 0, matches: 0, accuracy: null, caught: null, falseAlarm: null });
+    const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, evalTasks: 4, pairwise: null }, { n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: null });
+    expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, selfFeedbackCaught: 0.5, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
   });
 });
 

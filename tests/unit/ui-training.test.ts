@@ -4,7 +4,7 @@ import { DEFAULT_TRAIN_CONFIG } from '../../src/core/engine/tfjs/train-config.ts
 import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/core/toy/self-train.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { getTrainingMetrics } from '../../src/db/training-runs.ts';
-import { chartGeometry, niceTicks, thinPoints } from '../../src/ui/components/line-chart.ts';
+import { chartGeometry, integerTicks, niceTicks, thinPoints } from '../../src/ui/components/line-chart.ts';
 import { MemoryCheckpointStore } from '../../src/ui/training/checkpoint-store.ts';
 import { MetricWriter } from '../../src/ui/training/metric-writer.ts';
 import { StoredTrainer } from '../../src/ui/training/stored-trainer.ts';
@@ -69,11 +69,28 @@ describe('line chart geometry', () => {
     expect(niceTicks(0, 0.8)).toEqual([0, 0.2, 0.4, 0.6, 0.8]);
     expect(niceTicks(3, 3)).toEqual([3]);
     const box = { width: 110, height: 60, padLeft: 10, padBottom: 10, padTop: 0, padRight: 0 };
-    const g = chartGeometry([{ label: 'a', points: [{ x: 0, y: 0 }, { x: 10, y: 1 }] }, { label: 'b', points: [{ x: 5, y: 0.5 }] }, { label: 'c', points: [] }], box, [0, 1]);
+    const g = chartGeometry([{ label: 'a', points: [{ x: 0, y: 0 }, { x: 10, y: 1 }] }, { label: 'b', points: [{ x: 5, y: 0.5 }] }, { label: 'c', points: [] }], box, { yRange: [0, 1] });
     expect(g.paths).toEqual(['M10 50 L110 0', 'M60 25', '']);
     expect(g.dots).toEqual([{ series: 1, cx: 60, cy: 25 }]);
     expect(g.yTicks).toEqual([{ value: 0, px: 50 }, { value: 0.5, px: 25 }, { value: 1, px: 0 }]);
     expect(thinPoints([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4)).toEqual([1, 4, 7, 10]);
+  });
+
+  it('whole-number x ticks for rounds, however few rounds there are', () => {
+    expect(integerTicks(0, 1)).toEqual([0, 1]);
+    expect(integerTicks(0, 3)).toEqual([0, 1, 2, 3]);
+    expect(integerTicks(0, 20)).toEqual([0, 5, 10, 15, 20]);
+    expect(integerTicks(0.5, 0.9)).toEqual([]);
+    const box = { width: 110, height: 60, padLeft: 10, padBottom: 10, padTop: 0, padRight: 0 };
+    const rounds = (n: number) => [{ label: 'direct', points: Array.from({ length: n + 1 }, (_, x) => ({ x, y: 0.5 })) }];
+    for (const n of [0, 1, 2, 3, 7]) {
+      const ticks = chartGeometry(rounds(n), box, { yRange: [0, 1], integerX: true }).xTicks.map((t) => t.value);
+      expect(ticks.every(Number.isInteger)).toBe(true);
+      expect(ticks[0]).toBe(0);
+      expect(ticks.length).toBeGreaterThan(1);
+    }
+    // Without the option a 0..1 axis gets a tick at 0.5.
+    expect(chartGeometry(rounds(1), box, { yRange: [0, 1] }).xTicks.map((t) => t.value)).toEqual([0, 0.5, 1]);
   });
 });
 

@@ -29,3 +29,11 @@ export function toySelfTrainConfig(k: ToySelfTrainKnobs, seed: number): TfjsTrai
     seed,
   });
 }
+
+/**
+ * SRT's DPO stage on the toy model (srt-experiment.ts): the same LoRA, from the SFT adapter, on
+ * (question, refined working ≻ draft working) pairs of ~70 tokens: half the learning rate, 2 epochs, β 0.1.
+ */
+export function toySrtDpoConfig(k: ToySelfTrainKnobs, seed: number): TfjsTrainConfig {
+  return { ...toySelfTrainConfig(k, seed), lr: k.lr / 2, epochs: 2, seqLen: 128, beta: 0.1 };
+}

@@ -61,10 +61,32 @@ function extent(values: number[], fallback: [number, number]): [number, number] 
   return [lo, hi];
 }
 
-/** Scales and paths for the series in the box; `yRange` fixes the y axis (e.g. [0, 1] for accuracies). */
-export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, yRange?: [number, number]): ChartGeometry {
+/** Whole-number ticks (steps of 1, 2, 5 × 10^k, at least 1) covering [min, max]: rounds, epochs. */
+export function integerTicks(min: number, max: number, count = 4): number[] {
+  const lo = Math.ceil(min);
+  const hi = Math.floor(max);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) return [];
+  const raw = Math.max(1, (hi - lo) / Math.max(1, count));
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
+  return out;
+}
+
+export interface ChartOptions {
+  /** Fix the y axis, e.g. [0, 1] for accuracies. */
+  yRange?: [number, number];
+  /** The x values are whole numbers (rounds): ticks only at whole numbers, and one value spans [x, x + 1]. */
+  integerX?: boolean;
+}
+
+/** Scales and paths for the series in the box. */
+export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, options: ChartOptions = {}): ChartGeometry {
+  const { yRange, integerX = false } = options;
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
-  const [xMin, xMax] = extent(all.map((p) => p.x), [0, 1]);
+  const xs = all.map((p) => p.x);
+  const [xMin, xMax] = integerX && xs.length > 0 && Math.min(...xs) === Math.max(...xs) ? [xs[0], xs[0] + 1] : extent(xs, [0, 1]);
   const [yMin, yMax] = yRange ?? extent(all.map((p) => p.y), [0, 1]);
   const plotW = Math.max(1, box.width - box.padLeft - box.padRight);
   const plotH = Math.max(1, box.height - box.padTop - box.padBottom);
@@ -84,7 +106,7 @@ export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, yRa
     yMax,
     paths,
     dots,
-    xTicks: niceTicks(xMin, xMax).filter((v) => v >= xMin && v <= xMax).map((value) => ({ value, px: r(px(value)) })),
+    xTicks: (integerX ? integerTicks(xMin, xMax) : niceTicks(xMin, xMax)).filter((v) => v >= xMin && v <= xMax).map((value) => ({ value, px: r(px(value)) })),
     yTicks: niceTicks(yMin, yMax).filter((v) => v >= yMin && v <= yMax).map((value) => ({ value, px: r(py(value)) })),
   };
 }

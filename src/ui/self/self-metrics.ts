@@ -15,6 +15,10 @@ export interface VerdictTally {
   matches: number;
   /** matches / n, or null when no draft had feedback. */
   accuracy: number | null;
+  /** Of the wrong drafts, the share its feedback called wrong (null when none was wrong). */
+  caught: number | null;
+  /** Of the right drafts, the share its feedback called wrong (null when none was right). */
+  falseAlarm: number | null;
 }
 
 /** Self-feedback accuracy over loops whose ids start with `prefix` (drafts of checkable tasks only). */
@@ -29,6 +33,7 @@ export function selfFeedbackAccuracy(steps: readonly StepRecord[], prefix: strin
   }
   let n = 0;
   let matches = 0;
+  const t = { wrong: 0, caught: 0, right: 0, alarms: 0 };
   for (const { draft, feedback } of byLoop.values()) {
     if (!draft || !feedback) continue;
     const task = tasks.get(draft.taskId);
@@ -38,8 +43,16 @@ export function selfFeedbackAccuracy(steps: readonly StepRecord[], prefix: strin
     n++;
     const claimed = feedback.feedback?.verdict ?? 'unknown';
     if (claimed !== 'unknown' && (claimed === 'correct') === result.pass) matches++;
+    if (result.pass) {
+      t.right++;
+      if (claimed === 'incorrect') t.alarms++;
+    } else {
+      t.wrong++;
+      if (claimed === 'incorrect') t.caught++;
+    }
   }
-  return { n, matches, accuracy: n === 0 ? null : matches / n };
+  const ratio = (x: number, of: number) => (of === 0 ? null : x / of);
+  return { n, matches, accuracy: ratio(matches, n), caught: ratio(t.caught, t.wrong), falseAlarm: ratio(t.alarms, t.right) };
 }
 
 /** The numbers of one round as stored in `Run.metrics` (absent values are left out, never NaN). */
@@ -52,6 +65,8 @@ export function roundPoint(m: RoundMetrics, selfFeedback: VerdictTally | null): 
   put('refinedAccuracy', m.refinedAccuracy);
   put('selfFeedbackAccuracy', selfFeedback?.accuracy);
   put('selfFeedbackN', selfFeedback?.n);
+  put('selfFeedbackCaught', selfFeedback?.caught);
+  put('selfFeedbackFalseAlarm', selfFeedback?.falseAlarm);
   if (m.collect) {
     put('loops', m.collect.loops);
     put('kept', m.collect.kept);
