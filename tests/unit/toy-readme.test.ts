@@ -1,6 +1,6 @@
 /**
  * The toy README's results table is generated from the numbers the bench stores next to the model, never typed:
- * its block must be exactly what src/core/toy/comparison.ts renders from self_eval.json and srt_eval.json.
+ * its block must be exactly what src/core/toy/comparison.ts renders from self_eval.json, srt_eval.json and browser_round.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ describe('the toy README results block', () => {
     const readme = readFileSync(join(root, 'src/core/toy/README.md'), 'utf8');
     const self = json('self_eval.json');
     expect(self).not.toBeNull();
-    expect(withReadmeResults(readme, readmeResults(self, json('srt_eval.json')))).toBe(readme);
+    expect(withReadmeResults(readme, readmeResults(self, json('srt_eval.json'), json('browser_round.json')))).toBe(readme);
   });
 });
 
