@@ -18,5 +18,6 @@ serveWorker<TfjsApi>(
     wasmThreads: 1, // threads need blob: scripts, which the app's CSP does not allow
     gpu: navigator.gpu,
     cache: () => openCacheApi(),
+    webllmCaches: () => (typeof caches === 'undefined' ? undefined : caches),
   }),
 );

@@ -2,7 +2,7 @@
  * Command-line flags for `npm run lm -- <command> …`: `--name value` or `--name=value`, typed by a spec, with
  * errors that name the flag and list the valid ones (AppError('bad-input'), exit code 2).
  */
-import { AppError } from '../core/errors.ts';
+import { AppError, exitCodeOf } from '../core/errors.ts';
 
 export type FlagKind = 'string' | 'number' | 'int' | 'boolean';
 
@@ -87,7 +87,7 @@ export function parseIdList(text: string, flag: string): number[] {
 
 /**
  * Runs a stand-alone script's main with the process's arguments: `--help` prints `usage` and exits 0; an
- * error prints `<name>: message` and exits 2 for bad input, 1 otherwise.
+ * error prints `<name>: message` and exits 2 for refused input (exitCodeOf), 1 otherwise.
  */
 export function runScript(name: string, usage: () => string, main: (argv: string[]) => Promise<unknown>): void {
   const argv = process.argv.slice(2);
@@ -99,7 +99,7 @@ export function runScript(name: string, usage: () => string, main: (argv: string
     () => process.exit(0),
     (e: unknown) => {
       process.stderr.write(`${name}: ${e instanceof AppError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(e instanceof AppError && e.code === 'bad-input' ? 2 : 1);
+      process.exit(exitCodeOf(e));
     },
   );
 }

@@ -2,7 +2,7 @@
  * `npm run -s lm -- <command> [flags]`: the runtime from the command line, for scripts and checks.
  * A command is a module in commands/ exporting `command: CliCommand`; register it with one line below.
  */
-import { AppError } from '../core/errors.ts';
+import { exitCodeOf } from '../core/errors.ts';
 import type { CliCommand } from './args.ts';
 
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
@@ -10,6 +10,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   generate: () => import('./commands/generate.ts'),
   train: () => import('./commands/train.ts'),
   merge: () => import('./commands/merge.ts'),
+  'export-gguf': () => import('./commands/export-gguf.ts'),
+  'mlc-export': () => import('./commands/mlc-export.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -35,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`lm ${name}: ${message}\n`);
-    return e instanceof AppError && e.code === 'bad-input' ? 2 : 1;
+    return exitCodeOf(e);
   }
 }
 

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { nodeDirSource } from '../core/io/node-dir.ts';
 import { encodeChat, generateBatch } from '../core/model/generate.ts';
 import { loadModel } from '../core/model/load.ts';
-import type { TrainRequest } from '../core/refine/trainer.ts';
+import type { TrainRequest } from '../core/train/trainer.ts';
 import type { StepRecord } from '../core/refine/types.ts';
 import { draftErrorClass, feedbackFinding, tally } from '../core/toy/diagnose.ts';
 import { checkToyAnswer, generateToyData, parseToyQuestion, parseToyFeedback, reviewDraft, sloppyDraft, ToyRng, toyPrompts, TOY_CHECK, TOY_FIX } from '../core/toy/index.ts';

@@ -6,7 +6,7 @@
 import { createNodeTfjs } from '../core/engine/tfjs/node-local.ts';
 import { TOY_SELF_TRAIN, toySelfTrainConfig, type ToySelfTrainKnobs } from '../core/toy/self-train.ts';
 import { runToySelf, TOY_SELF_DEFAULTS, type ToySelfResult } from '../core/toy/self-experiment.ts';
-import type { TrainRequest } from '../core/refine/trainer.ts';
+import type { TrainRequest } from '../core/train/trainer.ts';
 import type { StepRecord } from '../core/refine/types.ts';
 
 /**

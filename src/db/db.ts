@@ -5,7 +5,7 @@
  */
 import { Dexie, type Table } from 'dexie';
 import { AppError } from '../core/errors.ts';
-import { DB_NAME, SCHEMA_VERSION, STORES_V1, STORES_V2, upgradeToV2 } from './schema.ts';
+import { DB_NAME, SCHEMA_VERSION, STORES_V1, STORES_V2, STORES_V3, upgradeToV2, upgradeToV3 } from './schema.ts';
 import type {
   Adapter,
   Experiment,
@@ -39,6 +39,7 @@ export class StudioDb extends Dexie {
     super(name, deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : undefined);
     this.version(1).stores(STORES_V1);
     this.version(2).stores(STORES_V2).upgrade(upgradeToV2);
+    this.version(3).stores(STORES_V3).upgrade(upgradeToV3);
   }
 
   /** Every table, for transactions that span an experiment's rows. */

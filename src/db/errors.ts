@@ -4,7 +4,9 @@
  * `failures` hold one, an error whose `cause` is one); all of them become `quota-exceeded`.
  */
 import type { Dexie, Table } from 'dexie';
-import { AppError } from '../core/errors.ts';
+import { AppError, quotaExceeded } from '../core/errors.ts';
+
+export { quotaExceeded };
 
 function findQuotaError(e: unknown, depth: number): boolean {
   if (depth > 4 || typeof e !== 'object' || e === null) return false;
@@ -18,16 +20,6 @@ function findQuotaError(e: unknown, depth: number): boolean {
 export function isQuotaError(e: unknown): boolean {
   if (e instanceof AppError) return e.code === 'quota-exceeded';
   return findQuotaError(e, 0);
-}
-
-export function quotaExceeded(action: string, cause?: unknown): AppError {
-  return new AppError(
-    'quota-exceeded',
-    `Could not ${action}: this site's browser storage is full, so nothing from this action was saved. ` +
-      'Delete experiments (or adapters) you no longer need on the Experiments page, or clear cached models, ' +
-      'then try again. Settings shows how much storage is used.',
-    { cause },
-  );
 }
 
 /**

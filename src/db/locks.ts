@@ -19,6 +19,8 @@ export const trainingRunLockName = (trainingRunId: string): string => `training-
 
 export const INTERRUPTED_MESSAGE =
   'Interrupted: the tab that was running it was closed, reloaded or crashed. Steps saved before that are kept.';
+/** A training run keeps only its checkpoint, which the page inspects and names (ui/training/checkpoint-review.ts). */
+export const TRAINING_INTERRUPTED_MESSAGE = 'Interrupted: the tab that was running it was closed, reloaded or crashed.';
 
 /** Marks orphaned 'running' runs and training runs as 'interrupted'. Returns the ids it marked. */
 export async function markInterruptedRuns(db: StudioDb, locks: LockManagerLike, now = Date.now()): Promise<string[]> {
@@ -35,6 +37,7 @@ export async function markInterruptedRuns(db: StudioDb, locks: LockManagerLike, 
   const marked: string[] = [];
   await db.transaction('rw', db.runs, db.trainingRuns, async () => {
     const change = { status: 'interrupted' as const, updatedAt: now, error: INTERRUPTED_MESSAGE };
+    const trainingChange = { ...change, error: TRAINING_INTERRUPTED_MESSAGE };
     for (const id of orphanRuns) {
       // Re-check inside the transaction: the run may have finished meanwhile.
       if ((await db.runs.get(id))?.status === 'running') {
@@ -44,7 +47,7 @@ export async function markInterruptedRuns(db: StudioDb, locks: LockManagerLike, 
     }
     for (const id of orphanTraining) {
       if ((await db.trainingRuns.get(id))?.status === 'running') {
-        await db.trainingRuns.update(id, change);
+        await db.trainingRuns.update(id, trainingChange);
         marked.push(id);
       }
     }

@@ -1,12 +1,14 @@
 /**
- * Queries on runs (refine / batch / SELF / SRT / eval). Start a run with `executeRun`, which holds the run's
- * Web Lock while the body works and writes the final status (done, failed, aborted) when it ends.
+ * Queries on runs (refine / batch / SELF / SRT / eval). Start a run with `executeRun` and continue a stopped one
+ * with `resumeStoredRun`: both hold the run's Web Lock while the body works and write the final status (done,
+ * failed, aborted) when it ends (lifecycle.ts).
  */
-import { AppError, isAbort } from '../core/errors.ts';
+import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
 import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { JsonObject } from './json.ts';
+import { reopenRow, resumeRefusal, underLock, type ResumeRefusals } from './lifecycle.ts';
 import { runLockName, type LockManagerLike } from './locks.ts';
 import type { Run, RunKind, RunMetricPoint, RunStatus } from './types.ts';
 
@@ -44,33 +46,49 @@ export async function createRun(db: StudioDb, init: NewRun & { id?: string }, no
 
 /**
  * Runs `body` as a stored run: takes the Web Lock, writes the 'running' row, awaits the body, then writes
- * 'done' — or 'aborted' when the body throws an abort, 'failed' (with the message) for any other error,
- * which is rethrown.
+ * 'done' — or 'empty' (with the reason) when `empty` finds the result has nothing in it, 'aborted' when the
+ * body throws an abort, 'failed' (with the message) for any other error, which is rethrown.
  */
 export async function executeRun<T>(
   db: StudioDb,
   locks: LockManagerLike,
   init: NewRun,
   body: (run: Run) => Promise<T>,
+  empty?: (result: T) => string | null,
 ): Promise<T> {
   const id = newId();
-  return locks.request(runLockName(id), async () => {
-    const run = await createRun(db, { ...init, id });
-    let result: T;
-    try {
-      result = await body(run);
-    } catch (e) {
-      const aborted = isAbort(e);
-      await finishRun(db, id, aborted ? 'aborted' : 'failed', aborted ? null : errorMessage(e)).catch(() => undefined);
-      throw e;
-    }
-    await finishRun(db, id, 'done', null);
-    return result;
-  });
+  return underLock(locks, runLockName(id), () => createRun(db, { ...init, id }), body, (status, error) => finishRun(db, id, status, error), empty);
 }
 
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+const RUN_REFUSALS: ResumeRefusals = {
+  missing: 'That run no longer exists (it may have been deleted in another tab).',
+  running: 'This run is already running (in this tab or another one). Wait for it, or stop it there.',
+  done: 'This run has finished; there is nothing to resume. Start a new run instead.',
+};
+
+/**
+ * Continues a stored run that stopped before finishing (interrupted by a reload, stopped, or failed): the
+ * row goes back to 'running' under the run's Web Lock, then the body runs as in `executeRun`.
+ */
+export async function resumeStoredRun<T>(
+  db: StudioDb,
+  locks: LockManagerLike,
+  runId: string,
+  body: (run: Run) => Promise<T>,
+  now: () => number = Date.now,
+  empty?: (result: T) => string | null,
+): Promise<T> {
+  // Refuse before waiting for the lock: a run another tab is executing holds it until it ends.
+  const before = resumeRefusal(await db.runs.get(runId), RUN_REFUSALS);
+  if (before) throw before;
+  return underLock(
+    locks,
+    runLockName(runId),
+    () => reopenRow(db, db.runs, runId, 'resume the run', RUN_REFUSALS, now()),
+    body,
+    (status, error) => finishRun(db, runId, status, error, now()),
+    empty,
+  );
 }
 
 export async function getRun(db: StudioDb, id: string): Promise<Run | undefined> {

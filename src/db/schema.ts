@@ -16,7 +16,7 @@ import type { TrainingMetricPoint, TrainingMetricRow } from './types.ts';
 export const DB_NAME = 'self-refine-studio';
 
 /** The newest version this code declares. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** v1: the first release. Training runs kept their loss curve inline as `metrics: TrainingMetricPoint[]`. */
 export const STORES_V1 = {
@@ -65,4 +65,26 @@ export async function upgradeToV2(tx: Transaction): Promise<void> {
       delete run.metrics;
     });
   await tx.table('trainingMetrics').bulkPut(rows);
+}
+
+/**
+ * v3: no store changes. The engine kind 'scripted' is gone (it named a test double, which the app never
+ * builds); an experiment set to it in the Settings tab gets the default engine, tfjs.
+ */
+export const STORES_V3 = STORES_V2;
+
+/** An experiment row as v3 reads it: the retired engine kind 'scripted' becomes 'tfjs' (rows and bundles of v2). */
+export function withoutRetiredEngine<T>(row: T): T {
+  const e = row as { engine?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.engine === 'scripted' ? { ...row, engine: 'tfjs' } : row;
+}
+
+/** v2 → v3: experiments whose engine is 'scripted' get 'tfjs'. */
+export async function upgradeToV3(tx: Transaction): Promise<void> {
+  await tx
+    .table('experiments')
+    .toCollection()
+    .modify((e: { engine?: unknown }) => {
+      e.engine = withoutRetiredEngine(e).engine;
+    });
 }

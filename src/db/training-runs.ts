@@ -1,13 +1,15 @@
 /**
  * Queries on LoRA training runs and their loss curves (one `trainingMetrics` row per logged step). Start one
- * with `executeTrainingRun`, which holds the Web Lock `training-run:<id>` while the body trains.
+ * with `executeTrainingRun` and continue a stopped one with `resumeTrainingRun`: both hold the Web Lock
+ * `training-run:<id>` while the body trains (lifecycle.ts).
  */
 import { Dexie } from 'dexie';
-import { AppError, isAbort } from '../core/errors.ts';
+import { AppError } from '../core/errors.ts';
 import type { StudioDb } from './db.ts';
 import { writeTransaction } from './errors.ts';
 import { newId } from './ids.ts';
 import type { JsonObject } from './json.ts';
+import { reopenRow, resumeRefusal, underLock, type FinalStatus, type ResumeRefusals } from './lifecycle.ts';
 import { trainingRunLockName, type LockManagerLike } from './locks.ts';
 import type { RunStatus, TrainingMetricPoint, TrainingRun } from './types.ts';
 
@@ -41,6 +43,12 @@ export async function createTrainingRun(
   return run;
 }
 
+/** The final status of a training run; 'done' leaves a row the body already finished (with its adapter id) as it is. */
+async function closeTrainingRun(db: StudioDb, id: string, status: FinalStatus, error: string | null): Promise<void> {
+  if (status === 'done' && (await db.trainingRuns.get(id))?.status !== 'running') return;
+  await finishTrainingRun(db, id, { status, error });
+}
+
 /** Like executeRun (runs.ts), for training: lock, 'running' row, body, then done / aborted / failed. */
 export async function executeTrainingRun<T>(
   db: StudioDb,
@@ -49,24 +57,29 @@ export async function executeTrainingRun<T>(
   body: (run: TrainingRun) => Promise<T>,
 ): Promise<T> {
   const id = newId();
-  return locks.request(trainingRunLockName(id), async () => {
-    const run = await createTrainingRun(db, { ...init, id });
-    let result: T;
-    try {
-      result = await body(run);
-    } catch (e) {
-      const aborted = isAbort(e);
-      await finishTrainingRun(db, id, {
-        status: aborted ? 'aborted' : 'failed',
-        error: aborted ? null : e instanceof Error ? e.message : String(e),
-      }).catch(() => undefined);
-      throw e;
-    }
-    // The body may have finished it already (e.g. to set the adapter id); only a still-running row is closed.
-    const current = await db.trainingRuns.get(id);
-    if (current?.status === 'running') await finishTrainingRun(db, id, { status: 'done' });
-    return result;
-  });
+  return underLock(locks, trainingRunLockName(id), () => createTrainingRun(db, { ...init, id }), body, (status, error) => closeTrainingRun(db, id, status, error));
+}
+
+export const TRAINING_REFUSALS: ResumeRefusals = {
+  missing: 'That training run no longer exists.',
+  running: 'This training run is already running (in this tab or another one).',
+  done: 'This training run has finished; its adapter is on the Adapters tab.',
+};
+
+/** Why the training run cannot be resumed, or null. */
+export function trainingResumeRefusal(run: TrainingRun | undefined): AppError | null {
+  return resumeRefusal(run, TRAINING_REFUSALS);
+}
+
+/** Like resumeStoredRun (runs.ts), for training: the stopped row goes back to 'running' under its lock. */
+export async function resumeTrainingRun<T>(db: StudioDb, locks: LockManagerLike, id: string, body: (run: TrainingRun) => Promise<T>, now: () => number = Date.now): Promise<T> {
+  return underLock(
+    locks,
+    trainingRunLockName(id),
+    () => reopenRow(db, db.trainingRuns, id, 'resume the training run', TRAINING_REFUSALS, now()),
+    body,
+    (status, error) => closeTrainingRun(db, id, status, error),
+  );
 }
 
 export async function getTrainingRun(db: StudioDb, id: string): Promise<TrainingRun | undefined> {

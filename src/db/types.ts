@@ -21,7 +21,6 @@ import type { JsonObject, JsonValue } from './json.ts';
 
 export type { JsonObject, JsonValue };
 
-export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai', 'scripted', 'reference'] as const satisfies readonly EngineKind[];
 
 /** An experiment: one model, its settings, and everything produced with it. */
 export interface Experiment {
@@ -58,10 +57,12 @@ export interface Task {
 export const RUN_KINDS = ['refine', 'batch', 'self', 'srt', 'eval'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
-export const RUN_STATUSES = ['running', 'done', 'interrupted', 'failed', 'aborted'] as const;
+export const RUN_STATUSES = ['running', 'done', 'empty', 'interrupted', 'failed', 'aborted'] as const;
 /**
  * 'running' rows are owned by a tab that holds the Web Lock `run:<id>` (locks.ts); a 'running' row whose
- * lock nobody holds is turned into 'interrupted' at start-up.
+ * lock nobody holds is turned into 'interrupted' at start-up. 'empty' = it finished, but with nothing to show
+ * for it (no loop kept, nothing trained, every answer cut off by the token limit); `error` says why and what
+ * to change.
  */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -84,7 +85,7 @@ export interface Run {
   startedAt: number;
   updatedAt: number;
   finishedAt: number | null;
-  /** Set when status is 'failed' or 'interrupted': what happened, for a person. */
+  /** Set when status is 'failed', 'interrupted' or 'empty': what happened, for a person. */
   error: string | null;
 }
 

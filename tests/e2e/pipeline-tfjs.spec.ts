@@ -220,8 +220,18 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   expect(meta['adapter.type']).toBe('lora');
   expect(new TextDecoder().decode(zip['README.md'])).toContain('library_name: peft');
 
-  // 6b. Download the merged model: the base with the adapter merged in, as a plain model folder.
+  // 6b. Download the merged model: GGUF Q8_0 by default (model.gguf + a Modelfile with FROM + README)…
   await expect(page.getByTestId('adapter-merged')).toBeEnabled();
+  await expect(page.getByTestId('adapter-merged-format')).toHaveValue('gguf:Q8_0');
+  const mergedGguf = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-merged').click())));
+  expect(Object.keys(mergedGguf).sort()).toEqual(['Modelfile', 'README.md', 'model.gguf']);
+  expect(new TextDecoder().decode(mergedGguf.Modelfile)).toMatch(/^FROM \.\/model\.gguf\nTEMPLATE """/);
+  const ggufPath = test.info().outputPath('model.gguf');
+  await import('node:fs/promises').then((fs) => fs.writeFile(ggufPath, mergedGguf['model.gguf']));
+  const mergedMeta = (await gguf(ggufPath, { allowLocalFile: true })).metadata as unknown as Record<string, unknown>;
+  expect(mergedMeta).toMatchObject({ 'general.architecture': 'llama', 'general.type': 'model', 'general.file_type': 7 });
+  // …and the base with the adapter merged in as a plain safetensors model folder.
+  await page.getByTestId('adapter-merged-format').selectOption('safetensors:F32');
   const merged = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-merged').click())));
   expect(Object.keys(merged).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
   expect(JSON.parse(new TextDecoder().decode(merged['config.json']))).toMatchObject({ model_type: 'llama', torch_dtype: 'float32' });
@@ -272,9 +282,12 @@ test('the pipeline on tiny-llama: loop + reload + resume, samples, JSONL, traini
   await setNumber(page, 'eval-answer-tokens', 4);
   await setNumber(page, 'eval-feedback-tokens', 6);
   await page.getByTestId('start-eval').click();
-  await expect(page.getByTestId('eval-live')).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
-  const evalRun = (await readRows<{ id: string; kind: string; status: string; metrics: { round: number; directAccuracy: number; refinedAccuracy: number; evalTasks: number }[] }>(page, 'runs')).find((r) => r.kind === 'eval')!;
-  expect(evalRun.status).toBe('done');
+  // 4 answer tokens cut every answer off: the run says so instead of reporting a plain success.
+  await expect(page.getByTestId('eval-live')).toHaveAttribute('data-status', 'empty', { timeout: 90_000 });
+  await expect(page.getByTestId('eval-empty')).toContainText('Every answer was cut off by the token limit (all 6 direct answers)');
+  const evalRun = (await readRows<{ id: string; kind: string; status: string; metrics: { round: number; directAccuracy: number; refinedAccuracy: number; evalTasks: number; directCutOff: number }[] }>(page, 'runs')).find((r) => r.kind === 'eval')!;
+  expect(evalRun.status).toBe('empty');
+  expect(evalRun.metrics.map((m) => m.directCutOff)).toEqual([3, 3]);
   expect(evalRun.metrics.map((m) => [m.round, m.evalTasks])).toEqual([[0, 3], [1, 3]]);
   const evalSteps = (await readRows<StepRow & { score: number | null }>(page, 'steps')).filter((s) => s.runId === evalRun.id);
   const evaluations = evalSteps.filter((s) => s.kind === 'evaluation');

@@ -60,7 +60,7 @@ test('web-llm choices on this GPU: q4f32 picked and explained; Settings lists ca
   const id = await createExperiment(page, 'web-llm choices');
   await page.goto(`/#/experiments/${id}/playground`);
   await page.getByTestId('actor-engine-kind').selectOption('webllm');
-  await expect(page.getByTestId('actor-gpu')).toContainText('lacks shader-f16, so q4f32 builds are picked');
+  await expect(page.getByTestId('actor-gpu')).toContainText('lacks shader-f16, so 32-bit-float builds are picked (q4f32, or q0f32 for a model without a 4-bit build)');
   await page.getByTestId('actor-webllm-model').selectOption('qwen2.5-0.5b');
   await expect(page.getByTestId('actor-webllm-reason')).toContainText('Picked q4f32_1 because');
   await expect(page.getByTestId('actor-webllm-reason')).toContainText('lacks the WebGPU feature shader-f16');

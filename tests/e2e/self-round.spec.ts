@@ -1,12 +1,13 @@
 /**
  * A SELF round through the SELF tab with the real tfjs worker (wasm): small counts, one progress bar across the
  * phases, the round's metrics stored in the run row and shown, the training run and adapter stored, and the
- * evaluation table of issue 6. On the embedded toy model once it is built (created by the empty page's quick
- * start); until then on the tiny-llama fixture from the hub stand-in, whose text is noise but whose round runs
- * through every phase exactly the same way.
+ * evaluation table of issue 6. Twice, and both always run: on the embedded toy model (created by the empty
+ * page's quick start; public/models/toy-arith is committed), and on the tiny-llama fixture from the hub
+ * stand-in, whose text is noise but whose round runs through every phase the same way (its default filter
+ * keeps every answered loop, so it trains too).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { openApp, createExperiment, recordDialogs } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
 import { unzipSync } from 'fflate';
@@ -23,29 +24,11 @@ interface RunRow {
   metrics: { round: number; directAccuracy?: number; refinedAccuracy?: number; selfFeedbackAccuracy?: number; evalTasks: number; kept?: number; loops?: number; trainRows?: number }[];
 }
 
-test('one SELF round from the SELF tab: progress across phases, stored round metrics, adapter, evaluation table', async ({ page }) => {
-  const dialogs = recordDialogs(page);
-  await openApp(page);
-  const TRAIN = 12;
-  const EVAL = 8;
-  if (TOY_BUILT) {
-    // The quick start lands on the playground with the model loading and a toy question chosen: Run works at once.
-    await page.getByTestId('create-toy-experiment').click();
-    await expect(page.getByTestId('experiment-title')).toHaveText('Toy arithmetic (offline)');
-    await expect(page.getByTestId('actor-ready')).toContainText('toy-arith', { timeout: 60_000 });
-    await page.getByTestId('run-loop').click();
-    await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
-    await page.getByTestId('tab-self').click();
-    await loadToy(page);
-  } else {
-    const id = await createExperiment(page, 'SELF on tiny-llama');
-    await addToyTasks(page, id, TRAIN, EVAL);
-    await page.goto(`/#/experiments/${id}/self`);
-    await loadTinyLlama(page);
-    await setNumber(page, 'self-answer-tokens', 4);
-    await setNumber(page, 'self-feedback-tokens', 6);
-    await setNumber(page, 'self-train-seqlen', 64);
-  }
+const TRAIN = 12;
+const EVAL = 8;
+
+/** Starts one SELF round on the SELF tab (the engine loaded) and checks everything it stores and shows. */
+async function selfRound(page: Page, model: 'toy' | 'tiny-llama'): Promise<RunRow> {
   await setNumber(page, 'self-rounds', 1);
   await setNumber(page, 'self-per-round', TRAIN);
   await setNumber(page, 'self-eval-count', EVAL);
@@ -64,7 +47,6 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
     }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase', 'data-fraction'] });
   });
   await page.getByTestId('start-self').click();
-
   // One bar across all phases: it moves forward through the phases and ends at 100 %.
   const live = page.getByTestId('self-live');
   await expect(live).toHaveAttribute('data-status', 'done', { timeout: 150_000 });
@@ -108,18 +90,18 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
   // The training run and its adapter.
   const training = await readRows<{ id: string; status: string; adapterId: string; config: { origin: { kind: string; runId: string } } }>(page, 'trainingRuns');
   const adapters = await readRows<{ id: string; trainingRunId: string; name: string }>(page, 'adapters');
-  if (run.metrics[1].trainRows) {
-    expect(training).toHaveLength(1);
-    expect(training[0]).toMatchObject({ status: 'done', config: { origin: { kind: 'self', runId: run.id } } });
-    expect(adapters).toEqual([expect.objectContaining({ id: training[0].adapterId, trainingRunId: training[0].id, name: 'SELF round 1' })]);
-    expect(run.progress?.checkpoint.adapterId).toBe(adapters[0].id);
-    expect(own.filter((s) => s.loopId.includes('/r1/eval-')).every((s) => s.adapterId === adapters[0].id)).toBe(true);
-    const [sizes] = await blobSizes(page, 'adapters', ['weights', 'gguf']);
-    expect(sizes.weights).toBeGreaterThan(0);
-    expect(sizes.gguf).toBeGreaterThan(0);
-    const metricRows = await readRows<{ trainingRunId: string; step: number }>(page, 'trainingMetrics');
-    expect(metricRows.length).toBeGreaterThan(0);
-  }
+  // The round kept rows and trained on them (a round that keeps nothing would check none of this).
+  expect(run.metrics[1].trainRows).toBeGreaterThan(0);
+  expect(training).toHaveLength(1);
+  expect(training[0]).toMatchObject({ status: 'done', config: { origin: { kind: 'self', runId: run.id } } });
+  expect(adapters).toEqual([expect.objectContaining({ id: training[0].adapterId, trainingRunId: training[0].id, name: 'SELF round 1' })]);
+  expect(run.progress?.checkpoint.adapterId).toBe(adapters[0].id);
+  expect(own.filter((s) => s.loopId.includes('/r1/eval-')).every((s) => s.adapterId === adapters[0].id)).toBe(true);
+  const [sizes] = await blobSizes(page, 'adapters', ['weights', 'gguf']);
+  expect(sizes.weights).toBeGreaterThan(0);
+  expect(sizes.gguf).toBeGreaterThan(0);
+  const metricRows = await readRows<{ trainingRunId: string; step: number }>(page, 'trainingMetrics');
+  expect(metricRows.length).toBeGreaterThan(0);
 
   // Shown: the round table on the SELF tab and the table of issue 6 on the Evaluation tab.
   await expect(page.getByTestId('self-rounds-table-row')).toHaveCount(2);
@@ -131,8 +113,9 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
   await expect(table.locator('[data-key="directAccuracy"] [data-round="1"]')).toHaveText(pct(run.metrics[1].directAccuracy));
   await expect(table.locator('[data-key="selfFeedbackAccuracy"] [data-round="0"]')).toHaveText(pct(run.metrics[0].selfFeedbackAccuracy));
   await expect(page.getByTestId('self-results-gain')).toBeVisible();
-  if (TOY_BUILT && existsSync(BENCH_TABLE)) {
+  if (model === 'toy') {
     // The committed bench table (npm run bench -- --only toy-self) is shown next to the runs of this browser.
+    expect(existsSync(BENCH_TABLE), `${BENCH_TABLE} is committed`).toBe(true);
     const bench = JSON.parse(readFileSync(BENCH_TABLE, 'utf8')) as { table: { rows: { key: string; stat: { mean: number } }[] }; results: { rounds: unknown[] }[] };
     const reference = page.getByTestId('bench-reference');
     await reference.locator('summary').first().click();
@@ -141,7 +124,7 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
     await expect(reference.getByTestId('bench-comparison-row').first()).toHaveAttribute('data-key', 'base');
     await expect(reference.locator(`[data-testid="bench-comparison-row"][data-key="self.r${rounds - 1}"]`)).toHaveCount(1);
     // The chart's round axis shows whole rounds only.
-    const ticks = await reference.getByTestId('bench-rounds-chart-xtick').allTextContents();
+    const ticks = await reference.getByTestId('bench-rounds-chart-x-tick').allTextContents();
     expect(ticks.length).toBeGreaterThan(1);
     expect(ticks.every((t) => /^\d+$/.test(t))).toBe(true);
     await reference.getByText('Every SELF measure').click();
@@ -150,18 +133,48 @@ test('one SELF round from the SELF tab: progress across phases, stored round met
     await expect(table.locator('tr').first()).toContainText(first.stat.mean.toFixed(1));
     await expect(table.locator('tr')).toHaveCount(bench.table.rows.length);
   }
-  const runTicks = await page.getByTestId('self-results-chart-xtick').allTextContents();
+  const runTicks = await page.getByTestId('self-results-chart-x-tick').allTextContents();
   expect(runTicks.every((t) => /^\d+$/.test(t))).toBe(true);
-  await page.screenshot({ path: test.info().outputPath('self-round.png'), fullPage: true });
+  await page.screenshot({ path: test.info().outputPath(`self-round-${model}.png`), fullPage: true });
+  return run;
+}
 
-  if (TOY_BUILT && run.metrics[1].trainRows) {
-    // The round's adapter exports like any other: PEFT files for the toy model, GGUF, model card.
-    await page.getByTestId('tab-adapters').click();
-    const zip = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-export').click())));
-    expect(Object.keys(zip).sort()).toEqual(['README.md', 'adapter.gguf', 'adapter_config.json', 'adapter_model.safetensors']);
-    const cfg = JSON.parse(new TextDecoder().decode(zip['adapter_config.json'])) as Record<string, unknown>;
-    expect(cfg).toMatchObject({ peft_type: 'LORA', base_model_name_or_path: 'toy-arith', r: 8, lora_alpha: 16 });
-    expect(new TextDecoder().decode(zip['adapter.gguf'].subarray(0, 4))).toBe('GGUF');
-  }
+test('one SELF round on the embedded toy model (quick start): progress across phases, stored round metrics, adapter, evaluation table', async ({ page }) => {
+  expect(TOY_BUILT, 'the toy model is committed in public/models/toy-arith').toBe(true);
+  const dialogs = recordDialogs(page);
+  await openApp(page);
+  // The quick start lands on the playground with the model loading and a toy question chosen: Run works at once.
+  await page.getByTestId('create-toy-experiment').click();
+  await expect(page.getByTestId('experiment-title')).toHaveText('Toy arithmetic (offline)');
+  await expect(page.getByTestId('actor-ready')).toContainText('toy-arith', { timeout: 60_000 });
+  await page.getByTestId('run-loop').click();
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await page.getByTestId('tab-self').click();
+  await loadToy(page);
+  await selfRound(page, 'toy');
+
+  // The round's adapter exports like any other: PEFT files for the toy model, GGUF, model card.
+  await page.getByTestId('tab-adapters').click();
+  const zip = unzipSync(new Uint8Array(await download(page, () => page.getByTestId('adapter-export').click())));
+  expect(Object.keys(zip).sort()).toEqual(['README.md', 'adapter.gguf', 'adapter_config.json', 'adapter_model.safetensors']);
+  const cfg = JSON.parse(new TextDecoder().decode(zip['adapter_config.json'])) as Record<string, unknown>;
+  expect(cfg).toMatchObject({ peft_type: 'LORA', base_model_name_or_path: 'toy-arith', r: 8, lora_alpha: 16 });
+  expect(new TextDecoder().decode(zip['adapter.gguf'].subarray(0, 4))).toBe('GGUF');
+  expect(dialogs).toEqual([]);
+});
+
+test('one SELF round on the tiny-llama fixture from the hub stand-in: the same phases, metrics, training and table', async ({ page }) => {
+  const dialogs = recordDialogs(page);
+  await openApp(page);
+  const id = await createExperiment(page, 'SELF on tiny-llama');
+  await addToyTasks(page, id, TRAIN, EVAL);
+  await page.goto(`/#/experiments/${id}/self`);
+  await loadTinyLlama(page);
+  await setNumber(page, 'self-answer-tokens', 4);
+  await setNumber(page, 'self-feedback-tokens', 6);
+  await setNumber(page, 'self-train-seqlen', 64);
+  const run = await selfRound(page, 'tiny-llama');
+  // Its default filter keeps every answered loop: all of them train.
+  expect(run.metrics[1].trainRows).toBe(TRAIN);
   expect(dialogs).toEqual([]);
 });

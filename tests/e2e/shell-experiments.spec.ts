@@ -81,16 +81,18 @@ test('importing a broken bundle shows the error and changes nothing; an exported
   await experimentItem(page, 'Existing').getByRole('button', { name: 'Export Existing' }).click();
   const good = await readFile(await (await download).path());
   await page.getByTestId('import-input').setInputFiles({ name: 'Existing.srs.zip', mimeType: 'application/zip', buffer: good.subarray(0, good.length >> 1) });
-  const banner = page.getByTestId('error-banner');
-  await expect(banner).toContainText('This file is not a valid experiment bundle: the zip file is damaged or truncated');
-  await expect(banner).toContainText('Nothing was imported.');
-  await expect(banner).toHaveAttribute('data-code', 'bundle-invalid');
+  // Refusals are shown next to the import button.
+  const refusal = page.getByTestId('import-bundle-error');
+  await expect(refusal).toContainText('This file is not a valid experiment bundle: the zip file is damaged or truncated');
+  await expect(refusal).toContainText('Nothing was imported.');
+  await expect(refusal).toHaveAttribute('data-code', 'bundle-invalid');
 
   // A hostile zip with a path-traversal entry.
   const hostile = zipSync({ 'manifest.json': strToU8('{}'), '../../etc/cron.d/evil': strToU8('* * * * * rm -rf /') });
-  await page.getByRole('button', { name: 'Dismiss this message' }).click();
+  await refusal.getByRole('button', { name: 'Dismiss this message' }).click();
+  await expect(refusal).toHaveCount(0);
   await page.getByTestId('import-input').setInputFiles({ name: 'evil.srs.zip', mimeType: 'application/zip', buffer: Buffer.from(hostile) });
-  await expect(page.getByTestId('error-banner')).toContainText('unexpected entry "../../etc/cron.d/evil"');
+  await expect(refusal).toContainText('unexpected entry "../../etc/cron.d/evil"');
 
   await expect(experimentItems(page)).toHaveCount(1);
   expect({ experiments: await countRows(page, 'experiments'), tasks: await countRows(page, 'tasks') }).toEqual(before);

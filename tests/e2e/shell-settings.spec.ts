@@ -13,7 +13,7 @@ test('the settings page shows the environment, storage and versions', async ({ p
   await expect(page.getByTestId('storage-usage')).toHaveText(/^\d+(\.\d)? (B|KB|MB|GB)$/);
   await expect(page.getByTestId('storage-quota')).toContainText('% used');
   await expect(page.getByTestId('storage-persisted')).toHaveText(/^(yes|no)/);
-  await expect(page.getByTestId('schema-version')).toHaveText('version 2');
+  await expect(page.getByTestId('schema-version')).toHaveText('version 3');
   // Keyboard: the main navigation is reachable and works with Enter.
   await page.getByRole('link', { name: 'Experiments', exact: true }).focus();
   await page.keyboard.press('Enter');

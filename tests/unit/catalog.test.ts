@@ -108,6 +108,7 @@ describe('choosing a variant for the adapter', () => {
     const c = chooseVariant(entry('smollm2-135m'), withoutF16);
     expect(c.variant.webllmId).toBe('SmolLM2-135M-Instruct-q0f32-MLC');
     expect(c.reason).toContain('q0f16 build needs');
+    expect(c.reason).toContain('SmolLM2 135M Instruct has no 4-bit (q4) build, so this is its unquantised 32-bit one');
   });
 
   it('honours a preferred quantisation when the adapter can run it', () => {

@@ -4,11 +4,14 @@
  * embeddings, q/k/v biases — from a sharded copy with an index); it holds every tensor of the base checkpoint
  * and the base's config and tokenizer files; --dtype BF16 writes BF16. Bad input (missing adapter, an
  * adapter for another model, an --out that already holds a model, a bad --dtype) fails with exit code 2 and
- * a message naming the flag and the problem, and writes nothing.
+ * a message naming the flag and the problem, and writes nothing. --format gguf writes model.gguf (Q8_0 by
+ * default), a Modelfile (FROM ./model.gguf) and a README, naming the model by its folder, never its path;
+ * `lm export-gguf` writes a base model as one GGUF file.
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { gguf } from '@huggingface/gguf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../src/cli/node-backend.ts';
@@ -19,6 +22,7 @@ import { forward } from '../../src/core/model/llama.ts';
 import { loadModel } from '../../src/core/model/load.ts';
 import { adapterDir, maxAbsDiff, modelDir, reference } from '../fixtures/reference.ts';
 import { readSafetensorsIndependently } from './train-helpers.ts';
+import { REPO_ROOT } from '../fixtures/paths.ts';
 import { lm, type Run } from './cli-helpers.ts';
 
 let tmp: string;
@@ -52,7 +56,7 @@ async function logitsOf(dir: string, name: 'tiny-llama' | 'tiny-qwen2'): Promise
   const model = await loadModel(await nodeDirSource(dir));
   try {
     const ids = tf.tensor2d(reference(name).input_ids, undefined, 'int32');
-    const logits = forward(model, ids, { lora: null });
+    const logits = forward(model, ids, { linears: null });
     ids.dispose();
     const out = (await logits.array()) as number[][][];
     logits.dispose();
@@ -68,6 +72,13 @@ beforeAll(async () => {
   await mkdir(path('qwen-out')); // an existing, empty --out is fine
   await mkdir(path('taken'));
   await writeFile(path('taken', 'model.safetensors'), 'keep me');
+  const relQwen = relative(REPO_ROOT, modelDir('tiny-qwen2')); // a relative path with slashes: a folder, not a hub id
+  const [ggufRun, exportRun] = await Promise.all([
+    lm(['merge', '--model', relQwen, '--adapter', adapterDir('tiny-qwen2'), '--out', path('qwen-gguf'), '--format', 'gguf']),
+    lm(['export-gguf', '--model', relQwen, '--out', path('qwen-base.gguf'), '--dtype', 'F16']),
+  ]);
+  const exportAgain = await lm(['export-gguf', '--model', relQwen, '--out', path('qwen-base.gguf')]);
+  Object.assign(runs, { gguf: ggufRun, export: exportRun, exportAgain });
   const [llama, qwen, bf16, taken] = await Promise.all([
     lm(['merge', '--model', modelDir('tiny-llama'), '--adapter', adapterDir('tiny-llama'), '--out', path('llama-out')]),
     lm(['merge', '--model', path('qwen-sharded'), '--adapter', adapterDir('tiny-qwen2'), '--out', path('qwen-out'), '--backend', 'wasm']),
@@ -136,6 +147,39 @@ describe('lm merge', () => {
     expect((await readdir(path('taken'))).sort()).toEqual(['model.safetensors']);
   });
 
+  it('--format gguf writes model.gguf (Q8_0), a Modelfile with FROM and a README; names never hold the path', async () => {
+    expect(runs.gguf.code, runs.gguf.stderr).toBe(0);
+    expect(runs.gguf.stderr).toMatch(/merged 21 projections \(scaling 2\) into model: 38 tensors, model\.gguf [\d.]+ MiB \(Q8_0\)\npre-tokenizer gpt-2; Modelfile with TEMPLATE; stop <\|im_end\|>/);
+    expect((await readdir(path('qwen-gguf'))).sort()).toEqual(['Modelfile', 'README.md', 'model.gguf']);
+    const mf = await readFile(path('qwen-gguf', 'Modelfile'), 'utf8');
+    expect(mf.split('\n')[0]).toBe('FROM ./model.gguf');
+    expect(mf).toMatch(/^TEMPLATE """[\s\S]*\{\{ range \.Messages \}\}[\s\S]*"""$/m);
+    expect(mf).toContain('PARAMETER stop "<|im_end|>"');
+    expect(mf).not.toContain('ADAPTER');
+    const readme = await readFile(path('qwen-gguf', 'README.md'), 'utf8');
+    expect(readme).toContain('ollama create model-merged -f Modelfile');
+    expect(readme).toContain('Ollama itself was not run');
+    const parsed = await gguf(path('qwen-gguf', 'model.gguf'), { allowLocalFile: true });
+    const md = parsed.metadata as unknown as Record<string, unknown>;
+    expect(md).toMatchObject({ 'general.architecture': 'qwen2', 'general.type': 'model', 'general.name': 'model merged', 'general.finetune': 'merged-lora', 'general.base_model.0.name': 'model', 'general.file_type': 7 });
+    expect(md['general.base_model.0.repo_url']).toBeUndefined();
+    for (const [k, v] of Object.entries(md)) if (typeof v === 'string' && !k.startsWith('tokenizer.')) expect(v, k).not.toMatch(/fixtures|shared|\//);
+    expect(parsed.tensorInfos.find((t) => t.name === 'blk.0.attn_q.weight')?.dtype).toBe(8);
+  });
+
+  it('lm export-gguf writes the base model as one GGUF file and refuses to overwrite it', async () => {
+    expect(runs.export.code, runs.export.stderr).toBe(0);
+    expect(runs.export.stdout.trim()).toBe(path('qwen-base.gguf'));
+    expect(runs.export.stderr).toMatch(/^model: 38 tensors, [\d.]+ MiB \(F16\)\npre-tokenizer gpt-2\n$/);
+    const parsed = await gguf(path('qwen-base.gguf'), { allowLocalFile: true });
+    const md = parsed.metadata as unknown as Record<string, unknown>;
+    expect(md).toMatchObject({ 'general.name': 'model', 'general.file_type': 1 });
+    expect(md['general.finetune']).toBeUndefined();
+    expect(parsed.tensorInfos).toHaveLength(38);
+    expect(runs.exportAgain.code).toBe(2);
+    expect(runs.exportAgain.stderr).toMatch(/--out .*qwen-base\.gguf already exists; nothing was written/);
+  });
+
   it('says what is wrong with bad input, as bad input, and writes nothing', async () => {
     const { command } = await import('../../src/cli/commands/merge.ts');
     const llama = modelDir('tiny-llama');
@@ -150,6 +194,8 @@ describe('lm merge', () => {
       [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x5'), '--dtype', 'F8'], /--dtype must be F32, F16, BF16, not "F8"/],
       [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('taken', 'model.safetensors')], /--out .* is a file, not a folder/],
       [['--model', llama, '--adapter', adapterDir('tiny-llama')], /--out is required/],
+      [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x6'), '--format', 'onnx'], /--format must be safetensors, gguf or mlc, not "onnx"/],
+      [['--model', llama, '--adapter', adapterDir('tiny-llama'), '--out', path('x7'), '--format', 'gguf', '--dtype', 'BF16'], /--dtype must be F32, F16, Q8_0, not "BF16" \(for --format gguf\)/],
     ];
     for (const [argv, message] of cases) {
       const e = await command.run(argv).then(
@@ -160,6 +206,6 @@ describe('lm merge', () => {
       expect((e as AppError).code, argv.join(' ')).toBe('bad-input');
       expect((e as AppError).message).toMatch(message);
     }
-    for (const n of [1, 2, 3, 4, 5]) expect(await stat(path(`x${n}`)).catch(() => null)).toBeNull();
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) expect(await stat(path(`x${n}`)).catch(() => null)).toBeNull();
   });
 });

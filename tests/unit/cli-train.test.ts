@@ -26,6 +26,7 @@ import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
 import { adapterDir, modelDir } from '../fixtures/reference.ts';
 import { fixtureModelConfig, maxRelError, readSafetensorsIndependently } from './train-helpers.ts';
 import { lm, type Run } from './cli-helpers.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 let tmp: string;
 const path = (...p: string[]) => join(tmp, ...p);
@@ -84,7 +85,7 @@ describe('lm train', () => {
       use_rslora: false,
       use_dora: false,
       inference_mode: true,
-      base_model_name_or_path: modelDir('tiny-qwen2'),
+      base_model_name_or_path: 'model', // the folder's name (…/tiny-qwen2/model), never its path
       target_modules: [...PROJECTIONS],
     });
     const st = readSafetensorsIndependently(await readFile(path('sgd', 'adapter_model.safetensors')));
@@ -116,7 +117,7 @@ describe('lm train', () => {
     const labels = tf.tensor2d(batch.labels, [batch.rows, T], 'int32');
     const params = loraParamMap(lora);
     const head = model.weights.lmHead ?? model.weights.embedding;
-    const { grads } = tf.variableGrads(() => causalLmLossFromHidden(forwardHidden(model, ids, { lora }), head, labels), [...params.values()]);
+    const { grads } = tf.variableGrads(() => causalLmLossFromHidden(forwardHidden(model, ids, { linears: loraLinears(lora) }), head, labels), [...params.values()]);
     const written = readSafetensorsIndependently(await readFile(path('sgd', 'adapter_model.safetensors')));
     let checkedB = 0;
     for (const [name, v] of params) {

@@ -43,6 +43,18 @@ async function rezip(entries: Entries, fixManifest = true): Promise<Uint8Array> 
   return zipSync(z);
 }
 
+/** Zips entries the way the exporter does (adapter files stored, not deflated). */
+function writeZipForTest(entries: Entries): Uint8Array {
+  const z: Zippable = {};
+  for (const [k, v] of Object.entries(entries)) z[k] = [v, { level: k.startsWith('adapters/') ? 0 : 6 }];
+  return zipSync(z);
+}
+
+function findBytes(hay: Uint8Array, needle: Uint8Array): number {
+  for (let i = 0; i + needle.length <= hay.length; i++) if (needle.every((x, j) => hay[i + j] === x)) return i;
+  throw new Error('not found');
+}
+
 function lines(e: Entries, name: string): Record<string, unknown>[] {
   return dec.decode(e[name]).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
@@ -75,21 +87,26 @@ function renameInZip(bytes: Uint8Array, from: string, to: string): Uint8Array {
   return out;
 }
 
-/** Overwrites the uncompressed size the central directory declares for `name`. */
-function patchDeclaredSize(bytes: Uint8Array, name: string, size: number): Uint8Array {
+/** Overwrites the uncompressed size the central directory (and with `local`, the local header too) declares for `name`. */
+function patchDeclaredSize(bytes: Uint8Array, name: string, size: number, local = false): Uint8Array {
   const out = bytes.slice();
   const dv = new DataView(out.buffer);
   const target = enc.encode(name);
+  let found = false;
   for (let i = 0; i + 46 <= out.length; i++) {
-    if (dv.getUint32(i, true) !== 0x02014b50) continue;
-    const nameLen = dv.getUint16(i + 28, true);
-    const n = out.subarray(i + 46, i + 46 + nameLen);
+    const sig = dv.getUint32(i, true);
+    const [nameAt, sizeAt] = sig === 0x02014b50 ? [28, 24] : sig === 0x04034b50 && local ? [26, 22] : [-1, -1];
+    if (nameAt < 0) continue;
+    const nameLen = dv.getUint16(i + nameAt, true);
+    const start = i + (sig === 0x02014b50 ? 46 : 30);
+    const n = out.subarray(start, start + nameLen);
     if (nameLen === target.length && n.every((x, j) => x === target[j])) {
-      dv.setUint32(i + 24, size, true);
-      return out;
+      dv.setUint32(i + sizeAt, size, true);
+      found = true;
     }
   }
-  throw new Error(`no central directory entry for ${name}`);
+  if (!found) throw new Error(`no entry for ${name}`);
+  return out;
 }
 
 async function setup(): Promise<{ db: StudioDb; bundle: Uint8Array; entries: Entries }> {
@@ -145,6 +162,8 @@ describe('bundle round trip', () => {
     expect(JSON.stringify(a)).toContain('Score: 9/10. <script>alert(1)</script>');
     expect((a['steps.jsonl'] as { runId: string }[])[0].runId).toMatch(/^#\d+$/);
     expect(a['adapters/0.safetensors']).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // A step cut off by the token limit keeps its finish reason; steps stored before it existed have none.
+    expect((a['steps.jsonl'] as { finishReason?: string }[]).map((s) => s.finishReason)).toEqual([undefined, undefined, 'length']);
     // And the imported rows really carry fresh ids.
     const original = (await listExperiments(db)).find((e) => e.name === 'Bundle source' && e.id !== experiment.id)!;
     const s1 = await readSnapshot(db, original.id);
@@ -164,6 +183,15 @@ describe('bundle round trip', () => {
     const s = await readSnapshot(db, experiment.id);
     expect(s.steps.map((x) => x.adapterId)).toEqual([null, null, null]);
     expect(s.adapters).toEqual([]);
+  });
+
+  it('reads a bundle of schema v2 whose experiment names the retired engine kind "scripted" as tfjs, like the upgrade', async () => {
+    const { db, entries } = await setup();
+    editJson(entries, 'experiment.json', (o) => (o.engine = 'scripted'));
+    const { experiment } = await importBundle(db, await rezip(entries));
+    expect(experiment.engine).toBe('tfjs');
+    editJson(entries, 'experiment.json', (o) => (o.engine = 'llama.cpp'));
+    await expect(importBundle(db, await rezip(entries))).rejects.toMatchObject({ code: 'bundle-invalid' });
   });
 
   it('imports a run that was running when exported as interrupted', async () => {
@@ -248,9 +276,24 @@ const BAD: BadCase[] = [
     says: /steps\.jsonl unpacks to 4096 MiB; at most 256 MiB/,
   },
   {
-    name: 'a header that under-declares its size (inflating more than declared)',
+    name: 'a directory that under-declares a size its local header does not',
     make: ({ bundle }) => patchDeclaredSize(bundle, 'steps.jsonl', 100),
-    says: 'steps.jsonl has 100 bytes but manifest.json says',
+    says: /the entry steps\.jsonl declares 100 unpacked bytes in the zip's directory but \d+ in its local header/,
+  },
+  {
+    name: 'headers that both under-declare a size (inflating more than declared)',
+    make: ({ bundle }) => patchDeclaredSize(bundle, 'steps.jsonl', 100, true),
+    says: 'the entry steps.jsonl unpacks to more than the 100 bytes its header declares',
+  },
+  {
+    name: 'an entry damaged after export (its CRC-32 does not match)',
+    make: ({ entries }) => {
+      const zipped = writeZipForTest(entries);
+      const at = findBytes(zipped, entries['adapters/0.safetensors']);
+      zipped[at + 3] ^= 0xff; // adapter weights are stored, so their bytes are in the zip as they are
+      return zipped;
+    },
+    says: 'the entry adapters/0.safetensors is damaged (its CRC-32 checksum does not match)',
   },
   {
     name: 'a __proto__ key in free-form settings',
@@ -311,6 +354,15 @@ const BAD: BadCase[] = [
       return rezip(e);
     },
     says: 'manifest.json says there are 2 samples but the bundle has 1',
+  },
+  {
+    name: 'a step whose finish reason is not one the engines give',
+    make: ({ entries }) => {
+      const e = { ...entries };
+      editJsonl(e, 'steps.jsonl', 2, (r) => (r.finishReason = 'tired'));
+      return rezip(e);
+    },
+    says: 'steps.jsonl, line 3, field "finishReason" expected one of stop, length',
   },
   {
     name: 'a number written as text',

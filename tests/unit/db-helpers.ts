@@ -44,20 +44,41 @@ async function blobsToBytes(v: unknown): Promise<unknown> {
   return v;
 }
 
-/** Web Locks in memory: exclusive locks by name, granted in request order. */
+/**
+ * Web Locks in memory: exclusive locks by name, granted in request order; the options form takes ifAvailable
+ * (the callback gets null when the lock is held or queued for) and signal (gives up waiting: AbortError).
+ */
 export class FakeLocks implements LockManagerLike {
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly queued = new Map<string, number>();
   readonly held = new Set<string>();
 
-  async request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { ifAvailable?: boolean; signal?: AbortSignal }, callback: (lock: { name: string } | null) => Promise<T>): Promise<T>;
+  async request<T>(
+    name: string,
+    a: (() => Promise<T>) | { ifAvailable?: boolean; signal?: AbortSignal },
+    b?: (lock: { name: string } | null) => Promise<T>,
+  ): Promise<T> {
+    const options = typeof a === 'function' ? {} : a;
+    const callback = typeof a === 'function' ? () => a() : b!;
+    if (options.ifAvailable && (this.held.has(name) || (this.queued.get(name) ?? 0) > 0)) return callback(null);
     const before = this.tails.get(name) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
     this.tails.set(name, before.then(() => mine));
-    await before;
+    this.queued.set(name, (this.queued.get(name) ?? 0) + 1);
+    try {
+      await (options.signal ? Promise.race([before, aborted(options.signal)]) : before);
+    } catch (e) {
+      this.queued.set(name, this.queued.get(name)! - 1);
+      void before.then(release); // give the place up once the holder is done
+      throw e;
+    }
+    this.queued.set(name, this.queued.get(name)! - 1);
     this.held.add(name);
     try {
-      return await callback();
+      return await callback({ name });
     } finally {
       this.held.delete(name);
       release();
@@ -67,6 +88,14 @@ export class FakeLocks implements LockManagerLike {
   async query(): Promise<{ held: { name: string }[] }> {
     return { held: [...this.held].map((name) => ({ name })) };
   }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(new DOMException('The request was aborted.', 'AbortError'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
 
 export function stepRecord(taskId: string, over: Partial<StepRecord> = {}): StepRecord {
@@ -91,7 +120,7 @@ export function stepRecord(taskId: string, over: Partial<StepRecord> = {}): Step
     prefillTokensPerSec: 120,
     decodeTokensPerSec: 24.5,
     seed: 7,
-    engine: 'scripted',
+    engine: 'openai',
     modelId: 'tiny-llama',
     adapterId: null,
     source: 'self',
@@ -152,7 +181,7 @@ export async function seedExperiment(db: StudioDb, name = 'Arithmetic, round 1')
     const refinement = await addStep(
       db,
       run.id,
-      stepRecord(tasks[0].id, { kind: 'refinement', refineRound: 1, text: '6 × 7 = 42', adapterId: adapter.id, seed: null }),
+      stepRecord(tasks[0].id, { kind: 'refinement', refineRound: 1, text: '6 × 7 = 42', adapterId: adapter.id, seed: null, finishReason: 'length' }),
     );
     await updateRunProgress(db, run.id, { done: 1, total: 1 });
     await appendRunMetric(db, run.id, { round: 0, accuracy: 1, meanScore: 9 });

@@ -12,7 +12,7 @@ import {
   updateRunProgress,
 } from '../../src/db/runs.ts';
 import { addStep, countSteps, listSteps, listStepsForTask } from '../../src/db/steps.ts';
-import { INTERRUPTED_MESSAGE, markInterruptedRuns, runLockName, trainingRunLockName } from '../../src/db/locks.ts';
+import { INTERRUPTED_MESSAGE, markInterruptedRuns, runLockName, TRAINING_INTERRUPTED_MESSAGE, trainingRunLockName } from '../../src/db/locks.ts';
 import { createTrainingRun, getTrainingRun } from '../../src/db/training-runs.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { dump, FakeLocks, freshDb, stepRecord } from './db-helpers.ts';
@@ -159,7 +159,8 @@ describe('interrupted runs', () => {
     const marked = await markInterruptedRuns(db, locks, 99);
     expect(marked.sort()).toEqual([crashed.id, crashedTraining.id].sort());
     expect(await getRun(db, crashed.id)).toMatchObject({ status: 'interrupted', updatedAt: 99, error: INTERRUPTED_MESSAGE });
-    expect(await getTrainingRun(db, crashedTraining.id)).toMatchObject({ status: 'interrupted' });
+    // A training run keeps only its checkpoint: its message claims nothing (the page names what is kept).
+    expect(await getTrainingRun(db, crashedTraining.id)).toMatchObject({ status: 'interrupted', error: TRAINING_INTERRUPTED_MESSAGE });
     expect(await countSteps(db, crashed.id)).toBe(2);
     expect((await getRun(db, liveId))?.status).toBe('running');
     expect((await getTrainingRun(db, liveTraining.id))?.status).toBe('running');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Dexie } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { openStudioDb, type ConnectionLoss } from '../../src/db/db.ts';
-import { SCHEMA_VERSION, STORES_V1 } from '../../src/db/schema.ts';
+import { SCHEMA_VERSION, STORES_V1, STORES_V2 } from '../../src/db/schema.ts';
 import { getTrainingMetrics, listTrainingRuns } from '../../src/db/training-runs.ts';
 import { listExperiments } from '../../src/db/experiments.ts';
 import { listSteps } from '../../src/db/steps.ts';
@@ -44,8 +44,8 @@ describe('schema upgrades', () => {
     const factory = new IDBFactory();
     await writeV1Database(factory);
     const db = await openStudioDb({ name: NAME, deps: { indexedDB: factory, IDBKeyRange } });
-    expect(db.verno).toBe(2);
-    expect(db.backendDB().version).toBe(20);
+    expect(db.verno).toBe(SCHEMA_VERSION);
+    expect(db.backendDB().version).toBe(SCHEMA_VERSION * 10);
 
     const runs = await db.trainingRuns.toArray();
     expect(runs.map((r) => r.id).sort()).toEqual(['tr1', 'tr2', 'tr3']);
@@ -70,6 +70,23 @@ describe('schema upgrades', () => {
     const again = await openStudioDb({ name: NAME, deps: { indexedDB: factory, IDBKeyRange } });
     expect(await again.trainingMetrics.count()).toBe(3);
     again.close();
+  });
+
+  it('v2 → v3: an experiment set to the retired engine kind "scripted" gets the default engine, tfjs', async () => {
+    const factory = new IDBFactory();
+    const v2 = new Dexie(NAME, { indexedDB: factory, IDBKeyRange });
+    v2.version(2).stores(STORES_V2);
+    await v2.open();
+    const exp = { modelId: 'toy-arith', settings: {}, createdAt: 1, updatedAt: 2 };
+    await v2.table('experiments').bulkAdd([
+      { ...exp, id: 'e1', name: 'Scripted', engine: 'scripted' },
+      { ...exp, id: 'e2', name: 'Endpoint', engine: 'openai' },
+    ]);
+    v2.close();
+    const db = await openStudioDb({ name: NAME, deps: { indexedDB: factory, IDBKeyRange } });
+    expect(db.verno).toBe(3);
+    expect(Object.fromEntries((await listExperiments(db)).map((e) => [e.name, e.engine]))).toEqual({ Scripted: 'tfjs', Endpoint: 'openai' });
+    db.close();
   });
 
   it('refuses a database written by a newer schema, without changing it', async () => {

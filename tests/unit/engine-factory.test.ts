@@ -94,6 +94,7 @@ describe('createEngine', () => {
     // Whatever the registered constructor returns is handed back as is.
     const registered: ChatEngine = {
       kind: 'tfjs',
+      capabilities: { adapters: false, trainLora: false, evolve: false },
       modelId: null,
       load: async () => undefined,
       chat: async () => ({ text: '', finishReason: 'stop', usage: { promptTokens: 0, completionTokens: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, totalMs: 0 } }),

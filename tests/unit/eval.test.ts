@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { compareSideBySide, evaluateAccuracy } from '../../src/core/refine/eval.ts';
 import { combineOrders, judgePair, parseJudgement, winRates, type JudgeTemplate } from '../../src/core/refine/judge.ts';

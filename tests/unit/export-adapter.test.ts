@@ -52,11 +52,13 @@ describe('adapter export', () => {
     expect(card.startsWith('---\nbase_model: "HuggingFaceTB/SmolLM2-135M-Instruct"\nlibrary_name: peft\n')).toBe(true);
     for (const s of ['| Training rows | 120 (3 truncated) |', '| Optimizer steps | 30 |', '| Final loss | 1.2346 |', '| LoRA rank r | 8 |',
       '| lora_alpha | 16 |', '| Target modules | q_proj, v_proj |', '| Layers | 1 |', '| Scaling | 2 (alpha / r) |',
-      'PeftModel.from_pretrained', '--lora adapter.gguf', 'ADAPTER ./adapter.gguf', '2025-06-01']) {
+      'PeftModel.from_pretrained', '--lora adapter.gguf', 'ADAPTER ./adapter.gguf', '2025-06-01',
+      '--format gguf', 'FROM ./model.gguf', 'ollama create my-refined-model -f Modelfile', '## Older Ollama and llama.cpp `--lora`', 'Ollama itself was not run']) {
       expect(card, s).toContain(s);
     }
     const peftOnly = new TextDecoder().decode((await adapterExportFiles(input(w, 'peft'))).get('README.md')!);
     expect(peftOnly).not.toContain('ADAPTER');
+    expect(peftOnly).toContain('FROM ./model.gguf'); // the merged route needs only the PEFT files
     const ggufOnly = await adapterExportFiles(input(w, 'gguf'));
     expect([...ggufOnly.keys()].sort()).toEqual(['README.md', 'adapter.gguf']);
     disposeLora(w);

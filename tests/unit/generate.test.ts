@@ -10,6 +10,7 @@ import { generate, generateBatch, generateChat } from '../../src/core/model/gene
 import { loadModel, type LanguageModel } from '../../src/core/model/load.ts';
 import { FIXTURE_MODELS, type FixtureName } from '../fixtures/paths.ts';
 import { adapterDir, modelDir, reference } from '../fixtures/reference.ts';
+import { loraLinears, withLoraLinears } from '../../src/core/lora/linear.ts';
 
 const models = new Map<FixtureName, { model: LanguageModel; lora: LoraWeights }>();
 
@@ -45,7 +46,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         for (const run of [{ useCache: true, cacheBlockSize: 64 }, { useCache: true, cacheBlockSize: 3, prefillChunk: 4 }, { useCache: true, cacheBlockSize: 1, prefillChunk: 1 }, { useCache: false }]) {
           const label = JSON.stringify(run);
           expect((await generate(model, ref.greedy_prompt, { ...common, ...run })).tokens, label).toEqual(ref.greedy_base);
-          expect((await generate(model, ref.greedy_prompt, { ...common, ...run, lora })).tokens, label).toEqual(ref.greedy_adapted);
+          expect((await generate(model, ref.greedy_prompt, { ...common, ...run, linears: loraLinears(lora) })).tokens, label).toEqual(ref.greedy_adapted);
         }
       });
     }
@@ -65,7 +66,7 @@ describe('generation behaviour (wasm)', () => {
     const o = { maxTokens: 8, stopTokenIds: [] as number[] };
     const tensors = tf.memory().numTensors;
     expect((await generate(model, ref.greedy_prompt, o)).tokens).toEqual(ref.greedy_base);
-    expect((await generate(model, ref.greedy_prompt, { ...o, lora })).tokens).toEqual(ref.greedy_adapted);
+    expect((await generate(model, ref.greedy_prompt, { ...o, linears: loraLinears(lora) })).tokens).toEqual(ref.greedy_adapted);
     expect((await generate(model, ref.greedy_prompt, o)).tokens).toEqual(ref.greedy_base);
     expect(tf.memory().numTensors).toBe(tensors);
   });
@@ -189,8 +190,8 @@ describe('generation behaviour (wasm)', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 50; i++) {
       const ids = [3 + (i % 7), 4, 5 + (i % 3)];
-      if (i % 10 === 9) await generateBatch(model, [{ ids, maxTokens: 4 }, { ids: [7], maxTokens: 2 }], { lora, stopTokenIds: [] });
-      else await generate(model, ids, { maxTokens: 6, stopTokenIds: [], useCache: i % 5 !== 0, lora: i % 2 ? lora : null, cacheBlockSize: 4 });
+      if (i % 10 === 9) await withLoraLinears(lora, (linears) => generateBatch(model, [{ ids, maxTokens: 4 }, { ids: [7], maxTokens: 2 }], { linears, stopTokenIds: [] }));
+      else await generate(model, ids, { maxTokens: 6, stopTokenIds: [], useCache: i % 5 !== 0, linears: i % 2 ? loraLinears(lora) : null, cacheBlockSize: 4 });
     }
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -8,7 +8,7 @@ import { ggufLoraAlpha, loraToGguf, permuteLlamaRows } from '../../src/core/lora
 import { disposeLora, initLora } from '../../src/core/lora/init.ts';
 import type { LoraConfig } from '../../src/core/lora/types.ts';
 import { PROJECTIONS, type ModelConfig } from '../../src/core/model/types.ts';
-import { fixtureModelConfig, randomizeLora } from './train-helpers.ts';
+import { fixtureModelConfig, numpyPermute, randomizeLora } from './train-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-lora-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,24 +26,6 @@ function tensorValues(bytes: Uint8Array, dataOffset: bigint, offset: bigint, cou
   const at = Number(dataOffset + offset);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) out[i] = dv.getFloat32(at + 4 * i, true);
-  return out;
-}
-
-/**
- * numpy's w.reshape(nHead, 2, rows/nHead/2, cols).swapaxes(1, 2).reshape(rows, cols), done generically with
- * strides: walk the swapped view in C order and copy from the source strides.
- */
-function numpyPermute(w: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
-  const shape = [nHead, 2, rows / nHead / 2, cols];
-  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-  const vShape = [shape[0], shape[2], shape[1], shape[3]]; // axes 1 and 2 swapped
-  const vStrides = [strides[0], strides[2], strides[1], strides[3]];
-  const out = new Float32Array(w.length);
-  let k = 0;
-  for (let a = 0; a < vShape[0]; a++)
-    for (let b = 0; b < vShape[1]; b++)
-      for (let c = 0; c < vShape[2]; c++)
-        for (let d = 0; d < vShape[3]; d++) out[k++] = w[a * vStrides[0] + b * vStrides[1] + c * vStrides[2] + d * vStrides[3]];
   return out;
 }
 

@@ -12,6 +12,7 @@ import { generate } from '../../src/core/model/generate.ts';
 import { loadModel } from '../../src/core/model/load.ts';
 import { startHubServer, type HubServer } from '../fixtures/hub-server.ts';
 import { reference } from '../fixtures/reference.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 let hub: HubServer;
 beforeAll(async () => {
@@ -113,7 +114,7 @@ describe('hub source', () => {
     const model = await loadModel(hubSource('fixtures/tiny-llama', opts()));
     const lora = await loadPeftAdapter(hubSource('fixtures/tiny-llama-adapter', opts()), model.config);
     const ref = reference('tiny-llama');
-    expect((await generate(model, ref.greedy_prompt, { maxTokens: 8, stopTokenIds: [], lora })).tokens).toEqual(ref.greedy_adapted);
+    expect((await generate(model, ref.greedy_prompt, { maxTokens: 8, stopTokenIds: [], linears: loraLinears(lora) })).tokens).toEqual(ref.greedy_adapted);
     disposeLora(lora);
     model.dispose();
   });
@@ -153,5 +154,27 @@ describe('hub source', () => {
     );
     expect(e.code).toBe('aborted');
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a full storage quota fails the download with quota-exceeded and removes what this load had cached', async () => {
+    /** A cache that holds at most `room` bytes, then answers as a full browser quota does. */
+    class SmallCache extends MemoryResponseCache {
+      used = 0;
+      constructor(private readonly room: number) {
+        super();
+      }
+      override async put(url: string, response: Response): Promise<void> {
+        const body = await response.arrayBuffer();
+        if (this.used + body.byteLength > this.room) throw new DOMException('Quota exceeded.', 'QuotaExceededError');
+        this.used += body.byteLength;
+        return super.put(url, new Response(body, { headers: response.headers }));
+      }
+    }
+    const cache = new SmallCache(64 * 1024); // the configs and tokenizer fit, the 500 KB of weights do not
+    const e = await refusal(loadModel(hubSource('fixtures/tiny-llama', opts({ cache }))));
+    expect(e.code).toBe('quota-exceeded');
+    expect(e.message).toMatch(/^Could not download model\.safetensors from the Hugging Face repo fixtures\/tiny-llama: this site's browser storage is full, so nothing from this action was saved\./);
+    expect(cache.used).toBeGreaterThan(0); // config.json and the tokenizer had been cached…
+    expect(cache.size).toBe(0); // …and were removed with the failed download
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { runSelfRefine, runSelfRefineBatch, type SelfRefineOptions } from '../../src/core/refine/loop.ts';
@@ -84,7 +84,7 @@ describe('runSelfRefine', () => {
     expect(fb0.score).toBe(6);
     expect(fb0.source).toBe('self');
     const d = opts.stored[0];
-    expect(d).toMatchObject({ engine: 'scripted', modelId: 'scripted-model', adapterId: null, seed: 7, source: 'self', evolutionRound: 0, parseStatus: 'n/a', feedback: null, score: null });
+    expect(d).toMatchObject({ engine: 'openai', modelId: 'scripted-model', adapterId: null, seed: 7, source: 'self', evolutionRound: 0, parseStatus: 'n/a', feedback: null, score: null });
     expect(d.prompt).toEqual([{ role: 'user', content: `DRAFT ${opts.task.prompt}` }]);
     expect(d.completionTokens).toBe(7);
     expect(d.promptTokens).toBeGreaterThan(0);

@@ -19,6 +19,7 @@ import { naiveLogits } from '../fixtures/naive-llama.ts';
 import { FIXTURE_MODELS, type FixtureName } from '../fixtures/paths.ts';
 import { adapterDir, maxAbsDiff, modelDir, reference } from '../fixtures/reference.ts';
 import { LLAMA3_TINY, QWEN3_TINY, memorySource, randomCheckpoint } from '../fixtures/tiny-models.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 const TOL = 1e-3;
 
@@ -28,7 +29,7 @@ function ids2d(rows: number[][]): tf.Tensor2D {
 
 async function logitsOf(model: LanguageModel, rows: number[][], lora: LoraWeights | null = null): Promise<number[][][]> {
   const input = ids2d(rows);
-  const out = forward(model, input, { lora });
+  const out = forward(model, input, { linears: loraLinears(lora) });
   const values = (await out.array()) as number[][][];
   tf.dispose([input, out]);
   return values;
@@ -94,7 +95,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
           const input = ids2d(ref.input_ids);
           const f = (...ts: tf.Tensor[]): tf.Scalar => {
             const modules = new Map(paths.map((p, i) => [p, { a: ts[2 * i] as tf.Tensor2D, b: ts[2 * i + 1] as tf.Tensor2D }]));
-            return causalLoss(forward(model, input, { lora: { ...lora, modules } }), ref.labels);
+            return causalLoss(forward(model, input, { linears: loraLinears({ ...lora, modules }) }), ref.labels);
           };
           const { value, grads } = tf.valueAndGrads(f)(tensors);
           expect(Math.abs(value.dataSync()[0] - ref.loss_adapted)).toBeLessThan(1e-4);
@@ -157,11 +158,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const withDropout: LoraWeights = { ...lora, config: { ...lora.config, dropout: 0.5 } };
       const input = ids2d([reference('tiny-llama').greedy_prompt]);
       const run = (o: Parameters<typeof forward>[2]): Float32Array => tf.tidy(() => forward(model, input, o).dataSync() as Float32Array);
-      const a = run({ lora: withDropout, training: { dropoutSeed: 11 } });
-      const b = run({ lora: withDropout, training: { dropoutSeed: 11 } });
-      const c = run({ lora: withDropout, training: { dropoutSeed: 12 } });
-      const inference = run({ lora: withDropout });
-      const plain = run({ lora });
+      const a = run({ linears: loraLinears(withDropout, { training: { dropoutSeed: 11 } }) });
+      const b = run({ linears: loraLinears(withDropout, { training: { dropoutSeed: 11 } }) });
+      const c = run({ linears: loraLinears(withDropout, { training: { dropoutSeed: 12 } }) });
+      const inference = run({ linears: loraLinears(withDropout) });
+      const plain = run({ linears: loraLinears(lora) });
       expect(maxAbsDiff(Array.from(a), Array.from(b))).toBe(0);
       expect(maxAbsDiff(Array.from(a), Array.from(c))).toBeGreaterThan(1e-3);
       expect(maxAbsDiff(Array.from(inference), Array.from(plain))).toBe(0);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
 import { OpenAICompatibleEngine, normalizeBaseUrl } from '../../src/core/engine/openai/engine.ts';
 import { SseParser } from '../../src/core/engine/openai/sse.ts';
+import { blockedPort } from '../../src/core/engine/openai/blocked-ports.ts';
 import type { LoadProgress } from '../../src/core/engine/types.ts';
 
 const KEY = 'sk-test-good';
@@ -265,12 +266,27 @@ describe('OpenAICompatibleEngine', () => {
   });
 
   it('an unreachable server: could not reach <url>, is it running and does it allow this origin', async () => {
-    const engine = new OpenAICompatibleEngine({ baseUrl: 'http://127.0.0.1:9/v1', model: 'x', apiKey: '' });
+    // 1023: a port nothing listens on here, and one browsers allow.
+    const engine = new OpenAICompatibleEngine({ baseUrl: 'http://127.0.0.1:1023/v1', model: 'x', apiKey: '' });
     const progress: LoadProgress[] = [];
     const e = await engine.load('x', { onProgress: (p) => progress.push(p) }).catch((x: unknown) => x);
-    expect(e).toMatchObject({ code: 'network', message: expect.stringContaining('Could not reach http://127.0.0.1:9/v1: is the server running and does it allow this origin') });
+    expect(e).toMatchObject({ code: 'network', message: expect.stringContaining('Could not reach http://127.0.0.1:1023/v1: is the server running and does it allow this origin') });
     expect(progress[0].phase).toBe('connect');
     expect(engine.modelId).toBeNull();
+  });
+
+  it('a port browsers block (ERR_UNSAFE_PORT) is named as such, not blamed on the server or CORS', async () => {
+    for (const port of [6000, 9, 10080]) {
+      const engine = new OpenAICompatibleEngine({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'x', apiKey: '' });
+      const e = (await engine.load('x').catch((x: unknown) => x)) as Error;
+      expect(e).toMatchObject({ code: 'network' });
+      expect(e.message).toMatch(new RegExp(`^The browser blocks connections to port ${port} \\(Chromium: ERR_UNSAFE_PORT\\)`));
+      expect(e.message).toContain('the server and its CORS settings are not at fault. Serve the endpoint on another port');
+      expect(e.message).not.toContain('is the server running');
+    }
+    expect(blockedPort('http://localhost:8000/v1')).toBeNull();
+    expect(blockedPort('http://localhost/v1')).toBeNull();
+    expect(blockedPort('not a url')).toBeNull();
   });
 
   it('chat before load, and adapters, are clear errors', async () => {

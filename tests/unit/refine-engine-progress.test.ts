@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { generateMany } from '../../src/core/refine/generate.ts';
 import { estimateProgress, formatEta } from '../../src/core/refine/progress.ts';

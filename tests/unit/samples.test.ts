@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { runSelfRefine } from '../../src/core/refine/loop.ts';
 import { buildSamples, selectLoops, summarizeLoop, summarizeLoops, type LoopSummary } from '../../src/core/refine/samples.ts';
-import { toTrlJsonl, type PreferenceRow, type PromptCompletionRow, type SftMessagesRow } from '../../src/core/refine/trl.ts';
+import { toTrlJsonl, type PreferenceRow, type PromptCompletionRow, type SftMessagesRow } from '../../src/core/train/trl.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { parseJsonl } from '../../src/core/train/data-parse.ts';
 import type { Task } from '../../src/core/tasks/types.ts';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { checkBuiltinTask } from '../../src/core/tasks/check.ts';
 import { createKindRegistry, type MetaMix } from '../../src/core/refine/kinds.ts';
 import { metaMixRows, runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';
-import type { Trainer, TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { answerUnderReview, attemptsQuoted, callKind, fakeClock, mathTask, PLAIN_TEMPLATES } from './refine-helpers.ts';
 
@@ -50,7 +50,7 @@ function setup(extra: Partial<SelfOptions<{ lr: number }>> = {}) {
   const checkpoints: SelfCheckpoint[] = [];
   const metrics: RoundMetrics[] = [];
   const progress: SelfProgress[] = [];
-  const engine = new ScriptedEngine({ script: actor, batch: true });
+  const engine = new ScriptedAdapterEngine({ script: actor, batch: true });
   const critic = new ScriptedEngine({
     script: (req) => (callKind(req) === 'refine' ? '#### 42' : actor(req)),
     modelId: 'critic-model',
@@ -113,9 +113,11 @@ describe('SELF rounds', () => {
       [2, 'ad-SELF round 2', 1, 1, 2],
     ]);
     expect(s.metrics[0].train).toMatchObject({ rows: 3, skipped: false });
-    expect(s.metrics[1].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3 });
+    const noCut = { answers: 9, answersCut: 0, feedback: 9, feedbackCut: 0 };
+    expect(s.metrics[1].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3, cutOff: noCut });
     expect(s.metrics[1].train).toEqual({ rows: 3, metrics: { loss: 0.5, rows: 3 }, skipped: false });
-    expect(s.metrics[2].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3 });
+    expect(s.metrics[2].collect).toEqual({ loops: 3, kept: 3, improved: 3, rows: 3, cutOff: { answers: 6, answersCut: 0, feedback: 6, feedbackCut: 0 } });
+    expect(s.metrics[2].cutOff).toEqual({ direct: 0, refined: 0, feedback: { n: 2, cutOff: 0 } });
     expect(result.history).toEqual(s.metrics);
     // Evaluation steps are stored, one per task and mode.
     expect(s.steps.filter((x) => x.kind === 'evaluation' && x.evolutionRound === 2).map((x) => [x.loopId, x.score])).toEqual([
@@ -218,5 +220,17 @@ describe('SELF rounds', () => {
     const s = setup();
     const cp: SelfCheckpoint = { runId: 'other', round: 1, phase: 'collect', adapterId: null, lastTrain: null, lastCollect: null, history: [] };
     await expect(runSelfEvolution({ ...s.options, resume: { checkpoint: cp, steps: [] } })).rejects.toThrow(/belongs to run other/);
+  });
+
+  it('refuses an actor that cannot apply adapters before anything is collected, trained or stored', async () => {
+    const s = setup();
+    const chatOnly = new ScriptedEngine({ script: actor, batch: true });
+    // @ts-expect-error SELF's parameter type asks for an engine with the `adapters` capability.
+    const run = runSelfEvolution({ ...s.options, engine: chatOnly });
+    await expect(run).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('SELF needs the tfjs engine') });
+    expect(chatOnly.calls).toEqual([]);
+    expect(s.critic.calls).toEqual([]);
+    expect(s.trainer.calls).toEqual([]);
+    expect([s.steps, s.checkpoints, s.metrics, s.progress]).toEqual([[], [], [], []]);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { runSrt, type SrtCheckpoint, type SrtOptions } from '../../src/core/refine/srt.ts';
-import type { Trainer, TrainRequest } from '../../src/core/refine/trainer.ts';
-import type { PreferenceRow, PromptCompletionRow } from '../../src/core/refine/trl.ts';
+import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
+import type { PreferenceRow, PromptCompletionRow } from '../../src/core/train/trl.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { answerUnderReview, callKind, mathTask, PLAIN_TEMPLATES } from './refine-helpers.ts';
 
@@ -29,7 +29,7 @@ const TASKS = [mathTask('a', 42), mathTask('b', 42), mathTask('e', 42, 'eval')];
 function setup(extra: Partial<SrtOptions<string>> = {}) {
   const steps: StepRecord[] = [];
   const checkpoints: SrtCheckpoint[] = [];
-  const a = new ScriptedEngine({ script: actor, modelId: 'small' });
+  const a = new ScriptedAdapterEngine({ script: actor, modelId: 'small' });
   const c = new ScriptedEngine({ script: critic, modelId: 'large' });
   const trainer = new FakeTrainer();
   const options: SrtOptions<string> = {
@@ -76,7 +76,11 @@ describe('SRT', () => {
     expect(pair.rejected[0].content).toBe('#### 40');
 
     expect(cp).toMatchObject({ phase: 'done', sftAdapterId: 'ad-SRT SFT', dpoAdapterId: 'ad-SRT DPO' });
-    expect(cp.metrics).toEqual({ loops: 2, kept: 2, improved: 2, sftRows: 2, preferencePairs: 2, sft: { loss: 0.7 }, dpo: { loss: 0.7 }, accuracy: { start: 0, sft: 0, dpo: 1 } });
+    expect(cp.metrics).toEqual({
+      loops: 2, kept: 2, improved: 2, sftRows: 2, preferencePairs: 2, sft: { loss: 0.7 }, dpo: { loss: 0.7 }, accuracy: { start: 0, sft: 0, dpo: 1 },
+      collectCutOff: { answers: 4, answersCut: 0, feedback: 4, feedbackCut: 0 },
+      evalCutOff: { start: { n: 1, cutOff: 0 }, sft: { n: 1, cutOff: 0 }, dpo: { n: 1, cutOff: 0 } },
+    });
     expect(s.checkpoints.map((c) => c.phase)).toEqual(['collect', 'sft', 'dpo', 'evaluate', 'done']);
     expect(s.steps.filter((x) => x.kind === 'evaluation').map((x) => [x.loopId, x.adapterId, x.score])).toEqual([
       ['srt1/eval-start/e', null, 0],
@@ -117,5 +121,13 @@ describe('SRT', () => {
     const s = setup();
     await expect(runSrt({ ...s.options, critic: s.a })).rejects.toThrow(/critic different from the actor/);
     await expect(runSrt({ ...s.options, tasks: [TASKS[2]] })).rejects.toThrow(/train split/);
+  });
+
+  it('refuses an actor that cannot apply adapters before the critic is asked or anything is trained or stored', async () => {
+    const s = setup();
+    const chatOnly = new ScriptedEngine({ script: actor, modelId: 'small' });
+    // @ts-expect-error SRT's parameter type asks for an actor with the `adapters` capability.
+    await expect(runSrt({ ...s.options, actor: chatOnly })).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('SRT needs the tfjs engine') });
+    expect([chatOnly.calls, s.c.calls, s.trainer.calls, s.steps, s.checkpoints]).toEqual([[], [], [], [], []]);
   });
 });

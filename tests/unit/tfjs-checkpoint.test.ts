@@ -1,5 +1,5 @@
 /**
- * Gradient checkpointing (src/core/model/checkpoint.ts, used by the tfjs trainer when activations would not fit):
+ * Gradient checkpointing (src/core/train/checkpointed-grads.ts, used by the tfjs trainer when activations would not fit):
  * the loss and every LoRA gradient equal those of the ordinary pass (and the fixtures' float64 reference),
  * also with LoRA dropout (the recomputation draws the same masks) and with adapters on some layers only.
  */
@@ -12,7 +12,7 @@ import { nodeDirSource } from '../../src/core/io/node-dir.ts';
 import { disposeLora, initLora, toVariable } from '../../src/core/lora/init.ts';
 import { loadPeftAdapter } from '../../src/core/lora/peft-load.ts';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
-import { checkpointedLoraGrads } from '../../src/core/model/checkpoint.ts';
+import { checkpointedLoraGrads } from '../../src/core/train/checkpointed-grads.ts';
 import { forwardHidden } from '../../src/core/model/llama.ts';
 import { peftTensorName } from '../../src/core/lora/peft-names.ts';
 import { loadModel } from '../../src/core/model/load.ts';
@@ -20,9 +20,10 @@ import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
 import { loraGradFn } from '../../src/core/engine/tfjs/train-run.ts';
 import { padSequences } from '../../src/core/train/batches.ts';
-import { Rng } from '../../src/core/train/rng.ts';
+import { Rng } from '../../src/core/random/rng.ts';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { maxRelError, randomizeLora } from './train-helpers.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 interface Reference {
   input_ids: number[][];
@@ -64,7 +65,7 @@ describe('gradient checkpointing', () => {
           return { loss, grads: byName };
         }
         const { value, grads } = tf.variableGrads(
-          () => causalLmLossFromHidden(forwardHidden(model, ids, { lora, ...opts }), head, labels, 8),
+          () => causalLmLossFromHidden(forwardHidden(model, ids, { linears: loraLinears(lora, opts) }), head, labels, 8),
           [...params.values()],
         );
         const out = { loss: value.dataSync()[0], grads: new Map([...params].map(([name, v]) => [name, Float32Array.from(grads[v.name].dataSync())])) };

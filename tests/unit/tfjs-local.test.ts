@@ -19,6 +19,7 @@ import { loadModel } from '../../src/core/model/load.ts';
 import type { ChatMessage } from '../../src/core/text/types.ts';
 import { adapterDir, modelDir } from '../fixtures/reference.ts';
 import { readSafetensorsIndependently } from './train-helpers.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 function fixtureAdapterFiles(name: 'tiny-llama' | 'tiny-qwen2'): AdapterFiles {
   return {
@@ -78,7 +79,7 @@ describe('TfjsLocalEngine: generation and adapters', () => {
     const lora = await loadPeftAdapter(await nodeDirSource(adapterDir('tiny-llama')), model.config);
     try {
       const base = await generate(model, encodeChat(model.tokenizer, ASK), { maxTokens: 10 });
-      const adapted = await generate(model, encodeChat(model.tokenizer, ASK), { maxTokens: 10, lora });
+      const adapted = await generate(model, encodeChat(model.tokenizer, ASK), { maxTokens: 10, linears: loraLinears(lora) });
       expect(r.text).toBe(base.text);
       await engine.addAdapter('fixture', fixtureAdapterFiles('tiny-llama'));
       const withAdapter = await engine.chat({ messages: ASK, maxTokens: 10, adapterId: 'fixture' });

@@ -69,7 +69,7 @@ describe('TfjsEngine.mergedModel', () => {
     try {
       const ref = reference('tiny-llama');
       const ids = tf.tensor2d(ref.input_ids, undefined, 'int32');
-      const logits = forward(model, ids, { lora: null });
+      const logits = forward(model, ids, { linears: null });
       const values = (await logits.array()) as number[][][];
       tf.dispose([ids, logits]);
       expect(maxAbsDiff(values, ref.logits_adapted)).toBeLessThan(1e-3);
@@ -141,7 +141,7 @@ describe('mergedModel over the worker protocol', () => {
       try {
         const ref = reference('tiny-qwen2');
         const ids = tf.tensor2d(ref.input_ids, undefined, 'int32');
-        const logits = forward(model, ids, { lora: null });
+        const logits = forward(model, ids, { linears: null });
         const values = (await logits.array()) as number[][][];
         tf.dispose([ids, logits]);
         expect(maxAbsDiff(values, ref.logits_adapted)).toBeLessThan(1e-3);

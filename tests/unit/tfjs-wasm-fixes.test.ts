@@ -18,6 +18,7 @@ import { causalLmLoss, causalLmLossFromHidden } from '../../src/core/train/loss.
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { fixturesDir } from '../fixtures/paths.ts';
 import { maxRelError } from './train-helpers.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 interface Reference {
   input_ids: number[][];
@@ -40,7 +41,7 @@ async function fixtureLossAndGrads(): Promise<{ loss: number; grads: Map<string,
   const ids = tf.tensor2d(ref.input_ids.flat(), [B, T], 'int32');
   const labels = tf.tensor2d(ref.labels.flat(), [B, T], 'int32');
   const head = model.weights.lmHead ?? model.weights.embedding;
-  const { value, grads } = tf.variableGrads(() => causalLmLossFromHidden(forwardHidden(model, ids, { lora }), head, labels, 7), [...params.values()]);
+  const { value, grads } = tf.variableGrads(() => causalLmLossFromHidden(forwardHidden(model, ids, { linears: loraLinears(lora) }), head, labels, 7), [...params.values()]);
   const out = new Map<string, Float32Array>();
   for (const [name, v] of params) out.set(name, Float32Array.from(grads[v.name].dataSync() as Float32Array));
   const loss = value.dataSync()[0];

@@ -5,13 +5,14 @@
  * the rows it gets. The measures, the label-free filter and the table must follow from that behaviour.
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
-import type { TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX } from '../../src/core/toy/prompts.ts';
 import { runToySelf } from '../../src/core/toy/self-experiment.ts';
-import { formatToySelfTable, seedStat, toySelfTable } from '../../src/core/toy/self-summary.ts';
+import { seedStat } from '../../src/core/stats/seed-stat.ts';
+import { formatToySelfTable, toySelfTable } from '../../src/core/toy/self-summary.ts';
 
 /** Replies like a model with the habit (base) or without it (any adapter), with the program's feedback; refines right. */
 function reply(request: ChatRequest): string {
@@ -25,7 +26,7 @@ function reply(request: ChatRequest): string {
 
 describe('runToySelf', () => {
   it('measures direct, self-refined and verdict accuracy per round, training on what the model itself calls correct', async () => {
-    const engine = new ScriptedEngine({ script: reply, batch: true });
+    const engine = new ScriptedAdapterEngine({ script: reply, batch: true });
     const requests: TrainRequest[] = [];
     const trainer = {
       train: async (r: TrainRequest) => {
@@ -82,7 +83,7 @@ describe('runToySelf', () => {
   });
 
   it('also trains on its own feedback and refinement calls of the loops it fixed, as sent and as answered (the default)', async () => {
-    const engine = new ScriptedEngine({ script: reply, batch: true });
+    const engine = new ScriptedAdapterEngine({ script: reply, batch: true });
     const requests: TrainRequest[] = [];
     const trainer = {
       train: async (r: TrainRequest) => {
@@ -111,7 +112,7 @@ describe('runToySelf', () => {
 
   it('drops loops whose final answer the model itself calls wrong, without looking at the truth', async () => {
     // Feedback that always says "wrong" (and names a digit), refinements that never change: nothing is kept.
-    const engine = new ScriptedEngine({
+    const engine = new ScriptedAdapterEngine({
       batch: true,
       script: (request) => {
         const text = request.messages[request.messages.length - 1].content;

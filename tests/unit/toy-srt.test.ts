@@ -5,10 +5,10 @@
  * feedback, the DPO pairs and the scores must follow from that.
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedAdapterEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
-import type { TrainRequest } from '../../src/core/refine/trainer.ts';
+import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, writeToyFeedback } from '../../src/core/toy/index.ts';
 import { TOY_CHECK, TOY_FIX, toyPrompts } from '../../src/core/toy/prompts.ts';
 import { ReferenceCritic, referenceReply, REFERENCE_CRITIC_ID } from '../../src/core/toy/reference-critic.ts';
@@ -47,7 +47,7 @@ describe('the reference critic', () => {
 
 describe('runToySrt', () => {
   it('trains SFT on the critic feedback then refinement (or the refinement only), then DPO, and scores each adapter', async () => {
-    const engine = new ScriptedEngine({ script: actor, batch: true });
+    const engine = new ScriptedAdapterEngine({ script: actor, batch: true });
     const critic = new ReferenceCritic();
     await critic.load(REFERENCE_CRITIC_ID);
     const requests: TrainRequest[] = [];

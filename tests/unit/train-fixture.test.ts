@@ -20,9 +20,10 @@ import type { TokenBatch } from '../../src/core/train/batches.ts';
 import { causalLmLossFromHidden } from '../../src/core/train/loss.ts';
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
 import { sftLossFn, type LogitsFn } from '../../src/core/train/objectives.ts';
-import { Rng } from '../../src/core/train/rng.ts';
+import { Rng } from '../../src/core/random/rng.ts';
 import { FIXTURE_MODELS, fixturesDir } from '../fixtures/paths.ts';
 import { fixtureModelConfig, maxRelError, randomizeLora } from './train-helpers.ts';
+import { loraLinears } from '../../src/core/lora/linear.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-fixture-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,7 +68,7 @@ describe('loss and LoRA gradients over the runtime forward pass', () => {
       disposeLora(file);
       const params = loraParamMap(lora);
       const logitsFn: LogitsFn = (ids, o) =>
-        forward(model, ids, { lora: o.adapter ? lora : null, training: o.training ? { dropoutSeed: o.seed ?? 0 } : null });
+        forward(model, ids, { linears: o.adapter ? loraLinears(lora, { training: o.training ? { dropoutSeed: o.seed ?? 0 } : null }) : null });
       const [B, T] = [ref.input_ids.length, ref.input_ids[0].length];
       const batch: TokenBatch = {
         inputIds: Int32Array.from(ref.input_ids.flat()),
@@ -85,7 +86,7 @@ describe('loss and LoRA gradients over the runtime forward pass', () => {
       const head = model.weights.lmHead ?? model.weights.embedding; // [H, V]
       const ways: Array<[string, () => tf.Scalar]> = [
         ['full logits (sftLossFn)', () => lossFn(batch, { step: 0, microStep: 0, rng: Rng.fromSeed(0) })],
-        ['hidden states + chunked head', () => causalLmLossFromHidden(forwardHidden(model, ids, { lora }), head, labels, 5)],
+        ['hidden states + chunked head', () => causalLmLossFromHidden(forwardHidden(model, ids, { linears: loraLinears(lora) }), head, labels, 5)],
       ];
       for (const [way, f] of ways) {
         const { value, grads } = tf.variableGrads(f, vars);

@@ -72,7 +72,7 @@ export function readSafetensorsIndependently(bytes: Uint8Array): ReadSafetensors
   };
 }
 
-/** Deterministic pseudo-random floats for test data (independent of src/core/train/rng.ts). */
+/** Deterministic pseudo-random floats for test data (independent of src/core/random/rng.ts). */
 export function testFloats(n: number, seed: number, scale = 1): Float32Array {
   let x = seed >>> 0 || 1;
   const out = new Float32Array(n);
@@ -129,14 +129,14 @@ export function smallModelConfig(overrides: Record<string, unknown> = {}): Model
 import * as tf from '@tensorflow/tfjs';
 import type { LoraWeights } from '../../src/core/lora/types.ts';
 
-/** Gives every B (and A) of an adapter deterministic random values, so that exports carry real numbers. */
-export function randomizeLora(w: LoraWeights, seed: number): void {
+/** Gives every B (and A) of an adapter deterministic random values in [-scale, scale], so that exports carry real numbers. */
+export function randomizeLora(w: LoraWeights, seed: number, scale = 0.5): void {
   let s = seed;
   for (const { a, b } of w.modules.values()) {
     for (const t of [a, b]) {
       const v = t as unknown as tf.Variable;
       const size = v.shape.reduce((x, y) => x * y, 1);
-      v.assign(tf.tensor(testFloats(size, ++s, 0.5), v.shape));
+      v.assign(tf.tensor(testFloats(size, ++s, scale), v.shape));
     }
   }
 }
@@ -204,4 +204,22 @@ export function charTokenizer(template: string, options: { mergeRepeats?: boolea
       return compiled.render({ messages, add_generation_prompt: opts.addGenerationPrompt ?? false });
     },
   };
+}
+
+/**
+ * numpy's w.reshape(nHead, 2, rows/nHead/2, cols).swapaxes(1, 2).reshape(rows, cols), done generically with
+ * strides: walk the swapped view in C order and copy from the source strides.
+ */
+export function numpyPermute(w: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
+  const shape = [nHead, 2, rows / nHead / 2, cols];
+  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+  const vShape = [shape[0], shape[2], shape[1], shape[3]]; // axes 1 and 2 swapped
+  const vStrides = [strides[0], strides[2], strides[1], strides[3]];
+  const out = new Float32Array(w.length);
+  let k = 0;
+  for (let a = 0; a < vShape[0]; a++)
+    for (let b = 0; b < vShape[1]; b++)
+      for (let c = 0; c < vShape[2]; c++)
+        for (let d = 0; d < vShape[3]; d++) out[k++] = w[a * vStrides[0] + b * vStrides[1] + c * vStrides[2] + d * vStrides[3]];
+  return out;
 }

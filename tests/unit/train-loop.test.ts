@@ -13,9 +13,9 @@ import { captureCheckpoint, checkpointFromFiles, checkpointToFiles, type TrainCh
 import { TrainControl } from '../../src/core/train/control.ts';
 import type { PreferenceExample, TokenSequence } from '../../src/core/train/data-types.ts';
 import { loraParamMap } from '../../src/core/train/lora-params.ts';
-import { train, type StepReport, type TrainOptions } from '../../src/core/train/loop.ts';
+import { checkpointDue, train, type StepReport, type TrainOptions } from '../../src/core/train/loop.ts';
 import { dpoLossFn, sftLossFn, type HiddenModel, type LogitsFn } from '../../src/core/train/objectives.ts';
-import { Rng } from '../../src/core/train/rng.ts';
+import { Rng } from '../../src/core/random/rng.ts';
 import { makeSchedule } from '../../src/core/train/schedule.ts';
 import { readSafetensorsIndependently, smallModelConfig, testFloats } from './train-helpers.ts';
 
@@ -173,6 +173,35 @@ describe('train (generic loop)', () => {
     expect(resumed.reports.map((r) => r.step)).toEqual([4, 5, 6, 7, 8]);
     expect(resumed.reports.map((r) => r.loss)).toEqual(whole.reports.slice(3).map((r) => r.loss));
     expectIdentical(resumed.values, whole.values);
+  });
+
+  it('checkpoints by training time as well as by steps, whichever comes first, before the time would pass', async () => {
+    // A clock that moves 1 s on every reading: the loop reads it at the start and end of each step (so a step
+    // takes 1 s) and around each checkpoint (1 s to take one).
+    let t = 0;
+    const now = () => (t += 1000) - 1000;
+    const timed: number[] = [];
+    await run({ totalSteps: 8, checkpointEveryMs: 3500, now, onCheckpoint: (c) => void timed.push(c.step) });
+    // 1 s + 1 s + (1 s, and the next would pass 3.5 s) → step 3; then 1 s already spent taking it → 5, 7; none after the last.
+    expect(timed).toEqual([3, 5, 7]);
+    t = 0;
+    const both: number[] = [];
+    await run({ totalSteps: 8, checkpointEvery: 4, checkpointEveryMs: 3500, now, onCheckpoint: (c) => void both.push(c.step) });
+    expect(both).toEqual([3, 4, 6, 8]);
+  });
+
+  it('checkpointDue: every N steps, or when the next step would pass the time since the last one', () => {
+    const at = (o: Partial<Parameters<typeof checkpointDue>[0]>) => checkpointDue({ step: 5, totalSteps: 100, every: 0, everyMs: 0, sinceMs: 0, stepMs: 0, ...o });
+    expect(at({})).toBe(false);
+    expect(at({ every: 5 })).toBe(true);
+    expect(at({ every: 4 })).toBe(false);
+    expect(at({ everyMs: 10_000, sinceMs: 7_000, stepMs: 2_999 })).toBe(false);
+    expect(at({ everyMs: 10_000, sinceMs: 7_000, stepMs: 3_000 })).toBe(true);
+    // A step longer than the interval: a checkpoint after every step.
+    expect(at({ everyMs: 10_000, sinceMs: 12_000, stepMs: 12_000 })).toBe(true);
+    // No time checkpoint after the last step (the run finishes); the step rule still applies there.
+    expect(at({ step: 100, everyMs: 10_000, sinceMs: 9_000, stepMs: 2_000 })).toBe(false);
+    expect(at({ step: 100, every: 50 })).toBe(true);
   });
 
   it('pauses and resumes between steps without changing the result', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, Rng } from '../../src/core/train/rng.ts';
+import { deriveSeed, Rng } from '../../src/core/random/rng.ts';
 
 /** xoshiro128** straight from the reference C code, in BigInt arithmetic (independent of the implementation). */
 function referenceXoshiro(state: bigint[], n: number): number[] {

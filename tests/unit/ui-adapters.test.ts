@@ -7,8 +7,9 @@ import { createExperiment } from '../../src/db/experiments.ts';
 import type { Adapter, TrainingRun } from '../../src/db/types.ts';
 import { adapterConfigText, adapterExportZip, adapterFilesOf, cardInfo, loraFromPeftJson, zipFileName } from '../../src/ui/adapters/adapter-files.ts';
 import { importAdapter, peftPair } from '../../src/ui/adapters/adapter-import.ts';
-import { ensureAdapters, requireTfjs } from '../../src/ui/adapters/adapter-sync.ts';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ensureAdapters } from '../../src/ui/adapters/adapter-sync.ts';
+import { requireCapability } from '../../src/core/engine/capabilities.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import { FakeTfjsEngine, uiDb } from './ui-self-fakes.ts';
 
 const LORA = { r: 4, alpha: 8, dropout: 0.05, rslora: false, targetModules: ['q_proj' as const, 'v_proj' as const], layers: null };
@@ -101,10 +102,10 @@ describe('stored adapters in the engine', () => {
     await expect(ensureAdapters(engine, db, ['gone'])).rejects.toThrow(/no longer exists/);
     await engine.load('other');
     await expect(ensureAdapters(engine, db, [row.id])).rejects.toMatchObject({ code: 'adapter-mismatch' });
-    expect(() => requireTfjs(new ScriptedEngine({ script: [] }), 'Training')).toThrow(/needs the tfjs engine/);
+    expect(() => requireCapability(new ScriptedEngine({ script: [] }), 'trainLora', 'Training')).toThrow(/needs the tfjs engine/);
     // A web-llm actor cannot train: the message names the same model's Hugging Face repo to load on tfjs.
-    const webllm = { kind: 'webllm' as const, modelId: 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC', load: async () => {}, chat: async () => ({ text: '', finishReason: 'stop' as const, usage: { promptTokens: 0, completionTokens: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, totalMs: 0 } }), unload: async () => {} };
-    expect(() => requireTfjs(webllm, 'Training')).toThrow(/For Qwen2\.5 0\.5B Instruct, load the tfjs engine with its Hugging Face repo Qwen\/Qwen2\.5-0\.5B-Instruct/);
-    expect(requireTfjs(engine, 'x')).toBe(engine);
+    const webllm = { kind: 'webllm' as const, capabilities: { adapters: false, trainLora: false, evolve: false }, modelId: 'Qwen2.5-0.5B-Instruct-q4f32_1-MLC', load: async () => {}, chat: async () => ({ text: '', finishReason: 'stop' as const, usage: { promptTokens: 0, completionTokens: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, totalMs: 0 } }), unload: async () => {} };
+    expect(() => requireCapability(webllm, 'trainLora', 'Training')).toThrow(/For Qwen2\.5 0\.5B Instruct, load the tfjs engine with its Hugging Face repo Qwen\/Qwen2\.5-0\.5B-Instruct/);
+    expect(requireCapability(engine, 'trainLora', 'x')).toBe(engine);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { TfjsChatParams } from '../../src/core/engine/tfjs/api.ts';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { addAdapter } from '../../src/db/adapters.ts';
@@ -7,7 +7,7 @@ import { createExperiment } from '../../src/db/experiments.ts';
 import { addTasks } from '../../src/db/tasks.ts';
 import type { Run } from '../../src/db/types.ts';
 import { defaultEvalSettings, readEvalSettings, writeEvalSettings } from '../../src/ui/evaluation/eval-settings.ts';
-import { runEvaluation, sideBySide, type PairwiseRow } from '../../src/ui/evaluation/eval-runner.ts';
+import { runEvaluation, sideBySide, type PairwiseRow } from '../../src/ui/runs/eval-runner.ts';
 import { formatStat, selfTable } from '../../src/ui/evaluation/self-table.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
@@ -46,10 +46,17 @@ describe('the SELF results table (issue 6)', () => {
 
 describe('evaluation settings', () => {
   it('defaults per model, stored and read back, invalid ones replaced', () => {
-    expect(defaultEvalSettings('toy-arith')).toMatchObject({ evalCount: 200, answerTokens: 12, feedbackTokens: 176 });
+    // Token budgets: none of its own, so each kind's (the toy kind's are 96 and 176, tested in ui-defaults.test.ts).
+    expect(defaultEvalSettings('toy-arith')).toMatchObject({ evalCount: 200, answerTokens: null, feedbackTokens: null });
     const s = { ...defaultEvalSettings(null), evalCount: 5 };
-    expect(readEvalSettings(writeEvalSettings({}, s), null)).toEqual(s);
-    expect(readEvalSettings({ evaluation: { batchSize: 0 } }, null)).toEqual(defaultEvalSettings(null));
+    expect(readEvalSettings(writeEvalSettings({}, s), null)).toEqual({ value: s, problem: null });
+    expect(readEvalSettings({}, null)).toEqual({ value: defaultEvalSettings(null), problem: null });
+    // Unusable stored settings: the defaults, and the reason, which the tab shows.
+    expect(readEvalSettings({ evaluation: { batchSize: 0 } }, null)).toEqual({
+      value: defaultEvalSettings(null),
+      problem: 'The stored evaluation settings could not be used (Evaluation setting "batch size" must be a whole number from 1 to 512 (got 0).); showing the defaults.',
+    });
+    expect(readEvalSettings({ evaluation: 'x' }, null).problem).toMatch(/not an object/);
     expect(() => writeEvalSettings({}, { ...s, judge: 'nobody' as never })).toThrow(/Unknown judge/);
   });
 });
@@ -68,8 +75,8 @@ describe('evaluation runs (stored)', () => {
     const evalQs = (await db.tasks.toArray()).filter((t) => t.split === 'eval');
     const nonHabit = evalQs.filter((t) => !habitApplies(tryParseToyQuestion(t.prompt)!)).length / 8;
     expect(points).toEqual([
-      { round: 0, evalTasks: 8, directAccuracy: nonHabit, refinedAccuracy: 1, selfFeedbackAccuracy: 1 },
-      { round: 1, evalTasks: 8, directAccuracy: 1, refinedAccuracy: 1, selfFeedbackAccuracy: 1 },
+      { round: 0, evalTasks: 8, directAccuracy: nonHabit, refinedAccuracy: 1, selfFeedbackAccuracy: 1, directCutOff: 0, refinedCutOff: 0, feedbackCutOff: 0, feedbackCalls: 8 },
+      { round: 1, evalTasks: 8, directAccuracy: 1, refinedAccuracy: 1, selfFeedbackAccuracy: 1, directCutOff: 0, refinedCutOff: 0, feedbackCutOff: 0, feedbackCalls: 8 },
     ]);
     const [run] = await db.runs.toArray();
     expect(run).toMatchObject({ kind: 'eval', status: 'done', metrics: points });

@@ -4,7 +4,7 @@
  * progress and summary, refusals, and the engine slots (load with progress, switch, failure, cancel).
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedEngine } from '../../src/core/engine/scripted.ts';
+import { ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
@@ -17,7 +17,7 @@ import type { Experiment } from '../../src/db/types.ts';
 import { EngineSlot, type SlotView } from '../../src/ui/engines/engine-slot.ts';
 import { summarizeBatch } from '../../src/ui/playground/batch-summary.ts';
 import { LiveRun, type LiveRunView } from '../../src/ui/playground/live-run.ts';
-import type { RunEngines } from '../../src/ui/playground/loop-runner.ts';
+import type { RunEngines } from '../../src/ui/runs/loop-runner.ts';
 import { roundsOf, stopReasonOf } from '../../src/ui/playground/loop-view.ts';
 import { DEFAULT_REFINE_SETTINGS, type RefineSettings } from '../../src/ui/playground/refine-settings.ts';
 import { parseRunConfig } from '../../src/ui/playground/run-config.ts';
@@ -111,7 +111,7 @@ describe('a single live loop', () => {
     const stored = await listSteps(w.db, v.runId!);
     expect(stored.map((s) => s.id)).toEqual(v.steps.map((s) => (s as { id?: string }).id));
     for (const s of stored) {
-      expect(s).toMatchObject({ runId: v.runId, experimentId: w.exp.id, taskId: w.taskIds[0], loopId: `${v.runId}/${w.taskIds[0]}`, engine: 'scripted', modelId: 'scripted-actor', seed: 7, source: 'self', evolutionRound: 0 });
+      expect(s).toMatchObject({ runId: v.runId, experimentId: w.exp.id, taskId: w.taskIds[0], loopId: `${v.runId}/${w.taskIds[0]}`, engine: 'openai', modelId: 'scripted-actor', seed: 7, source: 'self', evolutionRound: 0 });
       expect(s.prompt.length).toBeGreaterThan(0);
     }
     expect(stored[0].prompt).toEqual([{ role: 'user', content: 'DRAFT What is the answer to problem m1?' }]);
@@ -222,7 +222,7 @@ describe('a single live loop', () => {
     await paused.live.finished;
     const other = resume(paused.live.view.runId!, 'another-model');
     await other.finished;
-    expect(other.view.error?.message).toMatch(/used Scripted \(scripted, scripted-actor\) as the actor, but another-model/);
+    expect(other.view.error?.message).toMatch(/used Scripted \(openai, scripted-actor\) as the actor, but another-model/);
     expect(await w.db.runs.get(paused.live.view.runId!)).toMatchObject({ status: 'aborted' });
   });
 });
@@ -235,7 +235,7 @@ describe('a separate critic', () => {
     const views: LiveRunView[] = [];
     const tasks = await loadCoreTasks(w.db, [w.taskIds[0]]);
     const config = buildRunConfig('single', tasks, { ...SETTINGS, stepThrough: true }, engines, { actor: 'Actor', critic: 'Critic' });
-    expect(config.critic).toEqual({ kind: 'scripted', modelId: 'scripted-critic', label: 'Critic' });
+    expect(config.critic).toEqual({ kind: 'openai', modelId: 'scripted-critic', label: 'Critic' });
     const live = LiveRun.start({ db: w.db, locks: w.locks }, { experimentId: w.exp.id, config, tasks, engines }, true, (v) => views.push(v));
     await until(() => live.view.waiting?.kind === 'draft');
     live.next();
@@ -361,7 +361,8 @@ describe('engine slots', () => {
       'critic',
       () => ({
         engine: {
-          kind: 'scripted',
+          kind: 'openai',
+          capabilities: { adapters: false, trainLora: false, evolve: false },
           modelId: null,
           load: (_id: string, o?: { signal?: AbortSignal }) =>
             new Promise<void>((_, reject) => o?.signal?.addEventListener('abort', () => reject(new AppError('aborted', 'Stopped.')))),

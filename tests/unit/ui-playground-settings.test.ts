@@ -27,6 +27,7 @@ import { checkEndpoint, ENDPOINT_SETTING_KEY, forgetEndpoint, loadEndpoint, save
 import { gpuSummary, webllmRows } from '../../src/ui/engines/webllm-rows.ts';
 import {
   DEFAULT_REFINE_SETTINGS,
+  budgetChoice,
   generationParams,
   readRefineSettings,
   templateEdits,
@@ -139,7 +140,9 @@ describe('refine settings', () => {
     const written = writeRefineSettings({ engines: { x: 1 } }, s);
     expect(written.engines).toEqual({ x: 1 });
     expect(readRefineSettings(JSON.parse(JSON.stringify(written)))).toEqual({ value: s, problems: [] });
-    expect(generationParams(s.params)).toEqual({ maxTokens: 64, temperature: 0.7, topP: 0.9, seed: 5 });
+    // The token limit travels as the budget choice, resolved per task kind (budgets.ts).
+    expect(generationParams(s.params)).toEqual({ temperature: 0.7, topP: 0.9, seed: 5 });
+    expect(budgetChoice(s)).toEqual({ answerTokens: 64, feedbackTokens: 64 });
     expect(templatesFor('math', s)).toEqual({ ...MATH_TEMPLATES, system: 'Be brief.' });
   });
 
@@ -179,6 +182,7 @@ describe('run config', () => {
     actor: { kind: 'tfjs', modelId: 'toy-arith', label: 'tfjs · Toy' },
     critic: null,
     params: { maxTokens: 32, temperature: 0, seed: 1, stop: ['###'] },
+    budgets: { math: { draft: 32, feedback: 32, refine: 32, stop: [] } },
     stop: { maxRounds: 2, scoreThreshold: 9, stopOnNoIssues: true, stopOnUnchanged: true, maxUnparsedInRow: 2 },
     oracle: 'replace',
     templates: { math: MATH_TEMPLATES },
@@ -244,7 +248,7 @@ describe('web-llm catalog rows', () => {
     expect(qwen.cached).toEqual(['Qwen2.5-0.5B-Instruct-q4f32_1-MLC']);
     expect(rows.find((r) => r.entry.id === 'smollm2-360m')!.partial).toEqual(['SmolLM2-360M-Instruct-q4f16_1-MLC']);
     expect(rows.some((r) => r.entry.id === 'toy-arith')).toBe(false);
-    expect(gpuSummary(SWIFTSHADER)).toMatch(/lacks shader-f16, so q4f32 builds are picked/);
+    expect(gpuSummary(SWIFTSHADER)).toMatch(/lacks shader-f16, so 32-bit-float builds are picked \(q4f32, or q0f32 for a model without a 4-bit build\)/);
   });
 
   it('says why nothing runs without WebGPU', () => {

@@ -7,6 +7,7 @@ import type { Task as CoreTask } from '../../src/core/tasks/types.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { listTasks } from '../../src/db/tasks.ts';
 import type { Task as TaskRow } from '../../src/db/types.ts';
+import { PICKER_LIMIT, pickerTasks } from '../../src/ui/playground/task-pick.ts';
 import { loadCoreTasks } from '../../src/ui/tasks/task-lookup.ts';
 import { fromTaskRow, toNewTask, withoutDuplicates } from '../../src/ui/tasks/task-rows.ts';
 import { addCustomPrompt, addImportedTasks, addTaskSet, tasksOfSet, toyTasks } from '../../src/ui/tasks/task-sets.ts';
@@ -131,5 +132,20 @@ describe('the toy kind', () => {
     expect(r.parser(TOY_KIND)(fb)).toMatchObject({ parseStatus: 'ok', feedback: { verdict: 'incorrect' } });
     expect(r.parser(TOY_KIND)('gibberish')).toMatchObject({ parseStatus: 'unparsed', feedback: null });
     expect(r.templates(TOY_KIND).feedback).toBe('{prompt}\n{answer}\nCheck it column by column.');
+  });
+});
+
+describe('the task picker', () => {
+  const rows = Array.from({ length: 601 }, (_, i) => ({ id: `t${i}`, kind: i === 600 ? 'open' : 'toy-arith', split: i % 3 === 0 ? 'eval' : 'train', prompt: i === 600 ? 'Name three colours of the rainbow, please.' : `${100 + i} + 1` }));
+
+  it('lists the first 500 and reaches every other task by search, kind and split', () => {
+    expect(pickerTasks(rows, { kind: '', split: '', query: '' })).toMatchObject({ matching: 601, shown: expect.any(Array) });
+    expect(pickerTasks(rows, { kind: '', split: '', query: '' }).shown).toHaveLength(PICKER_LIMIT);
+    // The imported task, 601st in the list, is one search away.
+    expect(pickerTasks(rows, { kind: '', split: '', query: 'RAINBOW colours' }).shown.map((t) => t.id)).toEqual(['t600']);
+    expect(pickerTasks(rows, { kind: 'open', split: '', query: '' }).shown.map((t) => t.id)).toEqual(['t600']);
+    expect(pickerTasks(rows, { kind: '', split: 'eval', query: '697' }).shown.map((t) => t.id)).toEqual(['t597']);
+    expect(pickerTasks(rows, { kind: '', split: 'eval', query: '698' }).shown).toEqual([]);
+    expect(pickerTasks(rows, { kind: '', split: '', query: 'no such words' })).toEqual({ matching: 0, shown: [] });
   });
 });

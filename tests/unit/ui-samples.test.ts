@@ -43,7 +43,7 @@ describe('collecting samples from finished runs', () => {
     const report = await collectSamples(db, exp.id, { ...DEFAULT_COLLECT, runIds: [run.id], shapes: ['sft', 'preference', 'meta'], filter: { ...DEFAULT_COLLECT.filter, requireImproved: true } });
     const improved = train.filter(habit).length;
     expect(improved).toBeGreaterThan(0);
-    expect(report).toMatchObject({ loops: 12, kept: improved, heldOut: 4, added: 12 + 2 * improved, addedIncluded: 3 * improved, duplicates: 0 });
+    expect(report).toMatchObject({ loops: 12, kept: improved, heldOut: 4, added: 12 + 2 * improved, addedIncluded: 3 * improved, duplicates: 0, problems: [] });
     expect(report.dropped).toEqual([{ reason: 'did not improve', count: 12 - improved }]);
     const samples = await db.samples.toArray();
     const steps = new Map((await db.steps.toArray()).map((s) => [s.id, s]));
@@ -82,6 +82,17 @@ describe('collecting samples from finished runs', () => {
     expect((await db.samples.toArray()).every((s) => s.included)).toBe(true);
     const withEval = await collectSamples(db, exp.id, { ...DEFAULT_COLLECT, runIds: [run.id], includeEvalSplit: true });
     expect(withEval).toMatchObject({ loops: 16, added: 4, duplicates: 12, heldOut: 0 });
+  });
+
+  it('says what it could not read: a task with an unreadable checker (its loops skipped), a run\'s unusable templates', async () => {
+    const { db, exp, run, train } = await withRun();
+    await db.tasks.update(train[0].id, { checker: { rules: 'not a list' } });
+    await db.runs.update(run.id, { config: { ...run.config, templates: { 'toy-arith': { draft: 'no placeholder' } } } });
+    const r = await collectSamples(db, exp.id, { ...DEFAULT_COLLECT, runIds: [run.id] });
+    expect(r.loops).toBe(11);
+    expect(r.problems).toHaveLength(2);
+    expect(r.problems[0]).toMatch(/has a checker whose "rules" is not a list.*Its loops were skipped\./);
+    expect(r.problems[1]).toMatch(/^The stored run's templates for "toy-arith" cannot be used \(.*\)\. The experiment's templates were used for its samples\.$/);
   });
 
   it('refuses clearly', async () => {

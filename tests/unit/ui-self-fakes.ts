@@ -46,6 +46,8 @@ export interface FakeOptions {
   beforeStep?: (step: number, signal: AbortSignal) => Promise<void> | void;
   /** An adapter's files are refused with this error. */
   refuseAdapter?: (files: AdapterFiles) => AppError | null;
+  /** Count one character as one token: a reply longer than maxTokens is cut there (finishReason 'length'). */
+  charTokens?: boolean;
 }
 
 /** A TfjsEngineBase whose host is a script: what the UI runners see is exactly the engine API. */
@@ -65,8 +67,11 @@ export class FakeTfjsEngine extends TfjsEngineBase {
     const reply = (p: TfjsChatParams) => {
       known(p.adapterId);
       this.chats.push(p);
-      const text = script(p);
-      return { text, finishReason: 'stop' as const, usage: { promptTokens: 10, completionTokens: text.length, prefillTokensPerSec: 100, decodeTokensPerSec: 10, totalMs: 1 } };
+      const full = script(p);
+      const cut = o.charTokens === true && p.maxTokens !== undefined && full.length > p.maxTokens;
+      const text = cut ? full.slice(0, p.maxTokens) : full;
+      const finishReason = cut ? ('length' as const) : ('stop' as const);
+      return { text, finishReason, usage: { promptTokens: 10, completionTokens: text.length, prefillTokensPerSec: 100, decodeTokensPerSec: 10, totalMs: 1 } };
     };
     const handlers: Handlers<TfjsApi> = {
       init: async () => backend,

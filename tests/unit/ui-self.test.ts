@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
+import { budgetsByKind } from '../../src/core/refine/budgets.ts';
 import { kindRegistry } from '../../src/core/refine/kinds.ts';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { TOY_MAX_TOKENS } from '../../src/core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../src/core/toy/self-experiment.ts';
-import type { ParsedFeedback, StepRecord } from '../../src/core/refine/types.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { getTrainingMetrics } from '../../src/db/training-runs.ts';
 import type { Run } from '../../src/db/types.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
-import { planEta, planFraction, selfPlan } from '../../src/ui/self/self-plan.ts';
-import { roundPoint, selfFeedbackAccuracy } from '../../src/ui/self/self-metrics.ts';
-import { chooseTasks, parseSelfProgress, resumeSelfRun, roundWindow, startSelfRun, type SelfLive } from '../../src/ui/self/self-runner.ts';
+import { planEta, planFraction, selfPlan } from '../../src/ui/runs/self-plan.ts';
+import { roundPoint } from '../../src/ui/runs/self-metrics.ts';
+import { chooseTasks, parseSelfProgress, resumeSelfRun, roundWindow, startSelfRun, type SelfLive } from '../../src/ui/runs/self-runner.ts';
 import { defaultSelfSettings, readSelfSettings, toySelfSettings, validateSelfSettings, writeSelfSettings, type SelfSettings } from '../../src/ui/self/self-settings.ts';
 import { createToyExperiment, TOY_EXPERIMENT_NAME } from '../../src/ui/self/toy-quickstart.ts';
 import { readEngineSetup } from '../../src/ui/engines/engine-setup.ts';
@@ -25,9 +25,11 @@ import { FakeTfjsEngine, toyModel, uiDb } from './ui-self-fakes.ts';
 describe('SELF settings', () => {
   it('the toy model defaults are the toy experiment\'s settings', () => {
     const s = toySelfSettings();
-    expect(s).toMatchObject({ rounds: TOY_SELF_DEFAULTS.rounds, perRound: 200, evalCount: 200, freshPerRound: true, batchSize: TOY_SELF_DEFAULTS.batchSize, stop: TOY_SELF_DEFAULTS.stop, shapes: ['sft'] });
+    expect(s).toMatchObject({ rounds: TOY_SELF_DEFAULTS.rounds, perRound: 200, evalCount: 200, freshPerRound: true, batchSize: TOY_SELF_DEFAULTS.batchSize, stop: TOY_SELF_DEFAULTS.stop, shapes: [...TOY_SELF_DEFAULTS.shapes], metaMix: TOY_SELF_DEFAULTS.metaMix });
     expect(s.filter.requireVerdictCorrect).toBe(true);
-    expect([s.answerTokens, s.feedbackTokens]).toEqual([TOY_MAX_TOKENS.draft, TOY_MAX_TOKENS.feedback]);
+    // No number of its own: the toy kind's budgets, which are its SELF experiment's.
+    expect([s.answerTokens, s.feedbackTokens]).toEqual([null, null]);
+    expect(budgetsByKind(['toy-arith'], s, kindRegistry)).toEqual({ 'toy-arith': { draft: TOY_MAX_TOKENS.draft, feedback: TOY_MAX_TOKENS.feedback, refine: TOY_MAX_TOKENS.refine, stop: [] } });
     expect(defaultSelfSettings('toy-arith')).toEqual(s);
     expect(defaultSelfSettings('other/model').perRound).toBe(20);
   });
@@ -81,21 +83,11 @@ describe('prompts per round', () => {
   });
 });
 
-describe('self-feedback accuracy and round points', () => {
-  it('counts the own verdict on the draft against the checker; unreadable verdicts count as misses', () => {
-    const tasks = new Map([['t1', { id: 't1', kind: 'math', prompt: 'p', answer: 42, split: 'eval' as const, source: 'builtin' as const }]]);
-    const base = { taskId: 't1', evolutionRound: 1, refineRound: 0, prompt: [], score: null, promptTokens: 0, completionTokens: 0, startedAt: 0, durationMs: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0, seed: 0, engine: 'tfjs' as const, modelId: 'm', adapterId: null, source: 'self' as const };
-    const fb = (verdict: 'correct' | 'incorrect'): ParsedFeedback => ({ weaknesses: [], suggestions: [], score: null, verdict, noIssues: verdict === 'correct' });
-    const loop = (id: string, draft: string, verdict: 'correct' | 'incorrect' | null): StepRecord[] => [
-      { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'draft', text: draft, feedback: null, parseStatus: 'n/a' },
-      { ...base, loopId: `r/r1/eval-refine/${id}`, kind: 'feedback', text: 'fb', feedback: verdict ? fb(verdict) : null, parseStatus: verdict ? 'ok' : 'unparsed' },
-    ];
-    const steps = [...loop('a', '#### 42', 'correct'), ...loop('b', '#### 41', 'incorrect'), ...loop('c', '#### 41', 'correct'), ...loop('d', '#### 42', null)];
-    // Wrong drafts b (called wrong) and c (called correct); right drafts a (correct) and d (no verdict: no alarm).
-    expect(selfFeedbackAccuracy(steps, 'r/r1/eval-refine/', tasks, kindRegistry)).toEqual({ n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: 0 });
-    expect(selfFeedbackAccuracy(steps, 'r/r2/', tasks, kindRegistry)).toEqual({ n: 0, matches: 0, accuracy: null, caught: null, falseAlarm: null });
-    const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, evalTasks: 4, pairwise: null }, { n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: null });
-    expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, selfFeedbackCaught: 0.5, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
+describe('round points', () => {
+  it('flatten the round\'s metrics, self-feedback accuracy included, into the stored point', () => {
+    const selfFeedback = { n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: 0 };
+    const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, selfFeedback, evalTasks: 4, pairwise: null });
+    expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, selfFeedbackCaught: 0.5, selfFeedbackFalseAlarm: 0, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
   });
 });
 
@@ -108,7 +100,8 @@ describe('the toy quick start', () => {
     expect(readSelfSettings(e.settings, 'toy-arith')).toEqual({ value: toySelfSettings(), problem: null });
     const refine = readRefineSettings(e.settings);
     expect(refine.problems).toEqual([]);
-    expect(refine.value.params.maxTokens).toBeLessThanOrEqual(176);
+    expect(refine.value.params.maxTokens).toBeNull();
+    expect(budgetsByKind(['toy-arith'], { answerTokens: null, feedbackTokens: null }, kindRegistry)['toy-arith'].feedback).toBeLessThanOrEqual(176);
     const tasks = await db.tasks.toArray();
     expect(tasks.filter((t) => t.split === 'train')).toHaveLength(400);
     expect(tasks.filter((t) => t.split === 'eval')).toHaveLength(200);
@@ -131,7 +124,9 @@ async function toySetup(settings: Partial<SelfSettings> = {}, engineOptions: Con
 
 describe('SELF runs from the SELF tab (stored)', () => {
   it('a round on the scripted toy model: every step, the checkpoint, per-round metrics, the training run and adapter', async () => {
-    const { db, exp, engine, deps, s, nonHabit } = await toySetup();
+    // Question → answer rows only, no meta-skill mix: the rows are then exactly the kept loops (the step chats
+    // and the mix are counted in toy-self.test.ts).
+    const { db, exp, engine, deps, s, nonHabit } = await toySetup({ shapes: ['sft'], metaMix: { feedback: 0, refine: 0 } });
     const progress: SelfLive[] = [];
     const result = await startSelfRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor: engine, critic: null }, labels: { actor: 'toy', critic: null }, signal: new AbortController().signal, hooks: { onProgress: (p) => progress.push(p) } });
     const [run] = await db.runs.toArray();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { habitApplies, tryParseToyQuestion } from '../../src/core/toy/index.ts';
 import { createExperiment } from '../../src/db/experiments.ts';
 import { defaultSrtSettings, readSrtSettings, validateSrtSettings, writeSrtSettings, type SrtSettings } from '../../src/ui/srt/srt-settings.ts';
-import { parseSrtCheckpoint, resumeSrtRun, srtFraction, startSrtRun, type SrtLive } from '../../src/ui/srt/srt-runner.ts';
+import { parseSrtCheckpoint, parseSrtConfig, resumeSrtRun, srtFraction, startSrtRun, type SrtLive } from '../../src/ui/runs/srt-runner.ts';
 import { addTaskSet } from '../../src/ui/tasks/task-sets.ts';
 import '../../src/ui/tasks/toy-kind.ts';
 import { MemoryCheckpointStore } from '../../src/ui/training/checkpoint-store.ts';
@@ -80,6 +80,12 @@ describe('SRT runs (stored)', () => {
     expect(fresh.trainCalls.map((c) => c.data.method)).toEqual(['dpo']);
     expect(fresh.trainCalls[0].fromAdapterId).toBe(cp.sftAdapterId);
     expect(fresh.adapters.has(cp.sftAdapterId!)).toBe(true);
+    // A stored run whose prompt lists are malformed is refused by name (as SELF does), not read as no prompts.
+    expect(parseSrtConfig(run.config).trainTaskIds.length).toBeGreaterThan(0);
+    expect(() => parseSrtConfig({ ...run.config, trainTaskIds: 'oops' })).toThrow(/The stored SRT run does not list its train prompts/);
+    expect(() => parseSrtConfig({ ...run.config, evalTaskIds: [1, 2] })).toThrow(/does not list its held-out prompts/);
+    // Its templates are resumed exactly or not at all: an unusable one is named, not swapped for the experiment's.
+    expect(() => parseSrtConfig({ ...run.config, templates: { 'toy-arith': { draft: 'no placeholder' } } })).toThrow(/The stored run's templates for "toy-arith" cannot be used .* Start a new run\./);
   });
 
   it('needs a critic engine of its own and train prompts', async () => {

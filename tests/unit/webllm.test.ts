@@ -12,6 +12,7 @@ import type { Endpoint } from '../../src/core/engine/protocol.ts';
 import type { LoadProgress } from '../../src/core/engine/types.ts';
 import { WebLlmEngine } from '../../src/core/engine/webllm/engine.ts';
 import { classifyWebLlmError } from '../../src/core/engine/webllm/errors.ts';
+import type { EvolvedRecordRef } from '../../src/core/engine/webllm/evolved.ts';
 import { modelBaseUrl, type CacheLike, type CacheStorageLike } from '../../src/core/engine/webllm/cache.ts';
 import { serveWebLlm, type MlcEngineLike, type WebLlmLib } from '../../src/core/engine/webllm/host.ts';
 import { mapWebLlmProgress } from '../../src/core/engine/webllm/progress.ts';
@@ -155,7 +156,7 @@ class FakeCaches implements CacheStorageLike {
   }
 }
 
-function setup(options: { features?: string[]; noGpu?: boolean; sources?: Record<string, { model: string; modelLib: string }> } = {}) {
+function setup(options: { features?: string[]; noGpu?: boolean; sources?: Record<string, { model: string; modelLib: string }>; evolved?: Record<string, EvolvedRecordRef> } = {}) {
   const fakes: FakeMlc[] = [];
   const caches = new FakeCaches();
   const cacheCalls: { op: string; id: string; url: string }[] = [];
@@ -194,7 +195,7 @@ function setup(options: { features?: string[]; noGpu?: boolean; sources?: Record
     endpoints.push(port1);
     return port1;
   };
-  const engine = new WebLlmEngine({ spawn, sources: options.sources });
+  const engine = new WebLlmEngine({ spawn, sources: options.sources, evolved: async (id) => options.evolved?.[id] ?? null });
   return { engine, fakes, caches, cacheCalls, endpoints, fake: () => fakes[fakes.length - 1] };
 }
 
@@ -434,6 +435,40 @@ describe('WebLlmEngine over the worker protocol', () => {
     expect(engine.modelId).toBeNull();
     expect(fake().unloads).toBe(1);
     await expect(engine.chat({ messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ code: 'engine' });
+  });
+});
+
+describe('evolved models through the worker', () => {
+  const base = 'SmolLM2-360M-Instruct-q4f32_1-MLC';
+  const baseRecord = prebuiltAppConfig.model_list.find((r) => r.model_id === base)!;
+  const evolved: EvolvedRecordRef = { baseWebllmId: base, model: 'http://localhost:5173/webllm-evolved/smol-evolved-1/resolve/main/', modelLib: baseRecord.model_lib };
+
+  it('reloads the evolved id with the base record, its own folder and the base library', async () => {
+    const { engine, fake } = setup({ features: [], evolved: { 'smol-evolved-1': evolved } });
+    const progress: LoadProgress[] = [];
+    await engine.load('smol-evolved-1', { onProgress: (p) => progress.push(p) });
+    expect(engine.modelId).toBe('smol-evolved-1');
+    expect(fake().reloads).toEqual(['smol-evolved-1']);
+    expect(fake().appConfig).toEqual({ model_list: [{ ...baseRecord, model_id: 'smol-evolved-1', model: evolved.model, model_lib: baseRecord.model_lib }], cacheBackend: 'cache' });
+    expect(progress[0].text).toContain(`smol-evolved-1 is evolved from ${base}`);
+    expect(engine.choice?.variant.webllmId).toBe(base);
+  });
+
+  it('refuses an evolved model whose base needs shader-f16 on an adapter without it, before any reload', async () => {
+    const f16 = { ...evolved, baseWebllmId: 'SmolLM2-360M-Instruct-q4f16_1-MLC' };
+    const { engine, fakes } = setup({ features: [], evolved: { 'smol-f16-evolved': f16 } });
+    await expect(engine.load('smol-f16-evolved')).rejects.toMatchObject({ code: 'shader-f16-missing' });
+    expect(fakes.flatMap((f) => f.reloads)).toEqual([]);
+  });
+
+  it('an evolved model URL must be absolute', async () => {
+    const { engine } = setup({ features: [], evolved: { 'rel-evolved': { ...evolved, model: '/webllm-evolved/x/' } } });
+    await expect(engine.load('rel-evolved')).rejects.toMatchObject({ code: 'bad-input', message: expect.stringContaining('not an absolute http(s) URL') });
+  });
+
+  it('tells the page the record URLs of a base (where its files and library are cached)', async () => {
+    const { engine } = setup({ features: [] });
+    expect(await engine.recordUrls(base)).toEqual({ webllmId: base, model: baseRecord.model, modelLib: baseRecord.model_lib });
   });
 });
 

@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../core/errors.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { decodeUtf8 } from '../../core/io/text-decode.ts';
+import { withLoraLinears } from '../../core/lora/linear.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { encodeChat, generate } from '../../core/model/generate.ts';
 import { loadModel } from '../../core/model/load.ts';
@@ -46,8 +48,8 @@ export const command: CliCommand = {
     const lora = f.adapter ? await loadPeftAdapter(await nodeDirSource(f.adapter), model.config) : null;
     try {
       const ids = rawIds ?? encodeChat(model.tokenizer, messages ?? [{ role: 'user', content: f.prompt ?? '' }]);
-      const result = await generate(model, ids, {
-        lora,
+      const result = await withLoraLinears(lora, (linears) => generate(model, ids, {
+        linears,
         maxTokens: f['max-tokens'],
         temperature: f.temperature,
         topP: f['top-p'],
@@ -58,7 +60,7 @@ export const command: CliCommand = {
         useCache: !f['no-cache'],
         stopTokenIds: f['ignore-eos'] ? [] : undefined,
         onToken: f.json ? undefined : (delta) => process.stdout.write(delta),
-      });
+      }));
       if (f.json) process.stdout.write(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, usage: result.usage })}\n`);
       else process.stdout.write('\n');
     } finally {
@@ -69,12 +71,13 @@ export const command: CliCommand = {
 };
 
 async function readMessagesFile(path: string): Promise<unknown> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch {
     throw new AppError('not-found', `--messages: cannot read ${path}.`);
   }
+  const text = decodeUtf8(bytes, path);
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {

@@ -3,14 +3,15 @@ import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../../core/errors.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { loraLinears } from '../../core/lora/linear.ts';
 import { disposeLora, loadPeftAdapter } from '../../core/lora/peft-load.ts';
 import { forward } from '../../core/model/llama.ts';
-import { loadModel } from '../../core/model/load.ts';
+import { loadAnyModel } from '../../core/mlc/load.ts';
 import { parseFlags, parseIdList, usageOf, type CliCommand } from '../args.ts';
 import { useNodeBackend } from '../node-backend.ts';
 
 const FLAGS = {
-  model: { kind: 'string', value: 'DIR', help: 'model folder (config.json, model.safetensors, tokenizer files)', required: true },
+  model: { kind: 'string', value: 'DIR', help: 'model folder: Hugging Face (config.json, model.safetensors, tokenizer files) or MLC (mlc-chat-config.json, tensor-cache.json, shards)', required: true },
   ids: { kind: 'string', value: '1,2,3[:4,5,6]', help: 'token ids; rows separated by ":" (rows may differ in length)', required: true },
   adapter: { kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder to apply' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default cpu)' },
@@ -25,7 +26,7 @@ export const command: CliCommand = {
     const f = parseFlags('logits', argv, FLAGS);
     const rows = f.ids.split(':').map((r) => parseIdList(r, '--ids'));
     await useNodeBackend(f.backend ?? 'cpu');
-    const model = await loadModel(await nodeDirSource(f.model));
+    const model = await loadAnyModel(await nodeDirSource(f.model));
     const lora = f.adapter ? await loadPeftAdapter(await nodeDirSource(f.adapter), model.config) : null;
     try {
       const V = model.config.vocabSize;
@@ -40,7 +41,7 @@ export const command: CliCommand = {
       const T = Math.max(...rows.map((r) => r.length));
       const padded = rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(0)]);
       const input = tf.tensor2d(padded, [rows.length, T], 'int32');
-      const logits = forward(model, input, { lora });
+      const logits = forward(model, input, { linears: loraLinears(lora) });
       input.dispose();
       const values = (await logits.array()) as number[][][];
       logits.dispose();

@@ -5,12 +5,14 @@
  * Ctrl-C stops after the current step and writes the adapter as it is.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../core/engine/tfjs/train-config.ts';
 import { runLoraTraining } from '../../core/engine/tfjs/train-run.ts';
 import { AppError } from '../../core/errors.ts';
+import { modelNameFromFolder } from '../../core/gguf/general.ts';
 import { nodeDirSource } from '../../core/io/node-dir.ts';
+import { decodeUtf8 } from '../../core/io/text-decode.ts';
 import { writeFilesToFolder, readFilesFromFolder } from '../../core/lora/export-node.ts';
 import { adapterExportFiles, type AdapterFormat } from '../../core/lora/export.ts';
 import { disposeLora, loadPeftAdapter, parsePeftConfig } from '../../core/lora/peft-load.ts';
@@ -53,7 +55,7 @@ const FLAGS = {
   'checkpoint-every': { kind: 'int', value: 'N', help: 'write OUT/checkpoint-<step>/ every N steps (default never)' },
   format: { kind: 'string', value: 'peft|gguf|both', help: 'what to write (default peft)' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default wasm)' },
-  'base-model': { kind: 'string', value: 'NAME', help: 'base_model_name_or_path written in the adapter, e.g. a hub id (default: the --model path)' },
+  'base-model': { kind: 'string', value: 'NAME', help: 'base_model_name_or_path written in the adapter, e.g. a hub id (default: the model folder\'s name, never its path)' },
 } as const;
 
 function bad(message: string): never {
@@ -132,15 +134,16 @@ export const command: CliCommand = {
       seed: f.seed ?? D.seed,
       beta: f.beta ?? D.beta,
       checkpointEvery: f['checkpoint-every'] ?? 0,
+      checkpointSeconds: 0,
     };
 
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await readFile(f.data, 'utf8');
+      bytes = await readFile(f.data);
     } catch {
       throw new AppError('not-found', `--data: cannot read ${f.data}.`);
     }
-    const rows = parseJsonl(text);
+    const rows = parseJsonl(decodeUtf8(bytes, f.data));
     if (!(await isDir(f.model))) throw new AppError('not-found', `--model: ${f.model} is not a folder.`);
     let saved: Map<string, Uint8Array> | null = null;
     if (f.resume !== undefined) {
@@ -150,7 +153,7 @@ export const command: CliCommand = {
       });
       let raw: unknown;
       try {
-        raw = JSON.parse(new TextDecoder().decode(saved.get('adapter_config.json')));
+        raw = JSON.parse(decodeUtf8(saved.get('adapter_config.json') as Uint8Array, join(f.resume, 'adapter_config.json')));
       } catch {
         throw new AppError('bad-input', `--resume: ${join(f.resume, 'adapter_config.json')} is not valid JSON.`);
       }
@@ -159,6 +162,7 @@ export const command: CliCommand = {
 
     const backend = await useNodeBackend(f.backend ?? 'wasm');
     const model = await loadModel(await nodeDirSource(f.model));
+    const baseModel = f['base-model'] ?? modelNameFromFolder(resolve(f.model), await readFile(join(f.model, 'config.json'), 'utf8').then(JSON.parse, () => null));
     let from: LoraWeights | null = null;
     let resume: Map<string, Uint8Array> | null = null;
     const stopper = new AbortController();
@@ -197,13 +201,13 @@ export const command: CliCommand = {
             break;
         }
       };
-      const run = await runLoraTraining({ model, method, rows, config, from, resume, baseModel: f['base-model'] ?? f.model, signal: stopper.signal, onProgress });
+      const run = await runLoraTraining({ model, method, rows, config, from, resume, baseModel, signal: stopper.signal, onProgress });
       await Promise.all(pending);
       try {
         const files = await adapterExportFiles({
           weights: run.weights,
           model: model.config,
-          baseModel: f['base-model'] ?? f.model,
+          baseModel,
           format,
           card: {
             method,

@@ -306,7 +306,11 @@ export function chooseVariant(entry: WebLlmCatalogEntry, gpu: GpuInfo, prefer?: 
     ? ''
     : ` because ${gpuLabel(gpu)} lacks the WebGPU feature shader-f16` +
       (skipped ? `, which the ${skipped.quantization} build needs (${Math.round(skipped.vramMB)} MB)` : '');
-  return { entry, variant: best, reason: `Picked ${best.quantization}${because}; it needs ${mb}.` };
+  // A model web-llm ships unquantised only (SmolLM2-135M): say why the pick is not the q4f32 build.
+  const noQ4 = best.quantization.startsWith('q0') && !entry.variants.some((v) => v.quantization.startsWith('q4'))
+    ? `; ${entry.label} has no 4-bit (q4) build, so this is its unquantised 32-bit one`
+    : '';
+  return { entry, variant: best, reason: `Picked ${best.quantization}${because}${noQ4}; it needs ${mb}.` };
 }
 
 function shaderF16Error(entry: WebLlmCatalogEntry, wanted: WebLlmVariant, gpu: GpuInfo, alternative: WebLlmVariant | undefined): AppError {

@@ -1,43 +1,17 @@
+import type { LoadProgress } from '../io/model-source.ts';
+import type { FinishReason, GenerationParams, Usage } from '../text/generation.ts';
 import type { ChatMessage } from '../text/types.ts';
 
-export type { ChatMessage };
-
-/** Sampling and stopping settings shared by every engine. Unset fields take the engine's defaults. */
-export interface GenerationParams {
-  maxTokens?: number;
-  /** 0 = greedy. */
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  repetitionPenalty?: number;
-  /** Makes sampling reproducible where the engine supports it. */
-  seed?: number;
-  /** Generation stops before any of these strings; the string itself is not returned. */
-  stop?: string[];
-}
+export type { ChatMessage, FinishReason, GenerationParams, LoadProgress, Usage };
 
 export interface ChatRequest extends GenerationParams {
   messages: ChatMessage[];
-  /** tfjs engine only: id of a loaded adapter to apply, or null/undefined for the base model. */
+  /** Id of an adapter the engine holds, or null/undefined for the base model (engines with the `adapters` capability). */
   adapterId?: string | null;
   signal?: AbortSignal;
   /** Called with each new piece of text as it is generated. */
   onToken?: (delta: string) => void;
 }
-
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  /** Prompt tokens per second during prefill. */
-  prefillTokensPerSec: number;
-  /** Generated tokens per second during decode. */
-  decodeTokensPerSec: number;
-  totalMs: number;
-  /** True when the engine reported no token counts and they were estimated (e.g. one token per streamed chunk). */
-  approximate?: boolean;
-}
-
-export type FinishReason = 'stop' | 'length' | 'abort';
 
 export interface ChatResult {
   text: string;
@@ -45,21 +19,27 @@ export interface ChatResult {
   usage: Usage;
 }
 
-export interface LoadProgress {
-  /** e.g. 'download', 'cache', 'compile', 'weights' */
-  phase: string;
-  /** 0..1 when known. */
-  fraction: number | null;
-  text: string;
-  /** Bytes fetched or read so far, when the engine reports them (web-llm reports whole MiB). */
-  bytesLoaded?: number | null;
-}
+/** The engines the app builds (engine/factory.ts, and the toy reference critic: src/core/toy/reference-critic.ts); stored runs, steps and experiments name them. */
+export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai', 'reference'] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
 
-export type EngineKind = 'webllm' | 'tfjs' | 'openai' | 'scripted' | 'reference';
+/**
+ * What an engine can do besides chat, declared by the engine itself. Each true flag promises the matching
+ * sub-interface of ./capabilities.ts, and the type guards there narrow to it by reading these flags:
+ *   adapters   AdapterEngine: holds LoRA adapters and applies the one a request names (ChatRequest.adapterId)
+ *   trainLora  LoraTrainingEngine: also trains LoRA adapters on the weights it has loaded
+ *   evolve     EvolvableEngine: can switch to a model whose weights have an adapter merged in (an evolved model)
+ */
+export interface EngineCapabilities {
+  readonly adapters: boolean;
+  readonly trainLora: boolean;
+  readonly evolve: boolean;
+}
 
 /** One interface for every generator: in-process, behind a worker, or remote. The UI cannot tell them apart. */
 export interface ChatEngine {
   readonly kind: EngineKind;
+  readonly capabilities: EngineCapabilities;
   /** The loaded model, or null before load(). */
   readonly modelId: string | null;
   load(modelId: string, options?: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal }): Promise<void>;

@@ -7,11 +7,11 @@
  *   zero padding to `alignment`, then tensor data, each tensor starting at a multiple of `alignment`
  *
  * Strings are u64 length + UTF-8 bytes. `ne` lists dimensions innermost first: a row-major numpy array of
- * shape [rows, cols] is written with ne = [cols, rows] and its bytes unchanged. Only float tensors (F32, F16)
- * are written here; that is all LoRA adapters need.
+ * shape [rows, cols] is written with ne = [cols, rows] and its bytes unchanged. Tensor types: F32, F16 and Q8_0
+ * (ggml-quant.ts).
  */
 import { AppError } from '../errors.ts';
-import { float32ToFloat16Bits } from './safetensors-write.ts';
+import { GGMLType, ggmlByteSize, ggmlTypeFits, ggmlTypeName, encodeGgml, Q8_0_BLOCK, type GGMLTensorType } from './ggml-quant.ts';
 
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 
@@ -32,9 +32,7 @@ export const GGUFType = {
   FLOAT64: 12,
 } as const;
 
-/** ggml tensor types used here. */
-export const GGMLType = { F32: 0, F16: 1 } as const;
-export type GGMLTensorType = (typeof GGMLType)[keyof typeof GGMLType];
+export { GGMLType, type GGMLTensorType } from './ggml-quant.ts';
 
 export type GGUFValue =
   | { type: 'string'; value: string }
@@ -44,14 +42,19 @@ export type GGUFValue =
   | { type: 'uint64'; value: bigint }
   | { type: 'bool'; value: boolean }
   | { type: 'uint32[]'; value: readonly number[] }
+  | { type: 'int32[]'; value: readonly number[] }
   | { type: 'string[]'; value: readonly string[] };
 
-export interface GGUFTensorToWrite {
+/** A tensor's place in the file: name, row-major (numpy) shape and ggml type (default F32). */
+export interface GGUFTensorSpec {
   name: string;
   /** Row-major (numpy) shape; the file stores it reversed. */
   shape: readonly number[];
-  data: Float32Array;
   type?: GGMLTensorType;
+}
+
+export interface GGUFTensorToWrite extends GGUFTensorSpec {
+  data: Float32Array;
 }
 
 export interface GGUFWriteOptions {
@@ -64,69 +67,98 @@ export function writeGguf(
   tensors: readonly GGUFTensorToWrite[],
   options: GGUFWriteOptions = {},
 ): Uint8Array<ArrayBuffer> {
-  const alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
-  if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
-    throw new AppError('gguf', `GGUF alignment must be a positive multiple of 8, got ${alignment}.`);
-  }
-  const keys = new Set<string>();
-  for (const [k] of metadata) {
-    if (keys.has(k)) throw new AppError('gguf', `GGUF metadata key "${k}" is given twice.`);
-    keys.add(k);
-  }
-  if (alignment !== GGUF_DEFAULT_ALIGNMENT && !keys.has('general.alignment')) {
-    throw new AppError('gguf', 'A non-default GGUF alignment must also be written as general.alignment.');
-  }
-
-  const head = new ByteSink();
-  head.bytes(new TextEncoder().encode('GGUF'));
-  head.u32(3);
-  head.u64(BigInt(tensors.length));
-  head.u64(BigInt(metadata.length));
-  for (const [key, v] of metadata) {
-    head.string(key);
-    writeValue(head, v);
-  }
-
-  const names = new Set<string>();
-  let dataSize = 0;
-  const offsets: number[] = [];
-  for (const t of tensors) {
-    if (names.has(t.name)) throw new AppError('gguf', `GGUF tensor "${t.name}" is given twice.`);
-    names.add(t.name);
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.shape.length === 0 || t.shape.length > 4 || count !== t.data.length) {
-      throw new AppError(
-        'gguf',
-        `GGUF tensor "${t.name}" has shape [${t.shape.join(', ')}] and ${t.data.length} values; it needs 1–4 dimensions that match the values.`,
-      );
-    }
-    head.string(t.name);
-    head.u32(t.shape.length);
-    for (let i = t.shape.length - 1; i >= 0; i--) head.u64(BigInt(t.shape[i]));
-    head.u32(t.type ?? GGMLType.F32);
-    head.u64(BigInt(dataSize));
-    offsets.push(dataSize);
-    dataSize = pad(dataSize + count * bytesPer(t.type ?? GGMLType.F32), alignment);
-  }
-
-  const headBytes = head.finish();
-  const dataStart = pad(headBytes.length, alignment);
-  const out = new Uint8Array(dataStart + dataSize);
-  out.set(headBytes, 0);
-  const view = new DataView(out.buffer);
-  tensors.forEach((t, i) => {
-    const at = dataStart + offsets[i];
-    if ((t.type ?? GGMLType.F32) === GGMLType.F32) {
-      for (let j = 0; j < t.data.length; j++) view.setFloat32(at + 4 * j, t.data[j], true);
-    } else {
-      for (let j = 0; j < t.data.length; j++) view.setUint16(at + 2 * j, float32ToFloat16Bits(t.data[j]), true);
-    }
-  });
-  return out;
+  const builder = new GgufBuilder(metadata, tensors, options);
+  for (const t of tensors) builder.put(t.name, t.data);
+  return builder.finish();
 }
 
-function bytesPer(type: GGMLTensorType): number {
-  return type === GGMLType.F32 ? 4 : 2;
+/**
+ * A GGUF file laid out from its metadata and tensor specs first, then filled one tensor at a time, so that
+ * a whole model never has to be held as float32 arrays next to the file: the peak is the file's bytes plus
+ * the tensor being written.
+ */
+export class GgufBuilder {
+  readonly #bytes: Uint8Array<ArrayBuffer>;
+  readonly #view: DataView;
+  readonly #slots = new Map<string, { at: number; shape: readonly number[]; count: number; type: GGMLTensorType; filled: boolean }>();
+
+  constructor(metadata: ReadonlyArray<[string, GGUFValue]>, tensors: Iterable<GGUFTensorSpec>, options: GGUFWriteOptions = {}) {
+    const alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+    if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
+      throw new AppError('gguf', `GGUF alignment must be a positive multiple of 8, got ${alignment}.`);
+    }
+    const keys = new Set<string>();
+    for (const [k] of metadata) {
+      if (keys.has(k)) throw new AppError('gguf', `GGUF metadata key "${k}" is given twice.`);
+      keys.add(k);
+    }
+    if (alignment !== GGUF_DEFAULT_ALIGNMENT && !keys.has('general.alignment')) {
+      throw new AppError('gguf', 'A non-default GGUF alignment must also be written as general.alignment.');
+    }
+    const specs = [...tensors];
+
+    const head = new ByteSink();
+    head.bytes(new TextEncoder().encode('GGUF'));
+    head.u32(3);
+    head.u64(BigInt(specs.length));
+    head.u64(BigInt(metadata.length));
+    for (const [key, v] of metadata) {
+      head.string(key);
+      writeValue(head, v);
+    }
+
+    let dataSize = 0;
+    const layout: Array<{ spec: GGUFTensorSpec; rel: number; count: number; type: GGMLTensorType }> = [];
+    const names = new Set<string>();
+    for (const t of specs) {
+      if (names.has(t.name)) throw new AppError('gguf', `GGUF tensor "${t.name}" is given twice.`);
+      names.add(t.name);
+      const type = t.type ?? GGMLType.F32;
+      const count = t.shape.reduce((a, b) => a * b, 1);
+      if (t.shape.length === 0 || t.shape.length > 4 || t.shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+        throw new AppError('gguf', `GGUF tensor "${t.name}" has shape [${t.shape.join(', ')}]; it needs 1–4 dimensions of at least 1.`);
+      }
+      if (!ggmlTypeFits(type, t.shape)) {
+        throw new AppError('gguf', `GGUF tensor "${t.name}" [${t.shape.join(', ')}] cannot be ${ggmlTypeName(type)}: its rows must be a multiple of ${Q8_0_BLOCK} long.`);
+      }
+      head.string(t.name);
+      head.u32(t.shape.length);
+      for (let i = t.shape.length - 1; i >= 0; i--) head.u64(BigInt(t.shape[i]));
+      head.u32(type);
+      head.u64(BigInt(dataSize));
+      layout.push({ spec: t, rel: dataSize, count, type });
+      dataSize = pad(dataSize + ggmlByteSize(type, count), alignment);
+    }
+
+    const headBytes = head.finish();
+    const dataStart = pad(headBytes.length, alignment);
+    this.#bytes = new Uint8Array(dataStart + dataSize);
+    this.#bytes.set(headBytes, 0);
+    this.#view = new DataView(this.#bytes.buffer);
+    for (const { spec, rel, count, type } of layout) {
+      this.#slots.set(spec.name, { at: dataStart + rel, shape: spec.shape, count, type, filled: false });
+    }
+  }
+
+  /** Writes one tensor's values (float32, row-major), encoded as its type. */
+  put(name: string, data: Float32Array): void {
+    const slot = this.#slots.get(name);
+    if (!slot) throw new AppError('gguf', `GGUF tensor "${name}" is not in this file's header.`);
+    if (slot.filled) throw new AppError('gguf', `GGUF tensor "${name}" was written twice.`);
+    if (data.length !== slot.count) {
+      throw new AppError('gguf', `GGUF tensor "${name}" has shape [${slot.shape.join(', ')}] but ${data.length} values; they must agree.`);
+    }
+    encodeGgml(this.#view, slot.at, data, slot.type);
+    slot.filled = true;
+  }
+
+  /** The file's bytes, once every tensor is written. */
+  finish(): Uint8Array<ArrayBuffer> {
+    for (const [name, slot] of this.#slots) {
+      if (!slot.filled) throw new AppError('gguf', `GGUF tensor "${name}" was never written; the file is incomplete.`);
+    }
+    return this.#bytes;
+  }
 }
 
 function pad(n: number, alignment: number): number {
@@ -164,6 +196,12 @@ function writeValue(sink: ByteSink, v: GGUFValue): void {
       sink.u32(GGUFType.UINT32);
       sink.u64(BigInt(v.value.length));
       for (const x of v.value) sink.u32(x);
+      return;
+    case 'int32[]':
+      sink.u32(GGUFType.ARRAY);
+      sink.u32(GGUFType.INT32);
+      sink.u64(BigInt(v.value.length));
+      for (const x of v.value) sink.i32(x);
       return;
     case 'string[]':
       sink.u32(GGUFType.ARRAY);

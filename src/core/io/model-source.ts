@@ -14,6 +14,17 @@ export interface ByteProgress {
   fromCache: boolean;
 }
 
+/** Progress of loading a model as engines report it (phases of download, cache, compile, weights). */
+export interface LoadProgress {
+  /** e.g. 'download', 'cache', 'compile', 'weights' */
+  phase: string;
+  /** 0..1 when known. */
+  fraction: number | null;
+  text: string;
+  /** Bytes fetched or read so far, when the engine reports them (web-llm reports whole MiB). */
+  bytesLoaded?: number | null;
+}
+
 export interface OpenOptions {
   signal?: AbortSignal;
   onProgress?: (p: ByteProgress) => void;

@@ -2,9 +2,10 @@
  * Model files from a folder URL: `<folder>/<file>` (the Hugging Face hub's `…/resolve/<revision>/` is one such
  * folder; an app's embedded model at `/models/<name>/` is another). Byte-level progress, retries with backoff
  * on network errors and 5xx answers, and a ResponseCache so that a second load makes no request (absent
- * optional files are remembered too).
+ * optional files are remembered too). A full storage quota fails the download with AppError('quota-exceeded')
+ * and removes every file this source had cached, so no half-downloaded model is left in the cache.
  */
-import { AppError, isQuotaExceeded } from '../errors.ts';
+import { AppError, isQuotaExceeded, quotaExceeded } from '../errors.ts';
 import { blobSource, type ByteSource } from './byte-source.ts';
 import type { ByteProgress, ModelSource, OpenOptions } from './model-source.ts';
 import type { ResponseCache } from './response-cache.ts';
@@ -40,7 +41,21 @@ export function urlFolderSource(folderUrl: string, options: UrlFolderOptions = {
   if (folder.protocol !== 'https:' && folder.protocol !== 'http:') {
     throw new AppError('bad-input', `"${folderUrl}" is not an http(s) URL.`);
   }
-  let cache = options.cache ?? null;
+  const cache = options.cache ?? null;
+  // What this source put in the cache: a full quota removes it all, so no half-downloaded model stays behind.
+  const kept = new Set<string>();
+  async function keep(url: string, path: string, response: Response): Promise<void> {
+    if (!cache) return;
+    try {
+      await cache.put(url, response);
+    } catch (e) {
+      if (!isQuotaExceeded(e)) throw e;
+      await Promise.all([...kept, url].map((u) => cache.delete(u).catch(() => false)));
+      kept.clear();
+      throw quotaExceeded(`download ${path} from ${label}`, e);
+    }
+    kept.add(url);
+  }
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const retries = options.retries ?? 4;
   const delayMs = options.retryDelayMs ?? 500;
@@ -91,13 +106,7 @@ export function urlFolderSource(folderUrl: string, options: UrlFolderOptions = {
         let body: Blob;
         if (cache) {
           // Stream straight into the cache, then read it back (a browser keeps it on disk, not in memory).
-          try {
-            await cache.put(url, new Response(counted, { headers: { 'content-type': type } }));
-          } catch (e) {
-            if (!isQuotaExceeded(e)) throw e;
-            cache = null; // storage is full: load this time without keeping a copy
-            throw new RetryableError('the browser storage is full; downloading again without caching');
-          }
+          await keep(url, path, new Response(counted, { headers: { 'content-type': type } }));
           const stored = await cache.match(url);
           if (!stored) throw new RetryableError('the cache did not keep the file');
           body = await stored.blob();
@@ -116,7 +125,7 @@ export function urlFolderSource(folderUrl: string, options: UrlFolderOptions = {
         `Could not download ${path} from ${label} after ${retries + 1} attempts (${e instanceof Error ? e.message : String(e)}). Check the connection and try again.`,
     );
     if (blob === null) {
-      await cache?.put(url, new Response('', { headers: { [MISSING_HEADER]: '1' } }));
+      await keep(url, path, new Response('', { headers: { [MISSING_HEADER]: '1' } }));
       return null;
     }
     return blobSource(path, blob);

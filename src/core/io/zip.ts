@@ -1,9 +1,11 @@
 /**
  * Zip archives of named files (fflate), for downloads in the browser. Binary weights are stored without
- * compression (float data barely compresses and storing is much faster); text files are deflated.
+ * compression (float data barely compresses and storing is much faster); text files are deflated. Reading goes
+ * through the one checked reader (zip-read.ts).
  */
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { zipSync, type Zippable } from 'fflate';
 import { AppError } from '../errors.ts';
+import { mib, readZipEntries, ZipError, type ZipLimits, type ZipReadOptions } from './zip-read.ts';
 
 const STORED = /\.(safetensors|gguf|bin|zip)$/i;
 
@@ -19,15 +21,23 @@ export function zipFiles(files: ReadonlyMap<string, Uint8Array>, options: { leve
   return zipSync(tree, { mtime: new Date('2025-01-01T00:00:00Z') });
 }
 
-/** The files of a zip archive (directories omitted). */
-export function unzipFiles(data: Uint8Array): Map<string, Uint8Array> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(data);
-  } catch (e) {
-    throw new AppError('bad-input', 'The file is not a readable zip archive.', { cause: e });
-  }
-  const out = new Map<string, Uint8Array>();
-  for (const [name, bytes] of Object.entries(entries)) if (!name.endsWith('/')) out.set(name, bytes);
-  return out;
+/** Limits for a zip of model or adapter files held in memory: a few large weight files and their configs. */
+export const FILES_ZIP_LIMITS: ZipLimits = {
+  fileBytes: 2 * 2 ** 30,
+  entries: 1000,
+  entryBytes: 2 * 2 ** 30,
+  totalBytes: 3 * 2 ** 30,
+  ratio: 500,
+};
+
+/** The files of a zip archive (directories omitted), checked by the zip reader against `limits`. */
+export function unzipFiles(data: Uint8Array, options: Partial<ZipReadOptions> = {}): Map<string, Uint8Array> {
+  return readZipEntries(data, { limits: FILES_ZIP_LIMITS, ...options });
+}
+
+/** A picked or dropped zip file: refused by its size before it is read into memory, then read as unzipFiles does. */
+export async function unzipBlob(blob: Blob, options: Partial<ZipReadOptions> = {}): Promise<Map<string, Uint8Array>> {
+  const max = (options.limits ?? FILES_ZIP_LIMITS).fileBytes;
+  if (blob.size > max) throw (options.fail ?? ((d: string) => new ZipError(d)))(`the file is ${mib(blob.size)}; at most ${mib(max)} can be read`);
+  return unzipFiles(new Uint8Array(await blob.arrayBuffer()), options);
 }

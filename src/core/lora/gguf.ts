@@ -12,48 +12,18 @@
  * behaves in llama.cpp exactly as in PEFT (the Python converter ignores use_rslora).
  */
 import { AppError } from '../errors.ts';
+import { baseModelMetadata } from '../gguf/general.ts';
+import { GGUF_PROJECTION_NAMES, permuteLlamaRows } from '../gguf/names.ts';
 import { writeGguf, type GGUFTensorToWrite, type GGUFValue } from '../io/gguf-write.ts';
 import type { ModelConfig, Projection } from '../model/types.ts';
 import { parseModulePath } from './peft-names.ts';
 import { loraToPlain, type LoraPlainPair } from './tensor-data.ts';
 import type { LoraConfig, LoraWeights } from './types.ts';
 
-/** llama.cpp's tensor base names (gguf-py MODEL_TENSOR) for the Hugging Face projections. */
-export const GGUF_PROJECTION_NAMES: Record<Projection, string> = {
-  q_proj: 'attn_q',
-  k_proj: 'attn_k',
-  v_proj: 'attn_v',
-  o_proj: 'attn_output',
-  gate_proj: 'ffn_gate',
-  up_proj: 'ffn_up',
-  down_proj: 'ffn_down',
-};
+export { GGUF_PROJECTION_NAMES, permuteLlamaRows } from '../gguf/names.ts';
 
 export function ggufLoraTensorName(layer: number, proj: Projection, which: 'a' | 'b'): string {
   return `blk.${layer}.${GGUF_PROJECTION_NAMES[proj]}.weight.lora_${which}`;
-}
-
-/**
- * convert_hf_to_gguf's LlamaModel.permute on the rows of a [rows, cols] matrix:
- * reshape(nHead, 2, rows / nHead / 2, cols).swapaxes(1, 2).reshape(rows, cols).
- */
-export function permuteLlamaRows(data: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
-  if (rows % (2 * nHead) !== 0 || data.length !== rows * cols) {
-    throw new AppError('gguf', `Cannot permute ${rows} rows for ${nHead} heads: rows must be a multiple of 2 × heads.`);
-  }
-  const headDim = rows / nHead;
-  const half = headDim / 2;
-  const out = new Float32Array(data.length);
-  for (let h = 0; h < nHead; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let j = 0; j < 2; j++) {
-        const from = (h * headDim + j * half + i) * cols;
-        const to = (h * headDim + 2 * i + j) * cols;
-        out.set(data.subarray(from, from + cols), to);
-      }
-    }
-  }
-  return out;
 }
 
 export interface GgufLoraOptions {
@@ -81,13 +51,7 @@ export function loraPlainToGguf(
     ['adapter.type', { type: 'string', value: 'lora' }],
     ['general.name', { type: 'string', value: options.name ?? `${options.baseModel ?? model.architecture} LoRA` }],
   ];
-  if (options.baseModel) {
-    metadata.push(['general.base_model.count', { type: 'uint32', value: 1 }]);
-    metadata.push(['general.base_model.0.name', { type: 'string', value: options.baseModel }]);
-    if (/^[\w.-]+\/[\w.-]+$/.test(options.baseModel)) {
-      metadata.push(['general.base_model.0.repo_url', { type: 'string', value: `https://huggingface.co/${options.baseModel}` }]);
-    }
-  }
+  metadata.push(...baseModelMetadata(options.baseModel));
   metadata.push(['adapter.lora.alpha', { type: 'float32', value: ggufLoraAlpha(config) }]);
   metadata.push(['general.quantization_version', { type: 'uint32', value: 2 }]);
 

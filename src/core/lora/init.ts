@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
 import { PROJECTIONS, modulePath, projectionDims, type ModelConfig } from '../model/types.ts';
-import { deriveSeed, Rng } from '../train/rng.ts';
+import { deriveSeed, Rng } from '../random/rng.ts';
 import { loraScaling, type LoraConfig, type LoraPair, type LoraWeights } from './types.ts';
 
 /** Throws a `bad-input` AppError describing the first problem with a LoRA configuration for this model. */

@@ -1,9 +1,13 @@
 /**
  * README.md for an exported adapter: YAML front matter as the Hugging Face hub reads it (base_model,
- * library_name: peft), what was trained and on how much, and how to load it in PEFT, llama.cpp and Ollama.
+ * library_name: peft), what was trained and on how much, and how to load it in PEFT, llama.cpp and Ollama (which now
+ * needs the merged model: FROM ./model.gguf; ADAPTER only for older Ollama).
  * Names given by the user are escaped so that the card renders them as text, never as HTML.
  */
+import { escapeMarkdown } from '../text/markdown.ts';
 import { loraScaling, type LoraConfig } from './types.ts';
+
+export { escapeMarkdown };
 
 export interface ModelCardInfo {
   baseModel: string;
@@ -26,16 +30,6 @@ export interface ModelCardInfo {
   title?: string;
   /** ISO date; default today. */
   date?: string;
-}
-
-/** Escapes text for Markdown/HTML rendering: no tags, no emphasis or link syntax. */
-export function escapeMarkdown(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]{}()#|!])/g, '\\$1')
-    .replace(/\r?\n/g, ' ');
 }
 
 /**
@@ -111,30 +105,48 @@ export function modelCard(info: ModelCardInfo): string {
     'model = PeftModel.from_pretrained(base, "path/to/this/folder")',
     '```',
   );
+  lines.push(
+    '',
+    '## Use with Ollama',
+    '',
+    'Current Ollama (v0.34.1 and later) no longer takes a LoRA adapter in a Modelfile: give it the model with this',
+    "adapter merged in. In Self-Refine Studio, the Adapters tab's **Download merged model** (GGUF) writes `model.gguf`,",
+    'a `Modelfile` and a README; from the command line:',
+    '',
+    '```sh',
+    'npm run -s lm -- merge --model BASE_DIR --adapter path/to/this/folder --out merged --format gguf',
+    'cd merged && ollama create my-refined-model -f Modelfile && ollama run my-refined-model',
+    '```',
+    '',
+    'The `Modelfile` starts with `FROM ./model.gguf` and holds the chat template as `TEMPLATE` and the stop tokens.',
+  );
   if (info.hasGguf) {
     lines.push(
       '',
-      '## Use with llama.cpp',
+      '## Older Ollama and llama.cpp `--lora`',
       '',
-      'Convert the base model to GGUF (unquantized or Q8_0 works best with adapters), then:',
+      '`adapter.gguf` applies to the base model converted to GGUF (unquantized or Q8_0 works best with adapters;',
+      '`npm run -s lm -- export-gguf --model BASE_DIR --out base-model.gguf` writes one):',
       '',
       '```sh',
       'llama-cli -m base-model.gguf --lora adapter.gguf',
       '```',
       '',
-      '## Use with Ollama',
-      '',
-      'A `Modelfile` next to `adapter.gguf`:',
+      'Ollama before v0.34.1 also took it in a Modelfile (`FROM` must name the base model the adapter was trained on):',
       '',
       '```',
-      'FROM base-model.gguf',
+      'FROM ./base-model.gguf',
       'ADAPTER ./adapter.gguf',
       '```',
-      '',
-      'then `ollama create my-refined-model -f Modelfile` and `ollama run my-refined-model`. `FROM` must name the',
-      'same base model the adapter was trained on.',
     );
   }
+  lines.push(
+    '',
+    '## What was checked',
+    '',
+    "Self-Refine Studio's tests run its GGUF files (merged models, and base model + `adapter.gguf`) in llama.cpp",
+    'through node-llama-cpp 3.21.1 and compare the log-probabilities with its own runtime. Ollama itself was not run.',
+  );
   lines.push('');
   return lines.join('\n');
 }

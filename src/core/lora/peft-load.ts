@@ -2,14 +2,16 @@
  * Loading a PEFT LoRA adapter (`adapter_config.json` + `adapter_model.safetensors`) for inference, and checking
  * an adapter against a model: every tensor must name a module the model has, with shapes that fit. PEFT itself
  * loads with strict=False and silently ignores a misnamed key; here the first bad tensor is named in an
- * AppError('adapter-mismatch') instead.
+ * AppError('adapter-mismatch') instead. The numbers, the rank and the weights' values are checked too (validate.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError, throwIfAborted } from '../errors.ts';
 import { readJson, type ModelSource, type OpenOptions } from '../io/model-source.ts';
+import { assertFinite } from '../io/finite.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
 import { PROJECTIONS, modulePath, projectionDims, type ModelConfig, type Projection } from '../model/types.ts';
 import { loraScaling, type LoraConfig, type LoraPair, type LoraWeights } from './types.ts';
+import { ADAPTER_NON_FINITE_ADVICE, checkLoraNumbers, checkRankFits } from './validate.ts';
 
 type Json = Record<string, unknown>;
 
@@ -22,12 +24,7 @@ export interface PeftConfig {
 export function parsePeftConfig(raw: unknown): PeftConfig {
   if (!isObject(raw)) throw bad('adapter_config.json is not a JSON object');
   if (raw.peft_type !== 'LORA') unsupported(`peft_type ${JSON.stringify(raw.peft_type)} (only LORA)`);
-  const r = raw.r;
-  if (typeof r !== 'number' || !Number.isSafeInteger(r) || r <= 0) bad(`r is ${JSON.stringify(r)}; expected a positive integer`);
-  const alpha = raw.lora_alpha ?? 8;
-  if (typeof alpha !== 'number' || !(alpha > 0)) bad(`lora_alpha is ${JSON.stringify(alpha)}; expected a positive number`);
-  const dropout = raw.lora_dropout ?? 0;
-  if (typeof dropout !== 'number' || dropout < 0 || dropout >= 1) bad(`lora_dropout is ${JSON.stringify(dropout)}; expected a number in [0, 1)`);
+  const { r, alpha, dropout } = checkLoraNumbers(raw, bad);
   if (raw.use_dora === true) unsupported('use_dora: true (DoRA)');
   if (raw.fan_in_fan_out === true) unsupported('fan_in_fan_out: true');
   if (raw.bias != null && raw.bias !== 'none') unsupported(`bias ${JSON.stringify(raw.bias)} (only "none")`);
@@ -51,7 +48,7 @@ export function parsePeftConfig(raw: unknown): PeftConfig {
     layers = lt as number[];
   } else if (lt != null) bad('layers_to_transform must be a layer number or a list of them');
   return {
-    lora: { r: r as number, alpha: alpha as number, dropout: dropout as number, rslora: raw.use_rslora === true, targetModules: targets, layers },
+    lora: { r, alpha, dropout, rslora: raw.use_rslora === true, targetModules: targets, layers },
     baseModel: typeof raw.base_model_name_or_path === 'string' ? raw.base_model_name_or_path : null,
   };
 }
@@ -76,6 +73,8 @@ export async function loadPeftAdapter(source: ModelSource, model: ModelConfig, o
       if (a.values.dtype !== 'float32' || b.values.dtype !== 'float32') {
         throw mismatch(`${a.values.dtype !== 'float32' ? names.a : names.b} is stored as an integer type; LoRA weights must be F32, F16 or BF16`);
       }
+      assertFinite(file.name, names.a, a.shape, a.values.data, ADAPTER_NON_FINITE_ADVICE);
+      assertFinite(file.name, names.b, b.shape, b.values.data, ADAPTER_NON_FINITE_ADVICE);
       modules.set(path, {
         a: tf.tensor2d(a.values.data, a.shape as [number, number]),
         b: tf.tensor2d(b.values.data, b.shape as [number, number]),
@@ -93,6 +92,7 @@ export async function loadPeftAdapter(source: ModelSource, model: ModelConfig, o
  * module. Throws AppError('adapter-mismatch') naming the first bad tensor.
  */
 export function planModules(model: ModelConfig, config: LoraConfig, shapes: ReadonlyMap<string, readonly number[]>): Map<string, { a: string; b: string }> {
+  checkRankFits(model, config.r, config.targetModules);
   const plan = new Map<string, { a?: string; b?: string }>();
   for (const [name, shape] of shapes) {
     const m = KEY.exec(name);

@@ -2,10 +2,12 @@
  * Parses a Hugging Face `config.json` (plus `generation_config.json`) into a ModelConfig. Supported:
  * `llama` (SmolLM2, TinyLlama, Llama 3.x with rope_type "llama3"), `qwen2` (q/k/v biases) and `qwen3`
  * (q_norm/k_norm, explicit head_dim). Both RoPE config forms are read: `rope_theta` + `rope_scaling`, and the
- * newer `rope_parameters`. Anything we would not compute exactly is refused with AppError('unsupported').
+ * newer `rope_parameters`. Anything we would not compute exactly is refused with AppError('unsupported'); sizes
+ * out of MODEL_BOUNDS (validate.ts) with AppError('model-config').
  */
-import { AppError } from '../errors.ts';
+import { AppError, showValue } from '../errors.ts';
 import type { Architecture, ModelConfig, RopeScaling } from './types.ts';
+import { checkConfigBounds } from './validate.ts';
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +46,7 @@ export function parseModelConfig(raw: unknown, generationConfig: unknown = null)
   const { ropeTheta, ropeScaling } = parseRope(raw);
   const maxPositionEmbeddings = raw.max_position_embeddings == null ? 2048 : posInt(raw, 'max_position_embeddings');
 
-  return {
+  const config: ModelConfig = {
     architecture,
     vocabSize: posInt(raw, 'vocab_size'),
     hiddenSize,
@@ -65,6 +67,8 @@ export function parseModelConfig(raw: unknown, generationConfig: unknown = null)
     bosTokenId: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
     eosTokenIds: eosIds(raw.eos_token_id, isObject(generationConfig) ? generationConfig.eos_token_id : undefined),
   };
+  checkConfigBounds(config); // before anything is sized from it
+  return config;
 }
 
 function parseRope(raw: Json): { ropeTheta: number; ropeScaling: RopeScaling } {
@@ -75,7 +79,7 @@ function parseRope(raw: Json): { ropeTheta: number; ropeScaling: RopeScaling } {
   }
   const scaling: Json | null = isObject(params) ? params : isObject(raw.rope_scaling) ? raw.rope_scaling : null;
   const thetaRaw = isObject(params) && params.rope_theta != null ? params.rope_theta : (raw.rope_theta ?? 10000);
-  if (typeof thetaRaw !== 'number' || !(thetaRaw > 0)) bad(`rope_theta ${JSON.stringify(thetaRaw)} is not a positive number`);
+  if (typeof thetaRaw !== 'number' || !(thetaRaw > 0) || !Number.isFinite(thetaRaw)) bad(`rope_theta ${showValue(thetaRaw)} is not a positive number`);
   const ropeTheta = thetaRaw;
   if (!scaling) return { ropeTheta, ropeScaling: { type: 'default' } };
   const kind = scaling.rope_type ?? scaling.type ?? 'default';
@@ -114,13 +118,13 @@ function isObject(v: unknown): v is Json {
 
 function posInt(o: Json, key: string): number {
   const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(`${key} is ${JSON.stringify(v)}; expected a positive integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(`${key} is ${showValue(v)}; expected a positive integer`);
   return v;
 }
 
 function posNumber(o: Json, key: string, fallback?: number): number {
   const v = o[key] ?? fallback;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) bad(`${key} is ${JSON.stringify(v)}; expected a positive number`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) bad(`${key} is ${showValue(v)}; expected a positive number`);
   return v;
 }
 

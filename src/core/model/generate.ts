@@ -13,14 +13,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
-import type { FinishReason, GenerationParams, Usage } from '../engine/types.ts';
-import { disposePreparedLora, prepareLora, type PreparedLora } from '../lora/apply.ts';
-import type { LoraWeights } from '../lora/types.ts';
+import type { FinishReason, GenerationParams, Usage } from '../text/generation.ts';
 import { randomSeed, seededRandom, type Random } from '../text/random.ts';
 import { sampleToken, samplingParams, type SamplingParams } from '../text/sampling.ts';
 import { TextStream } from '../text/text-stream.ts';
 import type { ChatMessage, TextTokenizer } from '../text/types.ts';
 import { KvCache } from './kv-cache.ts';
+import type { Linears } from './linear.ts';
 import { forward, forwardCached, type LlamaModel } from './llama.ts';
 
 /** What generation needs: the decoder, and a tokenizer for text, stop strings and eos (null: ids only). */
@@ -34,8 +33,12 @@ export const DEFAULT_MAX_TOKENS = 256;
 
 /** Settings shared by all rows of a call. */
 export interface RunOptions {
-  /** Adapter for this call (the same loaded model serves none / X / Y without reloading). */
-  lora?: LoraWeights | null;
+  /**
+   * Wraps the projections for this call: an adapter (the same loaded model serves none / X / Y without
+   * reloading). Used as given, never freed here; an adapter arranged once for the whole call saves work on
+   * every step.
+   */
+  linears?: Linears | null;
   signal?: AbortSignal;
   /** Default true. false recomputes the whole sequence every step (for checks and benchmarks). */
   useCache?: boolean;
@@ -110,21 +113,16 @@ export async function generateBatch(model: GenerationModel, rows: readonly Batch
   const stopIds = new Set(o.stopTokenIds ?? model.tokenizer?.eosTokenIds ?? model.config.eosTokenIds);
   const states = rows.map((r, index) => prepareRow(model, r, index, contextLength, o.overflow ?? 'error'));
   const results: GenerateResult[] = new Array(rows.length);
-  const lora = o.lora ? prepareLora(o.lora, model.config.numLayers) : null;
-  try {
-    // Similar lengths together: less padding.
-    const order = [...states].sort((a, b) => b.prompt.length - a.prompt.length);
-    const size = Math.max(1, o.batchSize ?? 8);
-    for (let i = 0; i < order.length; i += size) {
-      const chunk = order.slice(i, i + size);
-      const timing = await runChunk(model, chunk, stopIds, lora, o);
-      for (const s of chunk) {
-        results[s.index] = finish(s, timing);
-        o.onRowDone?.(s.index, results[s.index]);
-      }
+  // Similar lengths together: less padding.
+  const order = [...states].sort((a, b) => b.prompt.length - a.prompt.length);
+  const size = Math.max(1, o.batchSize ?? 8);
+  for (let i = 0; i < order.length; i += size) {
+    const chunk = order.slice(i, i + size);
+    const timing = await runChunk(model, chunk, stopIds, o);
+    for (const s of chunk) {
+      results[s.index] = finish(s, timing);
+      o.onRowDone?.(s.index, results[s.index]);
     }
-  } finally {
-    if (lora) disposePreparedLora(lora);
   }
   return results;
 }
@@ -175,7 +173,6 @@ async function runChunk(
   model: GenerationModel,
   rows: RowState[],
   stopIds: ReadonlySet<number>,
-  lora: PreparedLora | null,
   o: RunOptions,
 ): Promise<ChunkTiming> {
   const V = model.config.vocabSize;
@@ -188,7 +185,7 @@ async function runChunk(
 
   const useCache = o.useCache ?? true;
   const cache = useCache ? new KvCache(model.config.numLayers, active.length, o.cacheBlockSize ?? 64) : null;
-  const loraWeights = o.lora ?? null;
+  const linears = o.linears ?? null;
   try {
     // Prefill: every active row, left-padded to the longest.
     const T = Math.max(...active.map((r) => r.prompt.length));
@@ -199,11 +196,11 @@ async function runChunk(
       const chunk = Math.max(1, o.prefillChunk ?? T);
       for (let at = 0; ; at += chunk) {
         const end = Math.min(T, at + chunk);
-        logits = stepCached(model, cache, ids.map((r) => r.slice(at, end)), real.map((r) => r.slice(at, end)), lora);
+        logits = stepCached(model, cache, ids.map((r) => r.slice(at, end)), real.map((r) => r.slice(at, end)), linears);
         if (end === T) break;
         logits.dispose(); // only the prompt's last position predicts the first new token
       }
-    } else logits = stepFull(model, ids, real, loraWeights);
+    } else logits = stepFull(model, ids, real, linears);
     let data = await readAndDispose(logits);
     timing.prefillMs = now() - start;
     const decodeStart = now();
@@ -239,13 +236,13 @@ async function runChunk(
       }
       timing.decodeTokens += active.length;
       if (cache) {
-        logits = stepCached(model, cache, active.map((r) => [r.tokens[r.tokens.length - 1]]), null, lora);
+        logits = stepCached(model, cache, active.map((r) => [r.tokens[r.tokens.length - 1]]), null, linears);
       } else {
         const L = Math.max(...active.map((r) => r.prompt.length + r.tokens.length));
         const seqs = active.map((r) => [...r.prompt, ...r.tokens]);
         const padded = seqs.map((s) => [...new Array<number>(L - s.length).fill(0), ...s]);
         const mask = seqs.map((s) => padded[0].map((_, t) => (t >= L - s.length ? 1 : 0)));
-        logits = stepFull(model, padded, mask, loraWeights);
+        logits = stepFull(model, padded, mask, linears);
       }
       data = await readAndDispose(logits);
     }
@@ -257,21 +254,21 @@ async function runChunk(
   return timing;
 }
 
-function stepCached(model: LlamaModel, cache: KvCache, ids: number[][], real: number[][] | null, lora: PreparedLora | null): tf.Tensor2D {
+function stepCached(model: LlamaModel, cache: KvCache, ids: number[][], real: number[][] | null, linears: Linears | null): tf.Tensor2D {
   const input = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
   try {
-    return forwardCached(model, cache, input, { lora, newReal: real ?? undefined });
+    return forwardCached(model, cache, input, { linears, newReal: real ?? undefined });
   } finally {
     input.dispose();
   }
 }
 
 /** Without a cache: the whole (left-padded) sequence again, logits of the last position [B, V]. */
-function stepFull(model: LlamaModel, ids: number[][], real: number[][], lora: LoraWeights | null): tf.Tensor2D {
+function stepFull(model: LlamaModel, ids: number[][], real: number[][], linears: Linears | null): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, T] = [ids.length, ids[0].length];
     const input = tf.tensor2d(ids, [B, T], 'int32');
-    const logits = forward(model, input, { lora, attentionMask: real }); // [B, T, V]
+    const logits = forward(model, input, { linears, attentionMask: real }); // [B, T, V]
     return tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, model.config.vocabSize]), [B, model.config.vocabSize]) as tf.Tensor2D;
   });
 }

@@ -7,17 +7,17 @@
  *   logits = rms_norm(x) · lm_head                         // [N, V]
  *
  * Every op used has a gradient in tfjs 4.22 and activations are 2-D before they meet a weight, so `forward` is
- * differentiable with respect to LoRA tensors and to every base weight (pass tf.Variables in ModelWeights).
+ * differentiable with respect to every base weight (pass tf.Variables in ModelWeights) and to whatever wraps
+ * the projections (`linears`, linear.ts: an adapter such as LoRA, which this file knows nothing about).
  * `forwardCached` is the generation path: new tokens only, keys/values kept in a KvCache, LM head on the
  * last position only.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loraDelta, prepareLora, type PreparedLora, type PreparedPair } from '../lora/apply.ts';
-import type { LoraWeights } from '../lora/types.ts';
 import { MASKED, attend, newPart } from './attention.ts';
 import type { KvCache } from './kv-cache.ts';
+import { denseLinear, type Linears } from './linear.ts';
 import { applyRope, ropeInverseFrequencies, ropeTables, rotateHalfMatrix } from './rope.ts';
-import { PROJECTIONS, type ModelConfig, type Projection } from './types.ts';
+import type { ModelConfig, Projection } from './types.ts';
 import type { LayerWeights, ModelWeights } from './weights.ts';
 
 export interface LlamaModel {
@@ -26,10 +26,8 @@ export interface LlamaModel {
 }
 
 export interface ForwardOptions {
-  /** Adapter to apply (tensors may be tf.Variables); null/undefined = the base model. */
-  lora?: LoraWeights | null;
-  /** Training mode: LoRA dropout with masks drawn reproducibly from this seed. */
-  training?: { dropoutSeed: number } | null;
+  /** Wraps the projections (an adapter: see linear.ts); null/undefined = the base model. */
+  linears?: Linears | null;
   /**
    * [B][T]: 1 for a real token, 0 for padding. Omit when rows are unpadded or right-padded (causal attention
    * alone keeps padding at the end from touching real positions). Needed for left padding: padded keys are
@@ -46,8 +44,7 @@ interface PassContext {
   sin: tf.Tensor3D; // [N, 1, hD]
   rotation: tf.Tensor2D; // [hD, hD]
   mask: tf.Tensor4D; // [B, 1, T, S]
-  lora: PreparedLora | null;
-  dropoutSeed: number | null;
+  linears: Linears | null;
   cache: KvCache | null;
 }
 
@@ -62,8 +59,7 @@ export function forwardHidden(model: LlamaModel, inputIds: tf.Tensor2D, opts: Fo
       for (let t = 0; t < T; t++) positions[b * T + t] = !mask || mask[b][t] ? p++ : 0;
     }
     const ctx = passContext(model.config, B, T, positions, causalMask(B, T, mask));
-    ctx.lora = opts.lora ? prepareLora(opts.lora, model.config.numLayers, { training: opts.training != null }) : null;
-    ctx.dropoutSeed = opts.training ? opts.training.dropoutSeed : null;
+    ctx.linears = opts.linears ?? null;
     return tf.reshape(decoder(model, inputIds, ctx), [B, T, model.config.hiddenSize]);
   });
 }
@@ -90,7 +86,7 @@ export function forwardCached(
   model: LlamaModel,
   cache: KvCache,
   inputIds: tf.Tensor2D,
-  opts: { lora?: PreparedLora | null; newReal?: ReadonlyArray<ArrayLike<number>> } = {},
+  opts: { linears?: Linears | null; newReal?: ReadonlyArray<ArrayLike<number>> } = {},
 ): tf.Tensor2D {
   const [B, T] = inputIds.shape;
   const H = model.config.hiddenSize;
@@ -98,7 +94,7 @@ export function forwardCached(
     const logits = tf.tidy(() => {
       const plan = cache.beginStep(T, opts.newReal);
       const ctx = passContext(model.config, B, T, plan.positions, plan.mask);
-      ctx.lora = opts.lora ?? null;
+      ctx.linears = opts.linears ?? null;
       ctx.cache = cache;
       const hidden = tf.reshape(decoder(model, inputIds, ctx), [B, T, H]);
       const last = tf.reshape(tf.slice(hidden, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D; // [B, H]
@@ -113,18 +109,17 @@ export function forwardCached(
 }
 
 /**
- * A forward pass taken one layer at a time, for gradient checkpointing (model/checkpoint.ts): the caller
- * keeps what it wants between layers and may run a layer again, under a gradient tape, with the LoRA pair
- * tensors it passes (A/B variables prepared inside the call so that their gradients flow). Dropout masks are
- * seeded per (training seed, layer, projection), so running a layer twice draws the same masks.
+ * A forward pass taken one layer at a time, for gradient checkpointing (train/checkpointed-grads.ts): the caller
+ * keeps what it wants between layers and may run a layer again, under a gradient tape, with the projection
+ * wrappers it passes (made inside the call from the tensors being differentiated, so their gradients flow).
  */
 export interface LayerPass {
   readonly B: number;
   readonly T: number;
   /** Token vectors [N, H] (frozen embedding). */
   embed(): tf.Tensor2D;
-  /** Layer `li` on x [N, H] with this layer's LoRA pairs (or none) → [N, H]. */
-  layer(li: number, x: tf.Tensor2D, pairs: Partial<Record<Projection, PreparedPair>> | null): tf.Tensor2D;
+  /** Layer `li` on x [N, H], its projections wrapped by `linears` (or not) → [N, H]. */
+  layer(li: number, x: tf.Tensor2D, linears: Linears | null): tf.Tensor2D;
   /** The final norm: [N, H] → hidden states [B, T, H]. */
   finish(x: tf.Tensor2D): tf.Tensor3D;
   /** Frees the pass's tables (RoPE, mask). */
@@ -134,7 +129,7 @@ export interface LayerPass {
 export function layerPass(
   model: LlamaModel,
   inputIds: tf.Tensor2D,
-  opts: { scaling: number; dropout: number; training?: { dropoutSeed: number } | null; attentionMask?: ReadonlyArray<ArrayLike<number>> | null },
+  opts: { attentionMask?: ReadonlyArray<ArrayLike<number>> | null } = {},
 ): LayerPass {
   const { config: c, weights: w } = model;
   const [B, T] = inputIds.shape;
@@ -145,17 +140,11 @@ export function layerPass(
     for (let t = 0; t < T; t++) positions[b * T + t] = !mask || mask[b][t] ? p++ : 0;
   }
   const ctx = passContext(c, B, T, positions, causalMask(B, T, mask)); // plain tensors, freed by dispose()
-  ctx.dropoutSeed = opts.training ? opts.training.dropoutSeed : null;
   return {
     B,
     T,
     embed: () => tf.tidy(() => embed(w.embedding, tf.reshape(inputIds, [B * T]), c.vocabSize)),
-    layer: (li, x, pairs) =>
-      tf.tidy(() => {
-        const layers: PreparedLora['layers'] = [];
-        layers[li] = pairs ?? {};
-        return decoderLayer(c, w.layers[li], li, x, { ...ctx, lora: pairs ? { scaling: opts.scaling, dropout: opts.dropout, layers } : null });
-      }),
+    layer: (li, x, linears) => tf.tidy(() => decoderLayer(c, w.layers[li], li, x, { ...ctx, linears })),
     finish: (x) => tf.tidy(() => tf.reshape(rmsNorm(x, w.finalNorm, c.rmsNormEps), [B, T, c.hiddenSize]) as tf.Tensor3D),
     dispose: () => tf.dispose([ctx.cos, ctx.sin, ctx.rotation, ctx.mask]),
   };
@@ -167,7 +156,7 @@ function passContext(c: ModelConfig, B: number, T: number, positions: Int32Array
   let inv = inverseFrequencies.get(c);
   if (!inv) inverseFrequencies.set(c, (inv = ropeInverseFrequencies(c)));
   const { cos, sin } = ropeTables(inv, positions);
-  return { B, T, cos, sin, rotation: rotateHalfMatrix(c.headDim), mask, lora: null, dropoutSeed: null, cache: null };
+  return { B, T, cos, sin, rotation: rotateHalfMatrix(c.headDim), mask, linears: null, cache: null };
 }
 
 /** [B, 1, T, T]: causal, and padded keys hidden when a padding mask is given. */
@@ -208,9 +197,10 @@ function embed(embedding: tf.Tensor2D, ids: tf.Tensor1D, vocab: number): tf.Tens
 }
 
 function decoderLayer(c: ModelConfig, l: LayerWeights, li: number, x: tf.Tensor2D, ctx: PassContext): tf.Tensor2D {
-  const lora = ctx.lora?.layers[li];
-  const project = (input: tf.Tensor2D, proj: Projection, w: tf.Tensor2D, bias: tf.Tensor1D | null): tf.Tensor2D =>
-    linear(input, w, bias, lora?.[proj], ctx, li, proj);
+  const project = (input: tf.Tensor2D, proj: Projection, w: tf.Tensor2D, bias: tf.Tensor1D | null): tf.Tensor2D => {
+    const base = denseLinear(w, bias);
+    return (ctx.linears ? ctx.linears.wrap(base, li, proj) : base)(input);
+  };
 
   const h = rmsNorm(x, l.inputNorm, c.rmsNormEps); // [N, H]
   const q = project(h, 'q_proj', l.q, l.qBias); // [N, nH·hD]
@@ -254,30 +244,6 @@ function selfAttention(
   const parts = ctx.cache ? ctx.cache.extend(li, k4, v4) : [newPart(k4, v4)];
   const out = attend(q4, parts, ctx.mask, g); // [B, nKV, g·T, hD]
   return tf.reshape(tf.transpose(tf.reshape(out, [B, nKV, g, T, hD]), [0, 3, 1, 2, 4]), [N, nH * hD]) as tf.Tensor2D;
-}
-
-/** x·W (+ bias) (+ the LoRA term): x [N, in], W [in, out] → [N, out]. */
-function linear(
-  x: tf.Tensor2D,
-  w: tf.Tensor2D,
-  bias: tf.Tensor1D | null,
-  pair: PreparedPair | undefined,
-  ctx: PassContext,
-  li: number,
-  proj: Projection,
-): tf.Tensor2D {
-  let y: tf.Tensor2D = tf.matMul(x, w);
-  if (bias) y = tf.add(y, bias) as tf.Tensor2D;
-  if (pair && ctx.lora) {
-    const seed = ctx.dropoutSeed === null ? null : dropoutSeed(ctx.dropoutSeed, li, proj);
-    y = tf.add(y, loraDelta(x, pair, ctx.lora.scaling, ctx.lora.dropout, seed)) as tf.Tensor2D;
-  }
-  return y;
-}
-
-/** A distinct, reproducible seed per (step seed, layer, projection). */
-function dropoutSeed(seed: number, li: number, proj: Projection): number {
-  return ((seed >>> 0) * 1_000_003 + li * 101 + PROJECTIONS.indexOf(proj) + 1) % 2_147_483_647;
 }
 
 /** RMSNorm over the last axis: x / √(mean(x²) + eps) · w. */

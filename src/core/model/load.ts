@@ -5,15 +5,14 @@
  */
 import { AppError, throwIfAborted } from '../errors.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
-import { readJson, readText, type ByteProgress, type ModelSource } from '../io/model-source.ts';
+import { readJson, readText, type ByteProgress, type LoadProgress, type ModelSource, type OpenOptions } from '../io/model-source.ts';
 import { createTokenizer } from '../text/tokenizer.ts';
 import type { TextTokenizer } from '../text/types.ts';
-import type { LoadProgress } from '../engine/types.ts';
 import { parseModelConfig } from './config.ts';
 import type { LlamaModel } from './llama.ts';
 import type { ModelConfig } from './types.ts';
 import { disposeWeights, type ModelWeights } from './weights.ts';
-import { loadWeights } from './weights-load.ts';
+import { loadWeights, type WeightsLoadOptions } from './weights-load.ts';
 
 export interface LanguageModel extends LlamaModel {
   /** The source's id (hub repo, folder…): equal ids share one loaded model. */
@@ -31,6 +30,17 @@ export interface LanguageModel extends LlamaModel {
 export interface LoadOptions {
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** How the folder's config and weights are read: the Hugging Face layout unless given (see ModelReader). */
+  reader?: ModelReader;
+}
+
+/**
+ * Reads a folder's model config and weights; the tokenizer files are read the same way for every layout.
+ * HF_READER reads config.json + safetensors; src/core/mlc/load.ts reads web-llm's MLC folders.
+ */
+export interface ModelReader {
+  readConfig(source: ModelSource, open: OpenOptions): Promise<ModelConfig>;
+  readWeights(source: ModelSource, config: ModelConfig, o: OpenOptions & WeightsLoadOptions): Promise<ModelWeights>;
 }
 
 const loaded = new Map<string, { model: Promise<LanguageModel>; holders: number }>();
@@ -80,8 +90,8 @@ async function load(source: ModelSource, o: LoadOptions, onDispose: () => boolea
     );
   const open = { signal: o.signal, onProgress: download };
 
-  const generation = await readJson(source, 'generation_config.json', false, open);
-  const config = parseModelConfig(await readJson(source, 'config.json', true, open), generation);
+  const reader = o.reader ?? HF_READER;
+  const config = await reader.readConfig(source, open);
   const tokenizerConfig = await readJson(source, 'tokenizer_config.json', true, open);
   const hasTemplate = typeof tokenizerConfig === 'object' && tokenizerConfig !== null && 'chat_template' in tokenizerConfig;
   const tokenizer = createTokenizer({
@@ -91,23 +101,8 @@ async function load(source: ModelSource, o: LoadOptions, onDispose: () => boolea
     extraEosTokenIds: config.eosTokenIds,
   });
 
-  const shardNames = await weightFiles(source, open);
-  const files: SafetensorsFile[] = [];
-  for (const name of shardNames) {
-    throwIfAborted(o.signal);
-    const bytes = await source.open(name, open);
-    if (!bytes) {
-      throw new AppError(
-        'not-found',
-        name === 'model.safetensors' && shardNames.length === 1
-          ? `${source.label} has no model.safetensors (nor model.safetensors.index.json). Only safetensors checkpoints can be loaded; convert pytorch_model.bin first.`
-          : `${source.label} has no ${name}, which model.safetensors.index.json lists. Download the missing shard.`,
-      );
-    }
-    files.push(await SafetensorsFile.open(bytes));
-  }
-  const weights = await loadWeights(config, files, {
-    signal: o.signal,
+  const weights = await reader.readWeights(source, config, {
+    ...open,
     onTensor: (done, total, name) => report('weights', done / total, `Loading weights: ${name}`),
   });
   let disposed = false;
@@ -127,6 +122,33 @@ async function load(source: ModelSource, o: LoadOptions, onDispose: () => boolea
     },
   };
 }
+
+/** config.json (+ generation_config.json) and safetensors weights: `model.safetensors` or indexed shards. */
+export const HF_READER: ModelReader = {
+  async readConfig(source, open) {
+    const generation = await readJson(source, 'generation_config.json', false, open);
+    return parseModelConfig(await readJson(source, 'config.json', true, open), generation);
+  },
+  async readWeights(source, config, o) {
+    const open = { signal: o.signal, onProgress: o.onProgress };
+    const shardNames = await weightFiles(source, open);
+    const files: SafetensorsFile[] = [];
+    for (const name of shardNames) {
+      throwIfAborted(o.signal);
+      const bytes = await source.open(name, open);
+      if (!bytes) {
+        throw new AppError(
+          'not-found',
+          name === 'model.safetensors' && shardNames.length === 1
+            ? `${source.label} has no model.safetensors (nor model.safetensors.index.json). Only safetensors checkpoints can be loaded; convert pytorch_model.bin first.`
+            : `${source.label} has no ${name}, which model.safetensors.index.json lists. Download the missing shard.`,
+        );
+      }
+      files.push(await SafetensorsFile.open(bytes));
+    }
+    return loadWeights(config, files, { signal: o.signal, onTensor: o.onTensor });
+  },
+};
 
 /** `model.safetensors`, or the shards listed by `model.safetensors.index.json`. */
 async function weightFiles(source: ModelSource, open: { signal?: AbortSignal }): Promise<string[]> {

@@ -1,13 +1,23 @@
 /**
  * Reads a checkpoint's tensors (one or more safetensors files) into ModelWeights: one tensor at a time is
  * read, widened to float32, transposed into our layout, uploaded, and its array dropped — a model is never
- * held twice. Shapes are checked against the config; a missing or misshapen tensor is named in the error.
+ * held twice. The headers are checked against the config first (validate.ts: a missing, misshapen or unexpected
+ * tensor is named in the error), and each tensor's values are checked to be finite as it is read.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AppError, throwIfAborted } from '../errors.ts';
+import { throwIfAborted } from '../errors.ts';
+import { assertFinite } from '../io/finite.ts';
 import type { SafetensorsFile } from '../io/safetensors.ts';
 import type { ModelConfig } from './types.ts';
+import { validateModelTensors, type TensorDescriptor } from './validate.ts';
 import { allWeightTensors, emptyWeights, hfTensorSpecs, type ModelWeights } from './weights.ts';
+
+const NON_FINITE_ADVICE = 'A model with NaN or infinite weights cannot compute anything; the file is damaged or the training that made it diverged.';
+
+/** The tensors of opened safetensors files as the validator takes them (from the headers only). */
+export function tensorDescriptors(files: readonly SafetensorsFile[]): TensorDescriptor[] {
+  return files.flatMap((f) => [...f.header.tensors.values()].map((e) => ({ name: e.name, shape: e.shape, dtype: e.dtype, file: f.name })));
+}
 
 export interface WeightsLoadOptions {
   signal?: AbortSignal;
@@ -16,32 +26,11 @@ export interface WeightsLoadOptions {
 }
 
 export async function loadWeights(config: ModelConfig, files: readonly SafetensorsFile[], o: WeightsLoadOptions = {}): Promise<ModelWeights> {
+  // Everything is checked from the headers before the first weight is read.
+  validateModelTensors(config, tensorDescriptors(files));
   const where = new Map<string, SafetensorsFile>();
-  for (const f of files) {
-    for (const name of f.names()) {
-      const other = where.get(name);
-      if (other) throw new AppError('safetensors', `Tensor ${JSON.stringify(name)} is in both ${other.name} and ${f.name}. The checkpoint's shards are inconsistent; download it again.`);
-      where.set(name, f);
-    }
-  }
+  for (const f of files) for (const name of f.names()) where.set(name, f);
   const specs = hfTensorSpecs(config);
-  for (const s of specs) {
-    const f = where.get(s.name);
-    if (!f) {
-      throw new AppError(
-        'model-config',
-        `The checkpoint has no tensor ${s.name}, which config.json (${config.architecture}, ${config.numLayers} layers${config.tieWordEmbeddings ? ', tied embeddings' : ''}) requires. The weights do not belong to this config.`,
-      );
-    }
-    const e = f.entry(s.name);
-    if (!e) throw new Error(`unreachable: ${s.name}`);
-    if (e.shape.length !== s.hfShape.length || e.shape.some((d, i) => d !== s.hfShape[i])) {
-      throw new AppError('model-config', `${f.name}: tensor ${s.name} has shape [${e.shape.join(', ')}], but config.json implies [${s.hfShape.join(', ')}]. The weights do not belong to this config.`);
-    }
-    if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16' && e.dtype !== 'F64') {
-      throw new AppError('unsupported', `unsupported: ${f.name}: tensor ${s.name} is stored as ${e.dtype}. Only F32, F16 and BF16 (unquantized) checkpoints can be loaded.`);
-    }
-  }
   // Read in file order, so a disk- or network-backed source is read front to back.
   const order = [...specs].sort((a, b) => {
     const fa = files.indexOf(where.get(a.name) as SafetensorsFile);
@@ -53,8 +42,10 @@ export async function loadWeights(config: ModelConfig, files: readonly Safetenso
     let done = 0;
     for (const s of order) {
       throwIfAborted(o.signal);
-      const t = await (where.get(s.name) as SafetensorsFile).read(s.name);
+      const file = where.get(s.name) as SafetensorsFile;
+      const t = await file.read(s.name);
       if (t.values.dtype !== 'float32') throw new Error(`unreachable: ${s.name} widened to ${t.values.dtype}`);
+      assertFinite(file.name, s.name, s.hfShape, t.values.data, NON_FINITE_ADVICE);
       const data = s.transposed ? transpose2d(t.values.data, s.hfShape[0], s.hfShape[1]) : t.values.data;
       const shape = s.transposed ? [s.hfShape[1], s.hfShape[0]] : s.hfShape;
       s.set(weights, tf.tensor(data, shape, 'float32'));

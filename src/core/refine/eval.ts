@@ -1,12 +1,15 @@
 import type { ChatEngine, ChatResult, GenerationParams } from '../engine/types.ts';
 import { throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
+import { paramsFor, type TaskParams } from './budgets.ts';
 import { generateMany } from './generate.ts';
+import { explainOverflow, longestPrompt } from './overflow.ts';
 import { judgePair, winRates, type JudgeTemplate, type PairwiseJudgement, type WinRates } from './judge.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch, type LoopResult } from './loop.ts';
 import type { StopRules } from './plan.ts';
 import { draftMessages } from './prompts.ts';
+import { selfFeedbackStats, type SelfFeedbackStats } from './self-feedback.ts';
 import type { PromptTemplates } from './templates.ts';
 import type { StepRecord } from './types.ts';
 
@@ -19,7 +22,8 @@ export interface EvalCommon {
   engine: ChatEngine;
   /** Adapter to answer with, or null for the base model. */
   adapterId: string | null;
-  params?: GenerationParams;
+  /** Sampling of the answers (drafts, and refinements unless selfRefine.refineParams), or a choice per task. */
+  params?: TaskParams;
   templates?: PromptTemplates | ((task: Task) => PromptTemplates);
   registry?: KindRegistry;
   evolutionRound?: number;
@@ -34,7 +38,7 @@ export interface AccuracyOptions extends EvalCommon {
   /** Loop id for each task's evaluation (the caller's naming; reused to group the stored steps). */
   loopIdFor: (task: Task) => string;
   /** With settings: answer by self-refinement (no oracle) and check the final answer. */
-  selfRefine?: { stop: StopRules; critic?: ChatEngine; feedbackParams?: GenerationParams } | null;
+  selfRefine?: { stop: StopRules; critic?: ChatEngine; feedbackParams?: TaskParams; refineParams?: TaskParams } | null;
   onStep?: (step: StepRecord) => Promise<void>;
   onProgress?: (done: number, total: number) => void;
   /**
@@ -48,6 +52,8 @@ export interface TaskEval {
   taskId: string;
   answer: string;
   pass: boolean;
+  /** The answer was cut off by the token limit. */
+  cutOff: boolean;
   /** The loop when answered by self-refinement. */
   loop?: LoopResult;
 }
@@ -60,6 +66,12 @@ export interface AccuracyReport {
   perTask: TaskEval[];
   /** Tasks skipped because they have no checker. */
   skipped: string[];
+  /** With `selfRefine`: the model's own verdicts on its drafts against the checker (self-feedback.ts); else null. */
+  selfFeedback: SelfFeedbackStats | null;
+  /** Of the n answers, those cut off by the token limit. */
+  cutOff: number;
+  /** Feedback calls of the self-refined answers, and those cut off by the token limit (0, 0 for direct answers). */
+  feedback: { n: number; cutOff: number };
 }
 
 function templatesFor(o: EvalCommon, task: Task): PromptTemplates {
@@ -71,7 +83,7 @@ function evaluationStep(
   o: EvalCommon,
   task: Task,
   loopId: string,
-  answer: { text: string; prompt: StepRecord['prompt']; result: ChatResult | null; refineRound: number },
+  answer: { text: string; prompt: StepRecord['prompt']; result: ChatResult | null; refineRound: number; cutOff: boolean },
   pass: boolean,
   startedAt: number,
   durationMs: number,
@@ -90,11 +102,12 @@ function evaluationStep(
     score: pass ? 1 : 0,
     promptTokens: u?.promptTokens ?? 0,
     completionTokens: u?.completionTokens ?? 0,
+    finishReason: answer.cutOff ? 'length' : 'stop',
     startedAt,
     durationMs,
     prefillTokensPerSec: u?.prefillTokensPerSec ?? 0,
     decodeTokensPerSec: u?.decodeTokensPerSec ?? 0,
-    seed: o.params?.seed ?? null,
+    seed: paramsFor(o.params, task).seed ?? null,
     engine: o.engine.kind,
     modelId: o.engine.modelId ?? 'unknown',
     adapterId: o.adapterId,
@@ -109,9 +122,12 @@ export async function answerDirect(o: EvalCommon, tasks: readonly Task[], onProg
   const startedAt = now();
   const results = await generateMany(
     o.engine,
-    prompts.map((messages) => ({ ...o.params, messages, adapterId: o.adapterId })),
+    prompts.map((messages, i) => ({ ...paramsFor(o.params, tasks[i]), messages, adapterId: o.adapterId })),
     { signal: o.signal, batchSize: o.batchSize, onProgress },
-  );
+  ).catch((e: unknown) => {
+    const i = longestPrompt(prompts);
+    throw tasks[i] ? explainOverflow(e, { kind: 'draft', messages: prompts[i], quotedChars: 0 }, tasks[i]) : e;
+  });
   const durationMs = Math.max(0, now() - startedAt);
   return results.map((r, i) => ({ task: tasks[i], prompt: prompts[i], result: r, startedAt, durationMs: durationMs / results.length }));
 }
@@ -138,19 +154,26 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
     if (ev) finished.set(task.id, ev);
   }
   const todo = checkable.filter((t) => !finished.has(t.id));
+  /** The evaluation's steps: the stored ones and those written now (self-feedback is measured on them). */
+  const steps: StepRecord[] = [...(o.resume ?? [])];
   const progress = o.onProgress ? (d: number) => o.onProgress!(finished.size + d, checkable.length) : undefined;
 
   if (!o.selfRefine) {
     const answers = await answerDirect(o, todo, progress ? (d) => progress(d) : undefined);
     for (const a of answers) {
       const pass = checkPass(a.task, a.result.text);
-      perTask.push({ taskId: a.task.id, answer: a.result.text, pass });
+      const cutOff = a.result.finishReason === 'length';
+      perTask.push({ taskId: a.task.id, answer: a.result.text, pass, cutOff });
       await o.onStep?.(
-        evaluationStep(o, a.task, o.loopIdFor(a.task), { text: a.result.text, prompt: a.prompt, result: a.result, refineRound: 0 }, pass, a.startedAt, a.durationMs),
+        evaluationStep(o, a.task, o.loopIdFor(a.task), { text: a.result.text, prompt: a.prompt, result: a.result, refineRound: 0, cutOff }, pass, a.startedAt, a.durationMs),
       );
     }
   } else {
     let done = 0;
+    const record = async (s: StepRecord) => {
+      await o.onStep?.(s);
+      steps.push(s);
+    };
     const loops = await runSelfRefineBatch({
       loops: todo.map((task) => ({ task, loopId: o.loopIdFor(task), resumeFrom: stored.get(o.loopIdFor(task)) ?? [] })),
       engine: o.engine,
@@ -159,30 +182,53 @@ export async function evaluateAccuracy(o: AccuracyOptions): Promise<AccuracyRepo
       templates: o.templates,
       params: o.params,
       feedbackParams: o.selfRefine.feedbackParams,
+      refineParams: o.selfRefine.refineParams,
       stop: o.selfRefine.stop,
       adapterId: o.adapterId,
       evolutionRound: o.evolutionRound,
       registry,
       signal: o.signal,
       now: o.now,
-      onStep: o.onStep ?? (async () => {}),
+      onStep: record,
       batchSize: o.batchSize,
       onLoopDone: () => progress?.(++done),
     });
     for (const [i, loop] of loops.entries()) {
       const task = todo[i];
       const pass = checkPass(task, loop.finalAnswer);
-      perTask.push({ taskId: task.id, answer: loop.finalAnswer, pass, loop });
+      const final = loop.steps.filter((s) => s.kind === 'draft' || s.kind === 'refinement').at(-1);
+      const cutOff = final?.finishReason === 'length';
+      perTask.push({ taskId: task.id, answer: loop.finalAnswer, pass, cutOff, loop });
       const t = now();
-      await o.onStep?.(evaluationStep(o, task, loop.loopId, { text: loop.finalAnswer, prompt: [], result: null, refineRound: loop.rounds }, pass, t, 0));
+      await o.onStep?.(evaluationStep(o, task, loop.loopId, { text: loop.finalAnswer, prompt: [], result: null, refineRound: loop.rounds, cutOff }, pass, t, 0));
     }
   }
   throwIfAborted(o.signal);
-  for (const [taskId, ev] of finished) perTask.push({ taskId, answer: ev.text, pass: ev.score === 1 });
+  for (const [taskId, ev] of finished) perTask.push({ taskId, answer: ev.text, pass: ev.score === 1, cutOff: ev.finishReason === 'length' });
   const order = new Map(checkable.map((t, i) => [t.id, i]));
   perTask.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
   const passed = perTask.filter((p) => p.pass).length;
-  return { n: perTask.length, passed, accuracy: perTask.length === 0 ? null : passed / perTask.length, perTask, skipped };
+  const loopIds = new Set(checkable.map(o.loopIdFor));
+  const selfFeedback = o.selfRefine
+    ? selfFeedbackStats(steps.filter((s) => loopIds.has(s.loopId)), new Map(checkable.map((t) => [t.id, t])), registry)
+    : null;
+  const feedback = { n: 0, cutOff: 0 };
+  if (o.selfRefine) {
+    const mine = (s: StepRecord) => s.kind === 'feedback' && loopIds.has(s.loopId);
+    const unique = new Map(steps.filter(mine).map((s) => [`${s.loopId}#${s.refineRound}`, s]));
+    feedback.n = unique.size;
+    feedback.cutOff = [...unique.values()].filter((s) => s.finishReason === 'length').length;
+  }
+  return {
+    n: perTask.length,
+    passed,
+    accuracy: perTask.length === 0 ? null : passed / perTask.length,
+    perTask,
+    skipped,
+    selfFeedback,
+    cutOff: perTask.filter((p) => p.cutOff).length,
+    feedback,
+  };
 }
 
 export interface SideBySideRow {

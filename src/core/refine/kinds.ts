@@ -1,6 +1,6 @@
 import { checkBuiltinTask } from '../tasks/check.ts';
 import type { CheckResult, Task, TaskKind } from '../tasks/types.ts';
-import type { SftMessagesRow } from './trl.ts';
+import type { SftMessagesRow } from '../train/trl.ts';
 import { AppError } from '../errors.ts';
 import { parseFeedback, type FeedbackParse } from './feedback-parse.ts';
 import {
@@ -13,15 +13,36 @@ import {
 } from './templates.ts';
 
 /**
- * What the refine loop needs to know about a kind of task: its default prompt templates, how to read a
- * critique, and (for verifiable kinds) how to check an answer in code. Built-in kinds are registered here;
- * other rooms register theirs (the toy world's `toy-arith`) with `registry.register(...)`.
+ * What a kind's answers need from generation: the longest reply each step writes, in tokens, and the strings
+ * that end a reply. Every tab takes its token budgets from here unless the person sets a number (see
+ * budgets.ts), so a kind whose working is long is never cut off by a budget sized for another kind.
+ */
+export interface KindGeneration {
+  /** The first answer. */
+  draftTokens: number;
+  /** A critique of an answer. */
+  feedbackTokens: number;
+  /** A rewritten answer. */
+  refineTokens: number;
+  /** Generation stops before any of these on every step (none: chat models end their turn themselves). */
+  stop: readonly string[];
+}
+
+/** Budgets for kinds that register none: room for a few paragraphs. */
+export const GENERIC_GENERATION: KindGeneration = { draftTokens: 256, feedbackTokens: 256, refineTokens: 256, stop: [] };
+
+/**
+ * What the refine loop needs to know about a kind of task: its default prompt templates, what its answers need
+ * from generation, how to read a critique, and (for verifiable kinds) how to check an answer in code. Built-in
+ * kinds are registered here; other rooms register theirs (the toy world's `toy-arith`) with
+ * `registry.register(...)`.
  */
 export interface TaskKindSpec {
   kind: TaskKind;
   /** Shown in pickers. */
   label: string;
   templates: PromptTemplates;
+  generation: KindGeneration;
   /** Default: the generic parseFeedback. */
   parseFeedback?: (text: string) => FeedbackParse;
   /** For verifiable kinds; null from it = this task cannot be checked. */
@@ -41,8 +62,16 @@ export interface MetaMix {
   seed: number;
 }
 
-/** What `register` takes: templates may leave out system, historyEntry and the meta-skill pair. */
-export type TaskKindInput = Omit<TaskKindSpec, 'templates'> & { templates: TemplateInput };
+/** What `register` takes: templates may leave out system, historyEntry and the meta-skill pair; generation defaults to GENERIC_GENERATION. */
+export type TaskKindInput = Omit<TaskKindSpec, 'templates' | 'generation'> & { templates: TemplateInput; generation?: KindGeneration };
+
+function checkGeneration(kind: string, g: KindGeneration): KindGeneration {
+  for (const k of ['draftTokens', 'feedbackTokens', 'refineTokens'] as const) {
+    if (!Number.isInteger(g[k]) || g[k] < 1 || g[k] > 8192) throw new AppError('bad-input', `Task kind "${kind}": ${k} must be a whole number from 1 to 8192 (got ${g[k]}).`);
+  }
+  if (!Array.isArray(g.stop) || g.stop.some((x) => typeof x !== 'string' || x === '')) throw new AppError('bad-input', `Task kind "${kind}": stop strings must be non-empty texts.`);
+  return { draftTokens: g.draftTokens, feedbackTokens: g.feedbackTokens, refineTokens: g.refineTokens, stop: [...g.stop] };
+}
 
 export class KindRegistry {
   private readonly specs = new Map<string, TaskKindSpec>();
@@ -50,7 +79,8 @@ export class KindRegistry {
   /** Adds (or replaces) a kind. Throws AppError('bad-input') when its templates cannot work. */
   register(input: TaskKindInput): void {
     if (!input.kind || typeof input.kind !== 'string') throw new AppError('bad-input', 'A task kind needs a name.');
-    this.specs.set(input.kind, { ...input, templates: completeTemplates(input.templates) });
+    const generation = checkGeneration(input.kind, input.generation ?? GENERIC_GENERATION);
+    this.specs.set(input.kind, { ...input, templates: completeTemplates(input.templates), generation });
   }
 
   has(kind: TaskKind): boolean {
@@ -74,6 +104,11 @@ export class KindRegistry {
 
   templates(kind: TaskKind): PromptTemplates {
     return this.get(kind).templates;
+  }
+
+  /** What the kind's answers need from generation (GENERIC_GENERATION for a kind nobody registered). */
+  generation(kind: TaskKind): KindGeneration {
+    return this.specs.get(kind)?.generation ?? GENERIC_GENERATION;
   }
 
   parser(kind: TaskKind): (text: string) => FeedbackParse {

@@ -1,6 +1,7 @@
 import type { ChatEngine, ChatMessage, ChatResult, GenerationParams } from '../engine/types.ts';
 import { AppError } from '../errors.ts';
 import type { CheckResult, Task } from '../tasks/types.ts';
+import { paramsFor, type TaskParams } from './budgets.ts';
 import type { FeedbackParse } from './feedback-parse.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { normalizeOracleMode, ORACLE_MODEL_ID, oracleFeedback, oracleText, type OracleMode } from './oracle.ts';
@@ -25,10 +26,12 @@ export interface LoopSettings {
   oracle?: boolean | OracleMode;
   /** Templates, or a choice per task (mixed task kinds). Default: the kind registry's templates. */
   templates?: PromptTemplates | ((task: Task) => PromptTemplates);
-  /** Sampling for answers (draft, refinement). */
-  params?: GenerationParams;
+  /** Sampling for answers (draft, and refinement unless `refineParams`), or a choice per task. */
+  params?: TaskParams;
   /** Sampling for feedback calls; default `params`. */
-  feedbackParams?: GenerationParams;
+  feedbackParams?: TaskParams;
+  /** Sampling for refinements; default `params`. */
+  refineParams?: TaskParams;
   stop: StopRules;
   /** Actor adapter (tfjs engine), or null for the base model. */
   adapterId?: string | null;
@@ -57,6 +60,8 @@ export interface PreparedCall extends PendingCall {
   engine: ChatEngine;
   params: GenerationParams;
   adapterId: string | null;
+  /** Characters of answers and feedback the prompt quotes (to tell a long template from a long answer). */
+  quotedChars: number;
 }
 
 export interface LoopResult {
@@ -172,23 +177,24 @@ export class LoopDriver {
         kind: 'feedback',
         role: useCritic ? 'critic' : 'actor',
         engine: useCritic ? s.critic! : s.engine,
-        params: s.feedbackParams ?? s.params ?? {},
+        params: paramsFor(s.feedbackParams ?? s.params, this.task),
         adapterId: useCritic ? (s.criticAdapterId ?? null) : (s.adapterId ?? null),
         messages: feedbackMessages(t, this.task.prompt, answer.text),
+        quotedChars: answer.text.length,
       };
     }
     const byCritic = action.kind === 'refinement' && s.refiner === 'critic';
+    const attempts = action.kind === 'draft' ? [] : this.attempts();
+    const quoted = s.historyLimit ? attempts.slice(-s.historyLimit) : attempts;
     return {
       ...base,
       kind: action.kind,
       role: byCritic ? 'critic' : 'actor',
       engine: byCritic ? s.critic! : s.engine,
-      params: s.params ?? {},
+      params: paramsFor(action.kind === 'refinement' ? (s.refineParams ?? s.params) : s.params, this.task),
       adapterId: byCritic ? (s.criticAdapterId ?? null) : (s.adapterId ?? null),
-      messages:
-        action.kind === 'draft'
-          ? draftMessages(t, this.task.prompt)
-          : refineMessages(t, this.task.prompt, this.attempts(), this.s.historyLimit),
+      messages: action.kind === 'draft' ? draftMessages(t, this.task.prompt) : refineMessages(t, this.task.prompt, attempts, this.s.historyLimit),
+      quotedChars: quoted.reduce((n, a) => n + a.answer.length + a.feedback.length, 0),
     };
   }
 
@@ -203,6 +209,7 @@ export class LoopDriver {
       prompt: call.messages,
       promptTokens: result.usage.promptTokens,
       completionTokens: result.usage.completionTokens,
+      finishReason: result.finishReason === 'length' ? ('length' as const) : ('stop' as const),
       startedAt,
       durationMs,
       prefillTokensPerSec: result.usage.prefillTokensPerSec,

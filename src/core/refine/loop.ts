@@ -2,6 +2,7 @@ import type { ChatResult } from '../engine/types.ts';
 import { AppError, isAbort, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
 import { LoopDriver, type LoopResult, type LoopSettings, type PendingCall, type PreparedCall } from './loop-driver.ts';
+import { explainOverflow, longestPrompt } from './overflow.ts';
 import type { StepRecord } from './types.ts';
 
 export type { LoopResult, LoopSettings, PendingCall } from './loop-driver.ts';
@@ -34,6 +35,7 @@ function aborted(): AppError {
 /** Calls the engine for one prepared call; an abort in any form becomes AppError('aborted'). */
 async function callEngine(
   call: PreparedCall,
+  task: Task,
   signal: AbortSignal | undefined,
   onToken?: (delta: string) => void,
 ): Promise<ChatResult> {
@@ -42,7 +44,7 @@ async function callEngine(
     result = await call.engine.chat({ ...call.params, messages: call.messages, adapterId: call.adapterId, signal, onToken });
   } catch (e) {
     if (isAbort(e) || signal?.aborted) throw aborted();
-    throw e;
+    throw explainOverflow(e, call, task);
   }
   if (result.finishReason === 'abort' || signal?.aborted) throw aborted();
   return result;
@@ -73,7 +75,7 @@ export async function runSelfRefine(options: SelfRefineOptions): Promise<SelfRef
       throwIfAborted(signal);
     }
     const startedAt = now();
-    const result = await callEngine(call, signal, onToken ? (d) => onToken(d, pending) : undefined);
+    const result = await callEngine(call, options.task, signal, onToken ? (d) => onToken(d, pending) : undefined);
     const step = driver.record(call, result, startedAt, Math.max(0, now() - startedAt));
     await onStep(step);
     driver.push(step);
@@ -151,7 +153,8 @@ export async function runSelfRefineBatch(options: SelfRefineBatchOptions): Promi
           );
         } catch (e) {
           if (isAbort(e) || signal?.aborted) throw aborted();
-          throw e;
+          const longest = group[longestPrompt(group.map((g) => g.call.messages))];
+          throw explainOverflow(e, longest.call, drivers[longest.index].task);
         }
         if (outs.length !== group.length) {
           throw new AppError('engine', `The engine returned ${outs.length} results for ${group.length} requests.`);
@@ -167,7 +170,7 @@ export async function runSelfRefineBatch(options: SelfRefineBatchOptions): Promi
       } else {
         for (const { index, call } of group) {
           const t0 = now();
-          const out = await callEngine(call, signal);
+          const out = await callEngine(call, drivers[index].task, signal);
           const step = drivers[index].record(call, out, t0, Math.max(0, now() - t0));
           await onStep(step);
           drivers[index].push(step);

@@ -37,3 +37,39 @@ export function formatEta(etaMs: number | null): string {
   const h = Math.floor(m / 60);
   return `about ${h} h ${m % 60} min left`;
 }
+
+/** Active milliseconds per phase, by a key the run chooses (SELF: `<round>:<phase>`, SRT: `<phase>`). */
+export type PhaseTimes = Record<string, number>;
+
+/**
+ * The phase-time bookkeeping of a run: `close(key)` adds the time since the previous close (or since the
+ * clock started) to the phase `key` that just ended. A resumed run starts from its stored times, and the
+ * phase it resumes is timed from the start of the session.
+ */
+export class PhaseClock {
+  readonly #now: () => number;
+  readonly #times: PhaseTimes;
+  #since: number;
+
+  constructor(now: () => number, stored: Readonly<PhaseTimes> = {}) {
+    this.#now = now;
+    this.#times = { ...stored };
+    this.#since = now();
+  }
+
+  /** Milliseconds since the current phase started. */
+  elapsed(): number {
+    return this.#now() - this.#since;
+  }
+
+  close(key: string): void {
+    const t = this.#now();
+    this.#times[key] = (this.#times[key] ?? 0) + Math.max(0, t - this.#since);
+    this.#since = t;
+  }
+
+  /** A copy of the times so far. */
+  get times(): PhaseTimes {
+    return { ...this.#times };
+  }
+}

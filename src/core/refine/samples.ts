@@ -4,7 +4,7 @@ import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { loopSteps, sameAnswer } from './plan.ts';
 import { clip, draftMessages, metaSkillMessages, refineMessages } from './prompts.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Provenance, PreferenceRow, PromptCompletionRow, SftMessagesRow, TrlRow } from './trl.ts';
+import type { Provenance, PreferenceRow, PromptCompletionRow, SftMessagesRow, TrlRow } from '../train/trl.ts';
 import type { StepRecord, Verdict } from './types.ts';
 
 /**
@@ -148,7 +148,7 @@ export function selectLoops(loops: readonly LoopSummary[], filter: SampleFilter 
     if (manual === 'exclude') reason = 'excluded by hand';
     else if (manual !== 'include') {
       if (filter.requireImproved && !l.improved) reason = 'did not improve';
-      else if (filter.requireVerdictCorrect && l.finalVerdict !== 'correct') reason = 'final verdict is not "correct"';
+      else if (filter.requireVerdictCorrect && l.finalVerdict !== 'correct') reason = 'the final feedback does not say "correct"';
       else if (filter.requireOraclePass && l.finalPass !== true) {
         reason = l.finalPass === null ? 'task has no checker' : 'final answer fails the check';
       } else if (filter.minFinalScore != null && (l.finalScore === null || l.finalScore < filter.minFinalScore)) {

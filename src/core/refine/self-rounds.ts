@@ -1,17 +1,20 @@
+import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
+import { cutOffTally, type CutOffTally, type TaskParams } from './budgets.ts';
 import { evaluateAccuracy, answerDirect } from './eval.ts';
 import { judgePair, winRates, type JudgeTemplate, type PairOutcome, type WinRates } from './judge.ts';
 import { kindRegistry, type KindRegistry, type MetaMix } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { OracleMode } from './oracle.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, type ProgressEstimate } from './progress.ts';
+import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type SampleFilter, type SampleShape } from './samples.ts';
+import type { SelfFeedbackStats } from './self-feedback.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from './trainer.ts';
-import type { PromptCompletionRow, SftRow } from './trl.ts';
+import type { Trainer } from '../train/trainer.ts';
+import type { PromptCompletionRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
 /**
@@ -37,13 +40,17 @@ export interface RoundMetrics {
   round: number;
   /** The adapter evaluated. */
   adapterId: string | null;
-  collect: { loops: number; kept: number; improved: number; rows: number } | null;
+  collect: { loops: number; kept: number; improved: number; rows: number; cutOff?: CutOffTally } | null;
   train: { rows: number; metrics: Record<string, number>; skipped: boolean } | null;
   /** Checker accuracy on the eval split; null when no eval task can be checked. */
   directAccuracy: number | null;
   refinedAccuracy: number | null;
+  /** The model's own verdicts on its drafts in the self-refined evaluation, against the checker; null without it. */
+  selfFeedback: SelfFeedbackStats | null;
   /** Verifiable eval tasks counted. */
   evalTasks: number;
+  /** Of those, answers cut off by the token limit: direct, self-refined (null when not evaluated), and the feedback of the self-refined loops. */
+  cutOff?: { direct: number; refined: number | null; feedback: { n: number; cutOff: number } | null };
   /** Adapter vs base model on open eval tasks (judge), or null. */
   pairwise: WinRates | null;
 }
@@ -68,7 +75,8 @@ export interface SelfCheckpoint {
  */
 export interface SelfStore {
   saveStep(step: StepRecord): Promise<void>;
-  saveCheckpoint(checkpoint: SelfCheckpoint): Promise<void>;
+  /** With the active time of each phase so far, keyed `<round>:<phase>` (resumed runs included). */
+  saveCheckpoint(checkpoint: SelfCheckpoint, phaseMs: PhaseTimes): Promise<void>;
   saveRoundMetrics(metrics: RoundMetrics): Promise<void>;
 }
 
@@ -83,8 +91,9 @@ export interface SelfProgress {
 
 export interface LoopConfig {
   stop: StopRules;
-  params?: GenerationParams;
-  feedbackParams?: GenerationParams;
+  params?: TaskParams;
+  feedbackParams?: TaskParams;
+  refineParams?: TaskParams;
   oracle?: boolean | OracleMode;
   historyLimit?: number;
 }
@@ -93,8 +102,8 @@ export interface SelfOptions<C = unknown> {
   runId: string;
   /** All tasks; the train split is collected on, the eval split evaluated on. */
   tasks: readonly Task[];
-  /** The actor (the tfjs engine, which applies adapters). */
-  engine: ChatEngine;
+  /** The actor: it applies each adapter the trainer makes (refused before any work when it cannot). */
+  engine: AdapterEngine;
   trainer: Trainer<C>;
   trainConfig: C;
   /** SELF rounds after round 0. */
@@ -137,7 +146,8 @@ export interface SelfOptions<C = unknown> {
     judgeParams?: GenerationParams;
   };
   store: SelfStore;
-  resume?: { checkpoint: SelfCheckpoint; steps: readonly StepRecord[] };
+  /** The last checkpoint, the run's stored steps and the phase times stored with that checkpoint. */
+  resume?: { checkpoint: SelfCheckpoint; steps: readonly StepRecord[]; phaseMs?: PhaseTimes };
   onProgress?: (p: SelfProgress) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -148,6 +158,8 @@ export interface SelfResult {
   adapterId: string | null;
   history: RoundMetrics[];
   checkpoint: SelfCheckpoint;
+  /** Active time per phase, keyed `<round>:<phase>`. */
+  phaseMs: PhaseTimes;
 }
 
 export function selfLoopId(runId: string, round: number, phase: string, taskId: string): string {
@@ -162,6 +174,7 @@ export function metaMixRows(registry: KindRegistry, train: readonly Task[], mix:
 }
 
 export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult> {
+  requireCapability(o.engine, 'adapters', 'SELF');
   if (!Number.isInteger(o.rounds) || o.rounds < 0 || o.rounds > 100) {
     throw new AppError('bad-input', `The number of SELF rounds must be a whole number from 0 to 100 (got ${o.rounds}).`);
   }
@@ -177,8 +190,9 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
     ? structuredClone(o.resume.checkpoint)
     : { runId: o.runId, round: o.metaSkill || evaluation.baseline ? 0 : 1, phase: firstPhase(), adapterId: o.startAdapterId ?? null, lastTrain: null, lastCollect: null, history: [] };
   if (cp.runId !== o.runId) throw new AppError('bad-input', `The checkpoint belongs to run ${cp.runId}, not ${o.runId}.`);
+  const clock = new PhaseClock(now, o.resume?.phaseMs);
   // A fresh run stores its starting point, so even an abort in the first phase can be resumed.
-  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp));
+  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp), clock.times);
 
   // Steps known to this run: the stored ones plus everything written from now on.
   const known: StepRecord[] = [...(o.resume?.steps ?? [])];
@@ -188,14 +202,13 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
   };
   const stepsWithPrefix = (prefix: string) => known.filter((s) => s.loopId.startsWith(prefix));
 
-  let phaseStart = now();
   const report = (phase: SelfProgress['phase'], done: number, total: number, message: string) =>
-    o.onProgress?.({ round: cp.round, phase, done, total, estimate: estimateProgress(done, total, now() - phaseStart), message });
+    o.onProgress?.({ round: cp.round, phase, done, total, estimate: estimateProgress(done, total, clock.elapsed()), message });
 
   const advance = async (next: Partial<SelfCheckpoint>) => {
+    clock.close(`${cp.round}:${cp.phase}`);
     cp = { ...cp, ...next };
-    await o.store.saveCheckpoint(structuredClone(cp));
-    phaseStart = now();
+    await o.store.saveCheckpoint(structuredClone(cp), clock.times);
   };
   const afterRound0 = (): SelfPhase => (o.rounds > 0 ? 'collect' : 'done');
 
@@ -218,6 +231,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       templates: o.templates,
       params: o.loop.params,
       feedbackParams: o.loop.feedbackParams,
+      refineParams: o.loop.refineParams,
       stop: settings.stop,
       adapterId: cp.adapterId,
       evolutionRound: cp.round,
@@ -229,7 +243,8 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       batchSize: o.batchSize,
       onLoopDone: () => report(phase, ++done, pool.length, `Round ${cp.round}: ${done} of ${pool.length} loops finished`),
     });
-    return summarizeLoops(pool, stepsWithPrefix(prefix), registry);
+    const steps = stepsWithPrefix(prefix);
+    return { loops: summarizeLoops(pool, steps, registry), cutOff: cutOffTally(steps) };
   };
 
   const trainSft = async (rows: SftRow[], label: string) => {
@@ -264,17 +279,22 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
     });
     base += verifiable.length;
     let refined: number | null = null;
+    let selfFeedback: SelfFeedbackStats | null = null;
+    const cutOff: NonNullable<RoundMetrics['cutOff']> = { direct: direct.cutOff, refined: null, feedback: null };
     if (evaluation.selfRefine) {
       const r = await evaluateAccuracy({
         ...common,
         tasks: verifiable,
         loopIdFor: (t) => selfLoopId(o.runId, cp.round, 'eval-refine', t.id),
         resume: stepsWithPrefix(`${o.runId}/r${cp.round}/eval-refine/`),
-        selfRefine: { stop: evaluation.stop ?? o.loop.stop, feedbackParams: o.loop.feedbackParams },
+        selfRefine: { stop: evaluation.stop ?? o.loop.stop, feedbackParams: o.loop.feedbackParams, refineParams: o.loop.refineParams },
         onStep: saveStep,
         onProgress: (d) => report('evaluate', base + d, total, `Round ${cp.round}: self-refined answers ${d} of ${verifiable.length}`),
       });
       refined = r.accuracy;
+      selfFeedback = r.selfFeedback;
+      cutOff.refined = r.cutOff;
+      cutOff.feedback = r.feedback;
       base += verifiable.length;
     }
     let pairwise: WinRates | null = null;
@@ -297,7 +317,9 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       train: cp.lastTrain,
       directAccuracy: direct.accuracy,
       refinedAccuracy: refined,
+      selfFeedback,
       evalTasks: direct.n,
+      cutOff,
       pairwise,
     };
   };
@@ -308,7 +330,7 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       case 'meta-skill': {
         const m = o.metaSkill;
         if (!m) throw new AppError('bad-input', 'The checkpoint is at the meta-skill stage, but no meta-skill settings were given.');
-        const loops = await collect('meta-skill', { critic: m.critic, refiner: m.critic ? 'critic' : 'actor', oracle: m.oracle, stop: m.stop ?? o.loop.stop });
+        const { loops } = await collect('meta-skill', { critic: m.critic, refiner: m.critic ? 'critic' : 'actor', oracle: m.oracle, stop: m.stop ?? o.loop.stop });
         const kept = selectLoops(loops, m.filter ?? { requireImproved: true }).kept;
         const rows = buildSamples(kept, { shapes: ['meta'], templates: o.templates, registry }).map((s) => s.row as PromptCompletionRow);
         let adapterId = cp.adapterId;
@@ -329,9 +351,9 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
         break;
       }
       case 'collect': {
-        const loops = await collect('collect', { oracle: o.loop.oracle, stop: o.loop.stop });
+        const { loops, cutOff } = await collect('collect', { oracle: o.loop.oracle, stop: o.loop.stop });
         const kept = selectLoops(loops, o.filter ?? {}).kept;
-        await advance({ phase: 'train', lastCollect: { loops: loops.length, kept: kept.length, improved: loops.filter((l) => l.improved).length, rows: 0 } });
+        await advance({ phase: 'train', lastCollect: { loops: loops.length, kept: kept.length, improved: loops.filter((l) => l.improved).length, rows: 0, cutOff } });
         break;
       }
       case 'train': {
@@ -359,5 +381,5 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       }
     }
   }
-  return { adapterId: cp.adapterId, history: cp.history, checkpoint: cp };
+  return { adapterId: cp.adapterId, history: cp.history, checkpoint: cp, phaseMs: clock.times };
 }

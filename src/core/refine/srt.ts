@@ -1,15 +1,17 @@
+import { requireCapability, type AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import type { Task } from '../tasks/types.ts';
+import { cutOffTally, type CutOffTally, type TaskParams } from './budgets.ts';
 import { evaluateAccuracy } from './eval.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, type ProgressEstimate } from './progress.ts';
+import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from './trainer.ts';
-import type { PreferenceRow, SftRow } from './trl.ts';
+import type { Trainer } from '../train/trainer.ts';
+import type { PreferenceRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
 /**
@@ -33,6 +35,10 @@ export interface SrtMetrics {
   dpo: Record<string, number> | null;
   /** Checker accuracy on the eval split per adapter, when evaluated. */
   accuracy: { start: number | null; sft: number | null; dpo: number | null } | null;
+  /** The collect loops' answers and feedback, and how many the token limit cut off (absent in older runs). */
+  collectCutOff?: CutOffTally;
+  /** Per evaluated adapter: answers checked, and how many the token limit cut off. */
+  evalCutOff?: { start: { n: number; cutOff: number } | null; sft: { n: number; cutOff: number } | null; dpo: { n: number; cutOff: number } | null };
 }
 
 export interface SrtCheckpoint {
@@ -46,7 +52,8 @@ export interface SrtCheckpoint {
 
 export interface SrtStore {
   saveStep(step: StepRecord): Promise<void>;
-  saveCheckpoint(checkpoint: SrtCheckpoint): Promise<void>;
+  /** With the active time of each phase so far, keyed by phase (resumed runs included). */
+  saveCheckpoint(checkpoint: SrtCheckpoint, phaseMs: PhaseTimes): Promise<void>;
 }
 
 export interface SrtProgress {
@@ -61,7 +68,8 @@ export interface SrtOptions<C = unknown> {
   runId: string;
   /** Train split: collected on. Eval split: evaluated on (when `evaluate`). */
   tasks: readonly Task[];
-  actor: ChatEngine;
+  /** Applies the adapters the trainer makes (refused before any work when it cannot). */
+  actor: AdapterEngine;
   critic: ChatEngine;
   trainer: Trainer<C>;
   sftConfig: C;
@@ -69,8 +77,12 @@ export interface SrtOptions<C = unknown> {
   startAdapterId?: string | null;
   /** Critique rounds per answer; default one feedback + one refinement. */
   stop?: StopRules;
-  params?: GenerationParams;
-  criticParams?: GenerationParams;
+  /** The actor's drafts (and evaluation answers). */
+  params?: TaskParams;
+  /** The critic's feedback. */
+  criticParams?: TaskParams;
+  /** The critic's refinements; default `params`. */
+  refineParams?: TaskParams;
   templates?: PromptTemplates | ((task: Task) => PromptTemplates);
   registry?: KindRegistry;
   /** Which loops train (default: those whose refinement improved on the draft). */
@@ -86,7 +98,8 @@ export interface SrtOptions<C = unknown> {
   /** Evaluate start, SFT and DPO adapters on the eval split by the checkers (default false). */
   evaluate?: boolean;
   store: SrtStore;
-  resume?: { checkpoint: SrtCheckpoint; steps: readonly StepRecord[] };
+  /** The last checkpoint, the run's stored steps and the phase times stored with that checkpoint. */
+  resume?: { checkpoint: SrtCheckpoint; steps: readonly StepRecord[]; phaseMs?: PhaseTimes };
   onProgress?: (p: SrtProgress) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -100,6 +113,7 @@ export function srtLoopId(runId: string, phase: string, taskId: string): string 
 }
 
 export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
+  requireCapability(o.actor, 'adapters', 'SRT');
   const registry = o.registry ?? kindRegistry;
   const now = o.now ?? Date.now;
   const train = o.tasks.filter((t) => t.split === 'train');
@@ -119,19 +133,19 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
         metrics: { loops: 0, kept: 0, improved: 0, sftRows: 0, preferencePairs: 0, sft: null, dpo: null, accuracy: null },
       };
   if (cp.runId !== o.runId) throw new AppError('bad-input', `The checkpoint belongs to run ${cp.runId}, not ${o.runId}.`);
-  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp));
+  const clock = new PhaseClock(now, o.resume?.phaseMs);
+  if (!o.resume) await o.store.saveCheckpoint(structuredClone(cp), clock.times);
   const known: StepRecord[] = [...(o.resume?.steps ?? [])];
   const saveStep = async (s: StepRecord) => {
     await o.store.saveStep(s);
     known.push(s);
   };
-  let phaseStart = now();
   const report = (phase: SrtProgress['phase'], done: number, total: number, message: string) =>
-    o.onProgress?.({ phase, done, total, estimate: estimateProgress(done, total, now() - phaseStart), message });
+    o.onProgress?.({ phase, done, total, estimate: estimateProgress(done, total, clock.elapsed()), message });
   const advance = async (next: Partial<SrtCheckpoint>) => {
+    clock.close(cp.phase);
     cp = { ...cp, ...next };
-    await o.store.saveCheckpoint(structuredClone(cp));
-    phaseStart = now();
+    await o.store.saveCheckpoint(structuredClone(cp), clock.times);
   };
   const collectPrefix = `${o.runId}/collect/`;
   const keptLoops = (): LoopSummary[] =>
@@ -155,6 +169,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           templates: o.templates,
           params: o.params,
           feedbackParams: o.criticParams,
+          refineParams: o.refineParams,
           stop: o.stop ?? SRT_DEFAULT_STOP,
           adapterId: cp.startAdapterId,
           registry,
@@ -164,9 +179,10 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           batchSize: o.batchSize,
           onLoopDone: () => report('collect', ++done, train.length, `${done} of ${train.length} answers reviewed`),
         });
-        const all = summarizeLoops(train, known.filter((s) => s.loopId.startsWith(collectPrefix)), registry);
+        const collected = known.filter((s) => s.loopId.startsWith(collectPrefix));
+        const all = summarizeLoops(train, collected, registry);
         const kept = keptLoops();
-        await advance({ phase: 'sft', metrics: { ...cp.metrics, loops: all.length, kept: kept.length, improved: all.filter((l) => l.improved).length } });
+        await advance({ phase: 'sft', metrics: { ...cp.metrics, loops: all.length, kept: kept.length, improved: all.filter((l) => l.improved).length, collectCutOff: cutOffTally(collected) } });
         break;
       }
       case 'sft': {
@@ -214,6 +230,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
       case 'evaluate': {
         const adapters = { start: cp.startAdapterId, sft: cp.sftAdapterId, dpo: cp.dpoAdapterId };
         const accuracy: NonNullable<SrtMetrics['accuracy']> = { start: null, sft: null, dpo: null };
+        const evalCutOff: NonNullable<SrtMetrics['evalCutOff']> = { start: null, sft: null, dpo: null };
         const verifiable = evalTasks.filter((t) => registry.isVerifiable(t));
         let i = 0;
         for (const name of ['start', 'sft', 'dpo'] as const) {
@@ -235,9 +252,10 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
             onStep: saveStep,
           });
           accuracy[name] = r.accuracy;
+          evalCutOff[name] = { n: r.n, cutOff: r.cutOff };
           i++;
         }
-        await advance({ phase: 'done', metrics: { ...cp.metrics, accuracy } });
+        await advance({ phase: 'done', metrics: { ...cp.metrics, accuracy, evalCutOff } });
         break;
       }
     }

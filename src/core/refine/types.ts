@@ -39,6 +39,11 @@ export interface StepRecord {
   score: number | null;
   promptTokens: number;
   completionTokens: number;
+  /**
+   * Why the engine stopped: 'length' = cut off by the token limit. Absent on oracle steps, on evaluation steps
+   * of refined answers before this was recorded, and on steps stored before it was.
+   */
+  finishReason?: 'stop' | 'length';
   startedAt: number;
   durationMs: number;
   prefillTokensPerSec: number;

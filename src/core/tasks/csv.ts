@@ -1,7 +1,7 @@
 import { AppError } from '../errors.ts';
 
 /**
- * A small RFC 4180 CSV reader: fields separated by commas, records by CRLF or LF; a field in double quotes may
+ * A small RFC 4180 CSV reader: fields separated by commas, records by CRLF, LF or a lone CR; a field in double quotes may
  * hold commas, line breaks and doubled quotes (""). A quote inside an unquoted field is kept as a character.
  */
 export interface CsvRecord {
@@ -58,7 +58,7 @@ export function parseCsv(text: string): CsvRecord[] {
           i++;
           break;
         }
-        if (d === '\n') line++;
+        if (d === '\n' || (d === '\r' && s[i + 1] !== '\n')) line++;
         field += d;
         i++;
       }

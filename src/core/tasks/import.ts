@@ -1,4 +1,5 @@
-import { AppError } from '../errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { decodeUtf8, splitLines, TextEncodingError } from '../io/text-decode.ts';
 import { parseCsv } from './csv.ts';
 import { parseNumberText } from './numeric-answer.ts';
 import { parseRule, type Rule } from './rules.ts';
@@ -8,6 +9,7 @@ import type { BuiltInTaskKind, Split, Task } from './types.ts';
 /**
  * Import of the user's own prompts: JSONL (`{"prompt", "answer"?, "rules"?, "split"?, "kind"?}` per line),
  * CSV (a header with `prompt` and optionally `answer`, `split`, `rules`), or plain text with one prompt per line.
+ * Lines end with \r\n, \n or \r.
  * The file is untrusted: every record is validated, every problem is reported with its line, and nothing is
  * imported unless the whole file is valid.
  */
@@ -43,10 +45,10 @@ export const IMPORT_LIMITS = { maxPrompts: 5000, maxPromptChars: 8000, maxFileCh
 /** Thrown when a file cannot be imported; `issues` lists every problem found, each with its line. */
 export class TaskImportError extends AppError {
   readonly issues: ImportIssue[];
-  constructor(issues: ImportIssue[], summary?: string) {
+  constructor(issues: ImportIssue[], summary?: string, code: ErrorCode = 'bad-input') {
     const shown = issues.slice(0, 5).map((i) => `line ${i.line}: ${i.message}`);
     const more = issues.length > 5 ? ` …and ${issues.length - 5} more problems.` : '';
-    super('bad-input', summary ?? `The file was not imported. Fix these and try again: ${shown.join(' ')}${more}`);
+    super(code, summary ?? `The file was not imported. Fix these and try again: ${shown.join(' ')}${more}`);
     this.name = 'TaskImportError';
     this.issues = issues;
   }
@@ -67,7 +69,7 @@ export function detectFormat(text: string, fileName?: string): ImportFormat {
   if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return 'jsonl';
   if (ext === 'csv') return 'csv';
   if (ext === 'txt') return 'lines';
-  const first = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const first = splitLines(text.replace(/^\uFEFF/, '')).find((l) => l.trim() !== '') ?? '';
   if (first.trim().startsWith('{')) return 'jsonl';
   if (/^\s*"?prompt"?\s*(,|$)/i.test(first) && first.includes(',')) return 'csv';
   return 'lines';
@@ -76,7 +78,7 @@ export function detectFormat(text: string, fileName?: string): ImportFormat {
 function readJsonl(text: string, issues: ImportIssue[], warnings: ImportIssue[]): RawRecord[] {
   const out: RawRecord[] = [];
   const known = new Set(['prompt', 'answer', 'rules', 'split', 'kind', 'id']);
-  text.split(/\r?\n/).forEach((raw, idx) => {
+  splitLines(text).forEach((raw, idx) => {
     const line = idx + 1;
     if (raw.trim() === '') return;
     let value: unknown;
@@ -140,7 +142,7 @@ function readCsv(text: string, issues: ImportIssue[], warnings: ImportIssue[]): 
 
 function readLines(text: string): RawRecord[] {
   const out: RawRecord[] = [];
-  text.split(/\r?\n/).forEach((raw, idx) => {
+  splitLines(text).forEach((raw, idx) => {
     if (raw.trim() !== '') out.push({ line: idx + 1, prompt: raw.trim() });
   });
   return out;
@@ -210,6 +212,19 @@ function validate(rec: RawRecord, maxChars: number, evalFraction: number, issues
   if (answer !== undefined) task.answer = answer;
   if (rules !== undefined) task.rules = rules;
   return task;
+}
+
+/**
+ * A task file's bytes as text: strict UTF-8 (a BOM is dropped). Bytes that are not UTF-8 are refused with their
+ * line, as TaskImportError with code 'bad-encoding', instead of being imported as replacement characters.
+ */
+export function decodeTaskFile(bytes: Uint8Array, fileName: string): string {
+  try {
+    return decodeUtf8(bytes, fileName);
+  } catch (e) {
+    if (!(e instanceof TextEncodingError)) throw e;
+    throw new TaskImportError([{ line: e.line, message: 'holds bytes that are not UTF-8; save the file as UTF-8.' }], e.message, 'bad-encoding');
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
  * the app's Evaluation tab. Also: the issue's goals for SELF, checked on the stored numbers.
  */
 import { AppError } from '../errors.ts';
-import { seedStat, type SeedStat } from './self-summary.ts';
+import { seedStat, type SeedStat } from '../stats/seed-stat.ts';
 import type { ToyAdapterScores, ToySrtResult } from './srt-experiment.ts';
 
 /** What public/models/toy-arith/browser_round.json holds: one SELF round through the app in Chromium. */

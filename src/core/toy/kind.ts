@@ -1,12 +1,14 @@
 /**
- * The toy world as a task kind of the refine registry (`toy-arith`): its prompts as templates, its feedback
- * parser and its checker, plus toy questions as refine Tasks. Register it with
- * `registry.register(TOY_TASK_KIND)`; `toyKindRegistry()` is a registry holding the built-in kinds and this one.
+ * The toy world as a task kind of the refine registry (`toy-arith`): its prompts as templates, its token
+ * budgets (those of its own evaluation and SELF experiment), its feedback parser and its checker, plus toy
+ * questions as refine Tasks. Register it with `registry.register(TOY_TASK_KIND)`; `toyKindRegistry()` is a
+ * registry holding the built-in kinds and this one.
  */
 import { createKindRegistry, type KindRegistry, type TaskKindInput } from '../refine/kinds.ts';
 import type { Split, Task } from '../tasks/types.ts';
 import { checkToyDetailed } from './check.ts';
 import { toyMetaSkillRows } from './meta-mix.ts';
+import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { parseToyFeedback } from './parse-feedback.ts';
 import { TOY_TEMPLATE_TEXT } from './prompts.ts';
 import type { ToyQuestion } from './question.ts';
@@ -18,6 +20,8 @@ export const TOY_TASK_KIND: TaskKindInput = {
   kind: TOY_KIND,
   label: 'Toy arithmetic (column check)',
   templates: TOY_TEMPLATE_TEXT,
+  // A working is ≤ 5 lines of ≤ 16 tokens and a column check ≤ ~130 tokens; the model ends its turn itself.
+  generation: { draftTokens: TOY_MAX_TOKENS.draft, feedbackTokens: TOY_MAX_TOKENS.feedback, refineTokens: TOY_MAX_TOKENS.refine, stop: [] },
   parseFeedback: (text) => {
     const { parseStatus, feedback } = parseToyFeedback(text);
     return { parseStatus, feedback };

@@ -10,7 +10,7 @@
 import { AppError } from '../errors.ts';
 import { padSequences, type BatchSource, type TokenBatch } from '../train/batches.ts';
 import type { TokenSequence } from '../train/data-types.ts';
-import { deriveSeed, Rng } from '../train/rng.ts';
+import { deriveSeed, Rng } from '../random/rng.ts';
 
 export interface LengthBatchOptions {
   /** Padded tokens per batch (rows · bucket length ≤ this, at least one row). */

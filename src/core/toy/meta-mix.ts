@@ -5,7 +5,7 @@
  * round's unlabeled set or of the held-out set (split.ts).
  */
 import type { MetaMix } from '../refine/kinds.ts';
-import type { SftMessagesRow } from '../refine/trl.ts';
+import type { SftMessagesRow } from '../train/trl.ts';
 import { generateToyData } from './generate.ts';
 
 export function toyMetaSkillRows(mix: MetaMix, round: number): SftMessagesRow[] {

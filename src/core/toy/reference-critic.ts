@@ -6,6 +6,7 @@
  * prompt (the right working); anything else is refused. Why a program rather than a larger toy model: see
  * README.md ("SRT in the toy world").
  */
+import { CHAT_ONLY } from '../engine/capabilities.ts';
 import type { ChatEngine, ChatRequest, ChatResult, LoadProgress } from '../engine/types.ts';
 import { AppError, throwIfAborted } from '../errors.ts';
 import { rightDraft } from './drafter.ts';
@@ -31,6 +32,7 @@ export function referenceReply(messages: ChatRequest['messages']): string {
 
 export class ReferenceCritic implements ChatEngine {
   readonly kind = 'reference' as const;
+  readonly capabilities = CHAT_ONLY;
   modelId: string | null = null;
 
   async load(modelId: string, options?: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal }): Promise<void> {

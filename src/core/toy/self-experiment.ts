@@ -4,22 +4,23 @@
  *
  *   direct    accuracy of greedy direct answers
  *   refined   accuracy with inference-time self-refinement (draft → own feedback → own refinement)
- *   verdict   self-feedback accuracy: the model's verdict on its own draft matches the truth
+ *   verdict   self-feedback accuracy: the model's verdict on its own draft matches the truth (measured by
+ *             the round's evaluation, src/core/refine/self-feedback.ts, as in the app)
  *
  * Round r (1, 2, …) answers `perRound` new questions (the r-th unlabeled set of `generateToyData(seed)`),
  * critiques and refines them itself, keeps the loops its own final feedback calls correct (no labels: the
  * checker is used only to score the evaluation), trains the adapter further on question → final answer
  * (round r continues round r − 1's adapter), then evaluates. Round 0 is the base model.
- * Works with any ChatEngine that applies adapters (the tfjs engine) and any refine Trainer.
+ * Works with any AdapterEngine (the tfjs engine) and any refine Trainer.
  */
-import type { ChatEngine, GenerationParams } from '../engine/types.ts';
+import type { AdapterEngine } from '../engine/capabilities.ts';
+import type { GenerationParams } from '../engine/types.ts';
 import { AppError } from '../errors.ts';
 import type { StopRules } from '../refine/plan.ts';
 import type { SampleFilter } from '../refine/samples.ts';
-import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfProgress } from '../refine/self-rounds.ts';
-import type { Trainer } from '../refine/trainer.ts';
+import { runSelfEvolution, type RoundMetrics, type SelfProgress } from '../refine/self-rounds.ts';
+import type { Trainer } from '../train/trainer.ts';
 import type { StepRecord } from '../refine/types.ts';
-import { judgeToyFeedback } from './check.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { generateToyData } from './generate.ts';
 import { toyKindRegistry, toyTasks } from './kind.ts';
@@ -48,7 +49,7 @@ export const TOY_SELF_DEFAULTS = {
 } as const;
 
 export interface ToySelfOptions<C> {
-  engine: ChatEngine;
+  engine: AdapterEngine;
   trainer: Trainer<C>;
   trainConfig: C;
   /** Chooses the unlabeled and held-out questions (generateToyData's seed). */
@@ -99,48 +100,9 @@ export interface ToySelfResult {
 const GREEDY_ANSWER: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.draft };
 const GREEDY_FEEDBACK: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.feedback };
 
-export interface VerdictStats {
-  /** Verdicts that match the truth. */
-  accuracy: number;
-  /** Of wrong drafts, the share called wrong. */
-  caught: number;
-  /** Of right drafts, the share called wrong. */
-  falseAlarm: number;
-}
-
-/** Self-feedback accuracy from the stored self-refined evaluation loops of one round. */
-export function verdictStats(steps: readonly StepRecord[], prompts: ReadonlyMap<string, string>): VerdictStats {
-  const byLoop = new Map<string, { draft?: StepRecord; feedback?: StepRecord }>();
-  for (const s of steps) {
-    if (s.refineRound !== 0 || (s.kind !== 'draft' && s.kind !== 'feedback')) continue;
-    const g = byLoop.get(s.loopId) ?? {};
-    g[s.kind] = s;
-    byLoop.set(s.loopId, g);
-  }
-  const counts = { n: 0, matches: 0, wrong: 0, caught: 0, right: 0, alarms: 0 };
-  for (const { draft, feedback } of byLoop.values()) {
-    if (!draft || !feedback) continue;
-    const prompt = prompts.get(draft.taskId);
-    if (prompt === undefined) continue;
-    const j = judgeToyFeedback(prompt, draft.text, feedback.text);
-    counts.n++;
-    if (j.matches) counts.matches++;
-    if (j.truth === 'incorrect') {
-      counts.wrong++;
-      if (j.claimed === 'incorrect') counts.caught++;
-    } else {
-      counts.right++;
-      if (j.claimed === 'incorrect') counts.alarms++;
-    }
-  }
-  const ratio = (x: number, n: number) => (n === 0 ? NaN : x / n);
-  return { accuracy: ratio(counts.matches, counts.n), caught: ratio(counts.caught, counts.wrong), falseAlarm: ratio(counts.alarms, counts.right) };
-}
-
 export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult> {
   const rounds = o.rounds ?? TOY_SELF_DEFAULTS.rounds;
   if (!Number.isInteger(rounds) || rounds < 1) throw new AppError('bad-input', `SELF rounds must be a whole number ≥ 1 (got ${rounds}).`);
-  const now = o.now ?? Date.now;
   const data = generateToyData({
     seed: o.seed,
     metaCount: 0,
@@ -150,16 +112,12 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
   });
   const evalTasks = toyTasks(data.eval, 'eval');
   const mix = o.metaMix ?? TOY_SELF_DEFAULTS.metaMix;
-  const prompts = new Map(evalTasks.map((t) => [t.id, t.prompt]));
   const registry = toyKindRegistry();
   const stop = o.stop ?? TOY_SELF_DEFAULTS.stop;
   const out: ToyRoundResult[] = [];
   let adapterId = o.startAdapterId ?? null;
 
   for (let r = 1; r <= rounds; r++) {
-    const steps: StepRecord[] = [];
-    const phaseTimes: { phase: string; round: number; at: number }[] = [];
-    const metrics: RoundMetrics[] = [];
     const baseline = r === 1;
     const runId = `toy-self/seed-${o.seed}/round-${r}`;
     const res = await runSelfEvolution({
@@ -178,29 +136,18 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
       metaMix: { ...mix, seed: o.seed * 1000 + r },
       evaluation: { selfRefine: true, stop, baseline },
       store: {
-        saveStep: async (s) => {
-          steps.push(s);
-          o.onStep?.(s);
-        },
-        saveCheckpoint: async (c: SelfCheckpoint) => void phaseTimes.push({ phase: c.phase, round: c.round, at: now() }),
-        saveRoundMetrics: async (m) => void metrics.push(m),
+        saveStep: async (s) => o.onStep?.(s),
+        saveCheckpoint: async () => {},
+        saveRoundMetrics: async () => {},
       },
       onProgress: (p) => o.onProgress?.({ ...p, round: p.round === 0 ? 0 : r }),
       signal: o.signal,
       now: o.now,
       batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
     });
-    // Phase durations: each checkpoint marks the end of the phase before it.
-    const spans = new Map<string, number>();
-    for (let i = 1; i < phaseTimes.length; i++) {
-      const prev = phaseTimes[i - 1];
-      const key = `${prev.round}:${prev.phase}`;
-      spans.set(key, (spans.get(key) ?? 0) + (phaseTimes[i].at - prev.at) / 1000);
-    }
-    const span = (round: number, phase: string) => spans.get(`${round}:${phase}`) ?? 0;
+    const span = (round: number, phase: string) => (res.phaseMs[`${round}:${phase}`] ?? 0) / 1000;
     for (const m of res.history) {
       const evalRound = m.round; // 0 = baseline, 1 = after this call's round
-      const verdict = verdictStats(steps.filter((s) => s.loopId.startsWith(`${runId}/r${evalRound}/eval-refine/`)), prompts);
       const seconds =
         evalRound === 0
           ? { collect: 0, train: 0, evaluate: span(0, 'baseline'), total: span(0, 'baseline') }
@@ -210,9 +157,9 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
         adapterId: m.adapterId,
         direct: m.directAccuracy ?? NaN,
         refined: m.refinedAccuracy ?? NaN,
-        verdict: verdict.accuracy,
-        caught: verdict.caught,
-        falseAlarm: verdict.falseAlarm,
+        verdict: m.selfFeedback?.accuracy ?? NaN,
+        caught: m.selfFeedback?.caught ?? NaN,
+        falseAlarm: m.selfFeedback?.falseAlarm ?? NaN,
         evalTasks: m.evalTasks,
         collect: m.collect,
         train: m.train,

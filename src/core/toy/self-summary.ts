@@ -3,17 +3,8 @@
  * standard deviation, and min–max). Shared by `npx tsx src/cli/toy-self.ts`, the `toy-self` bench suite and
  * the committed public/models/toy-arith/self_eval.json that the app's evaluation view can show.
  */
+import { seedStat, type SeedStat } from '../stats/seed-stat.ts';
 import type { ToyRoundResult, ToySelfResult } from './self-experiment.ts';
-
-export interface SeedStat {
-  /** Value per seed, in the order of `seeds`. */
-  values: number[];
-  mean: number;
-  /** Sample standard deviation (0 for one seed). */
-  std: number;
-  min: number;
-  max: number;
-}
 
 export interface ToySelfRow {
   /** Stable key, e.g. `direct.r0`. */
@@ -25,13 +16,6 @@ export interface ToySelfRow {
 export interface ToySelfTable {
   seeds: number[];
   rows: ToySelfRow[];
-}
-
-export function seedStat(values: readonly number[]): SeedStat {
-  const n = values.length;
-  const mean = values.reduce((s, x) => s + x, 0) / Math.max(1, n);
-  const variance = n > 1 ? values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1) : 0;
-  return { values: [...values], mean, std: Math.sqrt(variance), min: Math.min(...values), max: Math.max(...values) };
 }
 
 const ROUND_NAMES = ['before any round', 'after round 1', 'after round 2', 'after round 3', 'after round 4'];

@@ -14,16 +14,18 @@
  * (reference-critic.ts). Loops are kept when the refinement fixed the draft (SRT's filter, by the checker:
  * the critic is trusted as the paper trusts GPT-4).
  */
+import type { AdapterEngine } from '../engine/capabilities.ts';
 import type { ChatEngine, GenerationParams } from '../engine/types.ts';
 import { evaluateAccuracy } from '../refine/eval.ts';
 import { runSrt } from '../refine/srt.ts';
-import type { Trainer } from '../refine/trainer.ts';
+import { selfFeedbackStats } from '../refine/self-feedback.ts';
+import type { Trainer } from '../train/trainer.ts';
 import type { StepRecord } from '../refine/types.ts';
 import type { Task } from '../tasks/types.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { generateToyData } from './generate.ts';
 import { toyKindRegistry, toyTasks } from './kind.ts';
-import { TOY_SELF_DEFAULTS, verdictStats } from './self-experiment.ts';
+import { TOY_SELF_DEFAULTS } from './self-experiment.ts';
 
 export const TOY_SRT_VARIANTS = ['feedback', 'refine-only'] as const;
 export type ToySrtVariant = (typeof TOY_SRT_VARIANTS)[number];
@@ -56,7 +58,7 @@ export interface ToySrtResult {
 }
 
 export interface ToySrtOptions<C> {
-  actor: ChatEngine;
+  actor: AdapterEngine;
   critic: ChatEngine;
   trainer: Trainer<C>;
   sftConfig: C;
@@ -88,8 +90,8 @@ export async function scoreToyAdapter(o: { engine: ChatEngine; adapterId: string
     selfRefine: { stop: TOY_SELF_DEFAULTS.stop, feedbackParams: GREEDY_FEEDBACK },
     onStep: async (s) => void steps.push(s),
   });
-  const v = verdictStats(steps, new Map(o.tasks.map((t) => [t.id, t.prompt])));
-  return { direct: direct.accuracy ?? NaN, refined: refined.accuracy ?? NaN, verdict: v.accuracy, caught: v.caught, falseAlarm: v.falseAlarm };
+  const v = selfFeedbackStats(steps, new Map(o.tasks.map((t) => [t.id, t])), registry);
+  return { direct: direct.accuracy ?? NaN, refined: refined.accuracy ?? NaN, verdict: v.accuracy ?? NaN, caught: v.caught ?? NaN, falseAlarm: v.falseAlarm ?? NaN };
 }
 
 export async function runToySrt<C>(o: ToySrtOptions<C>): Promise<ToySrtResult> {

@@ -8,7 +8,7 @@
  */
 import { AppError } from '../errors.ts';
 import { IGNORE_INDEX, type PreferenceExample, type TokenSequence } from './data-types.ts';
-import { deriveSeed, Rng } from './rng.ts';
+import { deriveSeed, Rng } from '../random/rng.ts';
 
 /** What every batch tells the training loop. */
 export interface BatchInfo {

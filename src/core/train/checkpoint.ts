@@ -13,7 +13,7 @@ import { SafetensorsFile } from '../io/safetensors.ts';
 import { writeSafetensors } from '../io/safetensors-write.ts';
 import type { PlainTensor } from '../lora/tensor-data.ts';
 import type { Optimizer, OptimizerKind, OptimizerState } from './optimizer.ts';
-import type { Rng, RngState } from './rng.ts';
+import type { Rng, RngState } from '../random/rng.ts';
 
 export interface TrainCheckpoint {
   /** Optimizer steps done. */

@@ -3,6 +3,7 @@
  * AppError('bad-input') naming the line and the field, and what shape was expected.
  */
 import { AppError } from '../errors.ts';
+import { splitLines } from '../io/text-decode.ts';
 import type { ChatMessage } from '../text/types.ts';
 import type { TextOrMessages, TrainRow } from './data-types.ts';
 
@@ -126,7 +127,7 @@ export function parseRow(obj: unknown, line: number): TrainRow {
 /** Parses JSONL text into rows. Throws on the first bad line; an empty file is an error too. */
 export function parseJsonl(text: string): TrainRow[] {
   const rows: TrainRow[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = splitLines(text.replace(/^\uFEFF/, ''));
   for (let i = 0; i < lines.length; i++) {
     const s = lines[i].trim();
     if (s.length === 0) continue;

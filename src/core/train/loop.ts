@@ -6,9 +6,10 @@
  * so accumulating equals one large batch, as Hugging Face does since transformers 4.46. Gradients are
  * clipped by global norm, the learning rate comes from a pure schedule, and the optimizer updates the
  * variables. Every step is reported (loss, lr, grad norm, tokens/s, memory); a checkpoint can be taken every
- * N steps; the run can be paused (TrainControl) and aborted (AbortSignal) between steps and between
- * micro-batches. Everything random comes from one seeded RNG whose state is part of the checkpoint, so a
- * resumed run ends bit-identical to an uninterrupted one.
+ * N steps and/or every T ms of training, whichever comes first (`checkpointDue`); the run can be paused
+ * (TrainControl) and aborted (AbortSignal) between steps and between micro-batches. Everything random comes
+ * from one seeded RNG whose state is part of the checkpoint, so a resumed run ends bit-identical to an
+ * uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
@@ -17,7 +18,7 @@ import { captureCheckpoint, type TrainCheckpoint } from './checkpoint.ts';
 import type { TrainControl } from './control.ts';
 import { clipByGlobalNorm } from './grad-clip.ts';
 import type { Optimizer } from './optimizer.ts';
-import { deriveSeed, Rng, type RngState } from './rng.ts';
+import { deriveSeed, Rng, type RngState } from '../random/rng.ts';
 
 /** What a loss function gets besides the batch. */
 export interface LossContext {
@@ -79,6 +80,13 @@ export interface TrainOptions<B extends BatchInfo> {
   seed?: number;
   /** Take a checkpoint after every N steps (0 or absent = never). */
   checkpointEvery?: number;
+  /**
+   * Also take one so that at most this much training time (ms, pauses excluded) goes by without one
+   * (0 or absent = no time rule). See `checkpointDue`.
+   */
+  checkpointEveryMs?: number;
+  /** The clock for step times and the time rule (default performance.now). */
+  now?: () => number;
   onStep?: (report: StepReport) => void | Promise<void>;
   onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>;
   /** Told when the run waits on a pause and when it goes on. */
@@ -99,7 +107,18 @@ export interface TrainResult {
   lastLoss: number | null;
 }
 
-const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+const defaultNow = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/**
+ * Whether a checkpoint is due after `step`: every `every` steps, or when the training time since the last
+ * checkpoint (`sinceMs`, this step included) would pass `everyMs` before the next step ends — the next
+ * step is assumed to take as long as this one (`stepMs`), so a run cut off at any moment has lost at most
+ * about `everyMs` of training. No time checkpoint after the last step: the run is about to finish.
+ */
+export function checkpointDue(p: { step: number; totalSteps: number; every: number; everyMs: number; sinceMs: number; stepMs: number }): boolean {
+  if (p.every > 0 && p.step % p.every === 0) return true;
+  return p.everyMs > 0 && p.step < p.totalSteps && p.sinceMs + p.stepMs >= p.everyMs;
+}
 
 /** Lets other work (worker messages, UI) run between steps. */
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -127,6 +146,9 @@ export async function train<B extends BatchInfo>(o: TrainOptions<B>): Promise<Tr
   if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new AppError('bad-input', `Gradient accumulation must be a positive integer, got ${gradAccum}.`);
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 0) throw new AppError('bad-input', `Total steps must be an integer ≥ 0, got ${o.totalSteps}.`);
   const every = o.checkpointEvery ?? 0;
+  const everyMs = o.checkpointEveryMs ?? 0;
+  if (!(everyMs >= 0)) throw new AppError('bad-input', `The checkpoint interval must be ≥ 0 ms, got ${everyMs}.`);
+  const now = o.now ?? defaultNow;
   const { lossFn, gradFn } = o;
   if (!lossFn && !gradFn) throw new AppError('internal', 'The training loop needs a loss function (lossFn or gradFn).');
   const names = [...o.params.keys()];
@@ -143,6 +165,8 @@ export async function train<B extends BatchInfo>(o: TrainOptions<B>): Promise<Tr
     rng = Rng.fromState(o.resume.rngState);
   }
   let lastLoss: number | null = null;
+  /** Training time since the last checkpoint (or the start / resume), pauses excluded. */
+  let sinceCheckpointMs = 0;
   const result = (status: TrainResult['status']): TrainResult => ({ status, step, microStep, rngState: rng.getState(), lastLoss });
 
   while (step < o.totalSteps) {
@@ -249,8 +273,11 @@ export async function train<B extends BatchInfo>(o: TrainOptions<B>): Promise<Tr
       tokensPerSec: stepMs > 0 ? (tokens * 1000) / stepMs : 0,
       memory: { numTensors: mem.numTensors, numBytes: mem.numBytes, ...(mem.numBytesInGPU !== undefined ? { numBytesInGPU: mem.numBytesInGPU } : {}) },
     });
-    if (every > 0 && step % every === 0 && o.onCheckpoint) {
+    sinceCheckpointMs += stepMs;
+    if (o.onCheckpoint && checkpointDue({ step, totalSteps: o.totalSteps, every, everyMs, sinceMs: sinceCheckpointMs, stepMs })) {
+      const c0 = now();
       await o.onCheckpoint(await captureCheckpoint(o.params, o.optimizer, step, microStep, rng));
+      sinceCheckpointMs = now() - c0;
     }
     await yieldToEventLoop();
   }

@@ -97,10 +97,22 @@ function plainObject(v: unknown, path: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+const OPTIONAL = Symbol('optional');
+type Optional<T> = Check<T | undefined> & { [OPTIONAL]: true };
+
+/** A key that may be absent (rows written before the field existed); when present it must pass `check`. */
+export function optional<T>(check: Check<T>): Optional<T> {
+  return Object.assign((v: unknown, path: string) => check(v, path), { [OPTIONAL]: true as const });
+}
+
+function isOptional(c: Check<unknown>): boolean {
+  return OPTIONAL in c;
+}
+
 type Shape = Record<string, Check<unknown>>;
 type Out<S extends Shape> = { [K in keyof S]: S[K] extends Check<infer T> ? T : never };
 
-/** An object with exactly these keys (all required; use nullable() for optional values). */
+/** An object with exactly these keys (required unless wrapped in optional(); nullable() allows null). */
 export function object<S extends Shape>(shape: S): Check<Out<S>>;
 /** An object with these keys plus any others, each checked by `rest` (for metric points). */
 export function object<S extends Shape, R>(shape: S, rest: Check<R>): Check<Out<S> & Record<string, R>>;
@@ -109,7 +121,10 @@ export function object(shape: Shape, rest?: Check<unknown>): Check<Record<string
     const o = plainObject(v, path);
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(shape)) {
-      if (!Object.hasOwn(o, key)) throw new FieldError(at(path, key), 'is missing');
+      if (!Object.hasOwn(o, key)) {
+        if (isOptional(shape[key])) continue;
+        throw new FieldError(at(path, key), 'is missing');
+      }
       out[key] = shape[key](o[key], at(path, key));
     }
     for (const key of Object.keys(o)) {

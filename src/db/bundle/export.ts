@@ -47,7 +47,8 @@ function stepRow(s: Step): Step {
     id: s.id, experimentId: s.experimentId, runId: s.runId, kind: s.kind, taskId: s.taskId, loopId: s.loopId,
     evolutionRound: s.evolutionRound, refineRound: s.refineRound, text: s.text, prompt: s.prompt,
     feedback: s.feedback, parseStatus: s.parseStatus, score: s.score, promptTokens: s.promptTokens,
-    completionTokens: s.completionTokens, startedAt: s.startedAt, durationMs: s.durationMs,
+    completionTokens: s.completionTokens, ...(s.finishReason ? { finishReason: s.finishReason } : {}),
+    startedAt: s.startedAt, durationMs: s.durationMs,
     prefillTokensPerSec: s.prefillTokensPerSec, decodeTokensPerSec: s.decodeTokensPerSec, seed: s.seed,
     engine: s.engine, modelId: s.modelId, adapterId: s.adapterId, source: s.source,
   };

@@ -7,7 +7,9 @@
  * `importBundle` then writes it under fresh ids in ONE transaction (snapshot.ts), so a bad file, or a full
  * disk half-way through, leaves the database exactly as it was.
  */
+import { decodeUtf8, splitLines, TextEncodingError } from '../../core/io/text-decode.ts';
 import type { StudioDb } from '../db.ts';
+import { withoutRetiredEngine } from '../schema.ts';
 import { writeSnapshotAsNew, type ExperimentSnapshot } from '../snapshot.ts';
 import type { Adapter, Experiment, ExperimentCounts } from '../types.ts';
 import { exactly, FieldError, num, object, arrayOf, str, type Check } from './checks.ts';
@@ -26,15 +28,14 @@ import { sha256Hex } from './hash.ts';
 import { rowChecks } from './row-checks.ts';
 import { bundleInvalid, readZip } from './zip.ts';
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 function text(entries: Map<string, Uint8Array>, name: string): string {
   const data = entries.get(name);
   if (!data) throw bundleInvalid(`the entry ${name} is missing`);
   try {
-    return decoder.decode(data);
-  } catch {
-    throw bundleInvalid(`${name} is not UTF-8 text`);
+    return decodeUtf8(data, name);
+  } catch (e) {
+    if (e instanceof TextEncodingError) throw bundleInvalid(`${name} is not UTF-8 text (line ${e.line} holds bytes that are not UTF-8)`);
+    throw e;
   }
 }
 
@@ -58,7 +59,7 @@ function checked<T>(check: Check<T>, value: unknown, where: string): T {
 }
 
 function parseJsonl<T>(entries: Map<string, Uint8Array>, name: string, check: Check<T>, limits: BundleLimits): T[] {
-  const lines = text(entries, name).split('\n');
+  const lines = splitLines(text(entries, name));
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length > limits.rows) throw bundleInvalid(`${name} has ${lines.length} rows; at most ${limits.rows} are allowed`);
   return lines.map((line, i) => {
@@ -146,7 +147,7 @@ export async function parseBundle(bytes: Uint8Array, limits: BundleLimits = DEFA
   await checkFiles(manifest, entries);
 
   const check = rowChecks(limits);
-  const experiment: Experiment = checked(check.experiment, parseJson(text(entries, ENTRY.experiment), ENTRY.experiment), ENTRY.experiment);
+  const experiment: Experiment = checked(check.experiment, withoutRetiredEngine(parseJson(text(entries, ENTRY.experiment), ENTRY.experiment)), ENTRY.experiment);
   const tasks = parseJsonl(entries, ENTRY.tasks, check.task, limits);
   const runs = parseJsonl(entries, ENTRY.runs, check.run, limits);
   const steps = parseJsonl(entries, ENTRY.steps, check.step, limits);

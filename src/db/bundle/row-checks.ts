@@ -2,6 +2,7 @@
  * The schema of every bundle row, as validators (checks.ts). Each returns a fresh typed row; the compile-time
  * assertions at the bottom keep these in step with the row types in ../types.ts.
  */
+import { ENGINE_KINDS } from '../../core/engine/types.ts';
 import type { LoraConfig } from '../../core/lora/types.ts';
 import { PROJECTIONS } from '../../core/model/types.ts';
 import type { ParsedFeedback, StepKind, StepRecord, Verdict } from '../../core/refine/types.ts';
@@ -9,7 +10,6 @@ import type { ChatMessage } from '../../core/text/types.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { NAME_MAX_CHARS } from '../names.ts';
 import {
-  ENGINE_KINDS,
   RUN_KINDS,
   RUN_STATUSES,
   TASK_SPLITS,
@@ -28,6 +28,7 @@ import {
   nullable,
   object,
   oneOf,
+  optional,
   str,
   type Check,
   type JsonLimits,
@@ -142,6 +143,7 @@ export function rowChecks(limits: BundleLimits) {
     score: nullable(num()),
     promptTokens: count,
     completionTokens: count,
+    finishReason: optional(oneOf(['stop', 'length'])),
     startedAt: time,
     durationMs: rate,
     prefillTokensPerSec: rate,

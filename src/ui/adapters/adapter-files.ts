@@ -9,6 +9,7 @@ import { zipFiles } from '../../core/io/zip.ts';
 import { modelCard, type ModelCardInfo } from '../../core/lora/model-card.ts';
 import { peftAdapterConfigJson } from '../../core/lora/peft-save.ts';
 import type { LoraConfig } from '../../core/lora/types.ts';
+import { checkLoraNumbers } from '../../core/lora/validate.ts';
 import { PROJECTIONS, type Projection } from '../../core/model/types.ts';
 import type { Adapter, TrainingMetricPoint, TrainingRun } from '../../db/types.ts';
 import { obj } from '../lib/stored-json.ts';
@@ -36,9 +37,11 @@ export function loraFromPeftJson(text: string): LoraConfig {
   }
   const o = obj(raw);
   if (!o) throw new AppError('bad-input', 'adapter_config.json is not a JSON object.');
-  const r = o.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) throw new AppError('bad-input', `adapter_config.json: r is ${JSON.stringify(r)}; expected a positive whole number.`);
-  const alpha = typeof o.lora_alpha === 'number' ? o.lora_alpha : 8;
+  if (typeof o.r !== 'number' || !Number.isInteger(o.r) || o.r < 1) throw new AppError('bad-input', `adapter_config.json: r is ${JSON.stringify(o.r)}; expected a positive whole number.`);
+  // The same bounds as the engine's check (an alpha of 1e309 is Infinity, not a number to scale by).
+  const { r, alpha, dropout } = checkLoraNumbers(o, (problem) => {
+    throw new AppError('bad-input', `adapter_config.json: ${problem}.`);
+  });
   const tm = o.target_modules;
   const targets: Projection[] =
     tm === 'all-linear' ? [...PROJECTIONS] : Array.isArray(tm) ? PROJECTIONS.filter((p) => (tm as unknown[]).includes(p)) : [];
@@ -48,7 +51,7 @@ export function loraFromPeftJson(text: string): LoraConfig {
   return {
     r,
     alpha,
-    dropout: typeof o.lora_dropout === 'number' ? o.lora_dropout : 0,
+    dropout,
     rslora: o.use_rslora === true,
     targetModules: targets,
     layers,

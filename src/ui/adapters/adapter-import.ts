@@ -1,13 +1,14 @@
 /**
- * Importing a PEFT adapter (a folder with adapter_config.json + adapter_model.safetensors, or a zip of one):
- * the files are read, the engine adds the adapter to the loaded model — which checks every tensor and names
- * the first bad one (AppError 'adapter-mismatch') — and only then is it stored, with its GGUF export. Nothing
- * is stored when any step fails.
+ * Importing a PEFT adapter (a folder with adapter_config.json + adapter_model.safetensors, or a zip of one, read
+ * by the checked zip reader): the files are read, the engine adds the adapter to the loaded model — which checks
+ * every tensor and names the first bad one (AppError 'adapter-mismatch') — and only then is it stored, with its
+ * GGUF export. Nothing is stored when any step fails.
  */
 import { AppError } from '../../core/errors.ts';
 import type { AdapterFiles } from '../../core/engine/tfjs/api.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
-import { unzipFiles } from '../../core/io/zip.ts';
+import type { AdapterEngine } from '../../core/engine/capabilities.ts';
+import { decodeUtf8 } from '../../core/io/text-decode.ts';
+import { unzipBlob } from '../../core/io/zip.ts';
 import { addAdapter } from '../../db/adapters.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
@@ -41,14 +42,16 @@ export function peftPair(files: ReadonlyMap<string, Uint8Array>): AdapterFiles {
         (bin ? '; adapter_model.bin (PyTorch pickle) is not read: save with safe_serialization=True.' : '.'),
     );
   }
-  return { adapterConfig: new TextDecoder().decode(config), safetensors: weights };
+  return { adapterConfig: decodeUtf8(config, CONFIG), safetensors: weights };
 }
 
 /** Reads picked files: one .zip, or the files of a folder. */
 export async function readAdapterUpload(files: readonly File[]): Promise<AdapterFiles> {
   if (files.length === 0) throw new AppError('bad-input', 'Pick an adapter folder or a zip file.');
   if (files.length === 1 && /\.zip$/i.test(files[0].name)) {
-    return peftPair(unzipFiles(new Uint8Array(await files[0].arrayBuffer())));
+    // Only the PEFT files are inflated; the others (a README, adapter.gguf) are checked from their headers.
+    const wanted = new Set([CONFIG, WEIGHTS, 'adapter_model.bin']);
+    return peftPair(await unzipBlob(files[0], { want: (name) => wanted.has(baseName(name)) }));
   }
   const map = new Map<string, Uint8Array>();
   for (const f of files) {
@@ -61,7 +64,7 @@ export async function readAdapterUpload(files: readonly File[]): Promise<Adapter
 }
 
 /** Checks the adapter against the loaded model (in the engine), then stores it with its GGUF export. */
-export async function importAdapter(db: StudioDb, engine: TfjsEngineBase, experimentId: string, name: string, files: AdapterFiles): Promise<Adapter> {
+export async function importAdapter(db: StudioDb, engine: AdapterEngine, experimentId: string, name: string, files: AdapterFiles): Promise<Adapter> {
   if (engine.modelId === null) throw new AppError('bad-input', 'Load the model the adapter belongs to first: it is checked against that model.');
   const lora = loraFromPeftJson(files.adapterConfig);
   const id = newId();

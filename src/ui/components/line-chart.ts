@@ -36,57 +36,40 @@ export interface ChartGeometry {
   yTicks: { value: number; px: number }[];
 }
 
-/** Up to `count`+1 round values covering [min, max] (steps of 1, 2 or 5 × 10^k). */
-export function niceTicks(min: number, max: number, count = 4): number[] {
+/** Up to `count`+1 round values covering [min, max] (steps of 1, 2 or 5 × 10^k; whole steps when `integer`). */
+export function niceTicks(min: number, max: number, count = 4, integer = false): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
   if (min === max) return [min];
   const raw = (max - min) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const nice = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = integer ? Math.max(1, Math.round(nice)) : nice;
   const out: number[] = [];
   for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
 }
 
-function extent(values: number[], fallback: [number, number]): [number, number] {
+function extent(values: number[], fallback: [number, number], integer = false): [number, number] {
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return fallback;
   let lo = Math.min(...finite);
   let hi = Math.max(...finite);
   if (lo === hi) {
-    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    // One value: centred; a whole-number axis (rounds, steps) gets half a unit each side, so only it is ticked.
+    const pad = integer ? 0.5 : lo === 0 ? 1 : Math.abs(lo) * 0.1;
     lo -= pad;
     hi += pad;
   }
   return [lo, hi];
 }
 
-/** Whole-number ticks (steps of 1, 2, 5 × 10^k, at least 1) covering [min, max]: rounds, epochs. */
-export function integerTicks(min: number, max: number, count = 4): number[] {
-  const lo = Math.ceil(min);
-  const hi = Math.floor(max);
-  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) return [];
-  const raw = Math.max(1, (hi - lo) / Math.max(1, count));
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
-  return out;
-}
-
-export interface ChartOptions {
-  /** Fix the y axis, e.g. [0, 1] for accuracies. */
-  yRange?: [number, number];
-  /** The x values are whole numbers (rounds): ticks only at whole numbers, and one value spans [x, x + 1]. */
-  integerX?: boolean;
-}
-
-/** Scales and paths for the series in the box. */
-export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, options: ChartOptions = {}): ChartGeometry {
-  const { yRange, integerX = false } = options;
+/**
+ * Scales and paths for the series in the box; `yRange` fixes the y axis (e.g. [0, 1] for accuracies);
+ * `integerX` (rounds, training steps) ticks whole numbers only.
+ */
+export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, yRange?: [number, number], integerX = false): ChartGeometry {
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
-  const xs = all.map((p) => p.x);
-  const [xMin, xMax] = integerX && xs.length > 0 && Math.min(...xs) === Math.max(...xs) ? [xs[0], xs[0] + 1] : extent(xs, [0, 1]);
+  const [xMin, xMax] = extent(all.map((p) => p.x), [0, 1], integerX);
   const [yMin, yMax] = yRange ?? extent(all.map((p) => p.y), [0, 1]);
   const plotW = Math.max(1, box.width - box.padLeft - box.padRight);
   const plotH = Math.max(1, box.height - box.padTop - box.padBottom);
@@ -106,7 +89,8 @@ export function chartGeometry(series: readonly ChartSeries[], box: ChartBox, opt
     yMax,
     paths,
     dots,
-    xTicks: (integerX ? integerTicks(xMin, xMax) : niceTicks(xMin, xMax)).filter((v) => v >= xMin && v <= xMax).map((value) => ({ value, px: r(px(value)) })),
+    // (`|| 0`: Math.ceil(-0.5) is -0.)
+    xTicks: niceTicks(integerX ? Math.ceil(xMin) || 0 : xMin, integerX ? Math.floor(xMax) : xMax, 4, integerX).filter((v) => v >= xMin && v <= xMax).map((value) => ({ value, px: r(px(value)) })),
     yTicks: niceTicks(yMin, yMax).filter((v) => v >= yMin && v <= yMax).map((value) => ({ value, px: r(py(value)) })),
   };
 }

@@ -10,6 +10,7 @@ import { ReferenceCritic, REFERENCE_CRITIC_ID } from '../../core/toy/reference-c
 import type { ModelSourceSpec } from '../../core/engine/tfjs/api.ts';
 import { WebLlmEngine } from '../../core/engine/webllm/engine.ts';
 import { spawnWebLlmWorker } from '../../core/engine/webllm/spawn.ts';
+import { evolvedLookup } from './evolved-models.svelte.ts';
 import type { TfjsModelChoice } from './engine-setup.ts';
 import type { BuiltEngine, EngineBuilder } from './engine-slot.ts';
 
@@ -48,7 +49,7 @@ export function browserEngineBuilder(tfjs: TfjsBuilder | null, baseHref: () => s
   return (choice, extras) => {
     switch (choice.kind) {
       case 'webllm': {
-        const engine = new WebLlmEngine({ spawn: spawnWebLlmWorker });
+        const engine = new WebLlmEngine({ spawn: spawnWebLlmWorker, evolved: evolvedLookup });
         return {
           engine,
           loadId: choice.modelId,

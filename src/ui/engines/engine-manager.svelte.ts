@@ -4,7 +4,7 @@
  * new choice only when the choice changes, and unloads the old one first.
  */
 import type { ChatEngine } from '../../core/engine/types.ts';
-import type { RunEngines } from '../playground/loop-runner.ts';
+import type { RunEngines } from '../runs/loop-runner.ts';
 import { tfjsBuilder } from './tfjs-builder.ts';
 import { browserEngineBuilder } from './engine-builders.ts';
 import type { EngineChoice } from './engine-setup.ts';

@@ -10,6 +10,7 @@
  *   }
  */
 import { AppError } from '../../core/errors.ts';
+import { evolvedBaseOf } from '../../core/engine/webllm/evolved.ts';
 import { findEntry } from '../../core/engine/catalog.ts';
 import type { TfjsBackendChoice } from '../../core/engine/spec.ts';
 import { HF_BASE_URL } from '../../core/io/hub-source.ts';
@@ -96,7 +97,8 @@ export function parseEngineChoice(v: unknown): EngineChoice {
     }
     case 'webllm': {
       const modelId = text(o.modelId, 'a web-llm model');
-      const entry = findEntry(modelId);
+      // A catalog model, or an evolved model made from a catalog build (its files are in this browser's cache).
+      const entry = findEntry(evolvedBaseOf(modelId) ?? modelId);
       if (!entry || entry.kind !== 'webllm') throw new AppError('bad-input', `"${modelId}" is not a web-llm model of the catalog.`);
       return { kind: 'webllm', modelId };
     }

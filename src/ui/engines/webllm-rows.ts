@@ -1,6 +1,6 @@
 /**
- * The web-llm catalog as rows to show: per model, which variant this GPU would run and why (q4f32 when the
- * adapter lacks shader-f16), or why it cannot run here, and which variants are in the browser cache.
+ * The web-llm catalog as rows to show: per model, which variant this GPU would run and why (an f32 build, q4f32
+ * or q0f32, when the adapter lacks shader-f16), or why it cannot run here, and which variants are in the browser cache.
  */
 import { AppError } from '../../core/errors.ts';
 import { CATALOG, chooseVariant, webllmEntries, type CatalogEntry, type VariantChoice, type WebLlmCatalogEntry } from '../../core/engine/catalog.ts';
@@ -51,6 +51,6 @@ export function gpuSummary(gpu: GpuInfo): string {
   const name = gpu.description || [gpu.vendor, gpu.architecture].filter(Boolean).join(' ') || 'unknown adapter';
   const f16 = gpu.features.includes('shader-f16')
     ? 'has shader-f16 (16-bit models run)'
-    : 'lacks shader-f16, so q4f32 builds are picked';
+    : 'lacks shader-f16, so 32-bit-float builds are picked (q4f32, or q0f32 for a model without a 4-bit build)';
   return `WebGPU adapter: ${name}${gpu.isFallbackAdapter ? ' (software, slow)' : ''}; ${f16}.`;
 }

@@ -2,8 +2,12 @@
  * The Evaluation tab's settings, kept in the experiment's settings under `evaluation`:
  *   settings.evaluation = { adapterId, baseAdapterId, evalCount, selfRefine, judge, answerTokens, feedbackTokens,
  *                           maxRefinements, batchSize }
+ * Token budgets are null unless the person sets them: each task kind then answers with its own
+ * (src/core/refine/kinds.ts, budgets.ts).
  */
 import { AppError } from '../../core/errors.ts';
+import { KIND_DEFAULT } from '../../core/refine/budgets.ts';
+import { intOrKind } from '../lib/token-fields.ts';
 import type { JsonObject } from '../../db/types.ts';
 
 export type JudgeSource = 'none' | 'critic' | 'actor';
@@ -19,8 +23,9 @@ export interface EvalSettings {
   selfRefine: boolean;
   /** Judge of open-ended prompts (pairwise, both orders). */
   judge: JudgeSource;
-  answerTokens: number;
-  feedbackTokens: number;
+  /** null = each task kind's own budget. */
+  answerTokens: number | null;
+  feedbackTokens: number | null;
   maxRefinements: number;
   batchSize: number;
 }
@@ -33,8 +38,7 @@ export function defaultEvalSettings(modelId: string | null): EvalSettings {
     evalCount: toy ? 200 : 20,
     selfRefine: true,
     judge: 'none',
-    answerTokens: toy ? 12 : 256,
-    feedbackTokens: toy ? 176 : 256,
+    ...KIND_DEFAULT,
     maxRefinements: 1,
     batchSize: toy ? 100 : 8,
   };
@@ -46,23 +50,26 @@ function int(v: number, name: string, min: number, max: number): void {
 
 export function validateEvalSettings(s: EvalSettings): void {
   int(s.evalCount, 'held-out prompts', 0, 100_000);
-  int(s.answerTokens, 'answer tokens', 1, 8192);
-  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  intOrKind(s.answerTokens, 'Evaluation', 'answer tokens');
+  intOrKind(s.feedbackTokens, 'Evaluation', 'feedback tokens');
   int(s.maxRefinements, 'refinements', 0, 10);
   int(s.batchSize, 'batch size', 1, 512);
   if (!['none', 'critic', 'actor'].includes(s.judge)) throw new AppError('bad-input', `Unknown judge "${s.judge}".`);
 }
 
-export function readEvalSettings(settings: JsonObject, modelId: string | null): EvalSettings {
+/** The stored settings, or the defaults with the reason when they cannot be used (shown on the tab). */
+export function readEvalSettings(settings: JsonObject, modelId: string | null): { value: EvalSettings; problem: string | null } {
   const d = defaultEvalSettings(modelId);
   const o = settings.evaluation;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return d;
+  if (o === undefined || o === null) return { value: d, problem: null };
+  const unusable = (why: string) => ({ value: d, problem: `The stored evaluation settings could not be used (${why}); showing the defaults.` });
+  if (typeof o !== 'object' || Array.isArray(o)) return unusable('they are not an object');
   const v = { ...d, ...(o as Partial<EvalSettings>) };
   try {
     validateEvalSettings(v);
-    return v;
-  } catch {
-    return d;
+    return { value: v, problem: null };
+  } catch (e) {
+    return unusable(e instanceof Error ? e.message : String(e));
   }
 }
 

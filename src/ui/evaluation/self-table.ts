@@ -3,7 +3,7 @@
  * before any round and after each round, accuracy with inference-time self-refinement, and self-feedback
  * accuracy — each as mean ± spread over the runs (several seeds' runs give a spread; one run, its value).
  */
-import { seedStat, type SeedStat } from '../../core/toy/self-summary.ts';
+import { seedStat, type SeedStat } from '../../core/stats/seed-stat.ts';
 import type { Run, RunMetricPoint } from '../../db/types.ts';
 
 export interface SelfTableRow {

@@ -3,13 +3,15 @@
  *
  * A Hugging Face model folder keeps everything the loader opens at its top level (config.json, the weights or
  * their shards with the index, tokenizer files), so a dropped folder gives its top-level files, by name;
- * sub-folders and hidden entries are skipped. Loose files dropped together are taken as they are.
+ * sub-folders and hidden entries are skipped. Loose files dropped together are taken as they are. One dropped
+ * .zip is read as a zipped model folder, through the checked zip reader (src/core/io/zip-read.ts).
  *
  * The entries of a drop can be read only while its event runs: `readDrop` takes them from the items at once
  * (synchronously) and reads the folder's listing afterwards. Browsers whose drops carry no entries (or a
  * DataTransfer made by script) give the dropped files through `getAsFile()`.
  */
 import { AppError } from '../../core/errors.ts';
+import { unzipBlob } from '../../core/io/zip.ts';
 
 /** The parts of the File and Directory Entries API read here (structural, so tests can pass plain objects). */
 export interface EntryLike {
@@ -67,7 +69,28 @@ async function collect(dirs: DirectoryEntryLike[], loose: Array<File | FileEntry
     return { name: dirs[0].name, files: await Promise.all(fileEntries.map(fileOf)) };
   }
   if (loose.length === 0) throw new AppError('bad-input', NOTHING);
-  return { name: 'dropped files', files: await Promise.all(loose.map((f) => (f instanceof File ? f : fileOf(f)))) };
+  const files = await Promise.all(loose.map((f) => (f instanceof File ? f : fileOf(f))));
+  if (files.length === 1 && /\.zip$/i.test(files[0].name)) return unzipFolder(files[0]);
+  return { name: 'dropped files', files };
+}
+
+/**
+ * A zip of a model folder: its top-level files (or those of the one folder every entry is in), read by the
+ * checked zip reader; sub-folders and hidden files are skipped as for a dropped folder, and not inflated.
+ */
+async function unzipFolder(zip: File): Promise<DroppedFolder> {
+  const name = zip.name.replace(/\.zip$/i, '');
+  const topLevel = (entry: string, names: readonly string[]): boolean => {
+    const parts = entry.split('/');
+    const shared = names.every((n) => n.includes('/') && n.split('/')[0] === parts[0]);
+    const rest = shared ? parts.slice(1) : parts;
+    return rest.length === 1 && !rest[0].startsWith('.');
+  };
+  const entries = await unzipBlob(zip, { want: topLevel });
+  // What was wanted sits at the top or in the one shared folder: its name is its last part.
+  const files = [...entries].map(([entry, bytes]) => new File([bytes as Uint8Array<ArrayBuffer>], entry.split('/').pop() as string));
+  if (files.length === 0) throw new AppError('bad-input', `The zip "${zip.name}" has no files at its top level. ${NOTHING}`);
+  return { name, files };
 }
 
 /** Every entry of a directory: `readEntries` answers in batches (about 100 in Chromium) until an empty one. */

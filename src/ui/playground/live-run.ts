@@ -9,7 +9,7 @@ import { AppError, isAbort } from '../../core/errors.ts';
 import type { LoopResult, PendingCall } from '../../core/refine/loop.ts';
 import type { StepRecord } from '../../core/refine/types.ts';
 import type { Step } from '../../db/types.ts';
-import { resumeRefineRun, startRefineRun, type ResumeArgs, type RunnerDeps, type StartArgs } from './loop-runner.ts';
+import { resumeRefineRun, startRefineRun, type ResumeArgs, type RunnerDeps, type StartArgs } from '../runs/loop-runner.ts';
 import type { RefineRunConfig } from './run-config.ts';
 
 export type LiveStatus = 'running' | 'done' | 'aborted' | 'failed';

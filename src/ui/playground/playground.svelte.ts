@@ -8,7 +8,7 @@ import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { AppState } from '../state/app.svelte.ts';
 import { loadCoreTasks } from '../tasks/task-lookup.ts';
 import { LiveRun, type LiveRunView } from './live-run.ts';
-import type { RunEngines } from './loop-runner.ts';
+import type { RunEngines } from '../runs/loop-runner.ts';
 import type { RefineSettings } from './refine-settings.ts';
 import { parseRunConfig } from './run-config.ts';
 import { buildRunConfig, type EngineLabels } from './run-setup.ts';

@@ -2,7 +2,8 @@
  * The Self-Refine settings of an experiment, kept in its settings under `refine` (exported with it):
  *
  *   settings.refine = {
- *     params:     { maxTokens, temperature, topP?, topK?, seed }   // sampling for every call
+ *     params:     { maxTokens, temperature, topP?, topK?, seed }   // sampling for every call; maxTokens null =
+ *                                                                  // each task kind's own budget per step
  *     stop:       StopRules                                       // src/core/refine/plan.ts
  *     oracle:     'off' | 'accompany' | 'replace'                  // the checker as a labelled feedback source
  *     templates:  { [taskKind]: Partial<PromptTemplates> }         // edits over the kind's defaults
@@ -15,6 +16,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { GenerationParams } from '../../core/engine/types.ts';
+import type { BudgetChoice } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { OracleMode } from '../../core/refine/oracle.ts';
 import { DEFAULT_STOP_RULES, validateStopRules, type StopRules } from '../../core/refine/plan.ts';
@@ -23,7 +25,8 @@ import type { JsonObject } from '../../db/types.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SamplingParams {
-  maxTokens: number;
+  /** One limit for every step, or null for each task kind's own budgets (draft, feedback, refinement). */
+  maxTokens: number | null;
   /** 0 = greedy. */
   temperature: number;
   topP: number | null;
@@ -41,7 +44,7 @@ export interface RefineSettings {
   batchSize: number;
 }
 
-export const DEFAULT_SAMPLING: SamplingParams = { maxTokens: 256, temperature: 0, topP: null, topK: null, seed: 0 };
+export const DEFAULT_SAMPLING: SamplingParams = { maxTokens: null, temperature: 0, topP: null, topK: null, seed: 0 };
 
 export const DEFAULT_REFINE_SETTINGS: RefineSettings = {
   params: DEFAULT_SAMPLING,
@@ -56,7 +59,9 @@ export const DEFAULT_REFINE_SETTINGS: RefineSettings = {
 /** Throws a clear error unless the sampling settings are usable. */
 export function validateSampling(p: SamplingParams): void {
   const bad = (m: string) => new AppError('bad-input', m);
-  if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1 || p.maxTokens > 8192) throw bad(`Max new tokens must be a whole number from 1 to 8192 (got ${p.maxTokens}).`);
+  if (p.maxTokens !== null && (!Number.isInteger(p.maxTokens) || p.maxTokens < 1 || p.maxTokens > 8192)) {
+    throw bad(`Max new tokens must be a whole number from 1 to 8192, or empty for each task kind's own budgets (got ${p.maxTokens}).`);
+  }
   if (!(p.temperature >= 0 && p.temperature <= 2)) throw bad(`Temperature must be between 0 and 2 (got ${p.temperature}).`);
   if (p.topP !== null && !(p.topP > 0 && p.topP <= 1)) throw bad(`Top-p must be above 0 and at most 1, or empty (got ${p.topP}).`);
   if (p.topK !== null && !(Number.isInteger(p.topK) && p.topK >= 1)) throw bad(`Top-k must be a whole number ≥ 1, or empty (got ${p.topK}).`);
@@ -78,9 +83,9 @@ export function validateRefineSettings(s: RefineSettings, registry: KindRegistry
   }
 }
 
-/** GenerationParams for the engines (empty fields left out). */
+/** GenerationParams for the engines (empty fields left out; the token budgets come per task kind, budgets.ts). */
 export function generationParams(p: SamplingParams): GenerationParams {
-  const out: GenerationParams = { maxTokens: p.maxTokens, temperature: p.temperature, seed: p.seed };
+  const out: GenerationParams = { temperature: p.temperature, seed: p.seed };
   if (p.topP !== null) out.topP = p.topP;
   if (p.topK !== null) out.topK = p.topK;
   return out;
@@ -128,7 +133,7 @@ export function readRefineSettings(settings: JsonObject, registry: KindRegistry 
   const p = obj(o.params) ?? {};
   const params = pick(problems, 'Sampling', () => {
     const v: SamplingParams = {
-      maxTokens: num(p.maxTokens, d.params.maxTokens),
+      maxTokens: p.maxTokens === undefined ? d.params.maxTokens : numOrNull(p.maxTokens),
       temperature: num(p.temperature, d.params.temperature),
       topP: numOrNull(p.topP),
       topK: numOrNull(p.topK),
@@ -192,6 +197,11 @@ export function writeRefineSettings(settings: JsonObject, s: RefineSettings, reg
       batchSize: s.batchSize,
     },
   };
+}
+
+/** The budget choice of these settings: one limit for every step, or each kind's own (null). */
+export function budgetChoice(s: RefineSettings): BudgetChoice {
+  return { answerTokens: s.params.maxTokens, feedbackTokens: s.params.maxTokens };
 }
 
 /** The full templates a task kind runs with under these settings (defaults + the experiment's edits). */

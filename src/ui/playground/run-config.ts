@@ -5,18 +5,13 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { EngineKind, GenerationParams } from '../../core/engine/types.ts';
+import { parseBudgets, type StepBudget } from '../../core/refine/budgets.ts';
 import type { OracleMode } from '../../core/refine/oracle.ts';
 import { validateStopRules, type StopRules } from '../../core/refine/plan.ts';
 import { validateTemplates, TEMPLATE_FIELDS, type PromptTemplates, type TemplateField } from '../../core/refine/templates.ts';
 import type { JsonObject } from '../../db/types.ts';
+import { storedStamp, type EngineStamp } from '../engines/engine-stamp.ts';
 import { obj } from '../lib/stored-json.ts';
-
-/** The engine and model a run used (never a key or an endpoint URL). */
-export interface EngineStamp {
-  kind: EngineKind;
-  modelId: string;
-  label: string;
-}
 
 export interface RefineRunConfig {
   mode: 'single' | 'batch';
@@ -24,6 +19,8 @@ export interface RefineRunConfig {
   actor: EngineStamp;
   critic: EngineStamp | null;
   params: GenerationParams;
+  /** The token budgets each task kind of the run used (runs stored before them: params.maxTokens for every step). */
+  budgets: Record<string, StepBudget>;
   stop: StopRules;
   oracle: OracleMode;
   /** The templates each task kind of the run used. */
@@ -51,6 +48,7 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
     actor: { ...c.actor },
     critic: c.critic ? { ...c.critic } : null,
     params,
+    budgets: JSON.parse(JSON.stringify(c.budgets)) as JsonObject,
     stop: { ...c.stop },
     oracle: c.oracle,
     templates,
@@ -59,17 +57,6 @@ export function runConfigJson(c: RefineRunConfig): JsonObject {
     batchSize: c.batchSize,
     ...(c.adapterId ? { adapterId: c.adapterId } : {}),
   };
-}
-
-const ENGINE_KINDS: readonly string[] = ['webllm', 'tfjs', 'openai', 'scripted', 'reference'];
-
-/** An engine stamp read back from a stored run config; `bad-input` naming the role when it is missing. */
-export function storedStamp(v: unknown, role: string): EngineStamp {
-  const o = obj(v);
-  if (!o || typeof o.kind !== 'string' || !ENGINE_KINDS.includes(o.kind) || typeof o.modelId !== 'string') {
-    throw new AppError('bad-input', `The stored run does not say which ${role} engine it used.`);
-  }
-  return { kind: o.kind as EngineKind, modelId: o.modelId, label: typeof o.label === 'string' ? o.label : o.modelId };
 }
 
 function params(v: unknown): GenerationParams {
@@ -124,6 +111,7 @@ export function parseRunConfig(config: JsonObject): RefineRunConfig {
     actor: storedStamp(config.actor, 'actor'),
     critic: config.critic == null ? null : storedStamp(config.critic, 'critic'),
     params: params(config.params),
+    budgets: parseBudgets(config.budgets),
     stop,
     oracle,
     templates: templates(config.templates),

@@ -4,11 +4,13 @@
  * resume or a replay uses exactly what the run started with.
  */
 import { AppError } from '../../core/errors.ts';
+import { budgetsByKind } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import type { PromptTemplates } from '../../core/refine/templates.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
-import { engineStamp, type RunEngines } from './loop-runner.ts';
-import { generationParams, templatesFor, validateRefineSettings, type RefineSettings } from './refine-settings.ts';
+import { engineStamp } from '../engines/engine-stamp.ts';
+import type { RunEngines } from '../runs/loop-runner.ts';
+import { budgetChoice, generationParams, templatesFor, validateRefineSettings, type RefineSettings } from './refine-settings.ts';
 import type { RefineRunConfig } from './run-config.ts';
 
 export interface EngineLabels {
@@ -44,6 +46,7 @@ export function buildRunConfig(
     actor: engineStamp(engines.actor, labels.actor),
     critic: engines.critic ? engineStamp(engines.critic, labels.critic ?? engines.critic.kind) : null,
     params: generationParams(settings.params),
+    budgets: budgetsByKind(tasks.map((t) => t.kind), budgetChoice(settings), registry),
     stop: { ...settings.stop },
     oracle: settings.oracle,
     templates,

@@ -1,7 +1,8 @@
 /**
  * Collecting training samples from finished runs: every loop of the chosen runs is summarised
  * (src/core/refine/samples.ts), the filter decides which loops train (score improved, final verdict
- * correct, checker pass, minimum score), and the chosen shapes become sample rows with provenance (the
+ * correct, checker pass, minimum score; by default the model's own final verdict, as SELF keeps loops — the
+ * checker uses the answers, so it is never on by default), and the chosen shapes become sample rows with provenance (the
  * step ids they were built from, the run, the SELF round). Loops the filter drops can be stored too, switched
  * off, so a person can include them by hand. Samples already stored (same format and content) are skipped.
  *
@@ -11,7 +12,7 @@
 import { AppError } from '../../core/errors.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter, type TrainingSample } from '../../core/refine/samples.ts';
-import type { PreferenceRow, PromptCompletionRow, SftMessagesRow } from '../../core/refine/trl.ts';
+import type { PreferenceRow, PromptCompletionRow, SftMessagesRow } from '../../core/train/trl.ts';
 import type { Task as CoreTask } from '../../core/tasks/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { requireExperiment } from '../../db/experiments.ts';
@@ -38,7 +39,7 @@ export interface CollectSettings {
 
 export const DEFAULT_COLLECT: CollectSettings = {
   runIds: [],
-  filter: { requireImproved: false, requireVerdictCorrect: false, requireOraclePass: false, minFinalScore: null },
+  filter: { requireImproved: false, requireVerdictCorrect: true, requireOraclePass: false, minFinalScore: null },
   shapes: ['sft'],
   keepDropped: true,
   includeEvalSplit: false,
@@ -55,6 +56,18 @@ export interface CollectReport {
   duplicates: number;
   /** Loops over eval-split tasks left out. */
   heldOut: number;
+  /** What could not be read and was skipped or replaced: tasks with an unreadable checker, unusable stored templates. */
+  problems: string[];
+}
+
+/** Nothing to train from a collection: why, and what to change (null when some loop was kept). */
+export function collectEmptyReason(r: CollectReport, filter: CollectSettings['filter']): string | null {
+  if (r.kept > 0) return null;
+  if (r.loops === 0) return `Nothing to train: the chosen runs have no finished loops${r.heldOut ? ` outside the held-out split (${r.heldOut} held-out loops left out)` : ''}. Pick other runs, or run a batch first.`;
+  const change = filter.requireVerdictCorrect
+    ? 'The model\'s own feedback called none of the final answers correct: run more loops, or untick the verdict filter to keep them all (they may be wrong).'
+    : 'Loosen the filter, or pick other runs.';
+  return `Nothing to train: none of the ${r.loops} loops passed the filter. ${change}`;
 }
 
 /** Runs whose loops can give samples. */
@@ -108,17 +121,19 @@ export async function collectSamples(
   const runs = collectableRuns(await listRuns(db, experimentId)).filter((r) => settings.runIds.includes(r.id));
   if (runs.length === 0) throw new AppError('not-found', 'None of the chosen runs can give samples (they are gone, still running, or evaluations).');
   const tasks: CoreTask[] = [];
+  const problems: string[] = [];
   for (const row of await listTasks(db, experimentId)) {
     try {
       tasks.push(fromTaskRow(row));
-    } catch {
-      // A task whose stored checker is unreadable: its loops are skipped.
+    } catch (e) {
+      // A task whose stored checker is unreadable: its loops are skipped, and the report says so.
+      problems.push(`${e instanceof Error ? e.message : String(e)} Its loops were skipped.`);
     }
   }
   const held = new Set(settings.includeEvalSplit ? [] : tasks.filter((t) => t.split === 'eval').map((t) => t.id));
   const usable = tasks.filter((t) => !held.has(t.id));
   const existing = new Set((await listSamples(db, experimentId)).map(sampleKey));
-  const report: CollectReport = { loops: 0, kept: 0, dropped: [], added: 0, addedIncluded: 0, duplicates: 0, heldOut: 0 };
+  const report: CollectReport = { loops: 0, kept: 0, dropped: [], added: 0, addedIncluded: 0, duplicates: 0, heldOut: 0, problems };
   const reasons = new Map<string, number>();
   const rows: NewSample[] = [];
   for (const run of runs.reverse()) {
@@ -130,7 +145,8 @@ export async function collectSamples(
     report.kept += kept.length;
     for (const d of dropped) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
     const keptIds = new Set(kept.map((l) => l.loopId));
-    const templates = templatesResolver(run.config, experiment.settings, registry);
+    const { resolve: templates, problems: unusable } = templatesResolver(run.config, experiment.settings, registry);
+    for (const p of unusable) problems.push(`${p} The experiment's templates were used for its samples.`);
     const byLoop = new Map(loops.map((l) => [l.loopId, l]));
     const built = buildSamples(settings.keepDropped ? loops : kept, { shapes: settings.shapes, templates: (t) => templates(t.kind), registry });
     for (const t of built) {

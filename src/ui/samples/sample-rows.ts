@@ -10,8 +10,8 @@
  *   meta               {"prompt", "completion"}     from 'meta'
  */
 import { AppError } from '../../core/errors.ts';
-import type { PreferenceRow, SftRow, TrlRow } from '../../core/refine/trl.ts';
-import { trlFields } from '../../core/refine/trl.ts';
+import type { PreferenceRow, SftRow, TrlRow } from '../../core/train/trl.ts';
+import { trlFields } from '../../core/train/trl.ts';
 import type { ChatMessage } from '../../core/text/types.ts';
 import type { Sample } from '../../db/types.ts';
 

@@ -13,8 +13,9 @@
  *   }
  */
 import { AppError } from '../../core/errors.ts';
+import { KIND_DEFAULT } from '../../core/refine/budgets.ts';
+import { intOrKind } from '../lib/token-fields.ts';
 import { DEFAULT_STOP_RULES, validateStopRules, type StopRules } from '../../core/refine/plan.ts';
-import { TOY_MAX_TOKENS } from '../../core/toy/evaluate.ts';
 import { TOY_SELF_DEFAULTS } from '../../core/toy/self-experiment.ts';
 import type { JsonObject } from '../../db/types.ts';
 import { formToConfig, toyTrainForm, trainFormFor, TOY_MODEL, type TrainForm } from '../training/train-form.ts';
@@ -50,8 +51,10 @@ export interface SelfSettings {
   /** Annotator meta-skill chats mixed into each round, for task kinds with a corpus (the toy world). */
   metaMix: { feedback: number; refine: number };
   stop: StopRules;
-  answerTokens: number;
-  feedbackTokens: number;
+  /** Drafts and refinements (null = each task kind's own budget, src/core/refine/kinds.ts). */
+  answerTokens: number | null;
+  /** Feedback (null = each task kind's own budget). */
+  feedbackTokens: number | null;
   temperature: number;
   seed: number;
   batchSize: number;
@@ -71,8 +74,7 @@ export function toySelfSettings(): SelfSettings {
     shapes: [...TOY_SELF_DEFAULTS.shapes],
     metaMix: { ...TOY_SELF_DEFAULTS.metaMix },
     stop: { ...TOY_SELF_DEFAULTS.stop },
-    answerTokens: TOY_MAX_TOKENS.draft,
-    feedbackTokens: TOY_MAX_TOKENS.feedback,
+    ...KIND_DEFAULT,
     temperature: 0,
     seed: 0,
     batchSize: TOY_SELF_DEFAULTS.batchSize,
@@ -93,8 +95,7 @@ export function genericSelfSettings(modelId: string | null): SelfSettings {
     shapes: ['sft'],
     metaMix: { feedback: 0, refine: 0 },
     stop: { ...DEFAULT_STOP_RULES, maxRounds: 1 },
-    answerTokens: 256,
-    feedbackTokens: 256,
+    ...KIND_DEFAULT,
     temperature: 0,
     seed: 0,
     batchSize: 8,
@@ -118,8 +119,8 @@ export function validateSelfSettings(s: SelfSettings, layerCount: number | null 
   int(s.rounds, 'rounds', 0, 20);
   int(s.perRound, 'prompts per round', 0, 100_000);
   int(s.evalCount, 'held-out prompts', 0, 100_000);
-  int(s.answerTokens, 'answer tokens', 1, 8192);
-  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  intOrKind(s.answerTokens, 'SELF', 'answer tokens');
+  intOrKind(s.feedbackTokens, 'SELF', 'feedback tokens');
   int(s.batchSize, 'batch size', 1, 512);
   int(s.seed, 'seed', 0, 0xffffffff);
   if (!(s.temperature >= 0 && s.temperature <= 2)) throw new AppError('bad-input', `SELF setting "temperature" must be between 0 and 2 (got ${s.temperature}).`);

@@ -1,7 +1,7 @@
 /**
  * The out-of-the-box experiment: "Toy arithmetic (offline)" on the embedded toy model (tfjs, from this site, no
  * download), with the toy task set (fresh unlabeled questions for two SELF rounds of 200, and 200 held-out
- * questions), Self-Refine settings that fit the model's 256-token context, and the SELF settings of the toy
+ * questions), Self-Refine settings that fit the model's 384-token context, and the SELF settings of the toy
  * experiment. Creating it writes the experiment and its tasks; nothing else.
  */
 import type { StudioDb } from '../../db/db.ts';
@@ -15,10 +15,10 @@ import { toySelfSettings, writeSelfSettings } from './self-settings.ts';
 
 export const TOY_EXPERIMENT_NAME = 'Toy arithmetic (offline)';
 
-/** Self-Refine on the toy model: greedy, one refinement, replies that fit its context. */
+/** Self-Refine on the toy model: greedy, one refinement, each step's token budget from the toy kind. */
 export const TOY_REFINE_SETTINGS: RefineSettings = {
   ...DEFAULT_REFINE_SETTINGS,
-  params: { maxTokens: 176, temperature: 0, topP: null, topK: null, seed: 0 },
+  params: { maxTokens: null, temperature: 0, topP: null, topK: null, seed: 0 },
   stop: { maxRounds: 1, scoreThreshold: null, stopOnNoIssues: true, stopOnUnchanged: true, maxUnparsedInRow: 1 },
   batchSize: 64,
 };

@@ -3,10 +3,12 @@
  *   settings.srt = { perRound, evalCount, critiqueRounds, filter, sftShapes, dpo, evaluate,
  *                    answerTokens, feedbackTokens, batchSize, sft: TrainForm, dpoTrain: TrainForm, startAdapterId }
  * The critic is the critic slot of the engine setup (a larger web-llm model, the tfjs model, or an endpoint).
+ * Token budgets are null unless the person sets them: each task kind then answers with its own.
  */
 import { AppError } from '../../core/errors.ts';
+import { KIND_DEFAULT } from '../../core/refine/budgets.ts';
+import { intOrKind } from '../lib/token-fields.ts';
 import type { JsonObject } from '../../db/types.ts';
-import { TOY_MAX_TOKENS } from '../../core/toy/evaluate.ts';
 import { TOY_SELF_TRAIN, toySrtDpoConfig } from '../../core/toy/self-train.ts';
 import { configToForm, formToConfig, trainFormFor, type TrainForm } from '../training/train-form.ts';
 import { obj } from '../lib/stored-json.ts';
@@ -27,8 +29,10 @@ export interface SrtSettings {
   sftShapes: SrtShape[];
   dpo: boolean;
   evaluate: boolean;
-  answerTokens: number;
-  feedbackTokens: number;
+  /** The actor's drafts and the critic's refinements (null = each task kind's own budget). */
+  answerTokens: number | null;
+  /** The critic's feedback (null = each task kind's own budget). */
+  feedbackTokens: number | null;
   batchSize: number;
   sft: TrainForm;
   dpoTrain: TrainForm;
@@ -56,10 +60,11 @@ export function defaultSrtSettings(modelId: string | null): SrtSettings {
     sftShapes: [toy ? 'step-chats' : 'meta'],
     dpo: true,
     evaluate: true,
-    answerTokens: toy ? TOY_MAX_TOKENS.draft : 256,
-    feedbackTokens: toy ? TOY_MAX_TOKENS.feedback : 256,
-    batchSize: toy ? 100 : 8,
-    sft,
+    ...KIND_DEFAULT,
+    batchSize: toy ? 50 : 8,
+    // The meta rows hold a whole feedback: the toy model's context (256) rather than its 64-token SELF rows.
+    sft: toy ? { ...sft, seqLen: 256, batchSize: 8 } : sft,
+    // The toy DPO settings of the bench's SRT experiment (src/core/toy/srt-experiment.ts).
     dpoTrain: toy ? configToForm(toySrtDpoConfig(TOY_SELF_TRAIN, 0)) : { ...sft, lr: sft.lr / 2, beta: 0.1 },
     startAdapterId: null,
   };
@@ -73,8 +78,8 @@ export function validateSrtSettings(s: SrtSettings, layerCount: number | null = 
   int(s.perRound, 'prompts', 0, 100_000);
   int(s.evalCount, 'held-out prompts', 0, 100_000);
   int(s.critiqueRounds, 'critique rounds', 1, 10);
-  int(s.answerTokens, 'answer tokens', 1, 8192);
-  int(s.feedbackTokens, 'feedback tokens', 1, 8192);
+  intOrKind(s.answerTokens, 'SRT', 'answer tokens');
+  intOrKind(s.feedbackTokens, 'SRT', 'critic tokens');
   int(s.batchSize, 'batch size', 1, 512);
   if (s.sftShapes.length === 0) throw new AppError('bad-input', 'Pick at least one SFT row shape.');
   formToConfig(s.sft, layerCount);

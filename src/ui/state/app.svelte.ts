@@ -7,6 +7,8 @@ import { openStudioDb, type StudioDb } from '../../db/db.ts';
 import { markInterruptedRuns, type LockManagerLike } from '../../db/locks.ts';
 import { requestPersistenceOnce } from '../../db/storage.ts';
 import { describeError, type ShownError } from '../lib/errors.ts';
+import { reviewCheckpoints } from '../training/checkpoint-review.ts';
+import { pageCheckpointStore } from '../training/checkpoint-store.ts';
 
 export interface BannerError extends ShownError {
   id: number;
@@ -57,7 +59,9 @@ export class AppState {
     }
     // Runs left 'running' by a closed, reloaded or crashed tab show as interrupted from the first paint.
     const locks = this.locks;
-    if (locks) await markInterruptedRuns(db, locks).catch((e: unknown) => this.report(e, 'check for interrupted runs'));
+    const interrupted = locks ? await markInterruptedRuns(db, locks).catch((e: unknown) => void this.report(e, 'check for interrupted runs')) : [];
+    // …and a training run's message says what its checkpoint keeps; unusable checkpoints are removed.
+    await reviewCheckpoints(db, pageCheckpointStore(), interrupted ?? []).catch((e: unknown) => this.report(e, 'check the training checkpoints'));
     this.db = db;
     this.phase = 'ready';
     if (navigator.storage) {

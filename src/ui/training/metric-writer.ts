@@ -49,6 +49,12 @@ export class MetricWriter {
     );
   }
 
+  /** Waits for the writes started so far (not what is still buffered); rethrows the first failure. */
+  async settled(): Promise<void> {
+    await this.#chain;
+    if (this.#failure !== null) throw this.#failure;
+  }
+
   /** Writes what is buffered and waits for every write; rethrows the first failure. */
   async flush(): Promise<void> {
     this.#write();

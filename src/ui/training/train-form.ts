@@ -28,19 +28,25 @@ export interface TrainForm extends Omit<TfjsTrainConfig, 'lora' | 'steps'> {
 
 export const TOY_MODEL = 'toy-arith';
 
-/** The trainer's general defaults (PEFT/TRL habits), with a checkpoint every 50 steps. */
+/**
+ * Checkpoints of a Training-tab run: every 50 steps or 10 s of training, whichever comes first, so a reload
+ * loses at most about 10 s of work whatever the model's speed.
+ */
+export const DEFAULT_CHECKPOINTS = { checkpointEvery: 50, checkpointSeconds: 10 } as const;
+
+/** The trainer's general defaults (PEFT/TRL habits), with the default checkpoints. */
 export function defaultTrainForm(): TrainForm {
-  return configToForm({ ...DEFAULT_TRAIN_CONFIG, checkpointEvery: 50 });
+  return configToForm({ ...DEFAULT_TRAIN_CONFIG, ...DEFAULT_CHECKPOINTS });
 }
 
 /** The SELF-round settings of the toy model (src/core/toy/self-train.ts), without checkpoints. */
 export function toyTrainForm(seed = 0): TrainForm {
-  return { ...configToForm(toySelfTrainConfig(TOY_SELF_TRAIN, seed)), checkpointEvery: 0 };
+  return { ...configToForm(toySelfTrainConfig(TOY_SELF_TRAIN, seed)), checkpointEvery: 0, checkpointSeconds: 0 };
 }
 
-/** Defaults for a model: the toy model's own, else the general ones. */
+/** Defaults for a model: the toy model's own, else the general ones; both with the default checkpoints. */
 export function trainFormFor(modelId: string | null): TrainForm {
-  return modelId === TOY_MODEL ? toyTrainForm() : defaultTrainForm();
+  return modelId === TOY_MODEL ? { ...toyTrainForm(), ...DEFAULT_CHECKPOINTS } : defaultTrainForm();
 }
 
 export function configToForm(c: TfjsTrainConfig): TrainForm {
@@ -66,6 +72,7 @@ export function configToForm(c: TfjsTrainConfig): TrainForm {
     seed: c.seed,
     beta: c.beta,
     checkpointEvery: c.checkpointEvery,
+    checkpointSeconds: c.checkpointSeconds,
   };
 }
 
@@ -124,6 +131,7 @@ export function formToConfig(f: TrainForm, layerCount: number | null = null): Tf
     seed: num(f.seed, 'seed'),
     beta: num(f.beta, 'DPO beta'),
     checkpointEvery: num(f.checkpointEvery, 'checkpoint every'),
+    checkpointSeconds: num(f.checkpointSeconds, 'checkpoint every (seconds)'),
   };
   if (config.steps !== null && config.steps > 100_000) bad('steps', `at most 100000, got ${config.steps}`);
   if (config.epochs > 100) bad('epochs', `at most 100, got ${config.epochs}`);

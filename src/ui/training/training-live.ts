@@ -1,9 +1,12 @@
 /**
  * The training run on screen, as one immutable view built from the trainer's progress messages: step and
- * total, loss curve so far, learning rate, tokens/s, memory, ETA, paused, checkpoints. Pure (tested in Node).
+ * total, loss curve so far, learning rate, tokens/s, memory, ETA, paused — and checkpoints as their saves
+ * went (CheckpointReport), not as the trainer offered them: the last checkpoint shown is one a reload can
+ * resume from. Pure (tested in Node).
  */
 import type { TrainProgressMessage } from '../../core/engine/tfjs/api.ts';
 import { estimateProgress } from '../../core/refine/progress.ts';
+import type { CheckpointReport } from './checkpoint-saver.ts';
 
 export interface TrainLive {
   trainingRunId: string | null;
@@ -19,7 +22,12 @@ export interface TrainLive {
   etaMs: number | null;
   examples: number | null;
   truncated: number | null;
+  /** The step of the last checkpoint saved and read back (what a reload resumes from). */
   lastCheckpoint: number | null;
+  /** The last save that failed, until a later one succeeds (its message names the cause). */
+  checkpointFailure: { step: number; message: string; quota: boolean } | null;
+  /** Saves that failed in this run so far. */
+  failedSaves: number;
   /** The loss curve so far (step, loss). */
   points: { x: number; y: number }[];
 }
@@ -39,6 +47,8 @@ export const EMPTY_TRAIN_LIVE: TrainLive = {
   examples: null,
   truncated: null,
   lastCheckpoint: null,
+  checkpointFailure: null,
+  failedSaves: 0,
   points: [],
 };
 
@@ -51,7 +61,8 @@ export function nextTrainLive(v: TrainLive, m: TrainProgressMessage, ids: { trai
     case 'prepared':
       return { ...base, totalSteps: m.totalSteps, examples: m.examples, truncated: m.truncated };
     case 'checkpoint':
-      return { ...base, lastCheckpoint: m.step };
+      // Offered, not saved yet: the view changes when the save reports (withCheckpointReport).
+      return base;
     case 'step': {
       const eta = estimateProgress(m.step - firstStep, m.totalSteps - firstStep, m.elapsedMs);
       return {
@@ -69,4 +80,10 @@ export function nextTrainLive(v: TrainLive, m: TrainProgressMessage, ids: { trai
       };
     }
   }
+}
+
+/** The view after a checkpoint save reported. */
+export function withCheckpointReport(v: TrainLive, r: CheckpointReport): TrainLive {
+  if (r.kind === 'saved') return { ...v, lastCheckpoint: r.step, checkpointFailure: null };
+  return { ...v, lastCheckpoint: r.lastGood, failedSaves: v.failedSaves + 1, checkpointFailure: { step: r.step, message: r.error.message, quota: r.error.code === 'quota-exceeded' } };
 }

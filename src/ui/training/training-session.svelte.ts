@@ -4,20 +4,20 @@
  * of the chosen method; resuming continues an interrupted training run from its last checkpoint.
  */
 import { AppError } from '../../core/errors.ts';
-import type { TfjsEngineBase } from '../../core/engine/tfjs/engine.ts';
+import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { listSamples } from '../../db/samples.ts';
 import type { Sample } from '../../db/types.ts';
 import { requireTrainingSamples, trainingRows } from '../samples/sample-rows.ts';
-import { jobFor, type JobSession } from '../self/job.svelte.ts';
-import type { PageDeps } from '../self/deps.ts';
+import { jobFor, type JobSession } from '../state/job.svelte.ts';
+import type { PageDeps } from '../state/deps.ts';
 import type { AppState } from '../state/app.svelte.ts';
 import { StoredTrainer } from './stored-trainer.ts';
 import type { TrainingRunConfig } from './training-config.ts';
-import { EMPTY_TRAIN_LIVE, nextTrainLive, type TrainLive } from './training-live.ts';
+import { EMPTY_TRAIN_LIVE, nextTrainLive, withCheckpointReport, type TrainLive } from './training-live.ts';
 
 export interface StartTraining {
-  engine: TfjsEngineBase;
+  engine: LoraTrainingEngine;
   method: 'sft' | 'dpo';
   name: string;
   fromAdapterId: string | null;
@@ -35,8 +35,9 @@ export class TrainingSession {
     this.#experimentId = experimentId;
   }
 
-  #trainerFor(deps: PageDeps, engine: TfjsEngineBase, report: { row: (id: string) => void; live: (l: TrainLive) => void }, firstStep: () => number): StoredTrainer {
-    let view: TrainLive = EMPTY_TRAIN_LIVE;
+  #trainerFor(deps: PageDeps, engine: LoraTrainingEngine, report: { row: (id: string) => void; live: (l: TrainLive) => void }, firstStep: () => number): StoredTrainer {
+    // A resumed run starts with its checkpoint on disk.
+    let view: TrainLive = { ...EMPTY_TRAIN_LIVE, lastCheckpoint: firstStep() || null };
     const trainer = new StoredTrainer({
       ...deps,
       experimentId: this.#experimentId,
@@ -46,6 +47,10 @@ export class TrainingSession {
       onEvent: (e) => {
         view = nextTrainLive(view, e.message, e, firstStep());
         if (e.message.kind === 'status') this.paused = e.message.status === 'paused';
+        report.live(view);
+      },
+      onCheckpoint: (_id, r) => {
+        view = withCheckpointReport(view, r);
         report.live(view);
       },
     });
@@ -76,8 +81,8 @@ export class TrainingSession {
     });
   }
 
-  async resume(deps: PageDeps, engine: TfjsEngineBase, trainingRunId: string): Promise<void> {
-    const step = (await deps.checkpoints.latestStep(trainingRunId)) ?? 0;
+  async resume(deps: PageDeps, engine: LoraTrainingEngine, trainingRunId: string): Promise<void> {
+    const step = (await deps.checkpoints.latest(trainingRunId))?.step ?? 0;
     this.paused = false;
     await this.job.run(async (signal, report) => {
       const trainer = this.#trainerFor(deps, engine, report, () => step);

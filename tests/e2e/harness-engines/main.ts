@@ -10,6 +10,7 @@ import type { WebLlmSource } from '../../../src/core/engine/webllm/api.ts';
 import { WebLlmEngine } from '../../../src/core/engine/webllm/engine.ts';
 import { spawnWebLlmWorker } from '../../../src/core/engine/webllm/spawn.ts';
 import { AppError } from '../../../src/core/errors.ts';
+import './evolved-page.ts'; // window.evolvedHarness (engine-webllm-evolved.spec.ts)
 
 interface Outcome<T> {
   ok: boolean;

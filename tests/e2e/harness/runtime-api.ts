@@ -15,6 +15,7 @@ import { disposeLora, loadPeftAdapter } from '../../../src/core/lora/peft-load.t
 import { generate } from '../../../src/core/model/generate.ts';
 import { forward } from '../../../src/core/model/llama.ts';
 import { loadModel } from '../../../src/core/model/load.ts';
+import { loraLinears } from '../../../src/core/lora/linear.ts';
 
 export interface BackendReport extends ActiveBackend {
   crossOriginIsolated: boolean;
@@ -64,13 +65,13 @@ export async function runFixture(
     let logits: number[][][] | null = null;
     if (work.logitsOf) {
       const ids = tf.tensor2d(work.logitsOf, [work.logitsOf.length, work.logitsOf[0].length], 'int32');
-      const out = forward(model, ids, { lora });
+      const out = forward(model, ids, { linears: loraLinears(lora) });
       logits = (await out.array()) as number[][][];
       tf.dispose([ids, out]);
     }
     let greedy: FixtureRun['greedy'] = null;
     if (work.greedyFrom) {
-      const o = { maxTokens: work.greedyTokens ?? 8, stopTokenIds: [], lora };
+      const o = { maxTokens: work.greedyTokens ?? 8, stopTokenIds: [], linears: loraLinears(lora) };
       const cached = (await generate(model, work.greedyFrom, { ...o, cacheBlockSize: 4 })).tokens;
       const uncached = (await generate(model, work.greedyFrom, { ...o, useCache: false })).tokens;
       greedy = { cached, uncached };

@@ -8,7 +8,7 @@ import type { AdapterFiles, BackendName, TfjsTrainConfig, TrainProgressMessage }
 import { trainConfig } from '../../../src/core/engine/tfjs/train-config.ts';
 import { TfjsWorkerEngine, TfjsWorkerTrainer } from '../../../src/core/engine/tfjs/worker-engine.ts';
 import type { ChatMessage, ChatResult } from '../../../src/core/engine/types.ts';
-import type { PreferenceRow, SftRow } from '../../../src/core/refine/trl.ts';
+import type { PreferenceRow, SftRow } from '../../../src/core/train/trl.ts';
 import { toWireError, type WireError } from '../../../src/core/errors.ts';
 
 interface Slot {

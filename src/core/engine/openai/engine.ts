@@ -8,6 +8,7 @@
  */
 import { AppError, isAbort, throwIfAborted } from '../../errors.ts';
 import { abortedResult } from '../abort-result.ts';
+import { CHAT_ONLY } from '../capabilities.ts';
 import type { ChatEngine, ChatRequest, ChatResult, FinishReason, LoadProgress, Usage } from '../types.ts';
 import { field, httpError, unreachableError } from './errors.ts';
 import { readSse } from './sse.ts';
@@ -55,6 +56,7 @@ function now(): number {
 
 export class OpenAICompatibleEngine implements ChatEngine {
   readonly kind = 'openai' as const;
+  readonly capabilities = CHAT_ONLY;
   readonly baseUrl: string;
   #apiKey: string;
   #defaultModel: string;

@@ -4,6 +4,7 @@
  * never appears in a message.
  */
 import { AppError } from '../../errors.ts';
+import { blockedPort } from './blocked-ports.ts';
 
 const MAX_DETAIL = 300;
 
@@ -63,6 +64,15 @@ export function httpError(status: number, body: string, url: string, model: stri
 
 export function unreachableError(url: string, cause: unknown): AppError {
   const detail = cause instanceof Error ? cause.message : String(cause);
+  const port = blockedPort(url);
+  if (port !== null) {
+    return new AppError(
+      'network',
+      `The browser blocks connections to port ${port} (Chromium: ERR_UNSAFE_PORT), so the request to ${url} never left this page; ` +
+        `the server and its CORS settings are not at fault. Serve the endpoint on another port (8000 or 8080, for example) and change the base URL.`,
+      { cause },
+    );
+  }
   return new AppError(
     'network',
     `Could not reach ${url}: is the server running and does it allow this origin (CORS)? (${clean(detail)})`,

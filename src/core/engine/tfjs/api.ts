@@ -10,7 +10,8 @@
 import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
 import type { LoraConfig } from '../../lora/types.ts';
 import type { ModelConfig } from '../../model/types.ts';
-import type { PreferenceRow, SftRow } from '../../refine/trl.ts';
+import type { PreferenceRow, SftRow } from '../../train/trl.ts';
+import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
@@ -30,7 +31,12 @@ export type ModelSourceSpec =
   /** A folder the user picked or dropped (File objects with webkitRelativePath). */
   | { kind: 'files'; files: File[] }
   /** A folder on disk: Node only (CLI, tests, the in-process engine); a browser host refuses it. */
-  | { kind: 'dir'; path: string };
+  | { kind: 'dir'; path: string }
+  /**
+   * A model web-llm has in the browser's cache, read in its MLC format (src/core/mlc) from web-llm's cache
+   * scopes, never fetched: `model` is its record's `model` URL (a catalog build or an evolved model).
+   */
+  | { kind: 'webllm-cache'; model: string };
 
 export interface LoadedModelInfo {
   modelId: string;
@@ -57,13 +63,27 @@ export interface AdapterFiles {
   gguf?: Uint8Array;
 }
 
+/** Which merged model to make: safetensors (F32 | F16 | BF16, default F32) or gguf (F32 | F16 | Q8_0, default Q8_0). */
+export interface MergedModelParams {
+  adapterId: string;
+  format?: MergeFormat;
+  dtype?: MergeDtype;
+  /** The merged model's name (GGUF general.name), e.g. the adapter's name. */
+  name?: string;
+}
+
 /** The base model with an adapter merged in, as a model folder's files (see merge-run.ts). */
 export interface MergedModelFiles {
-  /** `model.safetensors` (Hugging Face names and layouts) plus the base's config.json, tokenizer and generation files. */
+  /**
+   * safetensors: `model.safetensors` (Hugging Face names and layouts) plus the base's config.json, tokenizer and
+   * generation files; gguf: `model.gguf`, `Modelfile` and `README.md`.
+   */
   files: Record<string, Uint8Array>;
-  /** Tensors in model.safetensors, and how many projections took the adapter's update. */
+  /** Tensors written, and how many projections took the adapter's update. */
   tensors: number;
   mergedModules: number;
+  /** For gguf: the tokenizer's llama.cpp pre-tokenizer, whether it is exact, and what the Modelfile holds. */
+  gguf?: GgufExportInfo;
 }
 
 export interface TfjsTrainConfig {
@@ -87,6 +107,8 @@ export interface TfjsTrainConfig {
   beta: number;
   /** Report a checkpoint every N steps (0 = never). */
   checkpointEvery: number;
+  /** Also report one so that no more than this many seconds of training go by without one (0 = no time rule). */
+  checkpointSeconds: number;
 }
 
 export interface TrainStepProgress {
@@ -144,7 +166,7 @@ export interface TfjsApi {
   removeAdapter: { params: { adapterId: string }; result: null };
   exportAdapter: { params: { adapterId: string; gguf: boolean }; result: AdapterFiles };
   /** The loaded base model with the adapter merged in (W + scaling·B·A), as full model files; progress per tensor. */
-  mergedModel: { params: { adapterId: string; dtype?: 'F32' | 'F16' | 'BF16' }; result: MergedModelFiles; progress: { done: number; total: number } };
+  mergedModel: { params: MergedModelParams; result: MergedModelFiles; progress: { done: number; total: number } };
   train: { params: TrainParams; result: TrainResultInfo; progress: TrainProgressMessage };
   /** Pauses or resumes the running training (abort = cancel the train call). */
   trainControl: { params: { action: 'pause' | 'resume' }; result: { paused: boolean } };

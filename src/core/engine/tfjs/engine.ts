@@ -11,13 +11,15 @@
 import { AppError, throwIfAborted } from '../../errors.ts';
 import type { LoraConfig } from '../../lora/types.ts';
 import { streamedChat } from '../abort-result.ts';
-import type { ChatEngine, ChatRequest, ChatResult, LoadProgress } from '../types.ts';
+import type { Declaring, LoraTrainingEngine } from '../capabilities.ts';
+import type { ChatRequest, ChatResult, LoadProgress } from '../types.ts';
 import type {
   AdapterFiles,
   BackendInfo,
   BackendName,
   LoadedModelInfo,
   MergedModelFiles,
+  MergedModelParams,
   ModelSourceSpec,
   TfjsApi,
   TfjsChatParams,
@@ -69,8 +71,12 @@ function allAborted(signals: AbortSignal[]): AbortSignal | undefined {
   return c.signal;
 }
 
-export abstract class TfjsEngineBase implements ChatEngine {
+/** Applies and trains adapters (LoRA in the same host as the weights); cannot be evolved (it applies adapters instead). */
+const TFJS_CAPABILITIES: Declaring<'adapters' | 'trainLora'> = { adapters: true, trainLora: true, evolve: false };
+
+export abstract class TfjsEngineBase implements LoraTrainingEngine {
   readonly kind = 'tfjs' as const;
+  readonly capabilities = TFJS_CAPABILITIES;
   #options: TfjsEngineOptions;
   #loaded: LoadedModelInfo | null = null;
   #backend: BackendInfo | null = null;
@@ -146,16 +152,20 @@ export abstract class TfjsEngineBase implements ChatEngine {
   }
 
   /**
-   * The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files:
-   * model.safetensors (F32 unless `dtype` says otherwise) plus the base's config and tokenizer files.
-   * Progress counts tensors written.
+   * The loaded base model with the adapter merged in (W + scaling·B·A), as a model's files: safetensors
+   * (model.safetensors, F32 unless `dtype` says otherwise, plus the base's config and tokenizer files) or gguf
+   * (model.gguf, Q8_0 unless `dtype` says otherwise, a Modelfile and a README). Progress counts tensors written.
    */
   async mergedModel(
     adapterId: string,
-    options: { dtype?: 'F32' | 'F16' | 'BF16'; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
+    options: Omit<MergedModelParams, 'adapterId'> & { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
   ): Promise<MergedModelFiles> {
-    const { dtype, ...call } = options;
-    return this.caller().call('mergedModel', dtype === undefined ? { adapterId } : { adapterId, dtype }, call);
+    const { signal, onProgress, format, dtype, name } = options;
+    const params: MergedModelParams = { adapterId };
+    if (format !== undefined) params.format = format;
+    if (dtype !== undefined) params.dtype = dtype;
+    if (name !== undefined) params.name = name;
+    return this.caller().call('mergedModel', params, { signal, onProgress });
   }
 
   /**

@@ -10,9 +10,11 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import type { ModelSource } from '../../io/model-source.ts';
+import { withLoraLinears } from '../../lora/linear.ts';
 import { disposeLora } from '../../lora/peft-load.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '../../model/generate.ts';
+import { loadMlcModel } from '../../mlc/load.ts';
 import { loadModel, type LanguageModel } from '../../model/load.ts';
 import { parameterCount } from '../../model/weights.ts';
 import { TrainControl } from '../../train/control.ts';
@@ -23,8 +25,9 @@ import type { ChatResult } from '../types.ts';
 import { AdapterStore, adapterBuffers, adapterFiles, checkAdapterId } from './adapter-store.ts';
 import type { BackendInfo, LoadedModelInfo, ModelSourceSpec, TfjsApi, TfjsChatParams, TrainParams } from './api.ts';
 import { chooseBackend, type BackendDeps } from './backend-choice.ts';
-import { checkMergeDtype, readBaseFiles, runMerge } from './merge-run.ts';
+import { checkMergeDtype, checkMergeFormat, readBaseFiles, runMerge } from './merge-run.ts';
 import { baseModelName, openModelSource } from './open-source.ts';
+import type { ReadableCacheStorage } from '../webllm/cache-source.ts';
 import { runLoraTraining } from './train-run.ts';
 
 export interface TfjsHostDeps extends BackendDeps {
@@ -32,6 +35,8 @@ export interface TfjsHostDeps extends BackendDeps {
   cache?: () => Promise<ResponseCache | null>;
   /** Opens a `dir` model source (Node only). */
   openDir?: (path: string) => Promise<ModelSource>;
+  /** web-llm's cache scopes (`caches` in the worker), for `webllm-cache` sources. */
+  webllmCaches?: () => ReadableCacheStorage | undefined;
 }
 
 interface Loaded {
@@ -113,7 +118,8 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         unload();
         const started = performance.now();
         const src = await openModelSource(source as ModelSourceSpec, deps);
-        const model = await loadModel(src, { signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
+        const load = (source as ModelSourceSpec).kind === 'webllm-cache' ? loadMlcModel : loadModel;
+        const model = await load(src, { signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
         if (ctx.signal.aborted) {
           model.dispose();
           throwIfAborted(ctx.signal);
@@ -133,10 +139,9 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
       serial(ctx.signal, async () => {
         const { model } = current();
         const lora = params.adapterId ? adapters.get(params.adapterId) : null;
-        const [result] = await generateBatch(model, [{ ...rowOf(params, model.tokenizer), onToken: (delta) => delta && ctx.token(delta) }], {
-          lora,
-          signal: ctx.signal,
-        });
+        const [result] = await withLoraLinears(lora, (linears) =>
+          generateBatch(model, [{ ...rowOf(params, model.tokenizer), onToken: (delta) => delta && ctx.token(delta) }], { linears, signal: ctx.signal }),
+        );
         return toChatResult(result);
       }),
 
@@ -156,15 +161,12 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         let done = 0;
         for (const [key, indices] of groups) {
           throwIfAborted(ctx.signal);
-          const results = await generateBatch(
-            model,
-            indices.map((i) => rows[i]),
-            {
-              lora: key ? adapters.get(key) : null,
-              signal: ctx.signal,
-              batchSize: indices.length,
-              onRowDone: () => ctx.progress({ done: ++done, total: requests.length }),
-            },
+          const results = await withLoraLinears(key ? adapters.get(key) : null, (linears) =>
+            generateBatch(
+              model,
+              indices.map((i) => rows[i]),
+              { linears, signal: ctx.signal, batchSize: indices.length, onRowDone: () => ctx.progress({ done: ++done, total: requests.length }) },
+            ),
           );
           results.forEach((r, j) => (out[indices[j]] = toChatResult(r)));
         }
@@ -191,20 +193,24 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         return files;
       }),
 
-    mergedModel: ({ adapterId, dtype }, ctx) =>
+    mergedModel: ({ adapterId, format, dtype, name }, ctx) =>
       serial(ctx.signal, async () => {
-        const { model, source } = current();
+        const { model, source, baseModel } = current();
         const lora = adapters.get(adapterId);
-        const checked = checkMergeDtype(dtype);
+        const checkedFormat = checkMergeFormat(format);
+        const checked = checkMergeDtype(dtype, checkedFormat);
         const baseFiles = await readBaseFiles(source, { signal: ctx.signal });
         const run = await runMerge(model, lora, baseFiles, {
+          format: checkedFormat,
           dtype: checked,
+          name: typeof name === 'string' && name.trim() !== '' ? name.trim() : `${baseModel} merged`,
+          baseModel,
           signal: ctx.signal,
           onTensor: (done, total) => ctx.progress({ done, total }),
         });
         const files = Object.fromEntries(run.files);
         ctx.transfer([...new Set(Object.values(files).map((b) => b.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))]);
-        return { files, tensors: run.tensors, mergedModules: run.mergedModules };
+        return { files, tensors: run.tensors, mergedModules: run.mergedModules, ...(run.gguf ? { gguf: run.gguf } : {}) };
       }),
 
     train: (params: TrainParams, ctx) =>

@@ -9,6 +9,7 @@ import { hubSource } from '../../io/hub-source.ts';
 import type { ModelSource } from '../../io/model-source.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { urlFolderSource } from '../../io/url-source.ts';
+import { webllmCacheSource, type ReadableCacheStorage } from '../webllm/cache-source.ts';
 import type { ModelSourceSpec } from './api.ts';
 
 export interface SourceDeps {
@@ -16,6 +17,8 @@ export interface SourceDeps {
   cache?: () => Promise<ResponseCache | null>;
   /** Opens a folder on disk (Node only). */
   openDir?: (path: string) => Promise<ModelSource>;
+  /** web-llm's Cache API scopes (the browser's `caches`), for `webllm-cache` sources. */
+  webllmCaches?: () => ReadableCacheStorage | undefined;
 }
 
 export async function openModelSource(spec: ModelSourceSpec, deps: SourceDeps): Promise<ModelSource> {
@@ -31,8 +34,13 @@ export async function openModelSource(spec: ModelSourceSpec, deps: SourceDeps): 
         throw new AppError('unsupported', `"${spec.path}" is a folder on disk, which only the Node engine can open. In the browser, pick the folder or give a URL.`);
       }
       return deps.openDir(spec.path);
+    case 'webllm-cache': {
+      const caches = deps.webllmCaches?.();
+      if (!caches) throw new AppError('unsupported', 'web-llm\'s cached models are in the browser\'s Cache API, which this engine cannot reach here.');
+      return webllmCacheSource(caches, spec.model);
+    }
     default:
-      throw new AppError('bad-input', `Unknown model source "${String((spec as { kind?: unknown }).kind)}". Use hub, url, files or dir.`);
+      throw new AppError('bad-input', `Unknown model source "${String((spec as { kind?: unknown }).kind)}". Use hub, url, files, dir or webllm-cache.`);
   }
 }
 

@@ -24,6 +24,7 @@ export const DEFAULT_TRAIN_CONFIG: TfjsTrainConfig = {
   seed: 0,
   beta: 0.1,
   checkpointEvery: 0,
+  checkpointSeconds: 0,
 };
 
 /** The defaults with some fields replaced (`lora` merged field by field). */
@@ -54,5 +55,6 @@ export function validateTrainConfig(c: TfjsTrainConfig): void {
   if (!Number.isSafeInteger(c.seed)) bad('seed', `must be a whole number, got ${c.seed}`);
   if (!(c.beta > 0) || !Number.isFinite(c.beta)) bad('beta', `must be positive, got ${c.beta}`);
   int('checkpointEvery', c.checkpointEvery, 0);
+  if (!(c.checkpointSeconds >= 0) || !Number.isFinite(c.checkpointSeconds)) bad('checkpointSeconds', `must be a number of seconds ≥ 0 (0 = no time rule), got ${c.checkpointSeconds}`);
   if (!c.lora || typeof c.lora !== 'object') bad('lora', 'is missing');
 }

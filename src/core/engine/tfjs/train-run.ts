@@ -13,10 +13,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../../errors.ts';
 import { disposeLora, initLora, toVariable } from '../../lora/init.ts';
+import { loraLinears } from '../../lora/linear.ts';
 import { parsePeftConfig, validateAdapter } from '../../lora/peft-load.ts';
 import { peftAdapterConfigJson } from '../../lora/peft-save.ts';
 import type { LoraConfig, LoraWeights } from '../../lora/types.ts';
-import { checkpointedLoraGrads } from '../../model/checkpoint.ts';
+import { checkpointedLoraGrads } from '../../train/checkpointed-grads.ts';
 import { forwardHidden, type LlamaModel } from '../../model/llama.ts';
 import type { ModelConfig } from '../../model/types.ts';
 import { peftTensorName } from '../../lora/peft-names.ts';
@@ -87,8 +88,7 @@ export function hiddenView(model: LlamaModel, lora: LoraWeights, o: ViewOptions 
   return {
     hidden: (ids, f) =>
       forwardHidden(model, ids, {
-        lora: f.adapter ? lora : null,
-        training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null,
+        linears: f.adapter ? loraLinears(lora, { training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null }) : null,
       }),
     head: lmHeadOf(model), // [H, V]
     headT: o.headT ?? null,
@@ -122,7 +122,7 @@ export function transposedHead(model: LlamaModel): tf.Tensor2D[] | null {
 /**
  * Activation memory of a training pass without checkpointing, estimated per token and layer as
  * 4·(40·H + 16·I + 12·nH·T) bytes: calibrated on tfjs-wasm's heap growth for SmolLM2-135M's shape (~300 MB per
- * layer at 4 × 256 tokens). Above the budget the trainer checkpoints (model/checkpoint.ts).
+ * layer at 4 × 256 tokens). Above the budget the trainer checkpoints (train/checkpointed-grads.ts).
  */
 export function activationBytes(c: ModelConfig, rows: number, seqLen: number): number {
   const perToken = 4 * (40 * c.hiddenSize + 16 * c.intermediateSize + 12 * c.numHeads * seqLen);
@@ -175,7 +175,7 @@ export function loraGradFn(
       } else {
         const p = (batch as PreferenceBatch).pairs;
         // The reference: the same model with the adapter off, no gradient ([2P]).
-        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { lora: null }), head, labels, { ...headOpts, grad: 'lazy' }));
+        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { linears: null }), head, labels, { ...headOpts, grad: 'lazy' }));
         ref = r;
         headLoss = (h) =>
           tf.tidy(() => {
@@ -294,6 +294,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
       clip: config.clip,
       seed: config.seed,
       checkpointEvery: config.checkpointEvery,
+      checkpointEveryMs: config.checkpointSeconds * 1000,
       signal: input.signal,
       control: input.control,
       resume: checkpoint,

@@ -1,14 +1,15 @@
 /**
- * The refine layer's Trainer (src/core/refine/trainer.ts) on a tfjs engine: LoRA training in the engine's
- * host, so the adapter it makes is at once usable for generation (ChatRequest.adapterId) in the same engine.
+ * The Trainer that SELF and SRT call (src/core/train/trainer.ts) on an engine that trains LoRA (the tfjs
+ * engine): LoRA training in the engine's host, so the adapter it makes is at once usable for generation
+ * (ChatRequest.adapterId) in the same engine.
  * The trainer chooses each new adapter's id and hands the adapter's files to `onAdapter` before `train`
  * resolves, so the caller can store them (IndexedDB, a folder) and add them again after a reload.
  * Pause / resume / abort act on the run in progress; every progress message reaches `onEvent`.
  */
 import { AppError } from '../../errors.ts';
-import type { TrainOutcome, TrainRequest, Trainer } from '../../refine/trainer.ts';
+import type { LoraTrainingEngine } from '../capabilities.ts';
+import type { TrainOutcome, TrainRequest, Trainer } from '../../train/trainer.ts';
 import type { AdapterFiles, TfjsTrainConfig, TrainProgressMessage, TrainResultInfo } from './api.ts';
-import type { TfjsEngineBase } from './engine.ts';
 
 /** What `onAdapter` learns about a trained adapter besides its files. */
 export interface TrainedAdapterInfo {
@@ -48,11 +49,11 @@ function defaultAdapterId(): string {
 }
 
 export class TfjsTrainer implements Trainer<TfjsTrainConfig> {
-  readonly #engine: TfjsEngineBase;
+  readonly #engine: LoraTrainingEngine;
   readonly #options: TfjsTrainerOptions;
   #run: AbortController | null = null;
 
-  constructor(engine: TfjsEngineBase, options: TfjsTrainerOptions = {}) {
+  constructor(engine: LoraTrainingEngine, options: TfjsTrainerOptions = {}) {
     this.#engine = engine;
     this.#options = options;
   }

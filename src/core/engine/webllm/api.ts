@@ -10,6 +10,7 @@
  * The cost is that we map OpenAI-style requests and chunks ourselves (request.ts), which is a few lines.
  */
 import type { GpuInfo } from '../gpu.ts';
+import type { EvolvedRecordRef } from './evolved.ts';
 import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
 
 /** Where to fetch a model's files instead of web-llm's prebuilt URLs (a mirror; tests). Absolute URLs. */
@@ -28,7 +29,20 @@ export interface WebLlmChatParams extends GenerationParams {
 
 export interface WebLlmLoadParams {
   webllmId: string;
+  /** For an evolved model: where its base's files come from (the library URL is in `evolved`). */
   source: WebLlmSource | null;
+  /**
+   * An evolved model (evolved.ts): web-llm gets the base's record with this id, this folder (`model`, in
+   * the cache) and the base's library; `webllmId` is the evolved model's own id.
+   */
+  evolved?: EvolvedRecordRef | null;
+}
+
+/** The URLs of a model's web-llm record: where its files and its compiled library are cached. */
+export interface WebLlmRecordUrls {
+  webllmId: string;
+  model: string;
+  modelLib: string;
 }
 
 export interface WebLlmLoadResult {
@@ -53,6 +67,8 @@ export interface WebLlmApi {
   unload: { params: null; result: null };
   /** Which of these models have their weights in the browser cache. */
   cacheStatus: { params: { models: WebLlmLoadParams[] }; result: CachedModel[] };
+  /** The record URLs web-llm uses for a model (the base of a merge reads its files from the cache there). */
+  record: { params: WebLlmLoadParams; result: WebLlmRecordUrls };
   /** Deletes a model's weights, tokenizer, config and library from the browser cache; returns entries removed. */
   cacheDelete: { params: WebLlmLoadParams; result: { removed: number } };
 }

@@ -7,12 +7,14 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import { streamedChat } from '../abort-result.ts';
+import { CHAT_ONLY } from '../capabilities.ts';
 import { CATALOG, allWebLlmIds, resolveWebLlmModel, type CatalogEntry, type VariantChoice } from '../catalog.ts';
 import type { GpuInfo } from '../gpu.ts';
 import type { Endpoint } from '../protocol.ts';
 import { createWorkerClient, type WorkerClient } from '../protocol-client.ts';
 import type { ChatEngine, ChatRequest, ChatResult, LoadProgress } from '../types.ts';
-import type { CachedModel, WebLlmApi, WebLlmChatParams, WebLlmLoadParams, WebLlmSource } from './api.ts';
+import type { CachedModel, WebLlmApi, WebLlmChatParams, WebLlmLoadParams, WebLlmRecordUrls, WebLlmSource } from './api.ts';
+import type { EvolvedRecordRef } from './evolved.ts';
 
 export interface WebLlmEngineOptions {
   /** Starts a worker running workers/webllm.worker.ts (see spawn.ts), or any endpoint speaking WebLlmApi. */
@@ -22,6 +24,8 @@ export interface WebLlmEngineOptions {
   catalog?: readonly CatalogEntry[];
   /** Let thinking models (Qwen3) think aloud before answering. Default false: Self-Refine wants the answer. */
   thinking?: boolean;
+  /** Finds an evolved model by its web-llm id (evolved.ts); null = not an evolved model. */
+  evolved?: (webllmId: string) => Promise<EvolvedRecordRef | null>;
 }
 
 interface LoadOptions {
@@ -31,6 +35,8 @@ interface LoadOptions {
 
 export class WebLlmEngine implements ChatEngine {
   readonly kind = 'webllm' as const;
+  /** Generation only: web-llm runs MLC-compiled weights and applies no adapter. */
+  readonly capabilities = CHAT_ONLY;
   #options: WebLlmEngineOptions;
   #client: WorkerClient<WebLlmApi> | null = null;
   #gpu: GpuInfo | null = null;
@@ -99,15 +105,24 @@ export class WebLlmEngine implements ChatEngine {
   async #load(modelId: string, { onProgress, signal }: LoadOptions): Promise<void> {
     throwIfAborted(signal);
     const gpu = await this.probe();
-    const choice = resolveWebLlmModel(modelId, gpu, this.#options.catalog ?? CATALOG);
-    onProgress?.({ phase: 'select', fraction: 0, text: choice.reason, bytesLoaded: null });
+    const evolved = (await this.#options.evolved?.(modelId)) ?? null;
+    // An evolved model runs where its base runs (same library, same features).
+    const choice = resolveWebLlmModel(evolved?.baseWebllmId ?? modelId, gpu, this.#options.catalog ?? CATALOG);
+    const reason = evolved ? `${modelId} is evolved from ${choice.variant.webllmId}; it loads from this browser's cache.` : choice.reason;
+    onProgress?.({ phase: 'select', fraction: 0, text: reason, bytesLoaded: null });
     this.#loaded = null;
     this.#reload = null;
     this.#choice = null;
-    await this.#connect().call('load', this.#source(choice.variant.webllmId), { signal, onProgress });
+    const params = await this.#params(evolved ? modelId : choice.variant.webllmId, evolved);
+    await this.#connect().call('load', params, { signal, onProgress });
     this.#choice = choice;
-    this.#loaded = choice.variant.webllmId;
+    this.#loaded = params.webllmId;
     this.#reload = { id: modelId, onProgress };
+  }
+
+  /** The URLs of a model's web-llm record (its folder and library), as the worker resolves them. */
+  async recordUrls(webllmId: string): Promise<WebLlmRecordUrls> {
+    return this.#connect().call('record', this.#source(webllmId));
   }
 
   async chat(request: ChatRequest): Promise<ChatResult> {
@@ -157,7 +172,14 @@ export class WebLlmEngine implements ChatEngine {
 
   /** Which catalog variants (default: all) have their weights in the browser cache. */
   async listCached(webllmIds: string[] = allWebLlmIds(this.#options.catalog ?? CATALOG)): Promise<CachedModel[]> {
-    return this.#connect().call('cacheStatus', { models: webllmIds.map((id) => this.#source(id)) });
+    const models = await Promise.all(webllmIds.map((id) => this.#params(id)));
+    return this.#connect().call('cacheStatus', { models });
+  }
+
+  /** Load parameters for a web-llm id: an evolved model's (with its base's source) or a catalog variant's. */
+  async #params(webllmId: string, known?: EvolvedRecordRef | null): Promise<WebLlmLoadParams> {
+    const evolved = known !== undefined ? known : ((await this.#options.evolved?.(webllmId)) ?? null);
+    return evolved ? { webllmId, source: this.#source(evolved.baseWebllmId).source, evolved } : this.#source(webllmId);
   }
 
   /**

@@ -96,6 +96,11 @@ export function serveWebLlm(endpoint: Endpoint, lib: WebLlmLib): WorkerServer {
   }
 
   function recordFor(p: WebLlmLoadParams): ModelRecord {
+    if (p.evolved) {
+      // The base's record (overrides, features, memory) under the evolved id, folder and the base's library.
+      const base = recordFor({ webllmId: p.evolved.baseWebllmId, source: p.source });
+      return { ...base, model_id: p.webllmId, model: absoluteUrl(p.evolved.model, 'model'), model_lib: absoluteUrl(p.evolved.modelLib, 'model library') };
+    }
     const base = lib.prebuiltAppConfig.model_list.find((r) => r.model_id === p.webllmId);
     if (!base) {
       throw new AppError('not-found', `web-llm has no prebuilt model "${p.webllmId}". Pick a model from the catalog.`);
@@ -133,7 +138,7 @@ export function serveWebLlm(endpoint: Endpoint, lib: WebLlmLib): WorkerServer {
         throwIfAborted(ctx.signal);
         const record = recordFor(params);
         const info = await getGpu();
-        assertRunnable(params.webllmId, record, info);
+        assertRunnable(params.evolved?.baseWebllmId ?? params.webllmId, record, info);
         const mlc = getEngine();
         const stop = (): void => void mlc.unload(); // aborts web-llm's downloads
         ctx.signal.addEventListener('abort', stop, { once: true });
@@ -213,6 +218,11 @@ export function serveWebLlm(endpoint: Endpoint, lib: WebLlmLib): WorkerServer {
         }
       }
       return out;
+    },
+
+    record: async (p) => {
+      const r = recordFor(p);
+      return { webllmId: r.model_id, model: r.model, modelLib: r.model_lib };
     },
 
     cacheDelete: async (p) => {
