@@ -66,16 +66,16 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         evalCount: o.evalCount,
         batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
         onStep: o.onStep && ((s) => o.onStep!(seed, s)),
+        onRound: (r) => {
+          const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+          log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
+        },
         onProgress: (p) => {
           const line = `seed ${seed} round ${p.round} ${p.phase}`;
           if (line !== last) log(`${line}: ${p.message}`);
           last = line;
         },
       });
-      for (const r of res.rounds) {
-        const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-        log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
-      }
       results.push(res);
       while (made.length > 0) await engine.removeAdapter(made.pop()!);
     }

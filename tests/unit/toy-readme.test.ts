@@ -53,6 +53,11 @@ describe('toyComparison', () => {
     expect(g[2].detail).toBe('round 1: 93.5 vs 91.0');
     const worse = { results: self.results.map((r) => ({ ...r, rounds: [r.rounds[0], { ...r.rounds[1], direct: 0.4 }] })) };
     expect(selfGoals(worse)[3].met).toBe(false);
+    // A seed with no wrong draft left has no catch rate: the goal reads the other seeds, and says so.
+    const none = { results: [self.results[0], { ...self.results[1], rounds: [self.results[1].rounds[0], { ...self.results[1].rounds[1], caught: NaN }] }] };
+    expect(selfGoals(none)[0]).toMatchObject({ met: true, detail: 'round 1: 85.0% (a seed had no wrong draft)' });
+    const low = { results: [self.results[0], { ...self.results[1], rounds: [self.results[1].rounds[0], { ...self.results[1].rounds[1], caught: 0.5 }] }] };
+    expect(selfGoals(low)[0].met).toBe(false);
   });
 
   it('replaces only the generated block of a README', () => {

@@ -118,6 +118,12 @@ export interface GoalCheck {
   detail: string;
 }
 
+/** The mean over the seeds where the measure is defined (NaN when none is). */
+function definedMean(s: SeedStat): number {
+  const v = s.values.filter(Number.isFinite);
+  return v.length === 0 ? NaN : v.reduce((a, x) => a + x, 0) / v.length;
+}
+
 /** The issue's goals for SELF, on the means over the seeds. */
 export function selfGoals(self: SelfScores): GoalCheck[] {
   const rows = selfRows(self);
@@ -126,9 +132,10 @@ export function selfGoals(self: SelfScores): GoalCheck[] {
   const list = (f: (r: ComparisonRow, i: number) => string) => after.map(f).join('; ');
   const goals: GoalCheck[] = [
     {
+      // A seed whose round left no wrong held-out draft has no catch rate: the mean is over the other seeds.
       goal: 'after every round, own feedback calls ≥ 80% of wrong drafts wrong',
-      met: after.every((r) => mean(r, 'caught') >= 80),
-      detail: list((r, i) => `round ${i + 1}: ${fmt(mean(r, 'caught'))}%`),
+      met: after.every((r) => !(definedMean(r.cells.caught) < 80)),
+      detail: list((r, i) => `round ${i + 1}: ${fmt(definedMean(r.cells.caught))}%${r.cells.caught.values.some((v) => !Number.isFinite(v)) ? ' (a seed had no wrong draft)' : ''}`),
     },
     {
       goal: 'after every round, ≤ 5% false alarms on right drafts',

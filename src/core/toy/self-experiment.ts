@@ -67,6 +67,8 @@ export interface ToySelfOptions<C> {
   /** Annotator meta-skill chats mixed into each round (default TOY_SELF_DEFAULTS.metaMix; zeros = none). */
   metaMix?: { feedback: number; refine: number };
   onProgress?: (p: SelfProgress & { round: number }) => void;
+  /** Each round's result as soon as it is measured (round 0 first). */
+  onRound?: (r: ToyRoundResult) => void;
   /** Every stored step (loop ids `toy-self/seed-<s>/round-<r>/r<0|1>/<phase>/<task>`), e.g. to keep or show them. */
   onStep?: (step: StepRecord) => void;
   signal?: AbortSignal;
@@ -165,6 +167,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
         train: m.train,
         seconds,
       });
+      o.onRound?.(out[out.length - 1]);
     }
     adapterId = res.adapterId;
   }
