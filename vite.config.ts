@@ -11,7 +11,8 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 /**
  * Content-Security-Policy: only what the app needs.
  * - scripts: our own files; 'wasm-unsafe-eval' lets tfjs-wasm and web-llm compile WebAssembly (no JS eval).
- * - workers: our own module workers; blob: for tfjs-wasm's thread workers.
+ * - workers: our own module workers; blob: for tfjs-wasm's thread workers and our kernels' helper threads (they
+ *   load scripts only from 'self': tfjs-wasm's threaded module is served as a file, so script-src needs no blob:).
  * - connect: our origin, the Hugging Face hub and its CDN (model files), raw.githubusercontent.com (web-llm's
  *   compiled model libraries), and https:/localhost for an OpenAI-compatible critic endpoint the user enters.
  * - styles: Svelte's scoped CSS is emitted as files in a build; the dev server injects <style> tags, so

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { HUB } from './helpers/servers.ts';
 
 /**
@@ -30,13 +30,27 @@ export async function loadTinyLlama(page: Page, role: 'actor' | 'critic' = 'acto
 export async function loadToy(page: Page, role: 'actor' | 'critic' = 'actor'): Promise<void> {
   await page.getByTestId(`${role}-engine-kind`).selectOption('tfjs');
   await page.getByTestId(`${role}-tfjs-from`).selectOption('embedded');
+  // Already loaded (the quick start loads the actor): a second load would leave a moment in which the old
+  // "Ready" line still shows while the slot reloads, and a Run pressed then finds no model.
+  const slot = page.getByTestId(`${role}-slot`);
+  if ((await slot.getAttribute('data-status')) === 'ready' && (await page.getByTestId(`${role}-ready`).textContent())?.includes('toy-arith')) return;
   await page.getByTestId(`${role}-load`).click();
   await expect(page.getByTestId(`${role}-ready`)).toContainText('toy-arith', { timeout: 60_000 });
 }
 
-/** Fills a number input by test id. */
+/** Opens the folded settings (a closed <details>) that hold `el`, by clicking its summary as a person would. */
+export async function unfold(el: Locator): Promise<void> {
+  const closed = await el.evaluate((e) => {
+    const d = e.closest('details');
+    return d !== null && !d.open;
+  });
+  if (closed) await el.locator('xpath=ancestor::details[1]/summary').click();
+}
+
+/** Fills a number input by test id (unfolding the settings that hold it). */
 export async function setNumber(page: Page, testId: string, value: number): Promise<void> {
   const input = page.getByTestId(testId);
+  await unfold(input);
   await input.fill(String(value));
   await expect(input).toHaveValue(String(value));
 }

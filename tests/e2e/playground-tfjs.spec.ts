@@ -136,7 +136,7 @@ test('tfjs: a batch over toy tasks generates in batches, with the oracle alongsi
   await expect(live).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
   await expect(page.getByTestId('batch-progress-label')).toContainText('4 of 4 tasks done');
   await expect(page.getByTestId('summary-loops')).toHaveText('4 of 4 tasks');
-  await expect(page.getByTestId('summary-accuracy')).toContainText('(0/4)');
+  await expect(page.getByTestId('summary-accuracy')).toContainText('→ 0 of 4 final answers');
   const steps = await readRows<StepRow>(page, 'steps');
   expect(steps.map((s) => s.kind).sort()).toEqual([...Array(4).fill('draft'), ...Array(4).fill('feedback'), ...Array(4).fill('oracle')]);
   // The oracle is the program's checker, clearly labelled as such in every row.

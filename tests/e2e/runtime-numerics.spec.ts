@@ -25,6 +25,14 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     const info = await page.evaluate((b) => window.runtime.useBackend(b), backend);
     expect(info.name).toBe(backend);
     expect(info.crossOriginIsolated).toBe(true);
+    if (backend === 'wasm') {
+      // Every core (the app's default): the threaded build when there are two or more, and our kernels, which
+      // then decode every base-model row below (adapted rows run on tfjs ops).
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(info.threads).toBe(Math.min(cores, 8));
+      expect(info.threadedBuild).toBe(cores > 1);
+      expect(info.kernels).toMatch(/^loaded/);
+    }
     test.info().annotations.push({ type: 'backend', description: JSON.stringify(info) });
     const before = await page.evaluate(() => window.runtime.numTensors());
     for (const name of FIXTURE_MODELS) {

@@ -2,7 +2,8 @@
  * LoRA training in the real tfjs worker in Chromium (workers/tfjs.worker.ts, driven by the page-side
  * TfjsWorkerEngine/TfjsWorkerTrainer in the runtime harness): load a fixture model from the hub stand-in,
  * train a few steps with a pause and a resume, get the adapter files back, generate with the adapter in the
- * same worker, re-add the stored files as the app would after a reload, abort a run. Then the backend choice:
+ * same worker, re-add the stored files as the app would after a reload, abort a run. The worker runs every core
+ * (tfjs-wasm's threaded build, our kernels and their helper threads) under the app's own CSP. Then the backend choice:
  * `auto` takes wasm on SwiftShader (a software adapter), and an explicit `webgpu` works (chat and one step).
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -36,6 +37,12 @@ test('auto picks wasm on a software WebGPU adapter and says why; the model loads
   const opened = await page.evaluate((hub) => window.tfjsHarness.open('w', { backend: 'auto', hub, repo: 'fixtures/tiny-llama' }), HUB);
   expect(opened.backend?.backend).toBe('wasm');
   expect(opened.backend?.reason).toMatch(/software|no WebGPU/);
+  // Every core, under the app's own CSP (the harness sends the app's headers), and our kernels in the worker.
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const n = Math.min(cores, 8);
+  expect(opened.backend?.threads).toBe(n);
+  expect(opened.backend?.threadReason).toBe(n === 1 ? '1 thread: this machine has 1 core' : `${n} threads: every core (${cores} cores)`);
+  expect(opened.backend?.kernels).toBe(`loaded (${n} thread${n === 1 ? '' : 's'})`);
   expect(opened.modelId).toBe('fixtures/tiny-llama');
   expect(opened.phases).toEqual(expect.arrayContaining(['backend', 'weights']));
 });
@@ -96,6 +103,23 @@ test('an aborted run stops in the worker, makes no adapter, and the worker keeps
   expect(missing).toMatchObject({ error: { code: 'not-found' } });
   const after = await page.evaluate((m) => window.tfjsHarness.chat('w', m, { maxTokens: 3 }), ASK);
   expect('usage' in after && after.usage.completionTokens).toBe(3);
+});
+
+test('8-bit weights in the worker: their error against F32 comes with the load, chat works, training is refused', async () => {
+  const opened = await page.evaluate((hub) => window.tfjsHarness.open('q8', { backend: 'wasm', hub, repo: 'fixtures/tiny-llama', weightFormat: 'int8' }), HUB);
+  try {
+    expect(opened.model?.weightFormat).toBe('int8');
+    const e = opened.model!.int8Error!;
+    expect(e.positions).toBeGreaterThan(1);
+    expect(e.maxLogit).toBeGreaterThan(0);
+    expect(e.maxLogit).toBeLessThan(0.06 * e.logitScale);
+    const reply = await page.evaluate((m) => window.tfjsHarness.chat('q8', m, { maxTokens: 4 }), ASK);
+    expect('usage' in reply && reply.usage.completionTokens).toBe(4);
+    await page.evaluate((rows) => window.tfjsHarness.startTraining('q8', { method: 'sft', rows, adapterId: 'no', config: { steps: 2, batchSize: 2 } }), ROWS);
+    expect(await page.evaluate(() => window.tfjsHarness.waitTraining('q8'))).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/8-bit format/) } });
+  } finally {
+    await page.evaluate(() => window.tfjsHarness.close('q8'));
+  }
 });
 
 test('an explicit webgpu request runs on SwiftShader: same greedy reply as wasm, and a training step', async () => {

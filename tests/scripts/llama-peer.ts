@@ -171,6 +171,11 @@ export interface PeerModel {
   logProbs(ids: readonly number[]): Promise<Float64Array[]>;
   /** `n` greedily decoded token ids after `ids`. */
   greedy(ids: readonly number[], n: number): Promise<number[]>;
+  /**
+   * The same, timed (for the bench): `prefillMs` evaluates `ids` in one batch and picks the first token;
+   * each of the n − 1 `stepMs` feeds one token and picks the next. A fresh sequence each call.
+   */
+  timedGreedy(ids: readonly number[], n: number): Promise<{ tokens: number[]; prefillMs: number; stepMs: number[] }>;
   /** llama.cpp's own tokenization of `text` (special tokens written in it are parsed; no BOS added). */
   tokenize(text: string): number[];
   dispose(): Promise<void>;
@@ -195,6 +200,25 @@ export async function openPeerModel(modelPath: string, o: PeerModelOptions = {})
   const metadata = model.fileInfo.metadata;
   const tokens = ((metadata.tokenizer as Record<string, unknown> | undefined)?.ggml as Record<string, unknown> | undefined)?.tokens;
   const vocabSize = Array.isArray(tokens) ? tokens.length : 0;
+  const timedGreedy: PeerModel['timedGreedy'] = async (ids, n) => {
+    await seq.clearHistory();
+    const got: number[] = [];
+    const stepMs: number[] = [];
+    let prefillMs = 0;
+    let input: number[] = [...ids];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const out = await seq.controlledEvaluate(input.map((id, j) => (j === input.length - 1 ? [id as Token, { generateNext: { token: true } }] : (id as Token))));
+      const ms = performance.now() - t0;
+      if (i === 0) prefillMs = ms;
+      else stepMs.push(ms);
+      const next = out[input.length - 1]?.next.token;
+      if (next === undefined || next === null) break;
+      got.push(next);
+      input = [next];
+    }
+    return { tokens: got, prefillMs, stepMs };
+  };
   return {
     vocabSize,
     metadata,
@@ -210,18 +234,9 @@ export async function openPeerModel(modelPath: string, o: PeerModelOptions = {})
       });
     },
     async greedy(ids, n) {
-      await seq.clearHistory();
-      const got: number[] = [];
-      let input: number[] = [...ids];
-      for (let i = 0; i < n; i++) {
-        const out = await seq.controlledEvaluate(input.map((id, j) => (j === input.length - 1 ? [id as Token, { generateNext: { token: true } }] : (id as Token))));
-        const next = out[input.length - 1]?.next.token;
-        if (next === undefined || next === null) break;
-        got.push(next);
-        input = [next];
-      }
-      return got;
+      return (await timedGreedy(ids, n)).tokens;
     },
+    timedGreedy,
     tokenize: (text) => model.tokenize(text, true).map(Number),
     async dispose() {
       await context.dispose();

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tests/scripts/ensure-chromium.sh
+echo "== WebAssembly kernels (clang, lld)"
+npm run -s build:kernels
 echo "== type check (svelte-check, tsc)"
 npm run -s check
 echo "== unit tests (vitest, Node)"

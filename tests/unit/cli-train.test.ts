@@ -12,6 +12,7 @@ import { gguf } from '@huggingface/gguf';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../src/cli/node-backend.ts';
+import { nodeThreadChoice } from '../../src/core/backend/node-wasm.ts';
 import { nodeDirSource } from '../../src/core/io/node-dir.ts';
 import { initLora } from '../../src/core/lora/init.ts';
 import { disposeLora } from '../../src/core/lora/peft-load.ts';
@@ -50,7 +51,7 @@ beforeAll(async () => {
   const lora = ['--targets', 'all', '--rank', '2', '--alpha', '4', '--seed', '7', '--seq-len', '96', '--format', 'both'];
   const adamw = ['--model', modelDir('tiny-llama'), '--data', path('llama.jsonl'), '--steps', '4', '--batch', '2', '--grad-accum', '2', '--lr', '1e-2', '--targets', 'q_proj,k_proj,v_proj', '--dropout', '0.1', '--schedule', 'cosine', '--warmup', '1', '--clip', '1', '--format', 'both', '--seed', '3'];
   const [one, full, again] = await Promise.all([
-    lm(['train', ...sgd, ...lora, '--out', path('sgd')]),
+    lm(['train', ...sgd, ...lora, '--threads', '1', '--out', path('sgd')]),
     lm(['train', ...adamw, '--checkpoint-every', '2', '--out', path('full')]),
     lm(['train', ...adamw, '--out', path('again')]),
   ]);
@@ -66,6 +67,8 @@ describe('lm train', () => {
   it('runs, prints each step and the truncation count, and writes PEFT + GGUF + a model card', () => {
     for (const [name, r] of Object.entries(runs)) expect(r.code, `${name}: ${r.stderr}`).toBe(0);
     expect(runs.one.stderr).toMatch(/data: 3 examples, 1 truncated to 96 tokens, 0 dropped/);
+    expect(runs.one.stderr).toMatch(/^backend wasm \(SIMD\), 1 thread; model /m); // --threads 1
+    expect(runs.full.stderr).toMatch(new RegExp(`^backend wasm \\(SIMD\\), ${nodeThreadChoice(null).threads} threads?; model `, 'm')); // every core (up to the threaded build's most)
     expect(runs.one.stderr).toMatch(/step 1\/1 {2}loss \d+\.\d{4} {2}lr 5\.00e-1/);
     expect(runs.full.stderr.match(/^step \d\/4 /gm)).toHaveLength(4);
     expect(runs.one.stdout.trim().split('\n').map((l) => l.split('/').pop())).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'adapter.gguf', 'README.md']);

@@ -52,6 +52,15 @@ describe('lm generate', () => {
     expect(adapted.tokens).toEqual(ref.greedy_adapted);
   });
 
+  it('runs on the threads asked and on 8-bit weights, printing their logit error against F32', async () => {
+    const ref = reference('tiny-llama');
+    const r = await lm(['generate', '--model', modelDir('tiny-llama'), '--ids', ref.greedy_prompt.join(','), '--max-tokens', '8', '--ignore-eos', '--json', '--threads', '1', '--weights', 'int8']);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(r.stderr).toMatch(/^8-bit weights: max \|Δ logit\| [\d.e-]+ .* greedy tokens changed\n$/);
+    const out = JSON.parse(r.stdout) as { tokens: number[] };
+    expect(out.tokens).toHaveLength(8);
+  });
+
   it('applies the chat template to --prompt and --messages and prints the completion', async () => {
     const messagesFile = join(tmp, 'messages.json');
     await writeFile(messagesFile, JSON.stringify([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }]));
@@ -106,6 +115,9 @@ describe('bad command lines', () => {
       [generate, ['--model', m, '--messages', badMessages], /message 0 .* needs "role" \(system, user or assistant\)/],
       [generate, ['--model', m, '--messages', join(tmp, 'missing.json')], /cannot read .*missing.json/],
       [generate, ['--model', m, '--prompt', 'a', '--top-p', '2'], /top-p 2 must be in \(0, 1\]/],
+      [generate, ['--model', m, '--prompt', 'a', '--threads', '0'], /--threads must be a whole number ≥ 1, not 0/],
+      [generate, ['--model', m, '--prompt', 'a', '--weights', 'int4'], /weight format must be f32 or int8, not "int4"/],
+      [generate, ['--model', m, '--prompt', 'a', '--weights', 'int8', '--adapter', adapterDir('tiny-llama')], /--weights int8 cannot apply an --adapter/],
     ];
     for (const [command, argv, message] of cases) {
       await expect(command.run(argv), argv.join(' ')).rejects.toThrow(message);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeThreadChoice } from '../../src/core/backend/node-wasm.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { serveWorker } from '../../src/core/engine/protocol-server.ts';
 import type { TfjsApi, TrainProgressMessage } from '../../src/core/engine/tfjs/api.ts';
@@ -50,7 +51,7 @@ const ASK = [{ role: 'user' as const, content: 'hi there' }];
 describe('TfjsWorkerEngine over the protocol', () => {
   it('loads, reports the backend, streams tokens, and rebuilds typed errors', async () => {
     expect(engine.modelId).toBe('llama');
-    expect(engine.backend).toMatchObject({ backend: 'wasm', threads: 1 });
+    expect(engine.backend).toMatchObject({ backend: 'wasm', threads: nodeThreadChoice(null).threads /* every core */ });
     let streamed = '';
     const r = await engine.chat({ messages: ASK, maxTokens: 6, onToken: (d) => (streamed += d) });
     expect(streamed).toBe(r.text);

@@ -59,7 +59,7 @@ export class FakeTfjsEngine extends TfjsEngineBase {
 
   constructor(script: Script, o: FakeOptions = {}) {
     super({ source: { kind: 'url', url: 'http://test/model/' } });
-    const backend: BackendInfo = { backend: 'cpu', reason: 'test double', threads: null };
+    const backend: BackendInfo = { backend: 'cpu', reason: 'test double', threads: null, threadReason: null, kernels: null };
     let modelId = '';
     const known = (id: string | null) => {
       if (id !== null && !this.adapters.has(id)) throw new AppError('not-found', `The engine has no adapter "${id}".`);
@@ -78,7 +78,7 @@ export class FakeTfjsEngine extends TfjsEngineBase {
       load: async (p) => {
         modelId = p.modelId;
         this.adapters.clear();
-        return { modelId, config: TEST_CONFIG, loadMs: 1, backend, parameters: 1000 };
+        return { modelId, config: TEST_CONFIG, loadMs: 1, backend, parameters: 1000, weightFormat: 'f32', int8Error: null };
       },
       unload: async () => null,
       chat: async (p) => reply(p),
@@ -101,6 +101,9 @@ export class FakeTfjsEngine extends TfjsEngineBase {
       },
       mergedModel: async () => {
         throw new AppError('unsupported', 'The scripted test engine does not merge adapters.');
+      },
+      retention: async () => {
+        throw new AppError('unsupported', 'The scripted test engine does not measure merges.');
       },
       train: async (p, ctx) => {
         this.trainCalls.push(p);

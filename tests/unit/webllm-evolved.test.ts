@@ -17,9 +17,8 @@ import {
   registerEvolvedModel,
   renameEvolvedModel,
   type EvolvedBase,
-  type WritableCache,
-  type WritableCacheStorage,
 } from '../../src/core/engine/webllm/evolved.ts';
+import { MemoryCacheStorage } from '../../src/cli/webllm-node.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkerClient } from '../../src/core/engine/protocol-client.ts';
@@ -35,38 +34,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** The Cache API in memory: scope → URL → body, with an optional quota over all bodies. */
-class MemoryCaches implements WritableCacheStorage {
-  readonly scopes = new Map<string, Map<string, { body: ArrayBuffer; type: string }>>();
-  constructor(public quota = Infinity) {}
-  get used(): number {
-    let n = 0;
-    for (const s of this.scopes.values()) for (const e of s.values()) n += e.body.byteLength;
-    return n;
-  }
-  async open(name: string): Promise<WritableCache> {
-    let scope = this.scopes.get(name);
-    if (!scope) this.scopes.set(name, (scope = new Map()));
-    const entries = scope;
-    return {
-      keys: async () => [...entries.keys()].map((url) => ({ url })),
-      match: async (url) => {
-        const e = entries.get(url);
-        return e ? new Response(e.body.slice(0), { headers: { 'Content-Type': e.type } }) : undefined;
-      },
-      put: async (url, res) => {
-        const body = await res.arrayBuffer();
-        if (this.used - (entries.get(url)?.body.byteLength ?? 0) + body.byteLength > this.quota) throw new DOMException('Quota exceeded.', 'QuotaExceededError');
-        entries.set(url, { body, type: res.headers.get('Content-Type') ?? '' });
-      },
-      delete: async (url) => entries.delete(url),
-    };
-  }
-  urls(scope: string): string[] {
-    return [...(this.scopes.get(scope)?.keys() ?? [])].sort();
-  }
-}
-
 const ORIGIN = 'http://localhost:5173';
 const BASE_ID = 'SmolLM2-135M-Instruct-q0f32-MLC';
 const BASE_URL = `https://huggingface.co/mlc-ai/${BASE_ID}/resolve/main/`;
@@ -74,19 +41,19 @@ const BASE_LIB = 'https://raw.githubusercontent.com/mlc-ai/binary-mlc-llm-libs/m
 const base: EvolvedBase = { webllmId: BASE_ID, quantization: 'q0f32', modelLib: BASE_LIB };
 
 /** A downloaded base as web-llm leaves it in the cache (a few entries) — which nothing here may touch. */
-async function withBase(caches: MemoryCaches): Promise<void> {
+async function withBase(caches: MemoryCacheStorage): Promise<void> {
   for (const f of ['tensor-cache.json', 'params_shard_0.bin', 'tokenizer.json']) await (await caches.open('webllm/model')).put(BASE_URL + f, new Response('base'));
   await (await caches.open('webllm/config')).put(BASE_URL + 'mlc-chat-config.json', new Response('{}'));
   await (await caches.open('webllm/wasm')).put(BASE_LIB, new Response('wasm'));
 }
 
-function baseEntries(caches: MemoryCaches): string[] {
+function baseEntries(caches: MemoryCacheStorage): string[] {
   return ['webllm/model', 'webllm/config', 'webllm/wasm'].flatMap((s) => caches.urls(s).filter((u) => u.startsWith(BASE_URL) || u === BASE_LIB));
 }
 
 describe('evolved models in the Cache API', () => {
   it('are written where web-llm reads them, listed, and load back with the same logits', async () => {
-    const caches = new MemoryCaches();
+    const caches = new MemoryCacheStorage();
     await withBase(caches);
     const files = await mlcFiles('tiny-llama', 'q0f32');
     const progress: number[] = [];
@@ -115,7 +82,7 @@ describe('evolved models in the Cache API', () => {
   });
 
   it('survive a new session; rename changes the name only; delete removes only the evolved model', async () => {
-    const caches = new MemoryCaches();
+    const caches = new MemoryCacheStorage();
     await withBase(caches);
     const files = await mlcFiles('tiny-llama', 'q0f32');
     await registerEvolvedModel(caches, base, 'evolved-b', files, { origin: ORIGIN, name: 'second', now: 20 });
@@ -139,7 +106,7 @@ describe('evolved models in the Cache API', () => {
   it('a full quota fails with quota-exceeded, keeps nothing of the new model and leaves the base intact', async () => {
     const files = await mlcFiles('tiny-llama', 'q0f32');
     const total = [...files.values()].reduce((n, b) => n + b.byteLength, 0);
-    const caches = new MemoryCaches(total / 2);
+    const caches = new MemoryCacheStorage(total / 2);
     await withBase(caches);
     const snapshot = () => JSON.stringify([...caches.scopes].filter(([, v]) => v.size > 0).map(([k, v]) => [k, [...v.keys()]]));
     const before = snapshot();
@@ -150,13 +117,13 @@ describe('evolved models in the Cache API', () => {
     expect(await listEvolvedModels(caches)).toEqual([]);
     // With a storage estimate, nothing is even attempted.
     const estimate = async () => ({ usage: 100, quota: 100 + total - 1 });
-    const roomy = new MemoryCaches();
+    const roomy = new MemoryCacheStorage();
     await expect(registerEvolvedModel(roomy, base, 'estimated', files, { origin: ORIGIN, name: 'x', estimate })).rejects.toMatchObject({ code: 'quota-exceeded' });
     expect(roomy.urls('webllm/model')).toEqual([]);
   });
 
   it('refuses unsafe or taken ids and incomplete files', async () => {
-    const caches = new MemoryCaches();
+    const caches = new MemoryCacheStorage();
     const files = await mlcFiles('tiny-llama', 'q0f32');
     await expect(registerEvolvedModel(caches, base, '../x', files, { origin: ORIGIN, name: 'x' })).rejects.toMatchObject({ code: 'bad-input' });
     await expect(registerEvolvedModel(caches, base, BASE_ID, files, { origin: ORIGIN, name: 'x' })).rejects.toMatchObject({ code: 'bad-input' });
@@ -169,7 +136,7 @@ describe('evolved models in the Cache API', () => {
   });
 
   it('skips unreadable records in the list', async () => {
-    const caches = new MemoryCaches();
+    const caches = new MemoryCacheStorage();
     await (await caches.open(EVOLVED_REGISTRY_SCOPE)).put(`${ORIGIN}/webllm-evolved/junk/evolved-model.json`, new Response('{"webllmId": 3}'));
     expect(await listEvolvedModels(caches)).toEqual([]);
   });
@@ -177,13 +144,13 @@ describe('evolved models in the Cache API', () => {
 
 describe('the evolve worker (host over a MessageChannel)', () => {
   /** The base "downloaded" by web-llm: its MLC files at the record's folder URL in web-llm's scopes. */
-  async function downloadedBase(caches: MemoryCaches): Promise<void> {
+  async function downloadedBase(caches: MemoryCacheStorage): Promise<void> {
     for (const [name, bytes] of await mlcFiles('tiny-llama', 'q0f32')) {
       await (await caches.open(name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model')).put(BASE_URL + name, new Response(new Blob([bytes as Uint8Array<ArrayBuffer>])));
     }
   }
 
-  function client(caches: MemoryCaches) {
+  function client(caches: MemoryCacheStorage) {
     const { port1, port2 } = new MessageChannel();
     const server = serveEvolve(port2, { caches });
     const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
@@ -196,7 +163,7 @@ describe('the evolve worker (host over a MessageChannel)', () => {
   });
 
   it('merges an adapter into the cached base and registers it; the evolved model computes the adapted logits', async () => {
-    const caches = new MemoryCaches();
+    const caches = new MemoryCacheStorage();
     await downloadedBase(caches);
     const { c, close } = client(caches);
     const progress: EvolveProgress[] = [];
@@ -220,14 +187,14 @@ describe('the evolve worker (host over a MessageChannel)', () => {
   });
 
   it('refuses a base that is not in the cache, and a quota that is too small, writing nothing', async () => {
-    const empty = new MemoryCaches();
+    const empty = new MemoryCacheStorage();
     const a = client(empty);
     try {
       await expect(a.c.call('evolve', { adapter: adapter(), base, baseModel: `https://huggingface.co/mlc-ai/${BASE_ID}`, webllmId: 'x1', name: 'x', origin: ORIGIN })).rejects.toMatchObject({ code: 'not-found', message: expect.stringContaining('Load it once with the web-llm engine') });
     } finally {
       a.close();
     }
-    const small = new MemoryCaches();
+    const small = new MemoryCacheStorage();
     await downloadedBase(small);
     small.quota = small.used + 1000;
     const b = client(small);
@@ -243,7 +210,7 @@ describe('the evolve worker (host over a MessageChannel)', () => {
 
 describe('the tfjs engine on web-llm\'s cached files (one download serves both engines)', () => {
   it('loads a cached web-llm model (webllm-cache source) and generates what the HF folder generates', async () => {
-    const caches = new MemoryCaches();
+    const caches = new MemoryCacheStorage();
     await registerEvolvedModel(caches, base, 'smol-cached', await mlcFiles('tiny-llama', 'q0f32'), { origin: ORIGIN, name: 'x' });
     const model = evolvedModelUrl(ORIGIN, 'smol-cached');
     const request = { messages: [{ role: 'user' as const, content: 'hi' }], maxTokens: 8, temperature: 0 };

@@ -12,10 +12,17 @@ import type { Endpoint } from '../../src/core/engine/protocol.ts';
 import type { LoadProgress } from '../../src/core/engine/types.ts';
 import { WebLlmEngine } from '../../src/core/engine/webllm/engine.ts';
 import { classifyWebLlmError } from '../../src/core/engine/webllm/errors.ts';
-import type { EvolvedRecordRef } from '../../src/core/engine/webllm/evolved.ts';
 import { modelBaseUrl, type CacheLike, type CacheStorageLike } from '../../src/core/engine/webllm/cache.ts';
 import { serveWebLlm, type MlcEngineLike, type WebLlmLib } from '../../src/core/engine/webllm/host.ts';
 import { mapWebLlmProgress } from '../../src/core/engine/webllm/progress.ts';
+import { EvolvingActor } from '../../src/core/engine/evolving-actor.ts';
+import { TfjsLocalEngine } from '../../src/core/engine/tfjs/local.ts';
+import { nodeTfjsHostDeps } from '../../src/core/engine/tfjs/node-local.ts';
+import { evolveIntoCache } from '../../src/core/engine/webllm/evolve.ts';
+import { evolvedRecordRef, findEvolvedForAdapter, type EvolvedBase, type EvolvedRecordRef } from '../../src/core/engine/webllm/evolved.ts';
+import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../../src/core/toy/self-train.ts';
+import { cacheAsWebLlm, MemoryCacheStorage } from '../../src/cli/webllm-node.ts';
+import { mlcFiles } from './mlc-helpers.ts';
 
 function named(name: string, message: string): Error {
   const e = new Error(message);
@@ -470,6 +477,54 @@ describe('evolved models through the worker', () => {
     const { engine } = setup({ features: [] });
     expect(await engine.recordUrls(base)).toEqual({ webllmId: base, model: baseRecord.model, modelLib: baseRecord.model_lib });
   });
+});
+
+describe('a web-llm actor evolving through the worker (MLCEngine stood in: no WebGPU compute here)', () => {
+  const base = 'SmolLM2-135M-Instruct-q0f32-MLC';
+  const baseRecord = prebuiltAppConfig.model_list.find((r) => r.model_id === base)!;
+
+  it('trains on tfjs from the cached MLC files, merges, and reloads web-llm on the evolved id, then back on the base', async () => {
+    // The toy model's MLC files (made by the project) stand at the catalog build's URLs in web-llm's cache.
+    const cache = new MemoryCacheStorage();
+    await cacheAsWebLlm(cache, baseRecord.model, await mlcFiles('toy-arith', 'q0f32'));
+    const refs: Record<string, EvolvedRecordRef> = {};
+    const { engine, fake } = setup({ features: [], evolved: refs });
+    await engine.load(base);
+    const trainer = new TfjsLocalEngine({ host: { ...nodeTfjsHostDeps(), webllmCaches: () => cache }, backend: 'wasm', source: { kind: 'webllm-cache', model: baseRecord.model } });
+    await trainer.load(base);
+    const evolvedBase: EvolvedBase = { webllmId: base, quantization: 'q0f32', modelLib: baseRecord.model_lib };
+    const actor = new EvolvingActor({
+      generator: engine,
+      trainer,
+      startModelId: base,
+      base: evolvedBase,
+      startModel: baseRecord.model,
+      origin: 'http://localhost:5173',
+      evolve: async (p, o) => {
+        const m = await evolveIntoCache(cache, p, o);
+        refs[m.webllmId] = evolvedRecordRef(m);
+        return m;
+      },
+      find: (id) => findEvolvedForAdapter(cache, id, base),
+      newId: () => 'smol-evolved-a1',
+    });
+    const rows = [{ messages: [{ role: 'user' as const, content: 'What is 100 + 200?' }, { role: 'assistant' as const, content: '300' }] }];
+    const out = await actor.train({ adapterId: 'a1', fromAdapterId: null, data: { method: 'sft', rows }, config: { ...toySelfTrainConfig(TOY_SELF_TRAIN, 1), steps: 2 } });
+    expect(out.status).toBe('completed');
+    expect(fake().reloads).toEqual([base]); // merging and registering need no reload
+    const reply = await actor.chat({ messages: [{ role: 'user', content: 'hi' }], adapterId: 'a1' });
+    expect(reply.text).toBe('Hello there friend');
+    expect(fake().reloads).toEqual([base, 'smol-evolved-a1']);
+    expect(fake().appConfig).toEqual({
+      model_list: [{ ...baseRecord, model_id: 'smol-evolved-a1', model: 'http://localhost:5173/webllm-evolved/smol-evolved-a1/resolve/main/', model_lib: baseRecord.model_lib }],
+      cacheBackend: 'cache',
+    });
+    await actor.chat({ messages: [{ role: 'user', content: 'hi' }], adapterId: 'a1' });
+    expect(fake().reloads).toHaveLength(2); // the same adapter: no switch
+    await actor.chat({ messages: [{ role: 'user', content: 'hi' }], adapterId: null });
+    expect(fake().reloads).toEqual([base, 'smol-evolved-a1', base]);
+    await trainer.unload();
+  }, 60_000);
 });
 
 describe('web-llm progress and errors, mapped', () => {

@@ -12,7 +12,8 @@ import { encodeChat, generate } from '../../core/model/generate.ts';
 import { loadModel } from '../../core/model/load.ts';
 import type { ChatMessage } from '../../core/text/types.ts';
 import { parseFlags, parseIdList, usageOf, type CliCommand } from '../args.ts';
-import { useNodeBackend } from '../node-backend.ts';
+import { THREADS_FLAG, threadsFlag, useNodeBackend } from '../node-backend.ts';
+import { checkWeightFormat, describeInt8Error, loadInt8 } from '../../core/kernels/load-int8.ts';
 
 const FLAGS = {
   model: { kind: 'string', value: 'DIR', help: 'model folder', required: true },
@@ -28,6 +29,8 @@ const FLAGS = {
   seed: { kind: 'int', value: 'S', help: 'makes sampling reproducible' },
   stop: { kind: 'string', value: 'TEXT', help: 'stop before this text' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default wasm)' },
+  threads: THREADS_FLAG,
+  weights: { kind: 'string', value: 'f32|int8', help: 'int8: 8-bit weights on the wasm kernels (smaller, faster decoding; prints its logit error against F32; no --adapter)' },
   'no-cache': { kind: 'boolean', help: 'recompute the whole sequence each step (for checks)' },
   'ignore-eos': { kind: 'boolean', help: 'do not stop at the end-of-sequence token' },
   json: { kind: 'boolean', help: 'print one JSON object {text, tokens, finishReason, usage} instead of the text' },
@@ -43,8 +46,18 @@ export const command: CliCommand = {
     if (given !== 1) throw new AppError('bad-input', `give exactly one of --prompt, --messages or --ids.\n${usageOf('generate', FLAGS)}`);
     const messages = f.messages !== undefined ? parseMessages(await readMessagesFile(f.messages), f.messages) : null;
     const rawIds = f.ids !== undefined ? parseIdList(f.ids, '--ids') : null;
-    await useNodeBackend(f.backend ?? 'wasm');
+    const weights = checkWeightFormat(f.weights);
+    if (weights === 'int8' && f.adapter) throw new AppError('bad-input', '--weights int8 cannot apply an --adapter (8-bit weights run without adapters); drop one of them.');
+    await useNodeBackend(f.backend ?? 'wasm', { threads: threadsFlag(f.threads) });
     const model = await loadModel(await nodeDirSource(f.model));
+    if (weights === 'int8') {
+      try {
+        process.stderr.write(`${describeInt8Error(loadInt8(model))}\n`);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+    }
     const lora = f.adapter ? await loadPeftAdapter(await nodeDirSource(f.adapter), model.config) : null;
     try {
       const ids = rawIds ?? encodeChat(model.tokenizer, messages ?? [{ role: 'user', content: f.prompt ?? '' }]);

@@ -23,7 +23,7 @@ import { OPTIMIZER_FILE, TRAINER_STATE_FILE } from '../../core/train/checkpoint.
 import { parseJsonl } from '../../core/train/data-parse.ts';
 import type { TrainProgressMessage } from '../../core/engine/tfjs/api.ts';
 import { parseFlags, usageOf, type CliCommand } from '../args.ts';
-import { useNodeBackend } from '../node-backend.ts';
+import { THREADS_FLAG, threadsFlag, useNodeBackend } from '../node-backend.ts';
 
 const D = DEFAULT_TRAIN_CONFIG;
 
@@ -55,6 +55,7 @@ const FLAGS = {
   'checkpoint-every': { kind: 'int', value: 'N', help: 'write OUT/checkpoint-<step>/ every N steps (default never)' },
   format: { kind: 'string', value: 'peft|gguf|both', help: 'what to write (default peft)' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default wasm)' },
+  threads: THREADS_FLAG,
   'base-model': { kind: 'string', value: 'NAME', help: 'base_model_name_or_path written in the adapter, e.g. a hub id (default: the model folder\'s name, never its path)' },
 } as const;
 
@@ -160,7 +161,7 @@ export const command: CliCommand = {
       checkResumeFlags(f, parsePeftConfig(raw).lora, config.lora);
     }
 
-    const backend = await useNodeBackend(f.backend ?? 'wasm');
+    const backend = await useNodeBackend(f.backend ?? 'wasm', { threads: threadsFlag(f.threads) });
     const model = await loadModel(await nodeDirSource(f.model));
     const baseModel = f['base-model'] ?? modelNameFromFolder(resolve(f.model), await readFile(join(f.model, 'config.json'), 'utf8').then(JSON.parse, () => null));
     let from: LoraWeights | null = null;
@@ -179,7 +180,7 @@ export const command: CliCommand = {
         else from = await loadPeftAdapter(await nodeDirSource(f.resume), model.config);
       }
       const log = (line: string): void => void process.stderr.write(`${line}\n`);
-      log(`backend ${backend.name}${backend.simd ? ' (SIMD)' : ''}; model ${model.label}: ${model.config.architecture}, ${model.config.numLayers} layers`);
+      log(`backend ${backend.name}${backend.simd ? ' (SIMD)' : ''}${backend.threads ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : ''}; model ${model.label}: ${model.config.architecture}, ${model.config.numLayers} layers`);
       const pending: Promise<unknown>[] = [];
       const onProgress = (m: TrainProgressMessage): void => {
         switch (m.kind) {

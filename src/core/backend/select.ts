@@ -6,6 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
 import { useWasmKernelFixes } from './wasm-kernel-fixes.ts';
+import { registerThreadedWasm, type ThreadedWasmFiles } from './wasm-threaded.ts';
+import { useKernels } from '../kernels/decoder.ts';
+import { kernelsReason, noKernels, type KernelSource } from '../kernels/module.ts';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
 
@@ -17,12 +20,15 @@ export interface BackendOptions {
   wasmPaths?: string | Partial<Record<WasmFile, string>>;
   /**
    * tfjs-wasm threads. 1 (the default) loads the single-threaded SIMD build, which works everywhere. n ≥ 2
-   * loads the threaded build with n threads; it needs a cross-origin isolated page (else 1 thread is used),
-   * a CSP that allows `blob:` scripts (tfjs-wasm starts its thread workers from blob URLs), and a bundle that
-   * does not mangle tfjs-wasm's threaded module (it is sent to the workers as source text). 'auto' = tfjs's
-   * own choice. Only the first wasm selection in a page/worker decides.
+   * loads the threaded build with n threads (wasm-threaded.ts), from `threadedWasm`; it needs shared memory (a
+   * cross-origin isolated page; Node always has it). chooseWasmThreads (threads.ts) picks n. Only the first
+   * wasm selection in a page, worker or process decides.
    */
-  wasmThreads?: number | 'auto';
+  wasmThreads?: number;
+  /** The threaded build's files; required when wasmThreads ≥ 2. */
+  threadedWasm?: ThreadedWasmFiles;
+  /** Our WebAssembly kernels (src/core/kernels), attached to wasm when given; absent or why not = the tfjs path only. */
+  kernels?: KernelSource;
   /** Give up on a backend that has not started after this long (default 60 s) instead of hanging. */
   startTimeoutMs?: number;
 }
@@ -35,6 +41,8 @@ export interface ActiveBackend {
   simd: boolean | null;
   /** tfjs-wasm: the threaded build is loaded (needs cross-origin isolation); null for other backends. */
   threadedBuild: boolean | null;
+  /** wasm: whether our kernels run generation, in words ("loaded (2 threads)" or why not); null for other backends. */
+  kernels: string | null;
 }
 
 let wasmConfigured = false;
@@ -49,7 +57,7 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
   const timeoutMs = o.startTimeoutMs ?? 60_000;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`it did not start within ${Math.round(timeoutMs / 1000)} s${name === 'wasm' ? '; if threads were asked for, their workers may be blocked (CSP without blob: scripts, or a mangled bundle) — use wasmThreads: 1' : ''}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`it did not start within ${Math.round(timeoutMs / 1000)} s${name === 'wasm' && (o.wasmThreads ?? 1) > 1 ? '; its thread workers may be blocked (a CSP without blob: workers, or a thread script that does not load) — try 1 thread' : ''}`)), timeoutMs);
     });
     ok = await Promise.race([tf.setBackend(name).then(async (r) => (await tf.ready(), r)), timeout]);
   } catch (e) {
@@ -63,7 +71,11 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
     throw new AppError('unsupported', `The ${name} backend could not be started${why}.`, { cause });
   }
   // tfjs-wasm 4.22 computes float one-hot wrongly and transposed products slowly: see wasm-kernel-fixes.ts.
-  if (name === 'wasm') useWasmKernelFixes();
+  if (name === 'wasm') {
+    useWasmKernelFixes();
+    if (typeof o.kernels === 'object') await useKernels(o.kernels, wasmThreadCount());
+    else noKernels(o.kernels ?? 'not attached (none were given to this backend)');
+  }
   return activeBackend() as ActiveBackend;
 }
 
@@ -71,10 +83,10 @@ export async function selectBackend(name: BackendName, o: BackendOptions = {}): 
 export function activeBackend(): ActiveBackend | null {
   const name = tf.getBackend() as string | undefined;
   if (name !== 'cpu' && name !== 'wasm' && name !== 'webgpu') return null;
-  if (name !== 'wasm') return { name, threads: null, simd: null, threadedBuild: null };
+  if (name !== 'wasm') return { name, threads: null, simd: null, threadedBuild: null, kernels: null };
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   const threadedBuild = simd && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-  return { name, threads: wasmThreadCount(), simd, threadedBuild };
+  return { name, threads: wasmThreadCount(), simd, threadedBuild, kernels: kernelsReason() };
 }
 
 let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | null = null;
@@ -86,7 +98,8 @@ async function registerWasm(o: BackendOptions): Promise<void> {
   wasmModule.setWasmPaths(o.wasmPaths);
   const threads = o.wasmThreads ?? 1;
   if (threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  else if (threads !== 'auto') wasmModule.setThreadsCount(threads);
+  else if (!o.threadedWasm) throw new AppError('bad-input', `${threads} wasm threads were asked for, but not where the threaded build's files are (threadedWasm).`);
+  else await registerThreadedWasm(o.threadedWasm, threads);
   wasmConfigured = true;
 }
 

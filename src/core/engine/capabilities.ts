@@ -34,7 +34,7 @@ export interface AdapterEngine extends ChatEngine {
   removeAdapter(adapterId: string): Promise<void>;
   /** The adapter's PEFT files, plus adapter.gguf (llama.cpp / Ollama) when `gguf`. */
   exportAdapter(adapterId: string, options?: { gguf?: boolean }): Promise<AdapterFiles>;
-  /** The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files. */
+  /** The loaded base model with the adapter merged in (W + scaling·B·A), as a full model folder's files (safetensors or GGUF). */
   mergedModel(
     adapterId: string,
     options?: Omit<MergedModelParams, 'adapterId'> & { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void },
@@ -57,6 +57,30 @@ export interface LoraTrainingEngine extends AdapterEngine {
  */
 export interface EvolvableEngine extends ChatEngine {
   readonly capabilities: Declaring<'evolve'>;
+  /** Where a model's files are kept (`model`, absolute) and the compiled library it runs on (`modelLib`). */
+  recordUrls(modelId: string): Promise<{ model: string; modelLib: string }>;
+}
+
+/**
+ * A trainer whose adapters reach generation by evolving (evolving-actor.ts): it declares all three
+ * capabilities, and tells which model generated with a given adapter and how much of the adapter it kept.
+ */
+export interface EvolvingTrainingEngine extends LoraTrainingEngine {
+  readonly capabilities: Declaring<'adapters' | 'trainLora' | 'evolve'>;
+  /** The model that generates for `adapterId` (null = the starting model), merging it first when needed. */
+  modelFor(adapterId: string | null, signal?: AbortSignal): Promise<EvolvedUse>;
+}
+
+/** Which model ran for an adapter, and what survived of the adapter in it (null for the starting model). */
+export interface EvolvedUse {
+  modelId: string;
+  adapterId: string | null;
+  report: { exact: boolean; weightKept: number; logitsKept: number | null } | null;
+}
+
+/** Whether the engine trains adapters on tfjs and runs them by switching to evolved models. */
+export function isEvolvingTrainer(engine: ChatEngine | null | undefined): engine is EvolvingTrainingEngine {
+  return hasCapability(engine, 'trainLora') && hasCapability(engine, 'evolve');
 }
 
 /** The interface each capability promises. */

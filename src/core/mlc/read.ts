@@ -1,6 +1,8 @@
 /**
  * Reading an MLC model folder: `openMlcModel` parses mlc-chat-config.json and tensor-cache.json and checks
- * every record against the parameters the config implies (names, shapes, dtypes) before a shard is opened;
+ * every record against the parameters the config implies (names, shapes, dtypes), and the HF tensors those
+ * records un-fuse into through validateModelTensors (the pass every model source goes through), before a
+ * shard is opened;
  * `mlcHfTensors` then yields the weights one MLC parameter at a time as Hugging Face tensors (float32,
  * HF names and [out, in] layout): q4 matrices dequantized, fused q/k/v and gate/up split by the config's
  * head counts and sizes. Those are exactly the values web-llm computes with (q4: QLoRA-style frozen base).
@@ -8,6 +10,7 @@
 import { AppError, throwIfAborted } from '../errors.ts';
 import { readJson, type ModelSource, type OpenOptions } from '../io/model-source.ts';
 import type { PlainTensor } from '../lora/tensor-data.ts';
+import { validateModelTensors, type TensorDescriptor } from '../model/validate.ts';
 import { parseMlcChatConfig, type MlcChatConfig } from './chat-config.ts';
 import { decodeFloats, decodeWords } from './codec.ts';
 import { mlcParams, storedTensors, unfuse, type MlcParam } from './layout.ts';
@@ -59,7 +62,14 @@ export function checkMlcModel(chatRaw: unknown, tensorCacheRaw: unknown, label: 
       throw new AppError('model-config', `${label}: ${TENSOR_CACHE_FILE} has "${name}", which a model of ${CHAT_CONFIG_FILE} (${what}) does not have. The weights do not belong to this config.`);
     }
   }
+  // The same validation pass as every other source: the HF tensors these records un-fuse and dequantize into.
+  validateModelTensors(c, hfDescriptors(params, label));
   return { chat, tensorCache, scheme, params, locations };
+}
+
+/** The HF tensors (name, shape; float32 once read) that MLC parameters un-fuse into, as the validator takes them. */
+export function hfDescriptors(params: readonly MlcParam[], file: string): TensorDescriptor[] {
+  return params.flatMap((p) => p.parts.map((part) => ({ name: part.hf, shape: p.shape.length === 2 ? [part.rows, p.shape[1]] : [part.rows], dtype: 'F32', file })));
 }
 
 /** Reads and checks an MLC folder's index and config. */

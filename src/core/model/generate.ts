@@ -15,12 +15,12 @@ import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
 import type { FinishReason, GenerationParams, Usage } from '../text/generation.ts';
 import { randomSeed, seededRandom, type Random } from '../text/random.ts';
-import { sampleToken, samplingParams, type SamplingParams } from '../text/sampling.ts';
+import { argmax, sampleToken, samplingParams, type SamplingParams } from '../text/sampling.ts';
 import { TextStream } from '../text/text-stream.ts';
 import type { ChatMessage, TextTokenizer } from '../text/types.ts';
-import { KvCache } from './kv-cache.ts';
+import { openDecoder, type StepLogits } from './decoder.ts';
 import type { Linears } from './linear.ts';
-import { forward, forwardCached, type LlamaModel } from './llama.ts';
+import { forward, type LlamaModel } from './llama.ts';
 
 /** What generation needs: the decoder, and a tokenizer for text, stop strings and eos (null: ids only). */
 export interface GenerationModel extends LlamaModel {
@@ -175,7 +175,6 @@ async function runChunk(
   stopIds: ReadonlySet<number>,
   o: RunOptions,
 ): Promise<ChunkTiming> {
-  const V = model.config.vocabSize;
   const start = now();
   const timing: ChunkTiming = { promptTokens: rows.reduce((n, r) => n + r.prompt.length, 0), prefillMs: 0, decodeTokens: 0, decodeMs: 0, totalMs: 0 };
   for (const r of rows) if (r.maxNew === 0) r.done = 'length';
@@ -184,32 +183,33 @@ async function runChunk(
   if (active.length === 0) return { ...timing, totalMs: now() - start };
 
   const useCache = o.useCache ?? true;
-  const cache = useCache ? new KvCache(model.config.numLayers, active.length, o.cacheBlockSize ?? 64) : null;
+  const length = Math.max(...active.map((r) => r.prompt.length + r.maxNew));
+  const decoder = useCache ? openDecoder(model, active.length, { linears: o.linears ?? null, blockSize: o.cacheBlockSize, length }) : null;
   const linears = o.linears ?? null;
   try {
     // Prefill: every active row, left-padded to the longest.
     const T = Math.max(...active.map((r) => r.prompt.length));
     const ids = active.map((r) => [...new Array<number>(T - r.prompt.length).fill(0), ...r.prompt]);
     const real = active.map((r) => ids[0].map((_, t) => (t >= T - r.prompt.length ? 1 : 0)));
-    let logits: tf.Tensor2D;
-    if (cache) {
+    let logits: StepLogits;
+    if (decoder) {
       const chunk = Math.max(1, o.prefillChunk ?? T);
       for (let at = 0; ; at += chunk) {
         const end = Math.min(T, at + chunk);
-        logits = stepCached(model, cache, ids.map((r) => r.slice(at, end)), real.map((r) => r.slice(at, end)), linears);
+        // Only the prompt's last position predicts the first new token: earlier chunks' logits are dropped.
+        logits = await decoder.step(ids.map((r) => r.slice(at, end)), real.map((r) => r.slice(at, end)));
         if (end === T) break;
-        logits.dispose(); // only the prompt's last position predicts the first new token
       }
-    } else logits = stepFull(model, ids, real, linears);
-    let data = await readAndDispose(logits);
+    } else logits = await stepFull(model, ids, real, linears);
     timing.prefillMs = now() - start;
     const decodeStart = now();
 
     for (;;) {
       // Choose a token for each active row; finish rows that are done.
+      const step = logits!;
       active.forEach((r, b) => {
-        const row = data.subarray(b * V, (b + 1) * V);
-        const id = sampleToken(row, r.sampling, r.seen, r.random);
+        // Greedy rows without a repetition penalty need no copy of the vocabulary's logits.
+        const id = r.sampling.temperature === 0 && r.sampling.repetitionPenalty === 1 ? step.argmax(b) : sampleToken(step.row(b), r.sampling, r.seen, r.random);
         if (stopIds.has(id)) {
           r.done = 'stop';
           return;
@@ -231,54 +231,44 @@ async function runChunk(
         break;
       }
       if (next.length < active.length) {
-        cache?.keepRows(next.map((r) => active.indexOf(r)));
+        decoder?.keepRows(next.map((r) => active.indexOf(r)));
         active = next;
       }
       timing.decodeTokens += active.length;
-      if (cache) {
-        logits = stepCached(model, cache, active.map((r) => [r.tokens[r.tokens.length - 1]]), null, linears);
+      if (decoder) {
+        logits = await decoder.step(active.map((r) => [r.tokens[r.tokens.length - 1]]));
       } else {
         const L = Math.max(...active.map((r) => r.prompt.length + r.tokens.length));
         const seqs = active.map((r) => [...r.prompt, ...r.tokens]);
         const padded = seqs.map((s) => [...new Array<number>(L - s.length).fill(0), ...s]);
         const mask = seqs.map((s) => padded[0].map((_, t) => (t >= L - s.length ? 1 : 0)));
-        logits = stepFull(model, padded, mask, linears);
+        logits = await stepFull(model, padded, mask, linears);
       }
-      data = await readAndDispose(logits);
     }
     timing.decodeMs = now() - decodeStart;
   } finally {
-    cache?.dispose();
+    decoder?.dispose();
   }
   timing.totalMs = now() - start;
   return timing;
 }
 
-function stepCached(model: LlamaModel, cache: KvCache, ids: number[][], real: number[][] | null, linears: Linears | null): tf.Tensor2D {
-  const input = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
-  try {
-    return forwardCached(model, cache, input, { linears, newReal: real ?? undefined });
-  } finally {
-    input.dispose();
-  }
-}
-
 /** Without a cache: the whole (left-padded) sequence again, logits of the last position [B, V]. */
-function stepFull(model: LlamaModel, ids: number[][], real: number[][], linears: Linears | null): tf.Tensor2D {
-  return tf.tidy(() => {
+async function stepFull(model: LlamaModel, ids: number[][], real: number[][], linears: Linears | null): Promise<StepLogits> {
+  const V = model.config.vocabSize;
+  const last = tf.tidy(() => {
     const [B, T] = [ids.length, ids[0].length];
     const input = tf.tensor2d(ids, [B, T], 'int32');
     const logits = forward(model, input, { linears, attentionMask: real }); // [B, T, V]
-    return tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, model.config.vocabSize]), [B, model.config.vocabSize]) as tf.Tensor2D;
+    return tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, V]), [B, V]) as tf.Tensor2D;
   });
-}
-
-async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
+  let data: Float32Array;
   try {
-    return (await t.data()) as Float32Array;
+    data = (await last.data()) as Float32Array;
   } finally {
-    t.dispose();
+    last.dispose();
   }
+  return { row: (b) => data.subarray(b * V, (b + 1) * V), argmax: (b) => argmax(data.subarray(b * V, (b + 1) * V)) };
 }
 
 function finish(r: RowState, t: ChunkTiming): GenerateResult {

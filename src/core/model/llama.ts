@@ -18,7 +18,7 @@ import type { KvCache } from './kv-cache.ts';
 import { denseLinear, type Linears } from './linear.ts';
 import { applyRope, ropeInverseFrequencies, ropeTables, rotateHalfMatrix } from './rope.ts';
 import type { ModelConfig, Projection } from './types.ts';
-import type { LayerWeights, ModelWeights } from './weights.ts';
+import { requireF32, type LayerWeights, type ModelWeights } from './weights.ts';
 
 export interface LlamaModel {
   config: ModelConfig;
@@ -50,6 +50,7 @@ interface PassContext {
 
 /** Final hidden states after the last norm, [B, T, H]. The loss may apply `lmHead` to these in chunks. */
 export function forwardHidden(model: LlamaModel, inputIds: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+  requireF32(model.weights, 'The tfjs forward pass');
   return tf.tidy(() => {
     const [B, T] = inputIds.shape;
     const mask = opts.attentionMask ?? null;
@@ -88,6 +89,7 @@ export function forwardCached(
   inputIds: tf.Tensor2D,
   opts: { linears?: Linears | null; newReal?: ReadonlyArray<ArrayLike<number>> } = {},
 ): tf.Tensor2D {
+  requireF32(model.weights, 'The tfjs forward pass');
   const [B, T] = inputIds.shape;
   const H = model.config.hiddenSize;
   try {
@@ -132,6 +134,7 @@ export function layerPass(
   opts: { attentionMask?: ReadonlyArray<ArrayLike<number>> | null } = {},
 ): LayerPass {
   const { config: c, weights: w } = model;
+  requireF32(w, 'Training');
   const [B, T] = inputIds.shape;
   const mask = opts.attentionMask ?? null;
   const positions = new Int32Array(B * T);

@@ -29,8 +29,8 @@ export function ropeInverseFrequencies(c: ModelConfig): Float64Array {
   return inv;
 }
 
-/** cos and sin tables for the given positions, each [N, 1, hD] (broadcast over heads). Call inside tf.tidy. */
-export function ropeTables(inv: Float64Array, positions: ArrayLike<number>): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
+/** cos and sin for the given positions, each [N·hD] (row t: position t's angles, both halves). */
+export function ropeAngles(inv: Float64Array, positions: ArrayLike<number>): { cos: Float32Array; sin: Float32Array } {
   const half = inv.length;
   const hD = half * 2;
   const n = positions.length;
@@ -48,6 +48,14 @@ export function ropeTables(inv: Float64Array, positions: ArrayLike<number>): { c
       sin[t * hD + half + i] = s;
     }
   }
+  return { cos, sin };
+}
+
+/** cos and sin tables for the given positions, each [N, 1, hD] (broadcast over heads). Call inside tf.tidy. */
+export function ropeTables(inv: Float64Array, positions: ArrayLike<number>): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
+  const hD = inv.length * 2;
+  const n = positions.length;
+  const { cos, sin } = ropeAngles(inv, positions);
   return { cos: tf.tensor3d(cos, [n, 1, hD]), sin: tf.tensor3d(sin, [n, 1, hD]) };
 }
 

@@ -8,6 +8,7 @@
  * `hfWeightEntries` converts back to Hugging Face names and layouts (for saving).
  */
 import * as tf from '@tensorflow/tfjs';
+import { AppError } from '../errors.ts';
 import type { ModelConfig, Projection } from './types.ts';
 
 export interface LayerWeights {
@@ -35,6 +36,17 @@ export interface ModelWeights {
   finalNorm: tf.Tensor1D; // [H]
   /** Separate LM head [H, V], or null when tied to `embedding`. */
   lmHead: tf.Tensor2D | null;
+  /**
+   * Set when the model was loaded in the 8-bit format (src/core/kernels/quantize.ts): its matrices live there,
+   * outside tfjs, and the F32 tensors they replaced (layer matrices, embedding, head) are null. Only the wasm
+   * kernels run such a model.
+   */
+  int8?: { readonly bytes: number; readonly parameters: number; dispose(): void } | null;
+}
+
+/** Refuses a model whose matrices are held in the 8-bit format (only the wasm kernels run it). */
+export function requireF32(w: ModelWeights, what: string): void {
+  if (w.int8) throw new AppError('unsupported', `${what} needs the model's F32 weights, but it was loaded in the 8-bit format. Load it again without 8-bit weights.`);
 }
 
 /** Field of LayerWeights holding each projection's weight. */
@@ -156,7 +168,8 @@ export function emptyWeights(c: ModelConfig): ModelWeights {
 
 /** Every tensor of the structure (for disposing, counting, or collecting trainable variables). */
 export function allWeightTensors(w: ModelWeights): tf.Tensor[] {
-  const out: tf.Tensor[] = [w.embedding, w.finalNorm];
+  const out: tf.Tensor[] = [w.finalNorm];
+  if (w.embedding) out.push(w.embedding);
   if (w.lmHead) out.push(w.lmHead);
   for (const l of w.layers) {
     for (const t of Object.values(l) as (tf.Tensor | null)[]) if (t) out.push(t);
@@ -166,10 +179,12 @@ export function allWeightTensors(w: ModelWeights): tf.Tensor[] {
 
 export function disposeWeights(w: ModelWeights): void {
   for (const t of allWeightTensors(w)) t.dispose();
+  w.int8?.dispose();
+  w.int8 = null;
 }
 
 export function parameterCount(w: ModelWeights): number {
-  return allWeightTensors(w).reduce((n, t) => n + t.size, 0);
+  return allWeightTensors(w).reduce((n, t) => n + t.size, w.int8?.parameters ?? 0);
 }
 
 /**
@@ -177,6 +192,7 @@ export function parameterCount(w: ModelWeights): number {
  * safetensors file after full-parameter training. The tensors are new: the caller disposes them.
  */
 export function hfWeightEntries(c: ModelConfig, w: ModelWeights): Array<{ name: string; tensor: tf.Tensor }> {
+  requireF32(w, 'Saving the weights');
   return hfTensorSpecs(c).map((s) => {
     const t = s.get(w);
     if (!t) throw new Error(`missing weight ${s.name}`);

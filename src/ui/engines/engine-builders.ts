@@ -3,6 +3,7 @@
  * tfjs engine (runtime + trainer in a worker) on a model source. `tfjsSource` says where the tfjs model's
  * files come from: the app's own folder (public/models/<id>/), a hub repo, or a picked folder.
  */
+import { DEFAULT_CPU_SETTINGS, type CpuSettings } from './cpu-settings.ts';
 import { AppError } from '../../core/errors.ts';
 import { findEntry } from '../../core/engine/catalog.ts';
 import { OpenAICompatibleEngine } from '../../core/engine/openai/engine.ts';
@@ -41,7 +42,7 @@ export function tfjsModelId(model: TfjsModelChoice): string {
 }
 
 export interface TfjsBuilder {
-  (model: TfjsModelChoice, source: ModelSourceSpec, backend: 'auto' | 'webgpu' | 'wasm'): BuiltEngine;
+  (model: TfjsModelChoice, source: ModelSourceSpec, backend: 'auto' | 'webgpu' | 'wasm', cpu: CpuSettings): BuiltEngine;
 }
 
 /** The builder the app uses. `tfjs` is the tfjs engine's factory (its own room); without it tfjs is refused. */
@@ -71,7 +72,7 @@ export function browserEngineBuilder(tfjs: TfjsBuilder | null, baseHref: () => s
         if (!tfjs) {
           throw new AppError('unsupported', 'The tfjs engine is not part of this build yet. Use web-llm or an OpenAI-compatible endpoint.');
         }
-        return tfjs(choice.model, tfjsSource(choice.model, extras.folderFiles, baseHref()), choice.backend);
+        return tfjs(choice.model, tfjsSource(choice.model, extras.folderFiles, baseHref()), choice.backend, extras.cpu ?? DEFAULT_CPU_SETTINGS);
       }
     }
   };

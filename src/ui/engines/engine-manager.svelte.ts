@@ -32,6 +32,11 @@ export class EngineManager {
     return this.#slots[role].load(choice, extras);
   }
 
+  /** The role's engine for `choice`, loaded first unless it is loaded or loading already (EngineSlot.ensure). */
+  ensure(role: EngineRole, choice: EngineChoice, extras: LoadExtras): Promise<ChatEngine> {
+    return this.#slots[role].ensure(choice, extras);
+  }
+
   cancel(role: EngineRole): void {
     this.#slots[role].cancel();
   }

@@ -3,6 +3,7 @@
  * progress, keeps it while it is the choice, and unloads (and closes the worker of) the previous one on a
  * switch. Plain TypeScript with a change callback, so it runs in Node tests; EngineManager shows it.
  */
+import type { CpuSettings } from './cpu-settings.ts';
 import { AppError, isAbort } from '../../core/errors.ts';
 import type { ChatEngine, LoadProgress } from '../../core/engine/types.ts';
 import { describeChoice, sameChoice, type EngineChoice } from './engine-setup.ts';
@@ -14,6 +15,8 @@ export interface LoadExtras {
   endpoint: Endpoint | null;
   /** The files of a picked model folder (for tfjs `folder` choices). */
   folderFiles: File[] | null;
+  /** The CPU engine's settings (threads, 8-bit weights) for tfjs choices; absent = the defaults. */
+  cpu?: CpuSettings;
 }
 
 export interface BuiltEngine {
@@ -59,6 +62,8 @@ export class EngineSlot {
   #loading: AbortController | null = null;
   /** Increases with every load/unload, so a superseded load cannot overwrite a newer state. */
   #generation = 0;
+  /** The load() under way (ensure() waits for it rather than starting another). */
+  #inflight: { choice: EngineChoice; loading: Promise<void> } | null = null;
 
   constructor(role: 'actor' | 'critic', build: EngineBuilder, onChange: (v: SlotView) => void) {
     this.role = role;
@@ -101,7 +106,18 @@ export class EngineSlot {
    * Loads a choice, replacing whatever this slot held. Resolves when loaded; a failure is shown in the view
    * (status 'failed') and rethrown; a cancelled load resolves quietly with the slot empty.
    */
-  async load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
+  load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
+    const loading = this.#load(choice, extras);
+    const inflight = { choice, loading };
+    this.#inflight = inflight;
+    const settle = () => {
+      if (this.#inflight === inflight) this.#inflight = null;
+    };
+    loading.then(settle, settle);
+    return loading;
+  }
+
+  async #load(choice: EngineChoice, extras: LoadExtras): Promise<void> {
     this.#loading?.abort();
     const generation = ++this.#generation;
     const controller = new AbortController();
@@ -139,6 +155,19 @@ export class EngineSlot {
     if (generation !== this.#generation) return;
     this.#loading = null;
     this.#set({ status: 'ready', modelId: built.engine.modelId, detail: built.describe?.() ?? null, progress: null });
+  }
+
+  /**
+   * The engine for `choice`, loading it first unless it is loaded (or loading) already: what Run calls, so that
+   * a reopened experiment loads its own model by itself, with the slot's progress on screen meanwhile.
+   */
+  async ensure(choice: EngineChoice, extras: LoadExtras): Promise<ChatEngine> {
+    const pending = this.#inflight;
+    if (pending && sameChoice(pending.choice, choice)) await pending.loading.catch(() => undefined);
+    else if (!this.holds(choice)) await this.load(choice, extras);
+    const engine = this.engine;
+    if (!engine) throw this.#view.error ?? new AppError('aborted', `Loading the ${this.role} model was cancelled. Press the button again to load it.`);
+    return engine;
   }
 
   /** Stops a load in progress (the slot ends empty). */

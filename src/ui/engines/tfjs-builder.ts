@@ -4,18 +4,21 @@
  */
 import type { BackendInfo, LoadedModelInfo } from '../../core/engine/tfjs/api.ts';
 import { TfjsWorkerEngine } from '../../core/engine/tfjs/worker-engine.ts';
+import { describeInt8Error } from '../../core/kernels/load-int8.ts';
 import { tfjsModelId, type TfjsBuilder } from './engine-builders.ts';
 
-/** "Backend: wasm (4 threads): no hardware WebGPU adapter … · 0.1 M parameters, loaded in 0.3 s". */
+/** "Backend: wasm (4 threads) — no hardware WebGPU adapter … · 4 threads: every core (4 cores) · 0.1 M parameters, loaded in 0.3 s". */
 export function describeTfjs(backend: BackendInfo | null, model: LoadedModelInfo | null): string | null {
   if (!backend) return null;
   const threads = backend.threads && backend.threads > 1 ? ` (${backend.threads} threads)` : '';
   const size = model ? ` · ${(model.parameters / 1e6).toFixed(model.parameters < 1e7 ? 2 : 0)} M parameters, loaded in ${(model.loadMs / 1000).toFixed(1)} s` : '';
-  return `Backend: ${backend.backend}${threads} — ${backend.reason}${size}`;
+  const int8 = model?.int8Error ? ` · ${describeInt8Error(model.int8Error)}` : '';
+  const why = `${backend.threadReason ? ` · ${backend.threadReason}` : ''}${backend.kernels ? ` · kernels ${backend.kernels}` : ''}`;
+  return `Backend: ${backend.backend}${threads} — ${backend.reason}${why}${size}${int8}`;
 }
 
-export const tfjsBuilder: TfjsBuilder = (model, source, backend) => {
-  const engine = new TfjsWorkerEngine({ backend, source });
+export const tfjsBuilder: TfjsBuilder = (model, source, backend, cpu) => {
+  const engine = new TfjsWorkerEngine({ backend, source, threadCap: () => cpu.threadCap, weightFormat: () => cpu.weightFormat });
   return {
     engine,
     loadId: tfjsModelId(model),

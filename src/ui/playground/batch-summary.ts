@@ -53,3 +53,32 @@ export function summarizeBatchLoops(taskCount: number, loops: readonly LoopSumma
 export function summarizeBatch(tasks: readonly CoreTask[], steps: readonly StepRecord[], registry: KindRegistry = kindRegistry): BatchSummary {
   return summarizeBatchLoops(tasks.length, summarizeLoops(tasks, steps, registry));
 }
+
+/** One figure of a summary, named in words a class can read. */
+export interface SummaryFact {
+  id: 'loops' | 'changed' | 'accuracy' | 'score';
+  label: string;
+  value: string;
+}
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
+const score = (x: number | null) => (x === null ? null : x.toFixed(1));
+
+/** The figures that exist for this batch (no dashes for missing ones), each named in words. */
+export function summaryFacts(s: BatchSummary): SummaryFact[] {
+  const facts: SummaryFact[] = [{ id: 'loops', label: 'Loops run', value: `${s.loops} of ${s.tasks} tasks` }];
+  const better = s.verifiable > 0 ? 'now better (the checker passes it, or its feedback scores it higher)' : 'now better (its feedback scores it higher)';
+  facts.push({ id: 'changed', label: 'Answers that changed after feedback', value: s.changed === 0 ? 'none' : `${s.changed}; of those, ${better}: ${s.improved}` });
+  if (s.verifiable > 0 && s.accuracyBefore !== null && s.accuracyAfter !== null) {
+    facts.push({
+      id: 'accuracy',
+      label: 'Right by the checker',
+      value: `${s.initialPass} of ${s.verifiable} first answers (${pct(s.accuracyBefore)}) → ${s.finalPass} of ${s.verifiable} final answers (${pct(s.accuracyAfter)})`,
+    });
+  }
+  const before = score(s.meanInitialScore);
+  const after = score(s.meanFinalScore);
+  if (before !== null && after !== null) facts.push({ id: 'score', label: 'Mean feedback score', value: `${before} on first answers → ${after} on final answers` });
+  else if (before !== null || after !== null) facts.push({ id: 'score', label: 'Mean feedback score', value: before !== null ? `${before} on first answers` : `${after} on final answers` });
+  return facts;
+}

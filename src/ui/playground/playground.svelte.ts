@@ -12,11 +12,22 @@ import type { RunEngines } from '../runs/loop-runner.ts';
 import type { RefineSettings } from './refine-settings.ts';
 import { parseRunConfig } from './run-config.ts';
 import { buildRunConfig, type EngineLabels } from './run-setup.ts';
+import type { ShowcaseFind } from './showcase-task.ts';
+import { EMPTY_PICK, type TaskPick } from './task-pick.ts';
+
+/** The search for a task the model gets wrong (showcase-task.ts), as the note next to the task picker shows it. */
+export interface ShowcaseView {
+  status: 'searching' | 'done' | 'failed';
+  text: string;
+}
 
 export class PlaygroundState {
   live = $state.raw<LiveRunView | null>(null);
   /** The stored run opened for reading (replay), or null. */
   openRunId = $state<string | null>(null);
+  /** The task picker's choice (kept here so the quick start can choose the first task). */
+  pick = $state<TaskPick>({ ...EMPTY_PICK });
+  showcase = $state.raw<ShowcaseView | null>(null);
   readonly experimentId: string;
   readonly #app: AppState;
   #run: LiveRun | null = null;
@@ -66,6 +77,28 @@ export class PlaygroundState {
       (v) => (this.live = v),
     );
     this.live = this.#run.view;
+  }
+
+  /** Runs a search for a task the model gets wrong first, then picks what it found and says what it is. */
+  async pickShowcase(search: () => Promise<ShowcaseFind | null>): Promise<void> {
+    if (this.showcase?.status === 'searching') return;
+    this.showcase = { status: 'searching', text: 'Trying tasks to find one the model gets wrong at first…' };
+    try {
+      const found = await search();
+      if (found) {
+        this.pick = { ...this.pick, source: 'stored', taskId: found.task.id };
+        this.showcase = {
+          status: 'done',
+          text: found.fixed
+            ? `Chosen by running the model on ${found.tried} tasks: its first answer to this one is wrong, and its own feedback leads it to fix it.`
+            : `Its first answer to this one is wrong, and it does not fix it (no fixed one among ${found.tried} tasks tried).`,
+        };
+      } else {
+        this.showcase = { status: 'done', text: 'The model answered every checkable task it tried right at once: pick any task.' };
+      }
+    } catch (e) {
+      this.showcase = { status: 'failed', text: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   next(): void {

@@ -68,7 +68,8 @@ export function checkEnginesMatch(config: RefineRunConfig, engines: RunEngines):
   }
 }
 
-function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: AbortSignal, registry: KindRegistry): LoopSettings {
+/** The loop settings a stored run config stands for (also used to try tasks out without storing them). */
+export function loopSettings(config: RefineRunConfig, engines: RunEngines, signal: AbortSignal, registry: KindRegistry): LoopSettings {
   // A run stored before per-kind budgets used params.maxTokens for every step.
   const legacy = config.params.maxTokens ?? null;
   const p = stepParams(config.params, config.budgets, { answerTokens: legacy, feedbackTokens: legacy }, registry);

@@ -2,6 +2,7 @@
  * A SELF round's stored metrics: the orchestrator's RoundMetrics (src/core/refine, which also measures the
  * self-feedback accuracy) flattened into the numbers a run row keeps (`Run.metrics`, one point per round).
  */
+import type { EvolvedUse } from '../../core/engine/capabilities.ts';
 import type { RoundMetrics } from '../../core/refine/self-rounds.ts';
 import type { RunMetricPoint } from '../../db/types.ts';
 
@@ -40,6 +41,16 @@ export function roundPoint(m: RoundMetrics): RunMetricPoint {
     put('wins', m.pairwise.wins);
     put('ties', m.pairwise.ties);
     put('losses', m.pairwise.losses);
+  }
+  return p;
+}
+
+/** What survived of the round's adapter in the evolved model that ran it (a web-llm actor), as stored numbers. */
+export function putRetention(p: RunMetricPoint, report: EvolvedUse['report']): RunMetricPoint {
+  if (report) {
+    p.mergeExact = report.exact ? 1 : 0;
+    if (Number.isFinite(report.weightKept)) p.weightsKept = report.weightKept;
+    if (typeof report.logitsKept === 'number' && Number.isFinite(report.logitsKept)) p.logitsKept = report.logitsKept;
   }
   return p;
 }

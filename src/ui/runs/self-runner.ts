@@ -6,12 +6,15 @@
  * at phase granularity from its last checkpoint and its stored steps.
  *
  *   run.config   = { settings, budgets (per task kind), actor, critic, trainTaskIds, evalTaskIds, templates, train }
- *   run.progress = { checkpoint: SelfCheckpoint, phaseMs: { "<round>:<phase>": ms } }
+ *   run.progress = { checkpoint: SelfCheckpoint, phaseMs: { "<round>:<phase>": ms }, actorModels?: { "<round>": web-llm id } }
  *   run.metrics  = one point per evaluated round (self-metrics.ts)
+ *
+ * With a web-llm actor (an EvolvingTrainingEngine, ../engines/webllm-actor.ts) each evaluated round also
+ * stores which model generated it (`actorModels`) and what its merge kept (`logitsKept`, `weightsKept`).
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
+import { isEvolvingTrainer, type LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { budgetsByKind, parseBudgets, stepParams, type StepBudget } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
@@ -33,7 +36,7 @@ import type { CheckpointStore } from '../training/checkpoint-store.ts';
 import { StoredTrainer, type TrainingEvent } from '../training/stored-trainer.ts';
 import { formToConfig, configJson, parseConfigJson } from '../training/train-form.ts';
 import { planEta, planFraction, selfPlan, type PlanSegment } from './self-plan.ts';
-import { roundPoint } from './self-metrics.ts';
+import { putRetention, roundPoint } from './self-metrics.ts';
 import { selfEmptyReason } from './self-outcome.ts';
 import { validateSelfSettings, type SelfSettings } from '../self/self-settings.ts';
 import { obj, storedIds } from '../lib/stored-json.ts';
@@ -86,6 +89,8 @@ export interface SelfDeps {
 export interface SelfProgressJson {
   checkpoint: SelfCheckpoint;
   phaseMs: Record<string, number>;
+  /** Web-llm actors: the model that generated each evaluated round, by round. */
+  actorModels?: Record<string, string>;
 }
 
 function asJson<T>(v: T): JsonObject {
@@ -121,7 +126,11 @@ export function parseSelfProgress(p: JsonObject | null): SelfProgressJson | null
   const ms = obj(o.phaseMs) ?? {};
   const phaseMs: Record<string, number> = {};
   for (const [k, v] of Object.entries(ms)) if (typeof v === 'number') phaseMs[k] = v;
-  return { checkpoint: cp, phaseMs };
+  const models = obj(o.actorModels);
+  if (!models) return { checkpoint: cp, phaseMs };
+  const actorModels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(models)) if (typeof v === 'string') actorModels[k] = v;
+  return { checkpoint: cp, phaseMs, actorModels };
 }
 
 /** Whether the SELF settings need the critic slot (meta-skill by a critic, or the critic as judge). */
@@ -212,6 +221,8 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
   else if (s.startAdapterId) await ensureAdapters(engines.actor, db, [s.startAdapterId]);
 
   const p = stepParams({ temperature: s.temperature, seed: s.seed }, config.budgets, s, registry);
+  const evolving = isEvolvingTrainer(engines.actor) ? engines.actor : null;
+  const actorModels: Record<string, string> = { ...resume?.actorModels };
   return runSelfEvolution({
     runId: run.id,
     tasks: [...train, ...evalTasks],
@@ -238,10 +249,16 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
         await addStep(db, run.id, step);
       },
       saveCheckpoint: async (cp, phaseMs) => {
-        await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs }));
+        await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs, ...(evolving ? { actorModels } : {}) }));
       },
       saveRoundMetrics: async (m) => {
-        await appendRunMetric(db, run.id, roundPoint(m));
+        const point = roundPoint(m);
+        if (evolving) {
+          const use = await evolving.modelFor(m.adapterId, signal);
+          actorModels[String(m.round)] = use.modelId;
+          putRetention(point, use.report);
+        }
+        await appendRunMetric(db, run.id, point);
       },
     },
     onProgress: (raw) => {

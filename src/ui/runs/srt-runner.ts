@@ -10,7 +10,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
-import type { LoraTrainingEngine } from '../../core/engine/capabilities.ts';
+import { isEvolvingTrainer, type EvolvingTrainingEngine, type LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import { budgetsByKind, parseBudgets, stepParams, type StepBudget } from '../../core/refine/budgets.ts';
 import { kindRegistry, type KindRegistry } from '../../core/refine/kinds.ts';
@@ -32,6 +32,7 @@ import { planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
 import { srtEmptyReason } from './srt-outcome.ts';
+import { putRetention } from './self-metrics.ts';
 import { validateSrtSettings, type SrtSettings } from '../srt/srt-settings.ts';
 import { obj, storedIds } from '../lib/stored-json.ts';
 
@@ -181,6 +182,7 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
   const sessionStart = Date.now();
   const startFraction = resume && resume.checkpoint.phase !== 'done' ? srtFraction({ phase: resume.checkpoint.phase, done: 0, total: 1 }) : 0;
   const p = stepParams({ temperature: 0 }, config.budgets, s, registry);
+  const evolving = isEvolvingTrainer(engines.actor) ? engines.actor : null;
   return runSrt({
     runId: run.id,
     tasks,
@@ -210,8 +212,10 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
     store: {
       saveStep: async (step) => void (await addStep(db, run.id, step)),
       saveCheckpoint: async (cp, phaseMs) => {
-        await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs }));
-        await appendRunMetric(db, run.id, srtPoint(cp.metrics));
+        const point = srtPoint(cp.metrics);
+        const models = evolving ? await evolvedModels(evolving, cp, point, a.signal) : null;
+        await updateRunProgress(db, run.id, asJson({ checkpoint: cp, phaseMs, ...(models ? { actorModels: models } : {}) }));
+        await appendRunMetric(db, run.id, point);
       },
     },
     onProgress: (p) => {
@@ -219,6 +223,23 @@ async function execute(deps: PageDeps & { registry?: KindRegistry }, run: Run, c
       a.onProgress?.({ runId: run.id, phase: p.phase, done: p.done, total: p.total, message: p.message, etaMs: planEta(fraction, startFraction, Date.now() - sessionStart), fraction });
     },
   });
+}
+
+/**
+ * A web-llm actor (an EvolvingTrainingEngine): the model that generated at the start, after SFT and after DPO,
+ * for `progress.actorModels`, and what each merge kept, into the point (`logitsKeptSft`, `weightsKeptDpo`, …).
+ */
+async function evolvedModels(actor: EvolvingTrainingEngine, cp: SrtCheckpoint, point: RunMetricPoint, signal: AbortSignal): Promise<Record<string, string>> {
+  const out: Record<string, string> = { start: (await actor.modelFor(cp.startAdapterId, signal)).modelId };
+  for (const [key, id] of [['sft', cp.sftAdapterId], ['dpo', cp.dpoAdapterId]] as const) {
+    if (!id) continue;
+    const use = await actor.modelFor(id, signal);
+    out[key] = use.modelId;
+    const suffix = key === 'sft' ? 'Sft' : 'Dpo';
+    const r = putRetention({ round: 0 }, use.report);
+    for (const k of ['mergeExact', 'weightsKept', 'logitsKept']) if (r[k] !== undefined) point[`${k}${suffix}`] = r[k];
+  }
+  return out;
 }
 
 export async function startSrtRun(deps: PageDeps, a: SrtArgs): Promise<SrtCheckpoint> {

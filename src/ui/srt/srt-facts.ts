@@ -5,6 +5,23 @@ import { plural } from '../lib/format.ts';
 import { budgetText, countText } from '../lib/run-settings.ts';
 import { obj } from '../lib/stored-json.ts';
 
+/** A web-llm actor's models (start, after SFT, after DPO) and what each merge kept; '' for other actors. */
+export function srtModelsText(run: Pick<Run, 'progress' | 'metrics'>): string {
+  const models = obj(obj(run.progress)?.actorModels);
+  if (!models) return '';
+  const m = run.metrics.at(-1) ?? { round: 0 };
+  const kept = (k: 'Sft' | 'Dpo') => {
+    const v = m[`logitsKept${k}`] ?? m[`weightsKept${k}`];
+    return m[`mergeExact${k}`] === 1 ? ' (exact merge)' : typeof v === 'number' ? ` (kept ${v.toFixed(3)} of the adapter)` : '';
+  };
+  const parts = [
+    typeof models.start === 'string' ? `start ${models.start}` : '',
+    typeof models.sft === 'string' ? `after SFT ${models.sft}${kept('Sft')}` : '',
+    typeof models.dpo === 'string' ? `after DPO ${models.dpo}${kept('Dpo')}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? `Models that generated: ${parts.join(' · ')}` : '';
+}
+
 export function srtRunFacts(run: Pick<Run, 'config' | 'metrics'>): { settings: string; cutOff: string } {
   const s = obj(run.config.settings) ?? {};
   const settings = [

@@ -1,33 +1,50 @@
 /**
  * An async action a person starts (a button): `.pending` is true while it runs (show a busy state, disable
- * the button), and a failure goes to the app's error banner instead of being lost.
+ * the button), and a failure is never lost. An `inline` action keeps its failure in `.error`, for the
+ * component to show next to the button that started it (ActionNote); the others go to the app's error
+ * banner. Starting the action again clears its old error, and a success clears the banner's errors of the
+ * same action, so no stale message stays once its cause is gone.
  */
+import { describeError, type ShownError } from '../lib/errors.ts';
 import type { AppState } from './app.svelte.ts';
 
 export class Action<A extends unknown[], R> {
   pending = $state(false);
+  /** The last failure of an inline action (null after a success or a new start). */
+  error = $state.raw<ShownError | null>(null);
   readonly #app: AppState;
   readonly #label: string;
   readonly #fn: (...args: A) => Promise<R>;
+  readonly #inline: boolean;
 
   /** `label` completes "while trying to …" in unexpected-error messages. */
-  constructor(app: AppState, label: string, fn: (...args: A) => Promise<R>) {
+  constructor(app: AppState, label: string, fn: (...args: A) => Promise<R>, opts: { inline?: boolean } = {}) {
     this.#app = app;
     this.#label = label;
     this.#fn = fn;
+    this.#inline = opts.inline ?? false;
   }
 
   /** Runs the action unless it is already running. Resolves to its result, or undefined if it failed. */
   run = async (...args: A): Promise<R | undefined> => {
     if (this.pending) return undefined;
     this.pending = true;
+    this.error = null;
     try {
-      return await this.#fn(...args);
+      const out = await this.#fn(...args);
+      this.#app.settle(this.#label);
+      return out;
     } catch (e) {
-      this.#app.report(e, this.#label);
+      if (this.#inline) this.error = describeError(e, this.#label);
+      else this.#app.report(e, this.#label);
       return undefined;
     } finally {
       this.pending = false;
     }
   };
+
+  /** Clears the inline error (its cause is gone, or the person dismissed it). */
+  clear(): void {
+    this.error = null;
+  }
 }

@@ -12,6 +12,8 @@ import { pageCheckpointStore } from '../training/checkpoint-store.ts';
 
 export interface BannerError extends ShownError {
   id: number;
+  /** The action that failed ("start SELF"), so its success can clear the message. */
+  action?: string;
 }
 
 export type Phase = 'opening' | 'ready' | 'failed';
@@ -72,7 +74,12 @@ export class AppState {
   report(e: unknown, action?: string): void {
     const shown = describeError(e, action);
     if (this.connectionLost && shown.code === 'schema-newer') return; // the reload banner already says it
-    this.errors.push({ ...shown, id: this.#nextErrorId++ });
+    this.errors.push({ ...shown, id: this.#nextErrorId++, ...(action ? { action } : {}) });
+  }
+
+  /** The action succeeded: its earlier failures are no longer true. */
+  settle(action: string): void {
+    if (this.errors.some((e) => e.action === action)) this.errors = this.errors.filter((e) => e.action !== action);
   }
 
   dismiss(id: number): void {

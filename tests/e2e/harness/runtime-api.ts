@@ -7,7 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import threadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import plainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import threadedJsUrl from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
 import { selectBackend, type ActiveBackend, type BackendName } from '../../../src/core/backend/select.ts';
+import { chooseWasmThreads } from '../../../src/core/backend/threads.ts';
+import { fetchedThreadedWasm } from '../../../src/core/backend/wasm-threaded.ts';
+import { fetchedKernelFiles } from '../../../src/core/kernels/pool.ts';
+import kernelsUrl from '../../../kernels/dist/decode.wasm?url';
+import sharedKernelsUrl from '../../../kernels/dist/decode-shared.wasm?url';
 import { hubSource } from '../../../src/core/io/hub-source.ts';
 import type { ModelSource } from '../../../src/core/io/model-source.ts';
 import { openCacheApi } from '../../../src/core/io/response-cache.ts';
@@ -22,14 +28,17 @@ export interface BackendReport extends ActiveBackend {
 }
 
 /**
- * Selects a backend. For wasm, `threads` (default: one per core when cross-origin isolated, else 1) picks
- * tfjs-wasm's threaded build (≥ 2) or its single-threaded SIMD build (1).
+ * Selects a backend. For wasm, `threads` (default: every core when cross-origin isolated, as the app does, else 1)
+ * picks tfjs-wasm's threaded build (≥ 2) or its single-threaded SIMD build (1).
  */
 export async function useBackend(name: BackendName, threads?: number): Promise<BackendReport> {
   const isolated = globalThis.crossOriginIsolated === true;
+  const n = threads ?? chooseWasmThreads({ cores: navigator.hardwareConcurrency ?? null, isolated, cap: null }).threads;
   const active = await selectBackend(name, {
     wasmPaths: { 'tfjs-backend-wasm.wasm': plainUrl, 'tfjs-backend-wasm-simd.wasm': simdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': threadedUrl },
-    wasmThreads: threads ?? (isolated ? Math.max(2, navigator.hardwareConcurrency || 2) : 1),
+    wasmThreads: n,
+    threadedWasm: n > 1 ? await fetchedThreadedWasm({ wasm: threadedUrl, mainScript: threadedJsUrl })() : undefined,
+    kernels: fetchedKernelFiles(kernelsUrl, sharedKernelsUrl),
   });
   return { ...active, crossOriginIsolated: globalThis.crossOriginIsolated === true };
 }

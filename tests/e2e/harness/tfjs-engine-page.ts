@@ -42,15 +42,15 @@ export interface TrainStart {
 
 export const tfjsHarness = {
   /** Starts a worker engine on `backend` and loads `repo` from the hub stand-in. */
-  async open(name: string, o: { backend: 'auto' | BackendName; hub: string; repo: string }) {
+  async open(name: string, o: { backend: 'auto' | BackendName; hub: string; repo: string; weightFormat?: 'f32' | 'int8' }) {
     slots.get(name)?.engine.dispose();
-    const engine = new TfjsWorkerEngine({ backend: o.backend, source: { kind: 'hub', repo: o.repo, baseUrl: o.hub } });
+    const engine = new TfjsWorkerEngine({ backend: o.backend, source: { kind: 'hub', repo: o.repo, baseUrl: o.hub }, weightFormat: () => o.weightFormat ?? 'f32' });
     const s: Slot = { engine, trainer: null as unknown as TfjsWorkerTrainer, events: [], files: new Map(), run: null };
     s.trainer = new TfjsWorkerTrainer(engine, { gguf: true, onEvent: (m) => s.events.push(m), onAdapter: (files, info) => void s.files.set(info.adapterId, files) });
     slots.set(name, s);
     const phases: string[] = [];
     await engine.load(o.repo, { onProgress: (p) => phases.push(p.phase) });
-    return { backend: engine.backend, modelId: engine.modelId, parameters: engine.model?.parameters ?? 0, phases: [...new Set(phases)] };
+    return { backend: engine.backend, modelId: engine.modelId, parameters: engine.model?.parameters ?? 0, phases: [...new Set(phases)], model: engine.model };
   },
 
   async chat(name: string, messages: ChatMessage[], o: { adapterId?: string; maxTokens?: number } = {}): Promise<ChatResult | { error: WireError }> {

@@ -14,19 +14,9 @@ const root = dirname(fileURLToPath(import.meta.url));
 
 export const RUNTIME_HARNESS_PORT = Number(process.env.E2E_RUNTIME_PORT ?? 4181);
 
-/**
- * The app's headers, with one addition: `blob:` in script-src. tfjs-wasm's threaded build starts its thread
- * workers from blob URLs that importScripts() another blob, which a CSP without blob: scripts blocks. The
- * harness shows threads working; the app needs the same change (and `minify: false`, below) to use them.
- */
-function harnessHeaders(): Record<string, string> {
-  const h = securityHeaders(false);
-  h['Content-Security-Policy'] = h['Content-Security-Policy'].replace("script-src 'self'", "script-src 'self' blob:");
-  return h;
-}
-
+/** The app's own headers (its CSP too: tfjs-wasm's threads and our kernels' helpers run under it). */
 function headers(): Plugin {
-  const h = harnessHeaders();
+  const h = securityHeaders(false);
   const apply = (server: { middlewares: { use: (f: (req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => void) => void } }): void => {
     server.middlewares.use((_req, res, next) => {
       for (const [k, v] of Object.entries(h)) res.setHeader(k, v);
@@ -40,8 +30,7 @@ export default defineConfig({
   root,
   plugins: [headers()],
   worker: { format: 'es' },
-  // Not minified: tfjs-wasm sends its threaded module to the thread workers as source text
-  // (Function.prototype.toString), which breaks when a minifier renames the variables it closes over.
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000, sourcemap: false, minify: false },
+  // Minified like the app: the threaded build's thread workers load its module file, not source text.
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000, sourcemap: false },
   preview: { port: RUNTIME_HARNESS_PORT, strictPort: true },
 });

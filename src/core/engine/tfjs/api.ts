@@ -9,9 +9,11 @@
  */
 import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '../types.ts';
 import type { LoraConfig } from '../../lora/types.ts';
+import type { RetentionReport } from '../../mlc/retention.ts';
 import type { ModelConfig } from '../../model/types.ts';
 import type { PreferenceRow, SftRow } from '../../train/trl.ts';
 import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
+import type { Int8Error, WeightFormat } from '../../kernels/load-int8.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
@@ -21,6 +23,10 @@ export interface BackendInfo {
   reason: string;
   /** wasm threads in use, when known. */
   threads: number | null;
+  /** Why that many wasm threads, in words ("2 threads: every core (2 cores)"); null for other backends. */
+  threadReason: string | null;
+  /** wasm: whether our WebAssembly kernels run generation ("loaded (2 threads)", or why not); null for other backends. */
+  kernels: string | null;
 }
 
 /** Where the model's files come from (all in the Hugging Face folder layout). */
@@ -45,6 +51,10 @@ export interface LoadedModelInfo {
   backend: BackendInfo;
   /** Parameters of the base model. */
   parameters: number;
+  /** How the matrices are held: f32 (tfjs tensors) or int8 (8-bit, kernels only). */
+  weightFormat: WeightFormat;
+  /** int8: its error against F32, measured on this model at load. */
+  int8Error: Int8Error | null;
 }
 
 export interface TfjsChatParams extends GenerationParams {
@@ -156,8 +166,9 @@ export interface TrainResultInfo {
 
 export interface TfjsApi {
   /** Picks and initialises the backend: webgpu on a hardware adapter, wasm otherwise (or as asked). */
-  init: { params: { backend: 'auto' | BackendName }; result: BackendInfo };
-  load: { params: { modelId: string; source: ModelSourceSpec }; result: LoadedModelInfo; progress: LoadProgress };
+  init: { params: { backend: 'auto' | BackendName; threadCap?: number | null }; result: BackendInfo };
+  /** weightFormat 'int8': the opt-in 8-bit weights (src/core/kernels/quantize.ts; wasm kernels only, no training). */
+  load: { params: { modelId: string; source: ModelSourceSpec; weightFormat?: WeightFormat }; result: LoadedModelInfo; progress: LoadProgress };
   unload: { params: null; result: null };
   chat: { params: TfjsChatParams; result: ChatResult; token: string };
   /** Independent requests generated together; progress counts finished rows. */
@@ -168,6 +179,11 @@ export interface TfjsApi {
   /** The loaded base model with the adapter merged in (W + scaling·B·A), as full model files; progress per tensor. */
   mergedModel: { params: MergedModelParams; result: MergedModelFiles; progress: { done: number; total: number } };
   train: { params: TrainParams; result: TrainResultInfo; progress: TrainProgressMessage };
+  /**
+   * How much of an adapter a merged model keeps (src/core/mlc/retention.ts): the loaded model with the adapter
+   * applied as LoRA against the model at `merged` (loaded for the measurement, then freed), on held-out rows.
+   */
+  retention: { params: { adapterId: string; merged: ModelSourceSpec }; result: RetentionReport };
   /** Pauses or resumes the running training (abort = cancel the train call). */
   trainControl: { params: { action: 'pause' | 'resume' }; result: { paused: boolean } };
 }

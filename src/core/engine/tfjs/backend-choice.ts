@@ -5,6 +5,9 @@
  * so it counts as no adapter. An explicit `webgpu` is honoured on any adapter (with a warning in the reason).
  */
 import { selectBackend, type BackendOptions } from '../../backend/select.ts';
+import { chooseWasmThreads, type ThreadFacts } from '../../backend/threads.ts';
+import type { ThreadedWasmFiles } from '../../backend/wasm-threaded.ts';
+import type { KernelSource } from '../../kernels/module.ts';
 import { AppError } from '../../errors.ts';
 import { gpuLabel, probeGpu, type GpuInfo, type GpuLike } from '../gpu.ts';
 import type { BackendInfo, BackendName } from './api.ts';
@@ -12,8 +15,12 @@ import type { BackendInfo, BackendName } from './api.ts';
 export interface BackendDeps {
   /** tfjs-wasm's .wasm files: a folder (Node: node_modules) or one URL per file (browser: Vite `?url` assets). */
   wasmPaths: NonNullable<BackendOptions['wasmPaths']>;
-  /** tfjs-wasm threads (default 1: the single-threaded SIMD build, which works under the app's CSP). */
-  wasmThreads?: number | 'auto';
+  /** The threaded build's files, made on first use; absent = wasm runs on one thread. */
+  threadedWasm?: () => Promise<ThreadedWasmFiles>;
+  /** Our wasm kernels' files, or why there are none (then generation runs on tfjs ops only). */
+  kernels?: KernelSource;
+  /** Cores and shared memory here: navigator.hardwareConcurrency and crossOriginIsolated (Node: every core, true). */
+  threadFacts?: Omit<ThreadFacts, 'cap'>;
   /** `navigator.gpu` where there is one; null/undefined in Node. */
   gpu?: GpuLike | null;
 }
@@ -25,18 +32,29 @@ export function isHardwareAdapter(gpu: GpuInfo): boolean {
   return !/swiftshader|llvmpipe|lavapipe|software|microsoft basic render/.test(name);
 }
 
-/** Starts the backend asked for (`auto`: see the module comment) and says what runs and why. */
-export async function chooseBackend(want: 'auto' | BackendName, deps: BackendDeps): Promise<BackendInfo> {
-  const options: BackendOptions = { wasmPaths: deps.wasmPaths, wasmThreads: deps.wasmThreads ?? 1 };
+/**
+ * Starts the backend asked for (`auto`: see the module comment) and says what runs and why. `threadCap` (a
+ * setting or --threads) lowers wasm's thread count from every core (threads.ts).
+ */
+export async function chooseBackend(want: 'auto' | BackendName, deps: BackendDeps, threadCap: number | null = null): Promise<BackendInfo> {
+  const facts = deps.threadedWasm ? (deps.threadFacts ?? { cores: 1, isolated: false }) : { cores: 1, isolated: true };
+  const choice = deps.threadedWasm ? chooseWasmThreads({ ...facts, cap: threadCap }) : { threads: 1, reason: '1 thread: this build of the engine has no threaded wasm' };
+  const options: BackendOptions = { wasmPaths: deps.wasmPaths, wasmThreads: 1, kernels: deps.kernels };
   const wasm = async (reason: string): Promise<BackendInfo> => {
+    if (choice.threads > 1 && deps.threadedWasm) {
+      options.wasmThreads = choice.threads;
+      options.threadedWasm = await deps.threadedWasm();
+    }
     const active = await selectBackend('wasm', options);
     const build = active.threadedBuild ? `threaded SIMD build, ${active.threads} threads` : active.simd ? 'SIMD build, 1 thread' : 'plain build, 1 thread';
-    return { backend: 'wasm', reason: `${reason} (${build})`, threads: active.threads };
+    // Only the first wasm start in a worker or process decides its threads: say so when that differs.
+    const threadReason = active.threads === choice.threads ? choice.reason : `${active.threads} thread${active.threads === 1 ? '' : 's'}: wasm was already started that way here (${choice.reason} would apply to a fresh start)`;
+    return { backend: 'wasm', reason: `${reason} (${build})`, threads: active.threads, threadReason, kernels: active.kernels };
   };
   switch (want) {
     case 'cpu':
       await selectBackend('cpu', options);
-      return { backend: 'cpu', reason: 'cpu backend as asked (plain JavaScript: slow; for checks)', threads: null };
+      return { backend: 'cpu', reason: 'cpu backend as asked (plain JavaScript: slow; for checks)', threads: null, threadReason: null, kernels: null };
     case 'wasm':
       return wasm('wasm backend as asked');
     case 'webgpu': {
@@ -46,7 +64,7 @@ export async function chooseBackend(want: 'auto' | BackendName, deps: BackendDep
       }
       await selectBackend('webgpu', options);
       const slow = isHardwareAdapter(gpu) ? '' : ' — a software adapter: expect it to be much slower than wasm';
-      return { backend: 'webgpu', reason: `webgpu as asked on ${gpuLabel(gpu)}${slow}`, threads: null };
+      return { backend: 'webgpu', reason: `webgpu as asked on ${gpuLabel(gpu)}${slow}`, threads: null, threadReason: null, kernels: null };
     }
     case 'auto': {
       const gpu = await probeGpu(deps.gpu);
@@ -54,7 +72,7 @@ export async function chooseBackend(want: 'auto' | BackendName, deps: BackendDep
       if (!isHardwareAdapter(gpu)) return wasm(`no hardware WebGPU adapter (${gpuLabel(gpu)} is software): using wasm`);
       try {
         await selectBackend('webgpu', options);
-        return { backend: 'webgpu', reason: `hardware WebGPU adapter ${gpuLabel(gpu)}: using webgpu`, threads: null };
+        return { backend: 'webgpu', reason: `hardware WebGPU adapter ${gpuLabel(gpu)}: using webgpu`, threads: null, threadReason: null, kernels: null };
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         return wasm(`WebGPU on ${gpuLabel(gpu)} did not start (${why}): using wasm`);

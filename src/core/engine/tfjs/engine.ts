@@ -12,6 +12,7 @@ import { AppError, throwIfAborted } from '../../errors.ts';
 import type { LoraConfig } from '../../lora/types.ts';
 import { streamedChat } from '../abort-result.ts';
 import type { Declaring, LoraTrainingEngine } from '../capabilities.ts';
+import type { WeightFormat } from '../../kernels/load-int8.ts';
 import type { ChatRequest, ChatResult, LoadProgress } from '../types.ts';
 import type {
   AdapterFiles,
@@ -27,6 +28,7 @@ import type {
   TrainProgressMessage,
   TrainResultInfo,
 } from './api.ts';
+import type { RetentionReport } from '../../mlc/retention.ts';
 import type { ApiCaller } from './local-caller.ts';
 
 export type TfjsCaller = ApiCaller<TfjsApi>;
@@ -34,6 +36,10 @@ export type TfjsCaller = ApiCaller<TfjsApi>;
 export interface TfjsEngineOptions {
   /** 'auto' (default): webgpu on a hardware adapter, wasm otherwise. */
   backend?: 'auto' | BackendName;
+  /** 'int8': the opt-in 8-bit weights (smaller, faster decoding on the wasm kernels; no training). Default f32. */
+  weightFormat?: () => Promise<WeightFormat> | WeightFormat;
+  /** Most wasm threads (a setting), read when the backend starts; null/absent = every core. */
+  threadCap?: () => Promise<number | null> | number | null;
   /** Where `load(modelId)` reads the model: one source, or a function of the id. */
   source: ModelSourceSpec | ((modelId: string) => ModelSourceSpec);
 }
@@ -110,7 +116,8 @@ export abstract class TfjsEngineBase implements LoraTrainingEngine {
 
   /** Starts the backend without loading a model (load() does this by itself). */
   async init(signal?: AbortSignal): Promise<BackendInfo> {
-    this.#backend = await this.caller().call('init', { backend: this.#options.backend ?? 'auto' }, { signal });
+    const threadCap = (await this.#options.threadCap?.()) ?? null;
+    this.#backend = await this.caller().call('init', { backend: this.#options.backend ?? 'auto', threadCap }, { signal });
     return this.#backend;
   }
 
@@ -120,7 +127,8 @@ export abstract class TfjsEngineBase implements LoraTrainingEngine {
     this.#loaded = null;
     const backend = await this.init(signal);
     onProgress?.({ phase: 'backend', fraction: null, text: backend.reason });
-    this.#loaded = await this.caller().call('load', { modelId, source }, { signal, onProgress });
+    const weightFormat = (await this.#options.weightFormat?.()) ?? 'f32';
+    this.#loaded = await this.caller().call('load', { modelId, source, weightFormat }, { signal, onProgress });
   }
 
   async chat(request: ChatRequest): Promise<ChatResult> {
@@ -174,6 +182,11 @@ export abstract class TfjsEngineBase implements LoraTrainingEngine {
    */
   async train(params: TrainParams, options: { signal?: AbortSignal; onProgress?: (m: TrainProgressMessage) => void } = {}): Promise<TrainResultInfo> {
     return this.caller().call('train', params, options);
+  }
+
+  /** How much of `adapterId` the MLC model at `merged` keeps, measured in logits against the adapter applied as LoRA. */
+  async measureRetention(adapterId: string, merged: ModelSourceSpec, signal?: AbortSignal): Promise<RetentionReport> {
+    return this.caller().call('retention', { adapterId, merged }, { signal });
   }
 
   /** Pauses the running training before its next step; resolves with whether a run is now paused. */

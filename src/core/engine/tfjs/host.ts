@@ -15,7 +15,9 @@ import { disposeLora } from '../../lora/peft-load.ts';
 import type { ResponseCache } from '../../io/response-cache.ts';
 import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '../../model/generate.ts';
 import { loadMlcModel } from '../../mlc/load.ts';
-import { loadModel, type LanguageModel } from '../../model/load.ts';
+import { heldOutRows, measureRetention } from '../../mlc/retention.ts';
+import { loadedHolders, loadModel, type LanguageModel } from '../../model/load.ts';
+import { checkWeightFormat, loadInt8, type Int8Error } from '../../kernels/load-int8.ts';
 import { parameterCount } from '../../model/weights.ts';
 import { TrainControl } from '../../train/control.ts';
 import { parseRow } from '../../train/data-parse.ts';
@@ -80,10 +82,10 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
     return loaded;
   }
 
-  async function init(want: 'auto' | BackendInfo['backend']): Promise<BackendInfo> {
+  async function init(want: 'auto' | BackendInfo['backend'], threadCap: number | null): Promise<BackendInfo> {
     if (backend && backend.want === want) return backend.info;
     if (loaded) throw new AppError('bad-input', `The model is loaded on ${backend?.info.backend ?? 'another backend'}; unload it before switching the backend to ${want}.`);
-    const info = await chooseBackend(want, deps);
+    const info = await chooseBackend(want, deps, threadCap);
     backend = { want, info };
     return info;
   }
@@ -109,12 +111,12 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
   }
 
   return {
-    init: ({ backend: want }, ctx) => serial(ctx.signal, () => init(want)),
+    init: ({ backend: want, threadCap }, ctx) => serial(ctx.signal, () => init(want, threadCap ?? null)),
 
-    load: ({ modelId, source }, ctx) =>
+    load: ({ modelId, source, weightFormat }, ctx) =>
       serial(ctx.signal, async () => {
         if (typeof modelId !== 'string' || modelId.trim() === '') throw new AppError('bad-input', 'Give the model an id to load it under.');
-        const info = backend?.info ?? (await init('auto'));
+        const info = backend?.info ?? (await init('auto', null));
         unload();
         const started = performance.now();
         const src = await openModelSource(source as ModelSourceSpec, deps);
@@ -124,7 +126,27 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
           model.dispose();
           throwIfAborted(ctx.signal);
         }
-        const result: LoadedModelInfo = { modelId, config: model.config, loadMs: performance.now() - started, backend: info, parameters: parameterCount(model.weights) };
+        const format = checkWeightFormat(weightFormat);
+        let int8Error: Int8Error | null = null;
+        if (format === 'int8') {
+          try {
+            if (loadedHolders(src.id) !== 1) throw new AppError('bad-input', `${src.label} is loaded elsewhere in F32; it cannot be turned into 8-bit weights here.`);
+            ctx.progress({ phase: 'weights', fraction: null, text: 'Quantizing the weights to 8 bits…' });
+            int8Error = loadInt8(model);
+          } catch (e) {
+            model.dispose();
+            throw e;
+          }
+        }
+        const result: LoadedModelInfo = {
+          modelId,
+          config: model.config,
+          loadMs: performance.now() - started,
+          backend: info,
+          parameters: parameterCount(model.weights),
+          weightFormat: format,
+          int8Error,
+        };
         loaded = { model, info: result, baseModel: baseModelName(source, modelId), source: src };
         return result;
       }),
@@ -211,6 +233,18 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
         const files = Object.fromEntries(run.files);
         ctx.transfer([...new Set(Object.values(files).map((b) => b.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer))]);
         return { files, tensors: run.tensors, mergedModules: run.mergedModules, ...(run.gguf ? { gguf: run.gguf } : {}) };
+      }),
+
+    retention: ({ adapterId, merged }, ctx) =>
+      serial(ctx.signal, async () => {
+        const { model } = current();
+        const lora = adapters.get(adapterId);
+        const other = await loadMlcModel(await openModelSource(merged, deps), { signal: ctx.signal });
+        try {
+          return await measureRetention(model, lora, other, heldOutRows(model.config.vocabSize));
+        } finally {
+          other.dispose();
+        }
       }),
 
     train: (params: TrainParams, ctx) =>

@@ -24,7 +24,7 @@ import { validateAdapter } from '../../lora/peft-load.ts';
 import { loraToPlain, type LoraPlainPair } from '../../lora/tensor-data.ts';
 import type { LoraWeights } from '../../lora/types.ts';
 import type { ModelConfig } from '../../model/types.ts';
-import { hfTensorSpecs, type HfTensorSpec, type ModelWeights } from '../../model/weights.ts';
+import { hfTensorSpecs, requireF32, type HfTensorSpec, type ModelWeights } from '../../model/weights.ts';
 import { transpose2d } from '../../model/weights-load.ts';
 
 export type MergeFormat = 'safetensors' | 'gguf';
@@ -168,6 +168,7 @@ export async function runMerge(
   baseFiles: ReadonlyMap<string, Uint8Array>,
   o: MergeRunOptions = {},
 ): Promise<MergeRunResult> {
+  requireF32(model.weights, 'Exporting or merging the model');
   const format = checkMergeFormat(o.format);
   const dtype = checkMergeDtype(o.dtype, format);
   if (lora) validateAdapter(model.config, lora);

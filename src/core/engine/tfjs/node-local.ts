@@ -7,9 +7,9 @@
  *   const { adapterId } = await trainer.train({ method: 'sft', rows, fromAdapterId: null, label: 'round 1', config: trainConfig() });
  *   await engine.chat({ messages, adapterId });
  */
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { nodeKernelFiles, nodeThreadedWasm, nodeWasmDir } from '../../backend/node-wasm.ts';
 import { AppError } from '../../errors.ts';
 import { nodeDirSource } from '../../io/node-dir.ts';
 import type { BackendName, ModelSourceSpec } from './api.ts';
@@ -17,16 +17,10 @@ import type { TfjsHostDeps } from './host.ts';
 import { TfjsLocalEngine, TfjsLocalTrainer } from './local.ts';
 import type { TfjsTrainerOptions } from './trainer.ts';
 
-/** The folder holding tfjs-backend-wasm's .wasm files, with a trailing slash. */
-export function nodeWasmFolder(): string {
-  const require = createRequire(import.meta.url);
-  return `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`;
-}
-
 export function nodeTfjsHostDeps(): TfjsHostDeps {
   // tfjs-cpu prints an advert for tfjs-node on first use in Node; keep program output clean.
   tf.enableProdMode();
-  return { wasmPaths: nodeWasmFolder(), gpu: null, openDir: nodeDirSource };
+  return { wasmPaths: nodeWasmDir(), threadedWasm: nodeThreadedWasm, threadFacts: { cores: availableParallelism(), isolated: true }, kernels: nodeKernelFiles(), gpu: null, openDir: nodeDirSource };
 }
 
 export interface NodeTfjsOptions {

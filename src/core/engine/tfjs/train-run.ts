@@ -11,6 +11,7 @@
  * the cross-entropy works through the positions in chunks (see train/loss.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { requireF32 } from '../../model/weights.ts';
 import { AppError } from '../../errors.ts';
 import { disposeLora, initLora, toVariable } from '../../lora/init.ts';
 import { loraLinears } from '../../lora/linear.ts';
@@ -236,6 +237,7 @@ function padIdOf(tok: TextTokenizer): number {
 
 export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResult> {
   const { model, method, config } = input;
+  requireF32(model.weights, 'LoRA training');
   validateTrainConfig(config);
   const started = now();
   const emit = async (m: TrainProgressMessage): Promise<void> => void (await input.onProgress?.(m));

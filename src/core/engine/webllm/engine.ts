@@ -7,7 +7,7 @@
  */
 import { AppError, throwIfAborted } from '../../errors.ts';
 import { streamedChat } from '../abort-result.ts';
-import { CHAT_ONLY } from '../capabilities.ts';
+import { CHAT_ONLY, type Declaring, type EvolvableEngine } from '../capabilities.ts';
 import { CATALOG, allWebLlmIds, resolveWebLlmModel, type CatalogEntry, type VariantChoice } from '../catalog.ts';
 import type { GpuInfo } from '../gpu.ts';
 import type { Endpoint } from '../protocol.ts';
@@ -33,10 +33,14 @@ interface LoadOptions {
   signal?: AbortSignal;
 }
 
-export class WebLlmEngine implements ChatEngine {
+export class WebLlmEngine implements EvolvableEngine {
   readonly kind = 'webllm' as const;
-  /** Generation only: web-llm runs MLC-compiled weights and applies no adapter. */
-  readonly capabilities = CHAT_ONLY;
+  /**
+   * web-llm runs MLC-compiled weights and applies no adapter, but it can be evolved: switched (load) to an
+   * evolved model, a build with an adapter merged into its weights (evolved.ts; SELF and SRT do this through
+   * ../evolving-actor.ts).
+   */
+  readonly capabilities: Declaring<'evolve'> = { ...CHAT_ONLY, evolve: true };
   #options: WebLlmEngineOptions;
   #client: WorkerClient<WebLlmApi> | null = null;
   #gpu: GpuInfo | null = null;

@@ -16,6 +16,8 @@ export interface EvolveParams {
   name: string;
   /** This page's origin: the evolved model's files are keyed under it. */
   origin: string;
+  /** The stored adapter merged in (SELF and SRT find a round's evolved model by it). */
+  adapterId?: string | null;
 }
 
 export interface EvolveProgress {

@@ -59,6 +59,8 @@ export interface EvolvedModel {
   bytes: number;
   createdAt: number;
   report: EvolvedReport | null;
+  /** The stored adapter (IndexedDB id) merged in, when known. */
+  adapterId?: string | null;
 }
 
 /** The record fields web-llm needs for an evolved model; the rest is copied from the base's record. */
@@ -102,6 +104,7 @@ export interface RegisterOptions {
   origin: string;
   name: string;
   report?: EvolvedReport | null;
+  adapterId?: string | null;
   signal?: AbortSignal;
   /** Bytes written so far, of all. */
   onProgress?: (written: number, total: number) => void;
@@ -165,7 +168,7 @@ export async function registerEvolvedModel(caches: WritableCacheStorage, base: E
       bytes += data.byteLength;
       o.onProgress?.(bytes, total);
     }
-    const record: EvolvedModel = { webllmId, name, base, model, bytes: total, createdAt: o.now ?? Date.now(), report: o.report ?? null };
+    const record: EvolvedModel = { webllmId, name, base, model, bytes: total, createdAt: o.now ?? Date.now(), report: o.report ?? null, adapterId: o.adapterId ?? null };
     written.push({ scope: EVOLVED_REGISTRY_SCOPE, url: registryUrl(o.origin, webllmId) });
     await registry.put(registryUrl(o.origin, webllmId), new Response(JSON.stringify(record), { headers: { 'Content-Type': 'application/json' } }));
     return record;
@@ -198,7 +201,8 @@ function parseRecord(raw: unknown): EvolvedModel | null {
     isMlcQuantization(b.quantization);
   if (!ok) return null;
   const report = r.report && typeof r.report === 'object' ? (r.report as EvolvedReport) : null;
-  return { webllmId: r.webllmId!, name: r.name!, base: { webllmId: b.webllmId!, quantization: b.quantization!, modelLib: b.modelLib! }, model: r.model!, bytes: r.bytes!, createdAt: r.createdAt!, report };
+  const adapterId = typeof r.adapterId === 'string' ? r.adapterId : null;
+  return { webllmId: r.webllmId!, name: r.name!, base: { webllmId: b.webllmId!, quantization: b.quantization!, modelLib: b.modelLib! }, model: r.model!, bytes: r.bytes!, createdAt: r.createdAt!, report, adapterId };
 }
 
 /** Every evolved model in this browser, oldest first. Unreadable records are skipped. */
@@ -221,20 +225,35 @@ function originOf(m: EvolvedModel): string {
   return new URL(m.model).origin;
 }
 
-export async function renameEvolvedModel(caches: WritableCacheStorage, webllmId: string, name: string): Promise<EvolvedModel> {
+/** The latest evolved model made from `adapterId` on top of the catalog build `baseWebllmId`, or null. */
+export async function findEvolvedForAdapter(caches: WritableCacheStorage, adapterId: string, baseWebllmId: string): Promise<EvolvedModel | null> {
+  const all = (await listEvolvedModels(caches)).filter((m) => m.adapterId === adapterId && m.base.webllmId === baseWebllmId);
+  return all.at(-1) ?? null;
+}
+
+async function rewrite(caches: WritableCacheStorage, webllmId: string, change: (m: EvolvedModel) => EvolvedModel, what: string): Promise<EvolvedModel> {
   const m = await findEvolvedModel(caches, webllmId);
   if (!m) throw new AppError('not-found', `There is no evolved model "${webllmId}" in this browser.`);
-  const trimmed = name.trim();
-  if (!trimmed) throw new AppError('bad-input', 'An evolved model needs a name.');
-  const next = { ...m, name: trimmed.slice(0, 200) };
+  const next = change(m);
   const registry = await caches.open(EVOLVED_REGISTRY_SCOPE);
   try {
     await registry.put(registryUrl(originOf(m), webllmId), new Response(JSON.stringify(next), { headers: { 'Content-Type': 'application/json' } }));
   } catch (e) {
-    if (isQuotaExceeded(e)) throw new AppError('quota-exceeded', 'The browser\'s storage is full, so the new name was not saved.', { cause: e });
+    if (isQuotaExceeded(e)) throw new AppError('quota-exceeded', `The browser's storage is full, so ${what} was not saved.`, { cause: e });
     throw e;
   }
   return next;
+}
+
+export async function renameEvolvedModel(caches: WritableCacheStorage, webllmId: string, name: string): Promise<EvolvedModel> {
+  const trimmed = name.trim();
+  if (!trimmed) throw new AppError('bad-input', 'An evolved model needs a name.');
+  return rewrite(caches, webllmId, (m) => ({ ...m, name: trimmed.slice(0, 200) }), 'the new name');
+}
+
+/** Stores what a measurement found (logit retention) in the model's record. */
+export async function updateEvolvedReport(caches: WritableCacheStorage, webllmId: string, report: EvolvedReport): Promise<EvolvedModel> {
+  return rewrite(caches, webllmId, (m) => ({ ...m, report }), 'the merge report');
 }
 
 /** Deletes an evolved model's files and record (never the base's library). Returns cache entries removed. */

@@ -1,0 +1,524 @@
+/*
+ * The Llama-family forward pass for inference, as WebAssembly SIMD kernels working in tfjs-wasm's own memory
+ * (src/core/kernels/ loads this module with tfjs-wasm's WebAssembly.Memory as its memory). Every pointer is a
+ * byte offset into that memory, given by the caller from tfjs tensors; nothing here allocates.
+ *
+ * The module must not own memory: no data segments (constants are immediates) and no globals besides the
+ * stack pointer, which the caller points at a scratch block of its own (kernels/build.ts checks both).
+ *
+ * Layouts (row-major):
+ *   x, h, y         [rows, n] activations, one row per token (B·T rows)
+ *   W  (f32)        [in, out]  (the model's own layout: x·W)
+ *   Q  (int8)       [out, in], groups of 32 along `in`; S [out, in/32] scales: w ≈ Q·S   (8-bit weights)
+ *   xq (int8)       [rows, in] activations quantized per group of 32, xs [rows, in/32] their scales
+ *   K, V            [nKV, cap, hD] one row's cache of one layer
+ *
+ * Work split for threads: matmuls take an output column range [j0, j1), attention a kv-head range [j0, j1); the
+ * caller splits and runs ranges on several instances of this module over the same shared memory (see srs_run).
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define GROUP 32
+
+typedef float f32;
+
+static inline f32 hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/* e^x to about 1 ulp in [-87, 88] (Cephes-style: x = n·ln2 + r, polynomial for e^r); 0 below, +inf above. */
+static inline f32 exp_f32(f32 x) {
+  if (x > 88.7f) return __builtin_inff();
+  if (x < -87.0f) return 0.0f;
+  f32 n = __builtin_rintf(x * 1.44269504088896341f);
+  f32 r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  f32 p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  f32 e = p * r * r + r + 1.0f;
+  union { f32 f; uint32_t u; } s;
+  s.u = (uint32_t)((int32_t)n + 127) << 23;
+  return e * s.f;
+}
+
+/* out[r] = x[r] / sqrt(mean(x[r]²) + eps) · w, for `rows` rows of n. out may be x. */
+EXPORT(srs_rmsnorm) void srs_rmsnorm(const f32 *x, int rows, int n, const f32 *w, f32 eps, f32 *out) {
+  for (int r = 0; r < rows; r++) {
+    const f32 *xr = x + (long)r * n;
+    f32 *o = out + (long)r * n;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      v128_t v = wasm_v128_load(xr + i);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(v, v));
+    }
+    f32 ss = hsum(acc);
+    for (; i < n; i++) ss += xr[i] * xr[i];
+    f32 inv = 1.0f / __builtin_sqrtf(ss / (f32)n + eps);
+    v128_t vinv = wasm_f32x4_splat(inv);
+    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(o + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(xr + i), vinv), wasm_v128_load(w + i)));
+    for (; i < n; i++) o[i] = xr[i] * inv * w[i];
+  }
+}
+
+/*
+ * y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out].
+ * Tiles: a block of columns whose outputs for all x rows stay in L1 (8192 columns for one row, so that decoding
+ * streams each row of W from memory in one go) × 8 rows of W at a time, reused for every x row.
+ */
+/*
+ * Two x rows × sixteen output columns (one cache line of W per input) at a time, over inputs [k0, k1), eight
+ * accumulators in registers: the prefill's matmul. y[r, j] for r in [r0, r0 + 2) and j in [c, c + 16).
+ */
+static inline void gemm_2x16(const f32 *x, int in, const f32 *W, int out, const f32 *bias, f32 *y, int r0, int c, int k0, int k1, int accumulate) {
+  const f32 *x0 = x + (long)r0 * in, *x1 = x0 + in;
+  v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+  const f32 *w = W + (long)k0 * out + c;
+  for (int i = k0; i < k1; i++, w += out) {
+    v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4), w2 = wasm_v128_load(w + 8), w3 = wasm_v128_load(w + 12);
+    v128_t s0 = wasm_f32x4_splat(x0[i]), s1 = wasm_f32x4_splat(x1[i]);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s0, w0));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s0, w1));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s0, w2));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s0, w3));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(s1, w0));
+    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(s1, w1));
+    b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(s1, w2));
+    b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(s1, w3));
+  }
+  f32 *y0 = y + (long)r0 * out + c, *y1 = y0 + out;
+  /* The first block of inputs starts from the bias (and y when accumulating), later ones from y. */
+#define PUT(yp, a, off) wasm_v128_store(yp + off, wasm_f32x4_add(k0 > 0 || accumulate ? wasm_v128_load(yp + off) : z, wasm_f32x4_add(a, bias && k0 == 0 ? wasm_v128_load(bias + c + off) : z)))
+  PUT(y0, a0, 0); PUT(y0, a1, 4); PUT(y0, a2, 8); PUT(y0, a3, 12);
+  PUT(y1, b0, 0); PUT(y1, b1, 4); PUT(y1, b2, 8); PUT(y1, b3, 12);
+#undef PUT
+}
+
+static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate);
+
+/* y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out]. */
+EXPORT(srs_matmul_f32)
+void srs_matmul_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  int full = rows >= 4 ? rows & ~1 : 0;
+  int c1 = j0 + ((j1 - j0) & ~15);
+  if (full > 0 && c1 > j0) {
+    /* Panels of 16 columns × 128 inputs (8 KB of W: in L1 for every row pair). */
+    for (int c = j0; c < c1; c += 16)
+      for (int k0 = 0; k0 < in; k0 += 128)
+        for (int r = 0; r < full; r += 2) gemm_2x16(x, in, W, out, bias, y, r, c, k0, k0 + 128 < in ? k0 + 128 : in, accumulate);
+    if (c1 < j1) matvec_f32(x, full, W, bias, y, in, out, c1, j1, accumulate);
+  } else full = 0;
+  if (full < rows) matvec_f32(x + (long)full * in, rows - full, W, bias, y + (long)full * out, in, out, j0, j1, accumulate);
+}
+
+static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15;
+  if (BLOCK < 64) BLOCK = 64;
+  for (int c0 = j0; c0 < j1; c0 += BLOCK) {
+    int c1 = c0 + BLOCK < j1 ? c0 + BLOCK : j1;
+    for (int r = 0; r < rows; r++) {
+      f32 *yr = y + (long)r * out;
+      for (int j = c0; j < c1; j++) yr[j] = (accumulate ? yr[j] : 0.0f) + (bias ? bias[j] : 0.0f);
+    }
+    int i = 0;
+    for (; i + 8 <= in; i += 8) {
+      const f32 *w0 = W + (long)i * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out, *w4 = w3 + out, *w5 = w4 + out, *w6 = w5 + out, *w7 = w6 + out;
+      for (int r = 0; r < rows; r++) {
+        const f32 *xr = x + (long)r * in + i;
+        v128_t a0 = wasm_f32x4_splat(xr[0]), a1 = wasm_f32x4_splat(xr[1]), a2 = wasm_f32x4_splat(xr[2]), a3 = wasm_f32x4_splat(xr[3]);
+        v128_t a4 = wasm_f32x4_splat(xr[4]), a5 = wasm_f32x4_splat(xr[5]), a6 = wasm_f32x4_splat(xr[6]), a7 = wasm_f32x4_splat(xr[7]);
+        f32 *yr = y + (long)r * out;
+        int j = c0;
+        for (; j + 4 <= c1; j += 4) {
+          v128_t s0 = wasm_f32x4_add(wasm_f32x4_mul(a0, wasm_v128_load(w0 + j)), wasm_f32x4_mul(a1, wasm_v128_load(w1 + j)));
+          v128_t s1 = wasm_f32x4_add(wasm_f32x4_mul(a2, wasm_v128_load(w2 + j)), wasm_f32x4_mul(a3, wasm_v128_load(w3 + j)));
+          v128_t s2 = wasm_f32x4_add(wasm_f32x4_mul(a4, wasm_v128_load(w4 + j)), wasm_f32x4_mul(a5, wasm_v128_load(w5 + j)));
+          v128_t s3 = wasm_f32x4_add(wasm_f32x4_mul(a6, wasm_v128_load(w6 + j)), wasm_f32x4_mul(a7, wasm_v128_load(w7 + j)));
+          wasm_v128_store(yr + j, wasm_f32x4_add(wasm_v128_load(yr + j), wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3))));
+        }
+        for (; j < c1; j++) yr[j] += ((xr[0] * w0[j] + xr[1] * w1[j]) + (xr[2] * w2[j] + xr[3] * w3[j])) + ((xr[4] * w4[j] + xr[5] * w5[j]) + (xr[6] * w6[j] + xr[7] * w7[j]));
+      }
+    }
+    for (; i < in; i++) {
+      const f32 *wi = W + (long)i * out;
+      for (int r = 0; r < rows; r++) {
+        f32 xv = x[(long)r * in + i];
+        f32 *yr = y + (long)r * out;
+        for (int j = c0; j < c1; j++) yr[j] += xv * wi[j];
+      }
+    }
+  }
+}
+
+/* Quantizes rows of x [rows, in] to int8 per group of 32 (in % 32 == 0): xq = round(x / s), s = max|x| / 127. */
+EXPORT(srs_quantize_rows) void srs_quantize_rows(const f32 *x, int rows, int in, int8_t *xq, f32 *xs) {
+  int groups = in / GROUP;
+  for (int r = 0; r < rows; r++) {
+    for (int g = 0; g < groups; g++) {
+      const f32 *v = x + (long)r * in + g * GROUP;
+      v128_t m = wasm_f32x4_splat(0.0f);
+      for (int k = 0; k < GROUP; k += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(v + k)));
+      f32 amax = wasm_f32x4_extract_lane(m, 0);
+      for (int l = 1; l < 4; l++) {
+        f32 e = l == 1 ? wasm_f32x4_extract_lane(m, 1) : l == 2 ? wasm_f32x4_extract_lane(m, 2) : wasm_f32x4_extract_lane(m, 3);
+        amax = e > amax ? e : amax;
+      }
+      f32 s = amax / 127.0f;
+      f32 inv = s > 0.0f ? 1.0f / s : 0.0f;
+      xs[(long)r * groups + g] = s;
+      int8_t *q = xq + (long)r * in + g * GROUP;
+      v128_t vinv = wasm_f32x4_splat(inv);
+      for (int k = 0; k < GROUP; k += 16) {
+        v128_t i0 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k), vinv)));
+        v128_t i1 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k + 4), vinv)));
+        v128_t i2 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k + 8), vinv)));
+        v128_t i3 = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(v + k + 12), vinv)));
+        v128_t h0 = wasm_i16x8_narrow_i32x4(i0, i1), h1 = wasm_i16x8_narrow_i32x4(i2, i3);
+        wasm_v128_store(q + k, wasm_i8x16_narrow_i16x8(h0, h1));
+      }
+    }
+  }
+}
+
+/* Σ over one group of 32: int8 · int8 → int32 lanes. */
+static inline v128_t dot32(const int8_t *a, const int8_t *b) {
+  v128_t a0 = wasm_v128_load(a), a1 = wasm_v128_load(a + 16);
+  v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 16);
+  v128_t d = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a0), wasm_i16x8_extend_low_i8x16(b0));
+  d = wasm_i32x4_add(d, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a0), wasm_i16x8_extend_high_i8x16(b0)));
+  d = wasm_i32x4_add(d, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a1), wasm_i16x8_extend_low_i8x16(b1)));
+  return wasm_i32x4_add(d, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a1), wasm_i16x8_extend_high_i8x16(b1)));
+}
+
+/*
+ * y[r, j] = Σ_g S[j, g]·xs[r, g]·Σ_{k∈g} Q[j, k]·xq[r, k] (+ bias[j]) (+ y[r, j] when accumulate), j in [j0, j1).
+ * Q [out, in] int8, S [out, in/32]. Blocks of 8 weight rows are reused for every activation row.
+ */
+EXPORT(srs_matmul_q8)
+void srs_matmul_q8(const int8_t *xq, const f32 *xs, int rows, const int8_t *Q, const f32 *S, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  int groups = in / GROUP;
+  const int BLOCK = 8;
+  for (int b0 = j0; b0 < j1; b0 += BLOCK) {
+    int b1 = b0 + BLOCK < j1 ? b0 + BLOCK : j1;
+    for (int r = 0; r < rows; r++) {
+      const int8_t *xr = xq + (long)r * in;
+      const f32 *sr = xs + (long)r * groups;
+      f32 *yr = y + (long)r * out;
+      for (int j = b0; j < b1; j++) {
+        const int8_t *qj = Q + (long)j * in;
+        const f32 *sj = S + (long)j * groups;
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int g = 0; g < groups; g++) {
+          v128_t d = dot32(qj + g * GROUP, xr + g * GROUP);
+          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(d), wasm_f32x4_splat(sj[g] * sr[g])));
+        }
+        f32 v = hsum(acc) + (bias ? bias[j] : 0.0f);
+        yr[j] = accumulate ? yr[j] + v : v;
+      }
+    }
+  }
+}
+
+/*
+ * RoPE (rotate_half form) on x [rows, heads, hD] in place, with cos/sin [rows, hD] for each row's position, then
+ * x *= scale (1/√hD for queries, 1 for keys).
+ */
+EXPORT(srs_rope) void srs_rope(f32 *x, int rows, int heads, int hD, const f32 *cos, const f32 *sin, f32 scale) {
+  int half = hD / 2;
+  for (int r = 0; r < rows; r++) {
+    const f32 *c = cos + (long)r * hD, *s = sin + (long)r * hD;
+    for (int h = 0; h < heads; h++) {
+      f32 *v = x + ((long)r * heads + h) * hD;
+      for (int i = 0; i < half; i++) {
+        f32 a = v[i], b = v[i + half];
+        v[i] = (a * c[i] + (-b) * s[i]) * scale;
+        v[i + half] = (b * c[i + half] + a * s[i + half]) * scale;
+      }
+    }
+  }
+}
+
+/* gate[i] = silu(gate[i])·up[i] = gate·sigmoid(gate)·up. */
+EXPORT(srs_silu_mul) void srs_silu_mul(f32 *gate, const f32 *up, int n) {
+  for (int i = 0; i < n; i++) {
+    f32 g = gate[i];
+    gate[i] = g * (1.0f / (1.0f + exp_f32(-g))) * up[i];
+  }
+}
+
+/* Writes T new keys (or values) src [T, nKV·hD] of one cache row into C [nKV, cap, hD] at positions pos…pos+T−1. */
+EXPORT(srs_kv_write) void srs_kv_write(const f32 *src, f32 *C, int T, int nKV, int hD, int cap, int pos) {
+  for (int t = 0; t < T; t++)
+    for (int j = 0; j < nKV; j++) {
+      const f32 *s = src + ((long)t * nKV + j) * hD;
+      f32 *d = C + ((long)j * cap + pos + t) * hD;
+      for (int i = 0; i < hD; i++) d[i] = s[i];
+    }
+}
+
+/* e^x for four lanes, as exp_f32 (0 below −87). */
+static inline v128_t exp_f32x4(v128_t x) {
+  v128_t tiny = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.0f));
+  x = wasm_f32x4_min(x, wasm_f32x4_splat(88.7f));
+  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(e, scale), tiny);
+}
+
+/* [Σa, Σb, Σc, Σd] of four vectors. */
+static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+  v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/*
+ * Scores of two query heads qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
+ * key vector loaded once for both heads. Masked keys (real[s] == 0) score −1e9.
+ */
+static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa, f32 *sb) {
+  int s = 0;
+  v128_t z = wasm_f32x4_splat(0.0f);
+  for (; s + 4 <= S; s += 4) {
+    const f32 *k0 = K + (long)s * hD, *k1 = k0 + hD, *k2 = k1 + hD, *k3 = k2 + hD;
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+    for (int i = 0; i < hD; i += 4) {
+      v128_t va = wasm_v128_load(qa + i), vb = wasm_v128_load(qb + i);
+      v128_t w0 = wasm_v128_load(k0 + i), w1 = wasm_v128_load(k1 + i), w2 = wasm_v128_load(k2 + i), w3 = wasm_v128_load(k3 + i);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(va, w0));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(va, w1));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(va, w2));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, w3));
+      b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(vb, w0));
+      b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(vb, w1));
+      b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(vb, w2));
+      b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(vb, w3));
+    }
+    wasm_v128_store(sa + s, hsum4(a0, a1, a2, a3));
+    wasm_v128_store(sb + s, hsum4(b0, b1, b2, b3));
+  }
+  for (; s < S; s++) {
+    const f32 *k = K + (long)s * hD;
+    v128_t a = z, b = z;
+    for (int i = 0; i < hD; i += 4) {
+      v128_t w = wasm_v128_load(k + i);
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), w));
+      b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(qb + i), w));
+    }
+    sa[s] = hsum(a);
+    sb[s] = hsum(b);
+  }
+  for (s = 0; s < S; s++)
+    if (!real[s]) sa[s] = sb[s] = -1e9f;
+}
+
+/* sc[0…S) ← softmax(sc) in place. */
+static void softmax_inplace(f32 *sc, int S) {
+  f32 m = -1e30f;
+  for (int s = 0; s < S; s++) m = sc[s] > m ? sc[s] : m;
+  v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0.0f);
+  int s = 0;
+  for (; s + 4 <= S; s += 4) {
+    v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(sc + s), vm));
+    wasm_v128_store(sc + s, e);
+    acc = wasm_f32x4_add(acc, e);
+  }
+  f32 sum = hsum(acc);
+  for (; s < S; s++) sum += sc[s] = exp_f32(sc[s] - m);
+  v128_t inv = wasm_f32x4_splat(1.0f / sum);
+  for (s = 0; s + 4 <= S; s += 4) wasm_v128_store(sc + s, wasm_f32x4_mul(wasm_v128_load(sc + s), inv));
+  for (; s < S; s++) sc[s] *= 1.0f / sum;
+}
+
+/* o[0…hD) = Σ_s p[s]·V[s] (hD % 4 == 0), eight output vectors in registers at a time. */
+static void weighted_values(const f32 *p, const f32 *V, int S, int hD, f32 *o) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  int i0 = 0;
+  for (; i0 + 32 <= hD; i0 += 32) {
+    v128_t o0 = z, o1 = z, o2 = z, o3 = z, o4 = z, o5 = z, o6 = z, o7 = z;
+    const f32 *v = V + i0;
+    for (int s = 0; s < S; s++, v += hD) {
+      v128_t w = wasm_f32x4_splat(p[s]);
+      o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(w, wasm_v128_load(v)));
+      o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(w, wasm_v128_load(v + 4)));
+      o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(w, wasm_v128_load(v + 8)));
+      o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(w, wasm_v128_load(v + 12)));
+      o4 = wasm_f32x4_add(o4, wasm_f32x4_mul(w, wasm_v128_load(v + 16)));
+      o5 = wasm_f32x4_add(o5, wasm_f32x4_mul(w, wasm_v128_load(v + 20)));
+      o6 = wasm_f32x4_add(o6, wasm_f32x4_mul(w, wasm_v128_load(v + 24)));
+      o7 = wasm_f32x4_add(o7, wasm_f32x4_mul(w, wasm_v128_load(v + 28)));
+    }
+    wasm_v128_store(o + i0, o0); wasm_v128_store(o + i0 + 4, o1); wasm_v128_store(o + i0 + 8, o2); wasm_v128_store(o + i0 + 12, o3);
+    wasm_v128_store(o + i0 + 16, o4); wasm_v128_store(o + i0 + 20, o5); wasm_v128_store(o + i0 + 24, o6); wasm_v128_store(o + i0 + 28, o7);
+  }
+  for (; i0 < hD; i0 += 4) {
+    v128_t a = z;
+    for (int s = 0; s < S; s++) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_f32x4_splat(p[s]), wasm_v128_load(V + (long)s * hD + i0)));
+    wasm_v128_store(o + i0, a);
+  }
+}
+
+/*
+ * Causal attention of one cache row for the query heads of kv heads [j0, j1): q [T, nH·hD] (scaled and rotated),
+ * K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 =
+ * padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv head h / (nH / nKV); a kv
+ * head's query heads are scored two at a time. hD % 4 == 0. scores: scratch of ≥ 2·(L + T) floats per kv head
+ * (j − j0)·2·cap… out [T, nH·hD].
+ */
+EXPORT(srs_attention)
+void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1) {
+  int groups = nH / nKV;
+  for (int j = j0; j < j1; j++) {
+    const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
+    f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
+    for (int t = 0; t < T; t++) {
+      int S = L + t + 1;
+      for (int g = 0; g < groups; g += 2) {
+        int ha = j * groups + g, hb = g + 1 < groups ? ha + 1 : ha;
+        const f32 *qa = q + ((long)t * nH + ha) * hD, *qb = q + ((long)t * nH + hb) * hD;
+        scores2(qa, qb, Kj, real, S, hD, sa, sb);
+        softmax_inplace(sa, S);
+        weighted_values(sa, Vj, S, hD, out + ((long)t * nH + ha) * hD);
+        if (hb != ha) {
+          softmax_inplace(sb, S);
+          weighted_values(sb, Vj, S, hD, out + ((long)t * nH + hb) * hD);
+        }
+      }
+    }
+  }
+}
+
+/* Index of the largest of n values (the first on ties; NaN never wins). */
+EXPORT(srs_argmax) int srs_argmax(const f32 *x, int n) {
+  int best = 0;
+  f32 m = x[0];
+  for (int i = 1; i < n; i++)
+    if (x[i] > m) {
+      m = x[i];
+      best = i;
+    }
+  return best;
+}
+
+/* y[i] += x[i] (residual). */
+EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_v128_load(x + i)));
+  for (; i < n; i++) y[i] += x[i];
+}
+
+/*
+ * Threads. Helper instances of this module (one per extra thread, in workers, over the same shared memory) sit
+ * in srs_worker_loop; the caller's thread runs a job with srs_run and takes chunks of it too, so a helper that
+ * the OS has not scheduled yet only costs the chunk it has already taken. A job is one of the functions above
+ * over a range of output columns (matmuls) or query heads (attention), split into `chunks` equal ranges.
+ *
+ * Control block (int32 words, from the caller's memory): see CTRL_*. `ticket` (64 bits, words 6-7) packs the
+ * job's generation (high 32 bits), its chunk count and the next chunk (16 bits each), all set by srs_run in one
+ * store: a helper decides from that one word whether a chunk is left, so a helper that lags behind can neither
+ * take a chunk of a newer job nor count an older job's chunk count against a newer job's ticket (the chunk
+ * count word is rewritten by the caller for the next job before srs_run publishes it). Without threads (the module built without atomics, or no helpers) srs_run runs the
+ * whole job on the caller's thread.
+ */
+enum { CTRL_GEN = 0, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_TICKET = 6, CTRL_ARGS = 8, CTRL_WORDS = 32 };
+enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_EXIT = 99 };
+
+static void run_chunk(const int32_t *c, int chunk) {
+  const int32_t *a = c + CTRL_ARGS;
+  int chunks = c[CTRL_CHUNKS];
+  switch (c[CTRL_KIND]) {
+    case JOB_MATMUL_F32: {
+      int out = a[6], step = (out / chunks + 3) & ~3, j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
+      if (chunk == chunks - 1) j1 = out;
+      if (j0 < j1) srs_matmul_f32((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
+      break;
+    }
+    case JOB_MATMUL_Q8: {
+      int out = a[7], step = (out + chunks - 1) / chunks, j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
+      if (j0 < j1) srs_matmul_q8((const int8_t *)a[0], (const f32 *)a[1], a[2], (const int8_t *)a[3], (const f32 *)a[4], (const f32 *)a[5], (f32 *)a[6], a[8], out, j0, j1, a[9]);
+      break;
+    }
+    case JOB_ATTENTION: {
+      /* one chunk per kv head; scores scratch per chunk: a[10] + chunk · a[11] floats */
+      srs_attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], chunk, chunk + 1);
+      break;
+    }
+  }
+}
+
+#ifdef __wasm_atomics__
+static int take_chunks(int32_t *c, uint32_t gen) {
+  uint64_t *ticket = (uint64_t *)(c + CTRL_TICKET);
+  int took = 0;
+  for (;;) {
+    uint64_t t = __atomic_load_n(ticket, __ATOMIC_ACQUIRE);
+    int next = (int)(t & 0xffff), chunks = (int)(t >> 16 & 0xffff);
+    if ((uint32_t)(t >> 32) != gen || next >= chunks) return took;
+    if (!__atomic_compare_exchange_n(ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+    run_chunk(c, next);
+    __atomic_fetch_add(&c[CTRL_DONE], 1, __ATOMIC_RELEASE);
+    took++;
+  }
+}
+
+/* A helper's life: wait for a new generation, take chunks, repeat; returns on JOB_EXIT. */
+EXPORT(srs_worker_loop) void srs_worker_loop(int32_t *c) {
+  uint32_t seen = (uint32_t)__atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE);
+  for (;;) {
+    uint32_t gen;
+    int spins = 0;
+    /* Spin a little first (jobs of one pass follow each other within microseconds), then sleep. */
+    while ((gen = (uint32_t)__atomic_load_n(&c[CTRL_GEN], __ATOMIC_ACQUIRE)) == seen) {
+      if (++spins > 20000) __builtin_wasm_memory_atomic_wait32(&c[CTRL_GEN], (int32_t)seen, -1);
+    }
+    seen = gen;
+    if (c[CTRL_KIND] == JOB_EXIT) return;
+    take_chunks(c, gen);
+  }
+}
+#endif
+
+/* Runs the job described in the control block (kind, args, chunks set by the caller) to completion. */
+EXPORT(srs_run) void srs_run(int32_t *c) {
+  int chunks = c[CTRL_CHUNKS];
+#ifdef __wasm_atomics__
+  if (c[CTRL_HELPERS] > 0 && chunks > 1) {
+    uint32_t gen = (uint32_t)c[CTRL_GEN] + 1;
+    __atomic_store_n(&c[CTRL_DONE], 0, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)(c + CTRL_TICKET), (uint64_t)gen << 32 | (uint64_t)(chunks & 0xffff) << 16, __ATOMIC_RELEASE);
+    __atomic_store_n(&c[CTRL_GEN], (int32_t)gen, __ATOMIC_RELEASE);
+    __builtin_wasm_memory_atomic_notify(&c[CTRL_GEN], (unsigned)c[CTRL_HELPERS]);
+    take_chunks(c, gen);
+    while (__atomic_load_n(&c[CTRL_DONE], __ATOMIC_ACQUIRE) < chunks) {
+    }
+    return;
+  }
+#endif
+  for (int i = 0; i < chunks; i++) run_chunk(c, i);
+}
+
+/* Asks every helper to return from srs_worker_loop. */
+EXPORT(srs_stop_helpers) void srs_stop_helpers(int32_t *c) {
+  c[CTRL_KIND] = JOB_EXIT;
+#ifdef __wasm_atomics__
+  __atomic_store_n(&c[CTRL_GEN], (int32_t)((uint32_t)c[CTRL_GEN] + 1), __ATOMIC_RELEASE);
+  __builtin_wasm_memory_atomic_notify(&c[CTRL_GEN], (unsigned)c[CTRL_HELPERS]);
+#endif
+}

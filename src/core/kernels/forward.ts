@@ -1,0 +1,342 @@
+/**
+ * The decoder's inference pass on the wasm kernels (module.ts), for prefill and decode alike: what
+ * model/llama.ts computes, for B rows of T new tokens through a KernelKvCache, returning the logits of each
+ * row's last position only. Per layer, in tfjs-wasm's heap and without a tfjs kernel launch:
+ *
+ *   h = rms_norm(x)                    once, the input of q, k and v (8-bit: quantized once for all three)
+ *   q, k, v = h·Wq, h·Wk, h·Wv (+ biases); qwen3's q/k norms; RoPE (q also scaled by 1/√hD)
+ *   K[L…L+T), V[L…L+T) = k, v          one write per layer into the cache
+ *   x += attention(q, K, V)·Wo         causal, padded positions masked
+ *   h = rms_norm(x); x += (silu(h·Wg) · h·Wu)·Wd
+ *
+ * Weights are the model's own tfjs tensors, read by address (F32), or 8-bit copies made by `quantizeModel`
+ * (int8 with one f32 scale per group of 32 inputs, dequantized inside the matmul kernel; activations are
+ * quantized per group of 32 too, as llama.cpp does for its Q8_0 weights).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AppError } from '../errors.ts';
+import { ropeAngles, ropeInverseFrequencies } from '../model/rope.ts';
+import type { ModelConfig } from '../model/types.ts';
+import type { LayerWeights, ModelWeights } from '../model/weights.ts';
+import type { KernelKvCache } from './kv-cache.ts';
+import { CTRL, JOB, type Kernels } from './module.ts';
+import { addressOf, GROUP, quantizedWeightsOf, type Proj, type QuantizedWeights } from './quantize.ts';
+
+interface LayerPtrs {
+  inputNorm: number;
+  postNorm: number;
+  q: Proj;
+  k: Proj;
+  v: Proj;
+  o: Proj;
+  gate: Proj;
+  up: Proj;
+  down: Proj;
+  qBias: number;
+  kBias: number;
+  vBias: number;
+  oBias: number;
+  qNorm: number;
+  kNorm: number;
+}
+
+/** Whether the kernels can run this configuration. */
+export function kernelsSupport(c: ModelConfig): boolean {
+  return c.headDim % 4 === 0 && c.numHeads % c.numKvHeads === 0;
+}
+
+/** Scratch buffers of a pass over N rows. */
+interface Scratch {
+  rows: number;
+  base: number;
+  x: number;
+  h: number;
+  q: number;
+  k: number;
+  v: number;
+  att: number;
+  gate: number;
+  up: number;
+  xq: number;
+  xs: number;
+  cos: number;
+  sin: number;
+}
+
+/** Runs passes of one model on the kernels; holds scratch space between calls (free with dispose). */
+export class KernelRunner {
+  readonly #k: Kernels;
+  readonly #c: ModelConfig;
+  readonly #w: ModelWeights;
+  readonly #inv: Float64Array;
+  #scratch: Scratch | null = null;
+  #scores = 0;
+  #scoresFloats = 0;
+  #logits = 0;
+  #logitsRows = 0;
+  #last = 0;
+  /** Whether this pass's jobs go to the helper threads too. */
+  #pool = false;
+  /** When set, each step adds its time per kind of work here (ms and calls; `other` = norms, RoPE, SiLU, cache writes, embedding). */
+  profile: Map<string, { ms: number; calls: number }> | null = null;
+
+  constructor(kernels: Kernels, config: ModelConfig, weights: ModelWeights) {
+    this.#k = kernels;
+    this.#c = config;
+    this.#w = weights;
+    this.#inv = ropeInverseFrequencies(config);
+  }
+
+  get kernels(): Kernels {
+    return this.#k;
+  }
+
+  /**
+   * Feeds ids [B][T] (every row the same T) through `cache` and returns the address of the logits of each row's
+   * last position, [B, V] (valid until the next call). `newReal` marks left padding.
+   */
+  step(cache: KernelKvCache, ids: readonly (readonly number[])[], newReal?: ReadonlyArray<ArrayLike<number>> | null): number {
+    const c = this.#c;
+    const B = ids.length;
+    const T = ids[0].length;
+    const N = B * T;
+    const { hiddenSize: H, intermediateSize: I, numHeads: nH, numKvHeads: nKV, headDim: hD } = c;
+    const qD = nH * hD;
+    const kvD = nKV * hD;
+    if (B !== cache.batch) throw new AppError('internal', `KernelRunner.step: ${B} rows for a cache of ${cache.batch}.`);
+    const L = cache.length;
+    const choice = this.#k.helperChoice;
+    const mode = choice ? (T === 1 ? choice.next() : choice.current) : 'single';
+    this.#pool = mode === 'pool';
+    const t0 = performance.now();
+    this.#timedInStep = 0;
+    const positions = cache.plan(T, newReal);
+    const s = this.#scratchFor(N);
+    const k = this.#k;
+    const e = k.exports;
+    const layers = this.#layers();
+    const q8 = quantizedWeightsOf(this.#w);
+
+    // Token vectors and the step's RoPE angles.
+    this.#embed(ids, s.x, q8);
+    const { cos, sin } = ropeAngles(this.#inv, positions);
+    k.f32(s.cos, N * hD).set(cos);
+    k.f32(s.sin, N * hD).set(sin);
+    this.#reserveScores(2 * nKV * cache.capacity);
+
+    const eps = c.rmsNormEps;
+    for (let li = 0; li < c.numLayers; li++) {
+      const l = layers[li];
+      e.srs_rmsnorm(s.x, N, H, l.inputNorm, eps, s.h);
+      const hq = this.#quantizeIfNeeded([l.q, l.k, l.v], s.h, N, H, s);
+      this.#matmul(l.q, s.h, hq, N, l.qBias, s.q, false);
+      this.#matmul(l.k, s.h, hq, N, l.kBias, s.k, false);
+      this.#matmul(l.v, s.h, hq, N, l.vBias, s.v, false);
+      if (l.qNorm) e.srs_rmsnorm(s.q, N * nH, hD, l.qNorm, eps, s.q);
+      if (l.kNorm) e.srs_rmsnorm(s.k, N * nKV, hD, l.kNorm, eps, s.k);
+      e.srs_rope(s.q, N, nH, hD, s.cos, s.sin, 1 / Math.sqrt(hD));
+      e.srs_rope(s.k, N, nKV, hD, s.cos, s.sin, 1);
+      const rowBytes = cache.rowFloats() * 4;
+      for (let b = 0; b < B; b++) {
+        e.srs_kv_write(s.k + b * T * kvD * 4, cache.keys[li] + b * rowBytes, T, nKV, hD, cache.capacity, L);
+        e.srs_kv_write(s.v + b * T * kvD * 4, cache.values[li] + b * rowBytes, T, nKV, hD, cache.capacity, L);
+        this.#attention(s.q + b * T * qD * 4, cache.keys[li] + b * rowBytes, cache.values[li] + b * rowBytes, cache.real + b * cache.capacity, T, L, cache.capacity, s.att + b * T * qD * 4);
+      }
+      this.#matmul(l.o, s.att, this.#quantizeIfNeeded([l.o], s.att, N, qD, s), N, l.oBias, s.x, true);
+      e.srs_rmsnorm(s.x, N, H, l.postNorm, eps, s.h);
+      const h2 = this.#quantizeIfNeeded([l.gate, l.up], s.h, N, H, s);
+      this.#matmul(l.gate, s.h, h2, N, 0, s.gate, false);
+      this.#matmul(l.up, s.h, h2, N, 0, s.up, false);
+      e.srs_silu_mul(s.gate, s.up, N * I);
+      this.#matmul(l.down, s.gate, this.#quantizeIfNeeded([l.down], s.gate, N, I, s), N, 0, s.x, true);
+    }
+    cache.length += T;
+
+    // The last position of each row → final norm → LM head.
+    this.#reserveLogits(B);
+    for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(this.#last + b * H * 4, s.x + (b * T + T - 1) * H * 4, s.x + (b * T + T) * H * 4);
+    e.srs_rmsnorm(this.#last, B, H, addressOf(this.#w.finalNorm), eps, this.#last);
+    const head = q8 ? q8.head : this.#f32Proj(this.#w.lmHead ?? this.#w.embedding);
+    this.#matmul(head, this.#last, this.#quantizeIfNeeded([head], this.#last, B, H, s), B, 0, this.#logits, false);
+    const ms = performance.now() - t0;
+    if (choice && T === 1) choice.record(mode, ms);
+    if (this.profile) {
+      this.#add('other', ms - this.#timedInStep);
+      this.#add('step', ms);
+    }
+    return this.#logits;
+  }
+
+  /** Row b of the logits [V], copied out of the heap. */
+  logitsRow(b: number): Float32Array {
+    const V = this.#c.vocabSize;
+    return this.#k.f32(this.#logits + b * V * 4, V).slice();
+  }
+
+  /** The greedy token of row b, without copying the row out. */
+  argmax(b: number): number {
+    const V = this.#c.vocabSize;
+    return this.#k.exports.srs_argmax(this.#logits + b * V * 4, V);
+  }
+
+  dispose(): void {
+    const k = this.#k;
+    for (const p of [this.#scratch?.base ?? 0, this.#scores, this.#logits, this.#last]) if (p) k.free(p);
+    this.#scratch = null;
+    this.#scores = this.#logits = this.#last = 0;
+    this.#scoresFloats = this.#logitsRows = 0;
+  }
+
+  /** ms of the current step already counted under a named kind. */
+  #timedInStep = 0;
+
+  #add(name: string, ms: number): void {
+    const e = this.profile!.get(name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    this.profile!.set(name, e);
+  }
+
+  /** Runs f, adding its time to `name` when profiling. */
+  #timed(name: string, f: () => void): void {
+    if (!this.profile) return f();
+    const t0 = performance.now();
+    f();
+    const ms = performance.now() - t0;
+    this.#timedInStep += ms;
+    this.#add(name, ms);
+  }
+
+  #f32Proj(t: tf.Tensor2D): Proj {
+    return { kind: 'f32', w: addressOf(t), in: t.shape[0], out: t.shape[1] };
+  }
+
+  /** Addresses of every layer's weights, read afresh each pass (a replaced tensor moves). */
+  #layers(): LayerPtrs[] {
+    const q8 = quantizedWeightsOf(this.#w);
+    return this.#w.layers.map((l: LayerWeights, i) => {
+      const m = q8?.layers[i];
+      const p = (name: 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down'): Proj => m?.[name] ?? this.#f32Proj(l[name]);
+      return {
+        inputNorm: addressOf(l.inputNorm),
+        postNorm: addressOf(l.postAttentionNorm),
+        q: p('q'),
+        k: p('k'),
+        v: p('v'),
+        o: p('o'),
+        gate: p('gate'),
+        up: p('up'),
+        down: p('down'),
+        qBias: addressOf(l.qBias),
+        kBias: addressOf(l.kBias),
+        vBias: addressOf(l.vBias),
+        oBias: addressOf(l.oBias),
+        qNorm: addressOf(l.qNorm),
+        kNorm: addressOf(l.kNorm),
+      };
+    });
+  }
+
+  #embed(ids: readonly (readonly number[])[], x: number, q8: QuantizedWeights | null): void {
+    const { hiddenSize: H, vocabSize: V } = this.#c;
+    const k = this.#k;
+    const out = k.f32(x, ids.length * ids[0].length * H);
+    let r = 0;
+    if (q8 && q8.embedding.kind === 'q8') {
+      const groups = H / GROUP;
+      const q = new Int8Array(k.memory.buffer, q8.embedding.q, V * H);
+      const sc = k.f32(q8.embedding.s, V * groups);
+      for (const row of ids) for (const id of row) {
+        for (let i = 0; i < H; i++) out[r * H + i] = q[id * H + i] * sc[id * groups + Math.floor(i / GROUP)];
+        r++;
+      }
+      return;
+    }
+    const e = k.f32(q8 && q8.embedding.kind === 'f32' ? q8.embedding.w : addressOf(this.#w.embedding), H * V); // [H, V]
+    for (const row of ids) for (const id of row) {
+      for (let i = 0; i < H; i++) out[r * H + i] = e[i * V + id];
+      r++;
+    }
+  }
+
+  /** Quantizes `x` [N, n] once when any of `projs` is 8-bit; returns the scratch holding it (or null). */
+  #quantizeIfNeeded(projs: Proj[], x: number, N: number, n: number, s: Scratch): { xq: number; xs: number } | null {
+    if (!projs.some((p) => p.kind === 'q8')) return null;
+    this.#timed('quantize activations', () => this.#k.exports.srs_quantize_rows(x, N, n, s.xq, s.xs));
+    return { xq: s.xq, xs: s.xs };
+  }
+
+  /** y [N, out] (+)= x·W (+ bias), split over the threads by output columns. */
+  #matmul(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
+    this.#timed(p.kind === 'f32' ? 'matmul f32' : 'matmul 8-bit', () => this.#matmulNow(p, x, xq, N, bias, y, accumulate));
+  }
+
+  #matmulNow(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
+    const k = this.#k;
+    const threads = this.#pool ? k.threads : 1;
+    if (p.kind === 'f32') {
+      if (threads === 1) return k.exports.srs_matmul_f32(x, N, p.w, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);
+      return this.#run(JOB.matmulF32, [x, N, p.w, bias, y, p.in, p.out, accumulate ? 1 : 0], chunksFor(p.out, threads, 16));
+    }
+    if (!xq) throw new AppError('internal', 'an 8-bit projection without quantized inputs');
+    if (threads === 1) return k.exports.srs_matmul_q8(xq.xq, xq.xs, N, p.q, p.s, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);
+    return this.#run(JOB.matmulQ8, [xq.xq, xq.xs, N, p.q, p.s, bias, y, p.out, p.in, accumulate ? 1 : 0], chunksFor(p.out, threads, 4));
+  }
+
+  #attention(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {
+    this.#timed('attention', () => this.#attentionNow(q, K, V, real, T, L, cap, out));
+  }
+
+  #attentionNow(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {
+    const { numHeads: nH, numKvHeads: nKV, headDim: hD } = this.#c;
+    const k = this.#k;
+    if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nKV);
+    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out], nKV);
+  }
+
+  #run(kind: number, args: number[], chunks: number): void {
+    const ctrl = this.#k.i32(this.#k.ctrl, CTRL.words);
+    ctrl[CTRL.kind] = kind;
+    ctrl[CTRL.chunks] = chunks;
+    ctrl.set(args.map((a) => a | 0), CTRL.args);
+    this.#k.exports.srs_run(this.#k.ctrl);
+  }
+
+  #scratchFor(N: number): Scratch {
+    if (this.#scratch && this.#scratch.rows >= N) return this.#scratch;
+    if (this.#scratch) this.#k.free(this.#scratch.base);
+    const { hiddenSize: H, intermediateSize: I, numHeads: nH, numKvHeads: nKV, headDim: hD } = this.#c;
+    const widest = Math.max(H, I, nH * hD);
+    const sizes = { x: N * H * 4, h: N * H * 4, q: N * nH * hD * 4, k: N * nKV * hD * 4, v: N * nKV * hD * 4, att: N * nH * hD * 4, gate: N * I * 4, up: N * I * 4, xq: N * widest, xs: Math.ceil(widest / GROUP) * N * 4, cos: N * hD * 4, sin: N * hD * 4 };
+    const total = Object.values(sizes).reduce((a, b) => a + b + 16, 0);
+    const base = this.#k.malloc(total);
+    let at = base;
+    const s = { rows: N, base } as Scratch;
+    for (const [name, size] of Object.entries(sizes) as Array<[keyof typeof sizes, number]>) {
+      s[name] = at;
+      at += size + 16;
+    }
+    this.#scratch = s;
+    return s;
+  }
+
+  #reserveScores(floats: number): void {
+    if (floats <= this.#scoresFloats) return;
+    if (this.#scores) this.#k.free(this.#scores);
+    this.#scores = this.#k.malloc(floats * 4);
+    this.#scoresFloats = floats;
+  }
+
+  #reserveLogits(B: number): void {
+    if (B <= this.#logitsRows) return;
+    for (const p of [this.#logits, this.#last]) if (p) this.#k.free(p);
+    this.#logits = this.#k.malloc(B * this.#c.vocabSize * 4);
+    this.#last = this.#k.malloc(B * this.#c.hiddenSize * 4);
+    this.#logitsRows = B;
+  }
+}
+
+/** How many chunks to split `out` columns into: a few per thread, each at least `min` wide. */
+function chunksFor(out: number, threads: number, min: number): number {
+  return Math.max(1, Math.min(threads * 4, Math.floor(out / min), 65535));
+}

@@ -1,0 +1,45 @@
+/**
+ * What `npm run bench -- --only peer` measures, shared by our side (ours.ts, in a child process per thread
+ * count) and llama.cpp's (run.ts): the same random weights (SmolLM2-135M's shape, seed 1), the same prompts,
+ * the same protocol. A "step" is one evaluation of new tokens through the KV cache plus the greedy pick of the
+ * next token: prefill = one step of `prefill` tokens; decode at context C = single-token steps after a C-token
+ * prompt, reported from the median step.
+ */
+import type { ModelConfig } from '../../../src/core/model/types.ts';
+import { SMOLLM2_135M_SHAPE } from '../suites/runtime.ts';
+
+export interface PeerPlan {
+  config: ModelConfig;
+  seed: number;
+  prefill: number;
+  contexts: readonly number[];
+  /** Timed single-token steps per context (after one untimed step). */
+  decodeSteps: number;
+  /** Alternations of ours and llama.cpp. */
+  rounds: number;
+}
+
+export function peerPlan(quick: boolean): PeerPlan {
+  if (quick) return { config: { ...SMOLLM2_135M_SHAPE, numLayers: 4, vocabSize: 4096 }, seed: 1, prefill: 32, contexts: [16, 128], decodeSteps: 4, rounds: 1 };
+  return { config: SMOLLM2_135M_SHAPE, seed: 1, prefill: 256, contexts: [64, 1024], decodeSteps: 12, rounds: 3 };
+}
+
+/** Prompt ids that are not all alike (some kernels take shortcuts on constant input). */
+export function peerPrompt(length: number, vocab: number): number[] {
+  return Array.from({ length }, (_, i) => (i * 7919 + 13) % vocab);
+}
+
+/** One side's figures from one round: tokens/s. */
+export interface SideFigures {
+  /** What ran, e.g. `wasm (threaded-simd build, 2 threads)`. */
+  label: string;
+  threads: number;
+  prefill: number;
+  /** Context → decode tokens/s (median step). */
+  decode: Record<number, number>;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}

@@ -1,0 +1,204 @@
+/**
+ * A class's path through the app on a projector (1280×720 and 1024×768), on the embedded toy model: the empty
+ * page's quick start picks, by running the model, a task it gets wrong first and fixes; presentation mode shows
+ * that loop step by step (Space) with the refinement as a diff, then one small SELF round whose accuracy chart
+ * grows a point per evaluated round; Esc leaves. At each step: the page never scrolls sideways, the controls
+ * used are on screen without scrolling, and every visible disabled button says why next to it. A reopened
+ * experiment loads its model when Run is pressed. Each step is saved as a screenshot in the test output.
+ */
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { openApp } from './helpers/app.ts';
+import { download, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+
+test.skip(!TOY_BUILT, 'needs the built toy model');
+test.setTimeout(240_000);
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`) });
+}
+
+/** The page is no wider than the window (no sideways scrolling). */
+async function fitsWidth(page: Page): Promise<void> {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+}
+
+/** On screen now, without scrolling. */
+async function inView(page: Page, el: Locator): Promise<void> {
+  const box = await el.boundingBox();
+  const h = page.viewportSize()?.height ?? 0;
+  expect(box, 'the control is laid out').not.toBeNull();
+  expect(box!.y).toBeGreaterThanOrEqual(0);
+  expect(box!.y + box!.height).toBeLessThanOrEqual(h);
+}
+
+/** Every visible disabled button names an element (aria-describedby) whose visible text says why. */
+async function disabledSayWhy(page: Page): Promise<void> {
+  const missing = await page.evaluate(() => {
+    // (checkVisibility: false inside a closed <details>, whose content keeps its boxes in Chromium.)
+    const visible = (e: Element) => e.checkVisibility({ visibilityProperty: true, opacityProperty: true });
+    // With presentation mode open, only what it shows counts (the page is hidden under it).
+    const root = document.querySelector('[data-testid="present-mode"]') ?? document;
+    return [...root.querySelectorAll('button:disabled')]
+      .filter(visible)
+      .filter((b) => {
+        const ids = (b.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+        return !ids.some((id) => {
+          const note = document.getElementById(id);
+          return note !== null && visible(note) && (note.textContent ?? '').trim().length > 0;
+        });
+      })
+      .map((b) => b.textContent?.trim() ?? '?');
+  });
+  expect(missing, 'disabled buttons without a visible reason').toEqual([]);
+}
+
+/** The quick start, then its task search (the model runs on train tasks until one is wrong first and fixed). */
+async function quickStart(page: Page, tag: string): Promise<void> {
+  await openApp(page);
+  await fitsWidth(page);
+  await shot(page, `${tag}-1-empty`);
+  await page.getByTestId('create-toy-experiment').click();
+  await expect(page.getByTestId('showcase-note')).toContainText('Chosen by running the model', { timeout: 120_000 });
+  await expect(page.getByTestId('actor-ready')).toContainText('toy-arith');
+  await fitsWidth(page);
+  await disabledSayWhy(page);
+  await shot(page, `${tag}-2-playground`);
+}
+
+/** Presentation mode: the chosen loop, one Space per model call, until the refinement shows as a diff. */
+async function presentLoop(page: Page, tag: string): Promise<void> {
+  await page.getByTestId('present-open').click();
+  const present = page.getByTestId('present-mode');
+  await expect(present).toBeVisible();
+  await fitsWidth(page);
+  await inView(page, page.getByTestId('present-start-loop'));
+  await shot(page, `${tag}-3-present`);
+  await page.keyboard.press('Space');
+  const step = page.getByTestId('present-step');
+  for (const kind of ['draft', 'feedback', 'refinement']) {
+    if (kind !== 'draft') {
+      await inView(page, page.getByTestId('present-next'));
+      await page.keyboard.press('Space');
+    } else {
+      await expect(page.getByTestId('present-next')).toBeVisible();
+      await page.keyboard.press('Space');
+    }
+    await expect(step).toHaveAttribute('data-kind', kind, { timeout: 60_000 });
+    await expect(page.getByTestId('present-next').or(page.getByTestId('present-loop-done'))).toBeVisible({ timeout: 60_000 });
+    await fitsWidth(page);
+    await disabledSayWhy(page);
+    await shot(page, `${tag}-4-${kind}`);
+  }
+  // The refinement: words changed from the draft, shown as a diff with insertions.
+  await expect(page.getByTestId('present-diff').locator('ins').first()).toBeVisible();
+  // The model's own feedback after the refinement (it may ask for no further change), then the end.
+  while (await page.getByTestId('present-next').isVisible()) {
+    await page.keyboard.press('Space');
+    await page.waitForTimeout(300);
+  }
+  await expect(page.getByTestId('present-loop-done')).toBeVisible({ timeout: 60_000 });
+}
+
+test('1280×720: quick start → presentation → a loop step by step with a refinement → one SELF round with the chart growing', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await quickStart(page, '1280');
+
+  // The SELF tab: Run SELF on screen, settings folded; one small round (settings saved, the presentation reads them).
+  await page.getByTestId('tab-self').click();
+  await inView(page, page.getByTestId('start-self'));
+  await fitsWidth(page);
+  await shot(page, '1280-2b-self-tab');
+  await setNumber(page, 'self-rounds', 1);
+  await setNumber(page, 'self-per-round', 16);
+  await setNumber(page, 'self-eval-count', 8);
+  await setNumber(page, 'self-batch', 8);
+  await page.getByTestId('save-self-settings').click();
+  await expect(page.getByTestId('save-self-settings')).toBeDisabled();
+  await disabledSayWhy(page);
+
+  await presentLoop(page, '1280');
+
+  // Space after the loop: the SELF round, as a story; the accuracy chart grows a point per evaluated round.
+  await page.keyboard.press('Space');
+  await expect(page.getByTestId('present-self')).toBeVisible();
+  await inView(page, page.getByTestId('present-start-self'));
+  const self = page.getByTestId('present-self');
+  const chart = page.getByTestId('present-accuracy');
+  // Every stage the story shows and every size of the chart, recorded in the page as they happen.
+  await page.evaluate(() => {
+    const seen: { stages: string[]; rounds: string[]; drafts: number; kept: string } = { stages: [], rounds: [], drafts: 0, kept: '' };
+    (window as unknown as { story: typeof seen }).story = seen;
+    const note = () => {
+      const stage = document.querySelector('[data-testid="present-self"]')?.getAttribute('data-stage');
+      const rounds = document.querySelector('[data-testid="present-accuracy"]')?.getAttribute('data-rounds');
+      if (stage && seen.stages.at(-1) !== stage) seen.stages.push(stage);
+      if (rounds && seen.rounds.at(-1) !== rounds) seen.rounds.push(rounds);
+      seen.drafts = Math.max(seen.drafts, document.querySelectorAll('[data-testid="present-drafts"] li p.text').length);
+      seen.kept = document.querySelector('[data-testid="present-kept"]')?.textContent ?? seen.kept;
+    };
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-stage', 'data-rounds'] });
+  });
+  await page.keyboard.press('Space');
+  // A screenshot of each stage as it comes (stages of a small round can be short, so some may be missed).
+  const shotAt = new Set<string>();
+  for (let i = 0; i < 600; i++) {
+    const stage = (await self.getAttribute('data-stage')) ?? '';
+    if (!shotAt.has(stage)) {
+      shotAt.add(stage);
+      await fitsWidth(page);
+      await shot(page, `1280-5-self-${shotAt.size}-${stage}`);
+    }
+    if (stage === 'done') break;
+    await page.waitForTimeout(250);
+  }
+  await expect(self).toHaveAttribute('data-stage', 'done');
+  const story = await page.evaluate(() => (window as unknown as { story: { stages: string[]; rounds: string[]; drafts: number; kept: string } }).story);
+  // Collecting showed live drafts with the feedback on each (two lines per loop); filtering named kept vs dropped.
+  expect(story.drafts).toBeGreaterThanOrEqual(2);
+  expect(story.kept).toMatch(/^\s*Kept \d+ of 16 answers; dropped \d+\.\s*$/);
+  expect(story.stages).toEqual(expect.arrayContaining(['baseline', 'collect', 'train', 'evaluate', 'done']));
+  expect(story.stages.indexOf('collect')).toBeLessThan(story.stages.indexOf('train'));
+  expect(story.stages.indexOf('train')).toBeLessThan(story.stages.indexOf('done'));
+  // The chart grew: one point after the baseline, a second after round 1.
+  expect(story.rounds).toEqual(['0', '1', '2'].filter((r) => story.rounds.includes(r)));
+  expect(story.rounds).toContain('1');
+  await expect(chart).toHaveAttribute('data-rounds', '2');
+  await expect(page.getByTestId('present-accuracy-chart-line')).toHaveCount(2);
+  await expect(page.getByTestId('present-before-after')).toContainText('after round 1');
+  await fitsWidth(page);
+  await disabledSayWhy(page);
+  await shot(page, '1280-7-self-done');
+
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('present-mode')).toHaveCount(0);
+});
+
+test('1024×768: the same loop in presentation mode; a reopened experiment loads its model when Run is pressed', async ({ page }) => {
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await quickStart(page, '1024');
+  await presentLoop(page, '1024');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('present-mode')).toHaveCount(0);
+
+  // Reopen: a reload leaves no model loaded; Run loads the experiment's own model, with its progress by the button.
+  await page.reload();
+  await expect(page.getByTestId('actor-slot')).toHaveAttribute('data-status', 'empty');
+  await page.getByTestId('tab-self').click();
+  await inView(page, page.getByTestId('start-self'));
+  await page.getByTestId('tab-playground').click();
+  await fitsWidth(page);
+  await page.getByTestId('run-loop').click();
+  await expect(page.getByTestId('actor-ready')).toContainText('toy-arith', { timeout: 60_000 });
+  await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('run-loop-note-error')).toHaveCount(0);
+  await disabledSayWhy(page);
+  await shot(page, '1024-5-reopened-run');
+
+  // The stored run as a report to hand out: one HTML file, the steps as text, no script.
+  await page.getByTestId('open-run').first().click();
+  const html = (await download(page, () => page.getByTestId('run-report').click())).toString('utf8');
+  expect(html.startsWith('<!doctype html>')).toBe(true);
+  expect(html).toContain('First answer (draft)');
+  expect(html).not.toMatch(/<script/i);
+});

@@ -1,0 +1,171 @@
+/**
+ * Our WebAssembly kernels (kernels/decode.c through src/core/kernels) against the references: the fixtures'
+ * float64 logits, and the tfjs decoder on every config form (llama, qwen2 biases, qwen3 q/k norms with
+ * head_dim ≠ hidden / heads, Llama 3 RoPE with q/k/v/o biases). On tfjs-wasm with every core (the default: here
+ * the threaded build and the kernels' helper threads when there are 2 or more cores). Also the 8-bit format:
+ * its measured error, and what a model in it refuses.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNodeBackend } from '../../src/cli/node-backend.ts';
+import { nodeKernelFiles } from '../../src/core/backend/node-wasm.ts';
+import { runMerge } from '../../src/core/engine/tfjs/merge-run.ts';
+import { nodeDirSource } from '../../src/core/io/node-dir.ts';
+import { loadInt8 } from '../../src/core/kernels/load-int8.ts';
+import { activeKernels, setKernelsEnabled } from '../../src/core/kernels/module.ts';
+import { openDecoder, tfjsDecoder, type CachedDecoder } from '../../src/core/model/decoder.ts';
+import { generateBatch } from '../../src/core/model/generate.ts';
+import { forward } from '../../src/core/model/llama.ts';
+import { loadModel, type LanguageModel } from '../../src/core/model/load.ts';
+import { modelDir, reference } from '../fixtures/reference.ts';
+import { LLAMA3_TINY, memorySource, QWEN3_TINY, randomCheckpoint } from '../fixtures/tiny-models.ts';
+
+let threads = 1;
+beforeAll(async () => {
+  const backend = await useNodeBackend('wasm');
+  threads = backend.threads ?? 1;
+});
+afterAll(() => setKernelsEnabled(true));
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+/** Logits of every position of `ids` stepped through a decoder: a prefill of `first` tokens, then one at a time. */
+async function stepped(d: CachedDecoder, ids: number[], first: number): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  out[first - 1] = (await d.step([ids.slice(0, first)])).row(0).slice();
+  for (let t = first; t < ids.length; t++) out[t] = (await d.step([[ids[t]]])).row(0).slice();
+  return out;
+}
+
+async function forwardRows(model: LanguageModel, ids: number[]): Promise<number[][]> {
+  const input = tf.tensor2d([ids], [1, ids.length], 'int32');
+  const logits = forward(model, input);
+  const rows = ((await logits.array()) as number[][][])[0];
+  tf.dispose([input, logits]);
+  return rows;
+}
+
+describe('the wasm kernels', () => {
+  it('are built and attached to tfjs-wasm, with helper threads where there are cores for them', () => {
+    expect(nodeKernelFiles(), 'kernels/dist: run npm run build:kernels').toBeTypeOf('object');
+    const k = activeKernels();
+    expect(k).not.toBeNull();
+    expect(k!.threads).toBe(threads);
+  });
+
+  for (const name of ['tiny-llama', 'tiny-qwen2'] as const) {
+    it(`${name}: logits within 1e-4 of the fixture's float64 reference, prefill and decode`, async () => {
+      const ref = reference(name);
+      const model = await loadModel(await nodeDirSource(modelDir(name)));
+      try {
+        const ids = ref.input_ids[0];
+        const d = openDecoder(model, 1);
+        expect(d.kind).toMatch(/^wasm kernels/);
+        const got = await stepped(d, ids, 3);
+        d.dispose();
+        for (let t = 2; t < ids.length; t++) expect(maxDiff(got[t], ref.logits_base[0][t]), `position ${t}`).toBeLessThan(1e-4);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  const forms: Array<[string, Record<string, unknown>]> = [
+    ['qwen3 (q/k norms, head_dim 16 ≠ 48 / 4)', QWEN3_TINY],
+    ['llama with Llama 3 RoPE and q/k/v/o biases, 4 query heads on 1 kv head', LLAMA3_TINY],
+  ];
+  for (const [label, config] of forms) {
+    it(`${label}: the same logits as the tfjs decoder within 1e-4, in chunks and one token at a time`, async () => {
+      const { files } = randomCheckpoint(config, label.length);
+      const model = await loadModel(memorySource(label, files));
+      try {
+        const ids = Array.from({ length: 20 }, (_, i) => (i * 31 + 7) % model.config.vocabSize);
+        const want = await forwardRows(model, ids);
+        const d = openDecoder(model, 1);
+        expect(d.kind).toMatch(/^wasm kernels/);
+        const got = await stepped(d, ids, 9);
+        d.dispose();
+        const t = tfjsDecoder(model, 1);
+        const tfjs = await stepped(t, ids, 9);
+        t.dispose();
+        for (let p = 8; p < ids.length; p++) {
+          expect(maxDiff(got[p], want[p]), `kernels, position ${p}`).toBeLessThan(1e-4);
+          expect(maxDiff(tfjs[p], want[p]), `tfjs, position ${p}`).toBeLessThan(1e-4);
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  it('batched, left-padded rows generate what each generates alone, and what the tfjs decoder generates', async () => {
+    const model = await loadModel(await nodeDirSource(modelDir('tiny-llama')));
+    try {
+      const rows = [[5, 9, 200, 31, 7, 8], [12], [40, 41, 42]].map((ids) => ({ ids, maxTokens: 6 }));
+      const batched = await generateBatch(model, rows, { stopTokenIds: [] });
+      for (const [i, r] of rows.entries()) expect((await generateBatch(model, [r], { stopTokenIds: [] }))[0].tokens, `row ${i} alone`).toEqual(batched[i].tokens);
+      setKernelsEnabled(false);
+      const onTfjs = await generateBatch(model, rows, { stopTokenIds: [] });
+      setKernelsEnabled(true);
+      expect(onTfjs.map((r) => r.tokens)).toEqual(batched.map((r) => r.tokens));
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('8-bit weights', () => {
+  it('measure their error against F32 at load, free the F32 matrices, and keep the greedy tokens', async () => {
+    const ref = reference('tiny-llama');
+    // A distinct source id: the 8-bit model must not be shared with F32 holders.
+    const files = new Map<string, Uint8Array>();
+    for (const n of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+      const path = join(modelDir('tiny-llama'), n);
+      if (existsSync(path)) files.set(n, new Uint8Array(readFileSync(path)));
+    }
+    const model = await loadModel(memorySource('tiny-llama-int8', files));
+    try {
+      const before = tf.memory().numBytes;
+      const error = loadInt8(model);
+      const freed = before - tf.memory().numBytes;
+      // Every matrix of tiny-llama has inputs that are a multiple of 32: all of them left tfjs.
+      expect(freed).toBeGreaterThan(0);
+      expect(model.weights.int8?.bytes).toBeLessThan(freed / 3);
+      expect(error.positions).toBe(9);
+      expect(error.maxLogProb).toBeGreaterThan(0);
+      // Q8_0-style rounding of weights and activations: a few percent of the logits' scale (measured 1–3 %).
+      expect(error.maxLogit).toBeLessThan(0.06 * error.logitScale);
+      const d = openDecoder(model, 1);
+      const logits = (await d.step([ref.input_ids[0]])).row(0);
+      d.dispose();
+      expect(maxDiff(logits, ref.logits_base[0][ref.input_ids[0].length - 1])).toBeLessThan(0.06 * error.logitScale);
+      const greedy = await generateBatch(model, [{ ids: ref.greedy_prompt, maxTokens: ref.greedy_base.length }], { stopTokenIds: [] });
+      expect(greedy[0].tokens).toEqual(ref.greedy_base);
+      process.stderr.write(`tiny-llama 8-bit: max |Δ logit| ${error.maxLogit.toPrecision(2)} of |logit| ≤ ${error.logitScale.toFixed(1)}, max |Δ log p| ${error.maxLogProb.toPrecision(2)}, greedy ${greedy[0].tokens.join(',')} vs F32 ${ref.greedy_base.join(',')}\n`);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('refuse what needs F32 weights (the tfjs forward pass, adapters, export) with a clear error', async () => {
+    const { files } = randomCheckpoint(QWEN3_TINY, 3);
+    const model = await loadModel(memorySource('qwen3-int8-refusals', files));
+    try {
+      loadInt8(model);
+      const ids = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
+      expect(() => forward(model, ids)).toThrow(/8-bit format/);
+      ids.dispose();
+      await expect(runMerge(model, null, files, { format: 'gguf', dtype: 'F32' })).rejects.toThrow(/8-bit format/);
+      const linears = { wrap: (base: (x: tf.Tensor2D) => tf.Tensor2D) => base };
+      await expect(generateBatch(model, [{ ids: [1, 2], maxTokens: 2 }], { linears, stopTokenIds: [] })).rejects.toThrow(/8-bit format/);
+    } finally {
+      model.dispose();
+    }
+  });
+});
