@@ -23,6 +23,7 @@ const FLAGS = {
   lr: { kind: 'number', value: 'X', help: `LoRA learning rate (default ${TOY_SELF_TRAIN.lr})` },
   epochs: { kind: 'number', value: 'N', help: `epochs per round (default ${TOY_SELF_TRAIN.epochs})` },
   rank: { kind: 'int', value: 'R', help: `LoRA rank (default ${TOY_SELF_TRAIN.rank}; alpha = 2·rank)` },
+  ungrouped: { kind: 'boolean', help: 'train on random batches padded to their longest row (default: rows batched by length)' },
   batch: { kind: 'int', value: 'N', help: 'rows per batched generation call (default 100)' },
   'per-round': { kind: 'int', value: 'N', help: 'unlabeled questions per round (default 200)' },
   eval: { kind: 'int', value: 'N', help: 'held-out questions (default 200)' },
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
   const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [1, 2, 3];
-  const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank };
+  const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank, groupByLength: f.ungrouped !== true };
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const mixList = f.mix ? parseIdList(f.mix, '--mix') : null;
   if (mixList && mixList.length !== 2) throw new AppError('bad-input', '--mix takes two numbers: feedback,refine (e.g. 200,50).');

@@ -101,6 +101,8 @@ export const suite: BenchSuite = {
       }
       const backend = (await page.getByTestId('actor-detail').textContent()) ?? '';
       ctx.log(backend);
+      // The settings sit in a folded <details>.
+      await page.getByTestId('self-settings').evaluate((d) => ((d as HTMLDetailsElement).open = true));
       const fill = async (testId: string, v: number) => page.getByTestId(testId).fill(String(v));
       await fill('self-rounds', 1);
       await fill('self-per-round', perRound);
