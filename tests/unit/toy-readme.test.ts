@@ -44,7 +44,17 @@ describe('toyComparison', () => {
   });
 
   it('refuses records of different seeds (different held-out questions)', () => {
-    expect(() => toyComparison(self, { results: [srt.results[0]] })).toThrow(/same seeds/);
+    expect(() => toyComparison(self, { results: [{ ...srt.results[0], seed: 3 }] })).toThrow(/same seeds/);
+    expect(() => toyComparison(self, { results: [srt.results[0], srt.results[0]] })).toThrow(/same seeds/);
+    expect(() => toyComparison(self, { results: [] })).toThrow(/same seeds/);
+  });
+
+  it('takes SRT on some of the SELF seeds, and its rows say which', () => {
+    const c = toyComparison(self, { results: [srt.results[1]] });
+    expect(c.seeds).toEqual([1, 2]);
+    expect(c.rows[2]).toMatchObject({ key: 'srt.feedback.sft', label: 'SRT: SFT on critic feedback then refinement (seed 2 only)' });
+    expect(c.rows[2].cells.direct.values).toEqual([70]);
+    expect(toyComparison(self, srt).rows[2].label).toBe('SRT: SFT on critic feedback then refinement');
   });
 
   it('checks the goals on the means: catch ≥ 80%, false alarms ≤ 5%, refinement +3, a gain every round', () => {

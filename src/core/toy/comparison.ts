@@ -79,20 +79,24 @@ const SRT_LABELS: Record<string, string> = {
   'refine-only.dpo': 'SRT ablation: that SFT, then DPO',
 };
 
-/** One table from both records; they must cover the same seeds (the same held-out questions). */
+/**
+ * One table from both records, on the same held-out questions: the SRT seeds must be the SELF seeds, or some of
+ * them (a shorter run), in which case the SRT rows say which seeds their means are over.
+ */
 export function toyComparison(self: SelfScores, srt: Pick<ToySrtRecord, 'results'> | null): ToyComparison {
   const seeds = self.results.map((r) => r.seed);
   const rows = selfRows(self);
   if (srt) {
     const srtSeeds = srt.results.map((r) => r.seed);
-    if (srtSeeds.join() !== seeds.join()) {
+    if (srtSeeds.length === 0 || !srtSeeds.every((s, i) => seeds.includes(s) && srtSeeds.indexOf(s) === i)) {
       throw new AppError('bad-input', `The SELF results are for seeds ${seeds.join(', ')} and the SRT results for ${srtSeeds.join(', ')}: run both benches on the same seeds.`);
     }
+    const only = srtSeeds.length < seeds.length ? ` (seed${srtSeeds.length > 1 ? 's' : ''} ${srtSeeds.join(', ')} only)` : '';
     const variants = srt.results[0]?.runs.map((r) => r.variant) ?? [];
     for (const v of variants) {
       const runs = srt.results.map((res) => res.runs.find((r) => r.variant === v)!);
-      rows.push(row(`srt.${v}.sft`, SRT_LABELS[`${v}.sft`] ?? `SRT ${v}, SFT`, runs.map((r) => r.sft)));
-      rows.push(row(`srt.${v}.dpo`, SRT_LABELS[`${v}.dpo`] ?? `SRT ${v}, SFT then DPO`, runs.map((r) => r.dpo)));
+      rows.push(row(`srt.${v}.sft`, `${SRT_LABELS[`${v}.sft`] ?? `SRT ${v}, SFT`}${only}`, runs.map((r) => r.sft)));
+      rows.push(row(`srt.${v}.dpo`, `${SRT_LABELS[`${v}.dpo`] ?? `SRT ${v}, SFT then DPO`}${only}`, runs.map((r) => r.dpo)));
     }
   }
   return { seeds, rows };
