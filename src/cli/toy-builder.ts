@@ -12,15 +12,19 @@
  * The number of steps is `--steps`, or `--minutes` × a fixed rate (STEPS_PER_MINUTE, measured once on the
  * 2-core build machine), never the speed measured during the run: the same flags give the same weights.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AppError } from '../core/errors.ts';
 import { writeSafetensors, type TensorToWrite } from '../core/io/safetensors-write.ts';
 import { hfWeightEntries, disposeWeights } from '../core/model/weights.ts';
 import { createTokenizer } from '../core/text/tokenizer.ts';
+import { nodeDirSource } from '../core/io/node-dir.ts';
+import { parseModelConfig } from '../core/model/config.ts';
+import { loadModel } from '../core/model/load.ts';
 import { DEFAULT_TOY_TRAIN_PLAN, trainToyModel, type ToyTrainPlan } from '../core/toy/base-train.ts';
-import { DEFAULT_SHAPE, buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyJsonText, toyTrainingChats, type ToyTokenizerFiles } from '../core/toy/index.ts';
+import { DEFAULT_REVIEW, DEFAULT_SHAPE, buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyJsonText, toyTrainingChats, type ToyTokenizerFiles } from '../core/toy/index.ts';
 import type { LlamaModel } from '../core/model/llama.ts';
 import { parseFlags, type FlagSpecs } from './args.ts';
 import { useNodeBackend } from './node-backend.ts';
@@ -46,6 +50,7 @@ const FLAGS = {
   drafts: { kind: 'int', value: 'N', help: `extra draft-only chats (default ${DRAFTS_PER_KSTEP} per 1,000 steps)` },
   digits: { kind: 'string', value: 'A-B', help: `operand digits, e.g. 3 or 2-4 (default ${DEFAULT_DIGITS.join('-')})` },
   out: { kind: 'string', value: 'DIR', help: 'output folder (default public/models/toy-arith)' },
+  init: { kind: 'string', value: 'DIR', help: 'start from the model in DIR (same shape and tokenizer) instead of random weights' },
   backend: { kind: 'string', value: 'NAME', help: 'wasm (default) or cpu' },
   hidden: { kind: 'int', value: 'N', help: `hidden size (default ${DEFAULT_TOY_TRAIN_PLAN.shape.hiddenSize})` },
   layers: { kind: 'int', value: 'N', help: `layers (default ${DEFAULT_TOY_TRAIN_PLAN.shape.numLayers})` },
@@ -85,6 +90,25 @@ function parseDigits(text: string, bad: (problem: string) => never): readonly [n
   const hi = m ? Number(m[2] ?? m[1]) : NaN;
   if (!(lo >= 1 && hi >= lo && hi <= 12)) bad(`--digits must be N or A-B with 1 ≤ A ≤ B ≤ 12 (got "${text}").`);
   return [lo, hi];
+}
+
+/** The model `--init` starts from: loaded, checked against the plan's shape, and identified for the log. */
+async function startingModel(dir: string, vocabSize: number, plan: ToyTrainPlan, bad: (problem: string) => never) {
+  const model = await loadModel(await nodeDirSource(dir));
+  const want = parseModelConfig(configJsonFor(vocabSize, plan));
+  const c = model.config;
+  if (c.vocabSize !== want.vocabSize || c.hiddenSize !== want.hiddenSize || c.numLayers !== want.numLayers || c.intermediateSize !== want.intermediateSize || c.numHeads !== want.numHeads || c.numKvHeads !== want.numKvHeads) {
+    model.dispose();
+    bad(`--init ${dir} holds a model of another shape or vocabulary than this plan's; give the same --hidden/--layers/--intermediate.`);
+  }
+  const sha256 = createHash('sha256').update(readFileSync(join(dir, 'model.safetensors'))).digest('hex');
+  let command: string | null = null;
+  try {
+    command = (JSON.parse(readFileSync(join(dir, 'training_log.json'), 'utf8')) as { command?: string }).command ?? null;
+  } catch {
+    command = null;
+  }
+  return { model, dir, record: { dir, sha256, command } };
 }
 
 const fmtTime = (s: number): string => `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
@@ -151,6 +175,8 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
   const shape = { minDigits: digits[0], maxDigits: digits[1] };
   const data = generateToyData({ seed, metaCount, extraDrafts, shape, rounds: 0, evalCount: 0 });
   const chats = toyTrainingChats(data.meta, data.drafts);
+  const start = f.init === undefined ? null : await startingModel(resolve(f.init), tokenizer.vocabSize, plan, bad);
+  if (start) log(`starting from ${start.dir} (${start.record.sha256.slice(0, 12)}…, built by: ${start.record.command ?? 'unknown'})`);
 
   const started = performance.now();
   const history: { step: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number }[] = [];
@@ -162,6 +188,7 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     chats,
     plan,
     seed,
+    init: start?.model.weights,
     snapshotEvery: f['snapshot-every'] ?? 0,
     onSnapshot: (step, model) => {
       const dir = join(out, 'snapshots', `step-${step}`);
@@ -185,6 +212,7 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
       }
     },
   });
+  start?.model.dispose();
   const wallSeconds = (performance.now() - started) / 1000;
   const lastLosses = history.slice(-5).map((h) => h.loss);
   const finalLoss = lastLosses.reduce((s, x) => s + x, 0) / Math.max(1, lastLosses.length);
@@ -196,7 +224,8 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     command: `npm run toy:build -- ${argv.join(' ')}`.trim(),
     seed,
     plan,
-    data: { metaCount, extraDrafts, shape, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
+    init: start?.record ?? null,
+    data: { metaCount, extraDrafts, shape, review: DEFAULT_REVIEW, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
     model: { parameters: outcome.parameters, dtype: 'F32' },
     backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: load0, loadAverageAtEnd: loadavg() },

@@ -6,6 +6,14 @@
 import { createNodeTfjs } from '../core/engine/tfjs/node-local.ts';
 import { TOY_SELF_TRAIN, toySelfTrainConfig, type ToySelfTrainKnobs } from '../core/toy/self-train.ts';
 import { runToySelf, TOY_SELF_DEFAULTS, type ToySelfResult } from '../core/toy/self-experiment.ts';
+import type { TrainRequest } from '../core/train/trainer.ts';
+import type { StepRecord } from '../core/refine/types.ts';
+
+/**
+ * The seeds `npm run bench` reports (toy-self, toy-srt). Never used to choose a setting: the settings were
+ * tuned on seeds 101 and 102 (toy-diagnose.ts).
+ */
+export const TOY_BENCH_SEEDS = [21, 22, 23] as const;
 
 export interface ToySelfRunOptions {
   modelDir: string;
@@ -15,8 +23,13 @@ export interface ToySelfRunOptions {
   evalCount?: number;
   batchSize?: number;
   train?: ToySelfTrainKnobs;
-  replay?: { feedback: number; refine: number };
+  metaMix?: { feedback: number; refine: number };
+  shapes?: readonly ('sft' | 'step-chats')[];
   log?: (line: string) => void;
+  /** Every stored step of a seed's run (to inspect the loops). */
+  onStep?: (seed: number, step: StepRecord) => void;
+  /** Every training request (to inspect the rows a round trains on). */
+  onTrain?: (seed: number, request: TrainRequest) => void;
 }
 
 export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResult[]> {
@@ -38,6 +51,7 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         engine,
         trainer: {
           train: async (request) => {
+            o.onTrain?.(seed, request);
             const out = await trainer.train(request);
             made.push(out.adapterId);
             return out;
@@ -47,19 +61,21 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         seed,
         rounds: o.rounds,
         perRound: o.perRound,
-        replay: o.replay,
+        metaMix: o.metaMix,
+        shapes: o.shapes,
         evalCount: o.evalCount,
         batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
+        onStep: o.onStep && ((s) => o.onStep!(seed, s)),
+        onRound: (r) => {
+          const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+          log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
+        },
         onProgress: (p) => {
           const line = `seed ${seed} round ${p.round} ${p.phase}`;
           if (line !== last) log(`${line}: ${p.message}`);
           last = line;
         },
       });
-      for (const r of res.rounds) {
-        const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-        log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
-      }
       results.push(res);
       while (made.length > 0) await engine.removeAdapter(made.pop()!);
     }

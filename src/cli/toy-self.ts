@@ -23,29 +23,38 @@ const FLAGS = {
   lr: { kind: 'number', value: 'X', help: `LoRA learning rate (default ${TOY_SELF_TRAIN.lr})` },
   epochs: { kind: 'number', value: 'N', help: `epochs per round (default ${TOY_SELF_TRAIN.epochs})` },
   rank: { kind: 'int', value: 'R', help: `LoRA rank (default ${TOY_SELF_TRAIN.rank}; alpha = 2·rank)` },
+  ungrouped: { kind: 'boolean', help: 'train on random batches padded to their longest row (default: rows batched by length)' },
   batch: { kind: 'int', value: 'N', help: 'rows per batched generation call (default 100)' },
   'per-round': { kind: 'int', value: 'N', help: 'unlabeled questions per round (default 200)' },
   eval: { kind: 'int', value: 'N', help: 'held-out questions (default 200)' },
-  replay: { kind: 'string', value: 'F,R', help: 'meta-skill replay per round: feedback,refine chats (default 0,0 = none)' },
+  mix: { kind: 'string', value: 'F,R', help: 'annotator meta-skill chats mixed into each round: feedback,refine (default 200,50; 0,0 = none)' },
+  shapes: { kind: 'string', value: 'LIST', help: 'rows trained per round: sft, or sft,step-chats (default; adds its own feedback and refinement calls)' },
   json: { kind: 'string', value: 'FILE', help: 'write every number here' },
   write: { kind: 'boolean', help: 'store the table as self_eval.json in the model folder' },
 } satisfies FlagSpecs;
 
 const INVOCATION = 'npx tsx src/cli/toy-self.ts';
 
+function parseShapes(text: string): ('sft' | 'step-chats')[] {
+  const list = text.split(',').map((x) => x.trim());
+  if (list.length === 0 || !list.every((x) => x === 'sft' || x === 'step-chats')) throw new AppError('bad-input', `--shapes takes sft and/or step-chats, comma-separated (got "${text}").`);
+  return list as ('sft' | 'step-chats')[];
+}
+
 async function main(argv: string[]): Promise<void> {
   const f = parseFlags(INVOCATION, argv, FLAGS);
   const dir = resolve(f.model ?? join(process.cwd(), 'public', 'models', 'toy-arith'));
   const seeds = f.seeds ? parseIdList(f.seeds, '--seeds') : [1, 2, 3];
-  const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank };
+  const train = { lr: f.lr ?? TOY_SELF_TRAIN.lr, epochs: f.epochs ?? TOY_SELF_TRAIN.epochs, rank: f.rank ?? TOY_SELF_TRAIN.rank, groupByLength: f.ungrouped !== true };
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const replayList = f.replay ? parseIdList(f.replay, '--replay') : null;
-  if (replayList && replayList.length !== 2) throw new AppError('bad-input', '--replay takes two numbers: feedback,refine (e.g. 200,50).');
-  const replay = replayList ? { feedback: replayList[0], refine: replayList[1] } : undefined;
-  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, replay, log });
+  const mixList = f.mix ? parseIdList(f.mix, '--mix') : null;
+  if (mixList && mixList.length !== 2) throw new AppError('bad-input', '--mix takes two numbers: feedback,refine (e.g. 200,50).');
+  const metaMix = mixList ? { feedback: mixList[0], refine: mixList[1] } : undefined;
+  const shapes = f.shapes ? parseShapes(f.shapes) : undefined;
+  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, metaMix, shapes, log });
   const table = toySelfTable(results);
   process.stdout.write(`${formatToySelfTable(table)}\n`);
-  const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100, replay: replay ?? TOY_SELF_DEFAULTS.replay };
+  const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100, shapes: shapes ?? TOY_SELF_DEFAULTS.shapes, metaMix: metaMix ?? TOY_SELF_DEFAULTS.metaMix };
   if (f.json) writeFileSync(f.json, `${JSON.stringify({ model: dir, settings, results, table }, null, 1)}\n`);
   if (f.write) {
     const file = join(dir, 'self_eval.json');

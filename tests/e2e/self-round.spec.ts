@@ -21,7 +21,7 @@ interface RunRow {
   status: string;
   config: { trainTaskIds: string[]; evalTaskIds: string[]; settings: { rounds: number } };
   progress: { checkpoint: { phase: string; round: number; adapterId: string | null }; phaseMs: Record<string, number> } | null;
-  metrics: { round: number; directAccuracy?: number; refinedAccuracy?: number; selfFeedbackAccuracy?: number; evalTasks: number; kept?: number; loops?: number; trainRows?: number }[];
+  metrics: { round: number; directAccuracy?: number; refinedAccuracy?: number; selfFeedbackAccuracy?: number; evalTasks: number; kept?: number; loops?: number; rows?: number; trainRows?: number }[];
 }
 
 const TRAIN = 12;
@@ -33,6 +33,12 @@ async function selfRound(page: Page, model: 'toy' | 'tiny-llama'): Promise<RunRo
   await setNumber(page, 'self-per-round', TRAIN);
   await setNumber(page, 'self-eval-count', EVAL);
   await setNumber(page, 'self-batch', 8);
+  // The toy model's default meta-skill mix is 200 + 50 corpus chats: a small one here (tiny-llama's default is none).
+  const mix = model === 'toy' ? 10 : 0;
+  if (mix > 0) {
+    await setNumber(page, 'self-mix-feedback', 8);
+    await setNumber(page, 'self-mix-refine', 2);
+  }
   // Every change of the bar, recorded in the page as it happens (a phase can be shorter than any polling interval).
   await page.evaluate(() => {
     const seen: { phase: string; fraction: number }[] = [];
@@ -92,6 +98,7 @@ async function selfRound(page: Page, model: 'toy' | 'tiny-llama'): Promise<RunRo
   const adapters = await readRows<{ id: string; trainingRunId: string; name: string }>(page, 'adapters');
   // The round kept rows and trained on them (a round that keeps nothing would check none of this).
   expect(run.metrics[1].trainRows).toBeGreaterThan(0);
+  expect(run.metrics[1].trainRows).toBe(run.metrics[1].rows! + mix);
   expect(training).toHaveLength(1);
   expect(training[0]).toMatchObject({ status: 'done', config: { origin: { kind: 'self', runId: run.id } } });
   expect(adapters).toEqual([expect.objectContaining({ id: training[0].adapterId, trainingRunId: training[0].id, name: 'SELF round 1' })]);
@@ -116,13 +123,25 @@ async function selfRound(page: Page, model: 'toy' | 'tiny-llama'): Promise<RunRo
   if (model === 'toy') {
     // The committed bench table (npm run bench -- --only toy-self) is shown next to the runs of this browser.
     expect(existsSync(BENCH_TABLE), `${BENCH_TABLE} is committed`).toBe(true);
-    const bench = JSON.parse(readFileSync(BENCH_TABLE, 'utf8')) as { table: { rows: { key: string; stat: { mean: number } }[] } };
+    const bench = JSON.parse(readFileSync(BENCH_TABLE, 'utf8')) as { table: { rows: { key: string; stat: { mean: number } }[] }; results: { rounds: unknown[] }[] };
     const reference = page.getByTestId('bench-reference');
-    await reference.locator('summary').click();
+    await reference.locator('summary').first().click();
+    // The comparison table: the base model, then each SELF round (then SRT's stages when srt_eval.json is there).
+    const rounds = bench.results[0].rounds.length;
+    await expect(reference.getByTestId('bench-comparison-row').first()).toHaveAttribute('data-key', 'base');
+    await expect(reference.locator(`[data-testid="bench-comparison-row"][data-key="self.r${rounds - 1}"]`)).toHaveCount(1);
+    // The chart's round axis shows whole rounds only.
+    const ticks = await reference.getByTestId('bench-rounds-chart-x-tick').allTextContents();
+    expect(ticks.length).toBeGreaterThan(1);
+    expect(ticks.every((t) => /^\d+$/.test(t))).toBe(true);
+    await reference.getByText('Every SELF measure').click();
     const first = bench.table.rows.find((r) => r.key === 'direct.r0')!;
-    await expect(reference.locator('tr').first()).toContainText(first.stat.mean.toFixed(1));
-    await expect(reference.locator('tr')).toHaveCount(bench.table.rows.length);
+    const table = reference.getByTestId('bench-self-table');
+    await expect(table.locator('tr').first()).toContainText(first.stat.mean.toFixed(1));
+    await expect(table.locator('tr')).toHaveCount(bench.table.rows.length);
   }
+  const runTicks = await page.getByTestId('self-results-chart-x-tick').allTextContents();
+  expect(runTicks.every((t) => /^\d+$/.test(t))).toBe(true);
   await page.screenshot({ path: test.info().outputPath(`self-round-${model}.png`), fullPage: true });
   return run;
 }

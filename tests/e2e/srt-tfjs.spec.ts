@@ -6,7 +6,7 @@
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { addToyTasks, loadTinyLlama, setNumber } from './pipeline-helpers.ts';
+import { addToyTasks, loadTinyLlama, loadToy, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
 
 test('SRT with the tfjs model as its own critic: critic loops, SFT, DPO, evaluation, stored rows', async ({ page }) => {
   await openApp(page);
@@ -69,4 +69,41 @@ test('SRT with the tfjs model as its own critic: critic loops, SFT, DPO, evaluat
   const adapters = await readRows<{ id: string; name: string }>(page, 'adapters');
   expect(adapters.map((a) => a.name).sort()).toEqual(['SRT DPO', 'SRT SFT']);
   await expect(page.getByTestId('srt-metrics')).toContainText('4 answers reviewed');
+});
+
+test('SRT on the toy model with the reference critic (the program annotator, labelled as such): every kept loop fixed, SFT, DPO', async ({ page }) => {
+  test.skip(!TOY_BUILT, 'needs the built toy model (npm run toy:build)');
+  await openApp(page);
+  await page.getByTestId('create-toy-experiment').click();
+  await expect(page.getByTestId('experiment-title')).toHaveText('Toy arithmetic (offline)');
+  const id = decodeURIComponent(new URL(page.url()).hash.split('/')[2]);
+  await page.goto(`/#/experiments/${id}/srt`);
+  if (!(await page.getByTestId('actor-ready').isVisible())) await loadToy(page, 'actor');
+  await page.getByTestId('use-critic').check();
+  await page.getByTestId('critic-engine-kind').selectOption('reference');
+  await expect(page.getByTestId('critic-reference-note')).toContainText('not a model');
+  await page.getByTestId('critic-load').click();
+  await expect(page.getByTestId('critic-ready')).toContainText('toy-reference-critic');
+  await expect(page.getByTestId('srt-sft-shape')).toHaveValue('step-chats');
+  await setNumber(page, 'srt-prompts', 12);
+  await setNumber(page, 'srt-eval-count', 6);
+  await page.getByTestId('srt-sft-length').selectOption('steps');
+  await setNumber(page, 'srt-sft-steps', 2);
+  await page.getByTestId('srt-dpo-length').selectOption('steps');
+  await setNumber(page, 'srt-dpo-steps', 2);
+  await page.getByTestId('start-srt').click();
+  await expect(page.getByTestId('srt-live')).not.toHaveAttribute('data-status', 'running', { timeout: 240_000 });
+  await expect(page.getByTestId('srt-live')).toHaveAttribute('data-status', 'done');
+
+  const [run] = await readRows<{ id: string; config: { critic: { kind: string; modelId: string } }; metrics: Record<string, number>[] }>(page, 'runs');
+  expect(run.config.critic).toMatchObject({ kind: 'reference', modelId: 'toy-reference-critic' });
+  const steps = await readRows<{ loopId: string; kind: string; source: string; engine: string; text: string }>(page, 'steps');
+  const critic = steps.filter((s) => s.loopId.startsWith(`${run.id}/collect/`) && s.source === 'critic');
+  expect(critic.length).toBeGreaterThan(0);
+  expect(critic.every((s) => s.engine === 'reference')).toBe(true);
+  // Every kept loop was fixed by the critic: as many preference pairs as kept loops, and something to learn.
+  const m = run.metrics[0];
+  expect(m.kept).toBeGreaterThan(0);
+  expect(m.preferencePairs).toBe(m.kept);
+  expect(m.sftRows).toBe(3 * m.kept);
 });

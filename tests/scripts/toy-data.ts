@@ -21,6 +21,7 @@ import {
   toyTrainingChats,
   trainingFlops,
 } from '../../src/core/toy/index.ts';
+import { draftErrorClass, tally } from '../../src/core/toy/diagnose.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const modelDir = join(root, 'public', 'models', 'toy-arith');
@@ -70,6 +71,13 @@ function stats(seed: number): void {
     const k = ex.draft.habit ? `${ex.draft.error} (habit)` : (ex.draft.error ?? 'right');
     errors.set(k, (errors.get(k) ?? 0) + 1);
   }
+  const reviewed = new Map<string, number>();
+  for (const ex of data.meta) {
+    const k = ex.reviewed === ex.draft ? `own draft: ${ex.draft.error ?? 'right'}` : (ex.reviewed.error ?? 'right');
+    reviewed.set(k, (reviewed.get(k) ?? 0) + 1);
+  }
+  const reviewedClasses = tally(data.meta.map((ex) => draftErrorClass(ex.question, ex.reviewed.text) ?? 'right'));
+  const draftClasses = tally(data.meta.map((ex) => draftErrorClass(ex.question, ex.draft.text) ?? 'right'));
   const habitShare = data.eval.filter(habitApplies).length / Math.max(1, data.eval.length);
   const draftRight = data.meta.filter((ex) => checkToyAnswer(ex.question, ex.draft.text)).length / data.meta.length;
   const evalPromptLens = data.eval.map((q) => tok.encode(renderToyChat(toyPrompts.draft(q.text), true)).ids.length);
@@ -101,6 +109,10 @@ function stats(seed: number): void {
         draftPromptTokensMax: Math.max(...evalPromptLens),
         draftsRight: +draftRight.toFixed(3),
         draftKinds: Object.fromEntries([...errors].sort((x, y) => y[1] - x[1])),
+        draftClasses,
+        reviewedRight: +(data.meta.filter((ex) => ex.reviewed.error === null).length / data.meta.length).toFixed(3),
+        reviewedKinds: Object.fromEntries([...reviewed].sort((x, y) => y[1] - x[1])),
+        reviewedClasses,
         evalShareWhereHabitApplies: +habitShare.toFixed(3),
         model: { ...shape, params },
         trainingFlopsOneEpoch: trainingFlops(shape, total, Math.ceil(meanLen)),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
-import { bucketLength, defaultBuckets, PreferenceBatches, SftBatches, stepsForEpochs } from '../../src/core/train/batches.ts';
+import { bucketLength, defaultBuckets, evenLengthBuckets, GROUP_WINDOW_BATCHES, PreferenceBatches, SftBatches, stepsForEpochs } from '../../src/core/train/batches.ts';
 import type { PreferenceExample, TokenSequence } from '../../src/core/train/data-types.ts';
 
 function seq(len: number, tag: number, promptLen = 2): TokenSequence {
@@ -88,6 +88,43 @@ describe('SftBatches', () => {
     expect(() => new SftBatches(EXAMPLES, { batchSize: 2, seed: 0, padId: 0, buckets: [16, 32] })).toThrow(/longest example has 40 tokens/);
     expect(stepsForEpochs(3, 2, 2)).toBe(3);
     expect(stepsForEpochs(3, 1, 1)).toBe(3);
+  });
+});
+
+describe('SftBatches grouped by length', () => {
+  const tagsOf = (b: { rows: number; seqLen: number; inputIds: Int32Array }) => Array.from({ length: b.rows }, (_, r) => Math.floor((b.inputIds[r * b.seqLen] - 1) / 100));
+  // 200 rows of lengths 10–200 in a scrambled order: random batches of 16 nearly always hold a long row.
+  const many = Array.from({ length: 200 }, (_, i) => seq(10 + ((i * 37) % 191), i));
+  const buckets = evenLengthBuckets(256);
+  const plain = new SftBatches(many, { batchSize: 16, seed: 3, padId: 0, buckets });
+  const grouped = new SftBatches(many, { batchSize: 16, seed: 3, padId: 0, buckets, groupByLength: true });
+  const epoch = (b: SftBatches, e: number) => Array.from({ length: b.perEpoch }, (_, j) => b.get(e * b.perEpoch + j));
+
+  it('buckets every 16 tokens up to seqLen', () => {
+    expect(evenLengthBuckets(100)).toEqual([16, 32, 48, 64, 80, 96, 100]);
+    expect(evenLengthBuckets(64, 32)).toEqual([32, 64]);
+  });
+
+  it('keeps the number of batches and visits every example once per epoch, in an order that changes per epoch', () => {
+    expect(grouped.perEpoch).toBe(plain.perEpoch);
+    for (const e of [0, 1]) expect(epoch(grouped, e).flatMap(tagsOf).sort((a, b) => a - b)).toEqual(many.map((_, i) => i));
+    expect(epoch(grouped, 0).map(tagsOf)).not.toEqual(epoch(grouped, 1).map(tagsOf));
+  });
+
+  it('pads far less than random batches, and is a pure function of the index', () => {
+    const padded = (b: SftBatches) => epoch(b, 0).reduce((a, x) => a + x.rows * x.seqLen, 0);
+    const real = many.reduce((a, s) => a + s.inputIds.length, 0);
+    expect(padded(plain) / real).toBeGreaterThan(1.5);
+    expect(padded(grouped) / real).toBeLessThan(1.25);
+    const again = new SftBatches(many, { batchSize: 16, seed: 3, padId: 0, buckets, groupByLength: true });
+    expect(tagsOf(again.get(17))).toEqual(tagsOf(grouped.get(17)));
+  });
+
+  it('sorts only within windows of GROUP_WINDOW_BATCHES batches', () => {
+    const long = Array.from({ length: 16 * GROUP_WINDOW_BATCHES + 5 }, (_, i) => seq(2 + (i % 50), i));
+    const b = new SftBatches(long, { batchSize: 16, seed: 1, padId: 0, groupByLength: true, noShuffle: true });
+    expect(b.perEpoch).toBe(GROUP_WINDOW_BATCHES + 1);
+    expect(tagsOf(b.get(GROUP_WINDOW_BATCHES))).toEqual([1024, 1025, 1026, 1027, 1028].sort((x, y) => (x % 50) - (y % 50)));
   });
 });
 

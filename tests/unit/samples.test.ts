@@ -121,6 +121,29 @@ describe('training samples', () => {
     expect(new Set(twice.map((s) => s.key)).size).toBe(2);
   });
 
+  it("builds the model's own feedback and refinement calls as chats, and the refinement without the feedback", async () => {
+    const tasks = [mathTask('a', 42), mathTask('b', 42)];
+    const { steps, summaries } = await loopsFor(tasks, { a: 40, b: 42 }, { a: 1, b: 0 });
+    const samples = buildSamples(summaries, { shapes: ['step-chats', 'refine-only'], templates: PLAIN_TEMPLATES });
+    const of = (shape: string, id: string) => samples.filter((s) => s.shape === shape && s.provenance.taskId === id).map((s) => (s.row as SftMessagesRow).messages);
+    // a: 40 → 41 → 42. Each feedback that led to a change, each refinement, then the feedback that passed 42:
+    // exactly the prompts that were sent and the texts that came back.
+    const own = steps.filter((s) => s.loopId === 'loop-a' && (s.kind === 'feedback' || s.kind === 'refinement'));
+    expect(own.map((s) => `${s.kind}${s.refineRound}`)).toEqual(['feedback0', 'refinement1', 'feedback1', 'refinement2', 'feedback2']);
+    expect(of('step-chats', 'a')).toEqual(own.map((s) => [...s.prompt, { role: 'assistant', content: s.text.trim() }]));
+    expect(of('step-chats', 'a').at(-1)!.at(-1)!.content).toContain('Verdict: correct');
+    expect(of('step-chats', 'b')).toEqual([]); // nothing changed, nothing to learn
+    // Refinement only (SRT's ablation): the refine call with an empty feedback, → the next answer.
+    const refineOnly = of('refine-only', 'a');
+    expect(refineOnly).toHaveLength(2);
+    expect(refineOnly[0]).toEqual([
+      { role: 'user', content: `REFINE ${tasks[0].prompt}\n[attempt 1] #### 40\n[feedback 1] ` },
+      { role: 'assistant', content: '#### 41' },
+    ]);
+    expect(refineOnly.flat().some((m) => m.content.includes('is off'))).toBe(false);
+    expect(of('refine-only', 'b')).toEqual([]);
+  });
+
   it('manual include gives a preference pair without measured improvement', async () => {
     const tasks = [openTask('o')];
     // The score goes down: no improvement measured.

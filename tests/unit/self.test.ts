@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import { AppError } from '../../src/core/errors.ts';
-import { runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';
+import { checkBuiltinTask } from '../../src/core/tasks/check.ts';
+import { createKindRegistry, type MetaMix } from '../../src/core/refine/kinds.ts';
+import { metaMixRows, runSelfEvolution, type RoundMetrics, type SelfCheckpoint, type SelfOptions, type SelfProgress } from '../../src/core/refine/self-rounds.ts';
 import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import { answerUnderReview, attemptsQuoted, callKind, fakeClock, mathTask, PLAIN_TEMPLATES } from './refine-helpers.ts';
@@ -135,6 +137,34 @@ describe('SELF rounds', () => {
     expect(collect1[collect1.length - 1]).toMatchObject({ done: 3, total: 3, estimate: { fraction: 1, etaMs: 0 } });
     expect(collect1.some((p) => p.done > 0 && p.done < 3 && p.estimate.etaMs !== null && p.estimate.etaMs > 0)).toBe(true);
     expect(s.progress.some((p) => p.phase === 'train' && /step 2 of 2, loss 0.500/.test(p.message))).toBe(true);
+  });
+
+  it("mixes the kind's meta-skill corpus into every round, a fresh window per round, and trains its own step chats", async () => {
+    const registry = createKindRegistry();
+    const asked: { mix: MetaMix; round: number }[] = [];
+    registry.register({
+      kind: 'math',
+      label: 'math with a corpus',
+      templates: PLAIN_TEMPLATES,
+      check: checkBuiltinTask,
+      metaSkillRows: (mix, round) => {
+        asked.push({ mix, round });
+        return Array.from({ length: mix.feedback }, (_, i) => ({ messages: [{ role: 'user' as const, content: `corpus ${round}.${i}` }, { role: 'assistant' as const, content: 'x' }] }));
+      },
+    });
+    const s = setup({ metaSkill: null, registry, shapes: ['sft', 'step-chats'], metaMix: { feedback: 2, refine: 1, seed: 9 } });
+    await runSelfEvolution(s.options);
+    expect(asked).toEqual([{ mix: { feedback: 2, refine: 1, seed: 9 }, round: 1 }, { mix: { feedback: 2, refine: 1, seed: 9 }, round: 2 }]);
+    const users = s.trainer.calls.map((c) => c.rows.map((r) => ('messages' in r ? r.messages[0].content : '')));
+    expect(users[0].slice(-2)).toEqual(['corpus 1.0', 'corpus 1.1']);
+    expect(users[1].slice(-2)).toEqual(['corpus 2.0', 'corpus 2.1']);
+    // Round 1's own rows: per task (40 → 41 → 42), the answer, then its feedback and refinement calls.
+    expect(users[0].filter((u) => u.startsWith('DRAFT '))).toHaveLength(3);
+    expect(users[0].filter((u) => u.startsWith('FEEDBACK '))).toHaveLength(9);
+    expect(users[0].filter((u) => u.startsWith('REFINE '))).toHaveLength(6);
+    expect(s.metrics[1].collect?.rows).toBe(3 + 9 + 6);
+    expect(s.metrics[1].train?.rows).toBe(3 + 9 + 6 + 2);
+    expect(metaMixRows(registry, TASKS, null, 1)).toEqual([]);
   });
 
   it('skips training when the filter keeps nothing', async () => {

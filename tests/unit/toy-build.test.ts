@@ -185,6 +185,32 @@ describe('npm run toy:build', () => {
     }
   });
 
+  it('--init continues training a built model: it starts from its weights and says so in the log', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    await buildToyModel(['--steps', '2', '--seed', '1', '--out', a, ...TINY_FLAGS], () => {});
+    const lines: string[] = [];
+    await buildToyModel(['--steps', '2', '--seed', '1', '--lr', '1e-9', '--init', a, '--out', b, ...TINY_FLAGS], (l) => lines.push(l));
+    expect(lines[1]).toMatch(/^starting from .*\(([0-9a-f]{12})…, built by: npm run toy:build -- --steps 2/);
+    const log = JSON.parse(readFileSync(join(b, 'training_log.json'), 'utf8'));
+    expect(log.init.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(log.init.command).toContain('--steps 2 --seed 1');
+    // At a learning rate of 1e-9 the continued model is the starting one (to float rounding), not a fresh init.
+    const [m1, m2] = [await loadModel(await nodeDirSource(a)), await loadModel(await nodeDirSource(b))];
+    try {
+      const w1 = m1.weights.embedding.dataSync();
+      const w2 = m2.weights.embedding.dataSync();
+      let diff = 0;
+      for (let i = 0; i < w1.length; i++) diff = Math.max(diff, Math.abs(w1[i] - w2[i]));
+      expect(diff).toBeLessThan(1e-5);
+    } finally {
+      m1.dispose();
+      m2.dispose();
+    }
+    const err = await buildToyModel(['--steps', '1', '--init', a, '--out', tempDir(), ...TINY_FLAGS.map((f) => (f === '16' ? '32' : f))], () => {}).catch((e: unknown) => e);
+    expect((err as AppError).message).toMatch(/another shape or vocabulary/);
+  });
+
   it('refuses bad flags with the toy:build usage', async () => {
     const bad = async (argv: string[], pattern: RegExp) => {
       const err = await buildToyModel(argv, () => {}).catch((e: unknown) => e);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
+import { draftErrorClass, tally } from '../../src/core/toy/diagnose.ts';
 import {
   checkToyAnswer,
+  checkToyDetailed,
   extractToyAnswer,
   generateToyData,
   habitApplies,
@@ -78,18 +80,21 @@ describe('generateToyData', () => {
     for (const ex of d.meta) {
       const q = ex.question.text;
       expect(ex.chats.draft).toEqual(withAnswer(toyPrompts.draft(q), ex.draft.text));
-      expect(ex.chats.feedback).toEqual(withAnswer(toyPrompts.feedback(q, ex.draft.text), ex.feedback));
+      // The feedback and refine chats review `reviewed`: the drafter's own draft or a varied one.
+      expect(ex.chats.feedback).toEqual(withAnswer(toyPrompts.feedback(q, ex.reviewed.text), ex.feedback));
       if (ex.chats.refine !== null) {
         refines++;
-        expect(ex.chats.refine).toEqual(withAnswer(toyPrompts.refine(q, ex.draft.text, ex.feedback), ex.refinement));
+        expect(ex.chats.refine).toEqual(withAnswer(toyPrompts.refine(q, ex.reviewed.text, ex.feedback), ex.refinement));
       }
       expect(checkToyAnswer(ex.question, ex.refinement)).toBe(true);
-      expect(checkToyAnswer(ex.question, ex.draft.text)).toBe(ex.draft.error === null);
+      for (const d of [ex.draft, ex.reviewed]) {
+        expect(checkToyAnswer(ex.question, d.text)).toBe(d.error === null);
+        expect(d.answer).toBe(extractToyAnswer(d.text));
+      }
       const parsed = parseToyFeedback(ex.feedback);
       expect(parsed.parseStatus).toBe('ok');
-      expect(parsed.feedback?.verdict).toBe(ex.draft.error === null ? 'correct' : 'incorrect');
+      expect(parsed.feedback?.verdict).toBe(ex.reviewed.error === null ? 'correct' : 'incorrect');
       expect(parsed.detail.answer).toBe(extractToyAnswer(ex.refinement));
-      expect(ex.draft.answer).toBe(extractToyAnswer(ex.draft.text));
     }
     expect(refines / d.meta.length).toBeGreaterThan(0.2);
     expect(refines / d.meta.length).toBeLessThan(0.3);
@@ -113,12 +118,38 @@ describe('generateToyData', () => {
     }
   });
 
+  it('reviews varied drafts in its feedback chats, so no habit predicts the verdict (review-drafter.ts)', () => {
+    const d = generateToyData({ seed: 3, ...small, metaCount: 4000 });
+    const share = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
+    const own = share(d.meta.map((m) => m.reviewed === m.draft));
+    expect(own).toBeGreaterThan(0.22);
+    expect(own).toBeLessThan(0.28);
+    const wrongIf = (habit: boolean) => share(d.meta.filter((m) => habitApplies(m.question) === habit).map((m) => m.reviewed.error !== null));
+    // 0.25·0.74 + 0.75·0.6 ≈ 0.64 where the habit can fire, 0.25·0.15 + 0.75·0.6 ≈ 0.49 elsewhere (the drafter's
+    // own drafts alone: 0.74 and 0.15).
+    expect(wrongIf(true)).toBeLessThan(0.7);
+    expect(wrongIf(false)).toBeGreaterThan(0.42);
+    const wrong = d.meta.filter((m) => m.reviewed.error !== null);
+    const classes = tally(wrong.map((m) => draftErrorClass(m.question, m.reviewed.text)!));
+    // Every part of a column line is wrong somewhere, not only the tens carry; the habit is under a quarter.
+    for (const c of ['habit', 'carry', 'operand', 'sum', 'copy'] as const) expect(classes[c] ?? 0).toBeGreaterThan(0.05 * wrong.length);
+    expect((classes.habit ?? 0) / wrong.length).toBeLessThan(0.25);
+    // Wrong digits in every place of the answer.
+    const places = new Set(wrong.flatMap((m) => checkToyDetailed(m.question, m.reviewed.text).failures));
+    for (const p of ['ones', 'tens', 'hundreds', 'thousands']) expect(places.has(`the ${p} digit is wrong`)).toBe(true);
+    // ownShare 1 is the corpus before the varied review drafts; the draft chats never change.
+    const before = generateToyData({ seed: 3, ...small, metaCount: 300, review: { ownShare: 1 } });
+    for (const m of before.meta) expect(m.reviewed).toBe(m.draft);
+    expect(before.meta.map((m) => m.chats.draft)).toEqual(d.meta.slice(0, 300).map((m) => m.chats.draft));
+  });
+
   it('rejects bad options with a typed error', () => {
     const bad: [object, RegExp][] = [
       [{ seed: -1 }, /seed must be a whole number/],
       [{ seed: 1.5 }, /seed must be a whole number/],
       [{ seed: 1, metaCount: -3 }, /metaCount must be a whole number/],
       [{ seed: 1, drafter: { habitRate: 2 } }, /habitRate must be between 0 and 1/],
+      [{ seed: 1, review: { ownShare: -0.5 } }, /ownShare must be between 0 and 1/],
       [{ seed: 1, shape: { minDigits: 3, maxDigits: 2 } }, /minDigits/],
       [{ seed: 1, metaCount: 0, evalCount: 5000, shape: { minDigits: 1, maxDigits: 1 } }, /Could only find/],
     ];

@@ -39,8 +39,8 @@ describe('the toy defaults, explained one line each', () => {
     expect(line(train, 'Length and rate')?.value).toBe('3 epochs at a constant 1e−3, 0 warm-up steps');
     expect(line(train, 'Checkpoints')?.value).toBe('none');
     const dpo = toyTrainNotes(defaultSrtSettings(TOY_MODEL).dpoTrain, 'dpo');
-    expect(line(dpo, 'Sequence length')?.value).toBe('64 tokens');
-    expect(line(toySrtNotes(defaultSrtSettings(TOY_MODEL)), 'DPO')?.value).toBe('rate 5e−4 (half of SFT’s), 64-token rows, β 0.1');
+    expect(line(dpo, 'Sequence length')?.value).toBe('128 tokens, rows batched by length');
+    expect(line(toySrtNotes(defaultSrtSettings(TOY_MODEL)), 'DPO')?.value).toBe('rate 5e−4 (half of SFT’s), 128-token rows, β 0.1');
     for (const n of [...self, ...train, ...dpo]) expect(n.why.length).toBeGreaterThan(20);
   });
 });

@@ -5,7 +5,7 @@
  * the rows it gets. The measures, the label-free filter and the table must follow from that behaviour.
  */
 import { describe, expect, it } from 'vitest';
-import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
+import { ScriptedAdapterEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
 import type { TrainRequest } from '../../src/core/train/trainer.ts';
 import { generateToyData, habitApplies, habitDraft, parseToyQuestion, rightDraft, splitOf, writeToyFeedback } from '../../src/core/toy/index.ts';
@@ -35,7 +35,7 @@ describe('runToySelf', () => {
       },
     };
     let t = 0;
-    const res = await runToySelf({ engine, trainer, trainConfig: { lr: 1 }, seed: 4, rounds: 2, perRound: 30, evalCount: 40, replay: { feedback: 5, refine: 2 }, now: () => (t += 10) });
+    const res = await runToySelf({ engine, trainer, trainConfig: { lr: 1 }, seed: 4, rounds: 2, perRound: 30, evalCount: 40, shapes: ['sft'], metaMix: { feedback: 5, refine: 2 }, now: () => (t += 10) });
     const data = generateToyData({ seed: 4, metaCount: 0, rounds: 2, perRound: 30, evalCount: 40 });
     const habitShare = data.eval.filter(habitApplies).length / 40;
 
@@ -54,14 +54,16 @@ describe('runToySelf', () => {
     // round 2 on the next 30, continuing round 1's adapter. No held-out question is ever trained on.
     expect(requests.map((r) => r.fromAdapterId)).toEqual([null, 'adapter-1']);
     const all = requests.map((r) => r.rows.map((row) => ('messages' in row ? row.messages : [])));
-    // Each round's rows: its 30 loops, then 5 + 2 meta-skill replay chats (annotator feedback and refine
-    // chats of meta-split questions: no round or held-out question).
+    // Each round's rows: its 30 loops, then 5 + 2 meta-skill chats mixed in (annotator feedback and refine
+    // chats of meta-split questions: no round or held-out question), fresh ones each round.
     expect(all.map((rows) => rows.length)).toEqual([37, 37]);
     const trained = all.map((rows) => rows.slice(0, 30));
     const replayed = all.flatMap((rows) => rows.slice(30));
     expect(replayed.filter((m) => m[0].content.endsWith(TOY_CHECK))).toHaveLength(10);
     expect(replayed.filter((m) => m[0].content.endsWith(TOY_FIX))).toHaveLength(4);
     for (const m of replayed) expect(splitOf(m[0].content.split('\n')[0])).toBe('meta');
+    const mixQuestions = all.map((rows) => rows.slice(30).map((m) => m[0].content.split('\n')[0]));
+    expect(mixQuestions[0].some((q) => mixQuestions[1].includes(q))).toBe(false);
     const questions = trained[0].map((m) => m[0].content);
     expect(new Set(questions)).toEqual(new Set(data.rounds[0].map((q) => q.text)));
     for (const m of trained[0]) expect(m[m.length - 1].content).toBe(rightDraft(parseToyQuestion(m[0].content)).text);
@@ -78,6 +80,34 @@ describe('runToySelf', () => {
     expect(row('gain.r1').mean).toBeCloseTo(100 * habitShare, 8);
     expect(row('kept.r1').values).toEqual([30, 30]);
     expect(formatToySelfTable(table)).toContain('direct-answer accuracy, after round 2');
+  });
+
+  it('also trains on its own feedback and refinement calls of the loops it fixed, as sent and as answered (the default)', async () => {
+    const engine = new ScriptedAdapterEngine({ script: reply, batch: true });
+    const requests: TrainRequest[] = [];
+    const trainer = {
+      train: async (r: TrainRequest) => {
+        requests.push(r);
+        return { adapterId: `adapter-${requests.length}`, metrics: {} };
+      },
+    };
+    await runToySelf({ engine, trainer, trainConfig: {}, seed: 4, rounds: 1, perRound: 30, evalCount: 10, metaMix: { feedback: 0, refine: 0 } });
+    const data = generateToyData({ seed: 4, metaCount: 0, rounds: 1, perRound: 30, evalCount: 10 });
+    const fixed = data.rounds[0].filter(habitApplies);
+    const rows = requests[0].rows.map((row) => ('messages' in row ? row.messages : []));
+    const drafts = rows.filter((m) => !m[0].content.includes('\n'));
+    const feedback = rows.filter((m) => m[0].content.endsWith(TOY_CHECK));
+    const refine = rows.filter((m) => m[0].content.endsWith(TOY_FIX));
+    expect(drafts).toHaveLength(30);
+    // Per fixed loop: the feedback on the habit draft, the refinement, and the feedback that passed it.
+    expect(refine).toHaveLength(fixed.length);
+    expect(feedback).toHaveLength(2 * fixed.length);
+    for (const m of refine) {
+      const q = parseToyQuestion(m[0].content.split('\n')[0]);
+      expect(m[0].content).toBe(`${q.text}\n${habitDraft(q)!.text}\n${writeToyFeedback(q, habitDraft(q)!.text)}\n${TOY_FIX}`);
+      expect(m[1].content).toBe(rightDraft(q).text);
+    }
+    expect(feedback.filter((m) => m[1].content.endsWith('Verdict: wrong'))).toHaveLength(fixed.length);
   });
 
   it('drops loops whose final answer the model itself calls wrong, without looking at the truth', async () => {
@@ -99,7 +129,7 @@ describe('runToySelf', () => {
         return { adapterId: 'x', metrics: {} };
       },
     };
-    const res = await runToySelf({ engine, trainer, trainConfig: {}, seed: 2, rounds: 1, perRound: 10, evalCount: 10, replay: { feedback: 0, refine: 0 } });
+    const res = await runToySelf({ engine, trainer, trainConfig: {}, seed: 2, rounds: 1, perRound: 10, evalCount: 10, metaMix: { feedback: 0, refine: 0 } });
     expect(requests).toHaveLength(0);
     expect(res.rounds[1].train).toMatchObject({ skipped: true, rows: 0 });
     expect(res.rounds[1].adapterId).toBeNull();

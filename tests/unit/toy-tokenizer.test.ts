@@ -47,7 +47,9 @@ function renderWithJinja(messages: ChatMessage[], addGenerationPrompt: boolean):
  */
 function longestRefineChat(): ChatMessage[] {
   const q = parseToyQuestion('999 + 999');
-  const draft = writeWorking(q.op, toyColumns(q), `${solveToy(q)}8`);
+  // The longest answer a draft can state (one digit too many), wrong in every place: every feedback line
+  // names a wrong digit.
+  const draft = writeWorking(q.op, toyColumns(q), '2'.repeat(solveToy(q).length + 1));
   return withAnswer(toyPrompts.refine(q.text, draft, writeToyFeedback(q, draft)), writeWorking(q.op, toyColumns(q)));
 }
 

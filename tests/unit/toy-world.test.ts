@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.ts';
 import {
   DRAFT_ERROR_KINDS,
+  REVIEW_ONLY_ERROR_KINDS,
   ToyRng,
   applyDraftError,
   checkToyAnswer,
@@ -111,7 +112,22 @@ describe('the sloppy drafter', () => {
         return d.length === r.length - 1 && removeAt(r, at) === d;
       case 'repeated-digit':
         return d.length === r.length + 1 && removeAt(d, at) === r && d[at] === d[at + 1];
+      // The review drafter's kinds are exact arithmetic on one column: the answer moves by k·10^at (a
+      // subtraction's digits are taken modulo 10^width, as the column walk writes them).
+      case 'extra-carry':
+        return at > 0 && D === wrap(R + (q.op === 'add' ? 1n : -1n) * 10n ** BigInt(at), q);
+      case 'wrong-value':
+        return D === wrap(R + 10n ** BigInt(at), q) || D === wrap(R - 10n ** BigInt(at), q);
+      case 'misread': {
+        const moved = [...Array(19).keys()].map((k) => BigInt(k - 9)).filter((k) => k !== 0n);
+        return moved.some((k) => D === wrap(R + k * 10n ** BigInt(at), q));
+      }
     }
+  }
+  function wrap(x: bigint, q: ToyQuestion): bigint {
+    if (q.op === 'add') return x;
+    const m = 10n ** BigInt(Math.max(q.a.length, q.b.length));
+    return ((x % m) + m) % m;
   }
 
   it('every error kind makes a wrong answer of its own kind', () => {
@@ -119,7 +135,7 @@ describe('the sloppy drafter', () => {
     const seen = new Map<DraftErrorKind, number>();
     for (const q of randomQuestions(2, 1500)) {
       const r = solveToy(q);
-      for (const kind of DRAFT_ERROR_KINDS) {
+      for (const kind of [...DRAFT_ERROR_KINDS, ...REVIEW_ONLY_ERROR_KINDS]) {
         const d = applyDraftError(q, kind, rng);
         if (d === null) continue;
         seen.set(kind, (seen.get(kind) ?? 0) + 1);
@@ -133,7 +149,7 @@ describe('the sloppy drafter', () => {
         }
       }
     }
-    for (const kind of DRAFT_ERROR_KINDS) expect(seen.get(kind) ?? 0).toBeGreaterThan(50);
+    for (const kind of [...DRAFT_ERROR_KINDS, ...REVIEW_ONLY_ERROR_KINDS]) expect(seen.get(kind) ?? 0).toBeGreaterThan(50);
   });
 
   it('does not apply kinds that cannot apply', () => {

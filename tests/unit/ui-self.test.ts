@@ -25,7 +25,7 @@ import { FakeTfjsEngine, toyModel, uiDb } from './ui-self-fakes.ts';
 describe('SELF settings', () => {
   it('the toy model defaults are the toy experiment\'s settings', () => {
     const s = toySelfSettings();
-    expect(s).toMatchObject({ rounds: TOY_SELF_DEFAULTS.rounds, perRound: 200, evalCount: 200, freshPerRound: true, batchSize: TOY_SELF_DEFAULTS.batchSize, stop: TOY_SELF_DEFAULTS.stop, shapes: ['sft'] });
+    expect(s).toMatchObject({ rounds: TOY_SELF_DEFAULTS.rounds, perRound: 200, evalCount: 200, freshPerRound: true, batchSize: TOY_SELF_DEFAULTS.batchSize, stop: TOY_SELF_DEFAULTS.stop, shapes: [...TOY_SELF_DEFAULTS.shapes], metaMix: TOY_SELF_DEFAULTS.metaMix });
     expect(s.filter.requireVerdictCorrect).toBe(true);
     // No number of its own: the toy kind's budgets, which are its SELF experiment's.
     expect([s.answerTokens, s.feedbackTokens]).toEqual([null, null]);
@@ -87,7 +87,7 @@ describe('round points', () => {
   it('flatten the round\'s metrics, self-feedback accuracy included, into the stored point', () => {
     const selfFeedback = { n: 4, matches: 2, accuracy: 0.5, caught: 0.5, falseAlarm: 0 };
     const point = roundPoint({ round: 1, adapterId: 'a', collect: { loops: 4, kept: 3, improved: 1, rows: 3 }, train: { rows: 3, metrics: { finalLoss: 0.25, steps: 2, seconds: 1 }, skipped: false }, directAccuracy: 0.5, refinedAccuracy: null, selfFeedback, evalTasks: 4, pairwise: null });
-    expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
+    expect(point).toEqual({ round: 1, evalTasks: 4, directAccuracy: 0.5, selfFeedbackAccuracy: 0.5, selfFeedbackN: 4, selfFeedbackCaught: 0.5, selfFeedbackFalseAlarm: 0, loops: 4, kept: 3, improved: 1, rows: 3, trainRows: 3, trainSkipped: 0, trainLoss: 0.25, trainSteps: 2, trainSeconds: 1 });
   });
 });
 
@@ -124,7 +124,9 @@ async function toySetup(settings: Partial<SelfSettings> = {}, engineOptions: Con
 
 describe('SELF runs from the SELF tab (stored)', () => {
   it('a round on the scripted toy model: every step, the checkpoint, per-round metrics, the training run and adapter', async () => {
-    const { db, exp, engine, deps, s, nonHabit } = await toySetup();
+    // Question → answer rows only, no meta-skill mix: the rows are then exactly the kept loops (the step chats
+    // and the mix are counted in toy-self.test.ts).
+    const { db, exp, engine, deps, s, nonHabit } = await toySetup({ shapes: ['sft'], metaMix: { feedback: 0, refine: 0 } });
     const progress: SelfLive[] = [];
     const result = await startSelfRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor: engine, critic: null }, labels: { actor: 'toy', critic: null }, signal: new AbortController().signal, hooks: { onProgress: (p) => progress.push(p) } });
     const [run] = await db.runs.toArray();

@@ -36,7 +36,8 @@ describe('SRT settings and progress', () => {
 
 describe('SRT runs (stored)', () => {
   it('the critic reviews and refines; SFT on its feedback-then-refinement, DPO on refined ≻ initial, evaluation', async () => {
-    const { db, exp, actor, critic, deps, s, habitTrain } = await setup();
+    // One feedback-then-refinement row per loop (the toy default is the critic's two calls, 'step-chats': toy-srt.test.ts).
+    const { db, exp, actor, critic, deps, s, habitTrain } = await setup({ sftShapes: ['meta'] });
     const live: SrtLive[] = [];
     const cp = await startSrtRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor, critic }, labels: { actor: 'toy', critic: 'critic' }, signal: new AbortController().signal, onProgress: (p) => live.push(p) });
     const [run] = await db.runs.toArray();

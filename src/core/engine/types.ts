@@ -19,8 +19,8 @@ export interface ChatResult {
   usage: Usage;
 }
 
-/** The engines the app builds (engine/factory.ts); stored runs, steps and experiments name them. */
-export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai'] as const;
+/** The engines the app builds (engine/factory.ts, and the toy reference critic: src/core/toy/reference-critic.ts); stored runs, steps and experiments name them. */
+export const ENGINE_KINDS = ['webllm', 'tfjs', 'openai', 'reference'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 
 /**

@@ -1,5 +1,6 @@
 import { checkBuiltinTask } from '../tasks/check.ts';
 import type { CheckResult, Task, TaskKind } from '../tasks/types.ts';
+import type { SftMessagesRow } from '../train/trl.ts';
 import { AppError } from '../errors.ts';
 import { parseFeedback, type FeedbackParse } from './feedback-parse.ts';
 import {
@@ -46,6 +47,19 @@ export interface TaskKindSpec {
   parseFeedback?: (text: string) => FeedbackParse;
   /** For verifiable kinds; null from it = this task cannot be checked. */
   check?: (task: Task, answer: string) => CheckResult | null;
+  /**
+   * The kind's own meta-skill corpus, when it has one (the toy world's annotator): `feedback` feedback chats
+   * and `refine` refine chats on fresh questions for SELF round `round`, which SELF mixes into that round's
+   * training (`SelfOptions.metaMix`). Never a question of the train or eval split.
+   */
+  metaSkillRows?: (mix: MetaMix, round: number) => SftMessagesRow[];
+}
+
+/** How many annotator meta-skill chats a SELF round mixes in, and the corpus seed. */
+export interface MetaMix {
+  feedback: number;
+  refine: number;
+  seed: number;
 }
 
 /** What `register` takes: templates may leave out system, historyEntry and the meta-skill pair; generation defaults to GENERIC_GENERATION. */

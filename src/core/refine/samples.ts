@@ -2,7 +2,7 @@ import type { Task } from '../tasks/types.ts';
 import { shortHash } from '../tasks/split.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { loopSteps, sameAnswer } from './plan.ts';
-import { clip, draftMessages, metaSkillMessages } from './prompts.ts';
+import { clip, draftMessages, metaSkillMessages, refineMessages } from './prompts.ts';
 import type { PromptTemplates } from './templates.ts';
 import type { Provenance, PreferenceRow, PromptCompletionRow, SftMessagesRow, TrlRow } from '../train/trl.ts';
 import type { StepRecord, Verdict } from './types.ts';
@@ -14,6 +14,11 @@ import type { StepRecord, Verdict } from './types.ts';
  *   'prompt-completion' prompt → final answer, as {"prompt", "completion"}
  *   'meta'              prompt + an answer → its feedback then the next answer (the meta-skill SELF and SRT
  *                       train), one row per refinement that changed the answer
+ *   'step-chats'        the same meta-skill in the loop's own two calls, as {"messages"}: each feedback call that
+ *                       led to a refinement that changed the answer, that refinement call, and the feedback call on
+ *                       the final answer, each exactly as sent (StepRecord.prompt) → what came back
+ *   'refine-only'       prompt + an answer → the next answer, with no feedback (SRT's ablation): the refine call
+ *                       with the feedback text left empty, one row per refinement that changed the answer
  *   'preference'        {"prompt", "chosen": final, "rejected": first} when the loop improved the answer
  * Each sample keeps its provenance; identical rows are kept once.
  */
@@ -156,7 +161,7 @@ export function selectLoops(loops: readonly LoopSummary[], filter: SampleFilter 
   return { kept, dropped };
 }
 
-export type SampleShape = 'sft' | 'prompt-completion' | 'meta' | 'preference';
+export type SampleShape = 'sft' | 'prompt-completion' | 'meta' | 'step-chats' | 'refine-only' | 'preference';
 
 export interface TrainingSample<R extends TrlRow = TrlRow> {
   shape: SampleShape;
@@ -181,6 +186,24 @@ function ref(s: StepRecord) {
 
 function answerMessage(text: string) {
   return [{ role: 'assistant' as const, content: text.trim() }];
+}
+
+/**
+ * The steps a 'step-chats' sample is made of: for each refinement that changed the answer, the feedback it
+ * answered and the refinement itself; then the feedback on the final answer (the check that let it through).
+ * None when the answer never changed. Steps without a stored prompt or text are skipped.
+ */
+function stepChatSteps(l: LoopSummary): StepRecord[] {
+  const answers = answersOf(l.steps);
+  const out: StepRecord[] = [];
+  for (let i = 0; i + 1 < answers.length; i++) {
+    const fb = feedbackFor(l.steps, answers[i].refineRound);
+    if (!fb || sameAnswer(answers[i].text, answers[i + 1].text)) continue;
+    out.push(fb, answers[i + 1]);
+  }
+  const last = feedbackFor(l.steps, l.final.refineRound);
+  if (out.length > 0 && last) out.push(last);
+  return out.filter((s) => s.prompt.length > 0 && s.text.trim() !== '');
 }
 
 /** Builds the samples of the chosen shapes from kept loops, deduplicated (first occurrence wins). */
@@ -215,6 +238,18 @@ export function buildSamples(loops: readonly LoopSummary[], options: BuildOption
         if (!l.changed || !(l.improved || options.manualInclude?.has(l.loopId))) continue;
         const row: PreferenceRow = { prompt, chosen: answerMessage(l.final.text), rejected: answerMessage(l.draft.text) };
         push(shape, row, l, [l.final, l.draft]);
+      } else if (shape === 'step-chats') {
+        for (const step of stepChatSteps(l)) {
+          push(shape, { messages: [...step.prompt.map(({ role, content }) => ({ role, content })), ...answerMessage(step.text)] }, l, [step]);
+        }
+      } else if (shape === 'refine-only') {
+        const answers = answersOf(l.steps);
+        for (let i = 0; i + 1 < answers.length; i++) {
+          const [before, after] = [answers[i], answers[i + 1]];
+          if (sameAnswer(before.text, after.text) || after.text.trim() === '') continue;
+          const row: SftMessagesRow = { messages: [...refineMessages(templates, l.task.prompt, [{ answer: before.text, feedback: '' }]), ...answerMessage(after.text)] };
+          push(shape, row, l, [before, after]);
+        }
       } else {
         const answers = answersOf(l.steps);
         for (let i = 0; i + 1 < answers.length; i++) {

@@ -5,7 +5,7 @@ import type { Task } from '../tasks/types.ts';
 import { cutOffTally, type CutOffTally, type TaskParams } from './budgets.ts';
 import { evaluateAccuracy, answerDirect } from './eval.ts';
 import { judgePair, winRates, type JudgeTemplate, type PairOutcome, type WinRates } from './judge.ts';
-import { kindRegistry, type KindRegistry } from './kinds.ts';
+import { kindRegistry, type KindRegistry, type MetaMix } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { OracleMode } from './oracle.ts';
 import type { StopRules } from './plan.ts';
@@ -122,8 +122,18 @@ export interface SelfOptions<C = unknown> {
   roundTasks?: (round: number, train: readonly Task[]) => readonly Task[];
   /** Which finished loops become training rows (default: all with an answer). */
   filter?: SampleFilter;
-  /** Row shapes trained each round (default ['sft']: prompt → refined answer; add 'meta' to keep the meta-skill). */
-  shapes?: readonly ('sft' | 'prompt-completion' | 'meta')[];
+  /**
+   * Row shapes trained each round (default ['sft']: prompt → refined answer). 'step-chats' adds the model's own
+   * feedback and refinement calls of the kept loops that changed their answer (its meta-skill, checked by its
+   * own final feedback when the filter asks for it); 'meta' adds them as one feedback-then-refinement row.
+   */
+  shapes?: readonly ('sft' | 'prompt-completion' | 'meta' | 'step-chats')[];
+  /**
+   * SELF's meta-skill mix: each round also trains on this many annotator feedback and refine chats from the
+   * task kind's own corpus (`TaskKindSpec.metaSkillRows`; kinds without one add nothing), so the round
+   * keeps the meta-skill data it was first taught with. Default none.
+   */
+  metaMix?: MetaMix | null;
   /** Meta-skill stage: feedback from `critic` (refining too when set) and/or the checker. Null/undefined = none. */
   metaSkill?: { critic?: ChatEngine; oracle?: boolean | OracleMode; stop?: StopRules; filter?: SampleFilter } | null;
   evaluation?: {
@@ -156,6 +166,13 @@ export interface SelfResult {
 
 export function selfLoopId(runId: string, round: number, phase: string, taskId: string): string {
   return `${runId}/r${round}/${phase}/${taskId}`;
+}
+
+/** A round's meta-skill mix: the corpus rows of each task kind of the train split that has a corpus. */
+export function metaMixRows(registry: KindRegistry, train: readonly Task[], mix: MetaMix | null, round: number): SftRow[] {
+  if (!mix || (mix.feedback <= 0 && mix.refine <= 0)) return [];
+  const kinds = [...new Set(train.map((t) => t.kind))];
+  return kinds.flatMap((k) => (registry.has(k) ? (registry.get(k).metaSkillRows?.(mix, round) ?? []) : []));
 }
 
 export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult> {
@@ -349,15 +366,16 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
         const loops = summarizeLoops(train, stepsWithPrefix(`${o.runId}/r${cp.round}/collect/`), registry);
         const kept = selectLoops(loops, o.filter ?? {}).kept;
         const shapes: SampleShape[] = [...(o.shapes ?? ['sft'])];
-        const rows = buildSamples(kept, { shapes, templates: o.templates, registry }).map((s) => s.row as SftRow);
+        const own = buildSamples(kept, { shapes, templates: o.templates, registry }).map((s) => s.row as SftRow);
+        const rows = [...own, ...metaMixRows(registry, train, o.metaMix ?? null, cp.round)];
         let next: Partial<SelfCheckpoint>;
-        if (rows.length === 0) {
+        if (own.length === 0) {
           next = { lastTrain: { rows: 0, metrics: {}, skipped: true } };
         } else {
           const out = await trainSft(rows, `SELF round ${cp.round}`);
           next = { adapterId: out.adapterId, lastTrain: { rows: rows.length, metrics: out.metrics, skipped: false } };
         }
-        await advance({ ...next, phase: 'evaluate', lastCollect: cp.lastCollect ? { ...cp.lastCollect, rows: rows.length } : null });
+        await advance({ ...next, phase: 'evaluate', lastCollect: cp.lastCollect ? { ...cp.lastCollect, rows: own.length } : null });
         break;
       }
       case 'evaluate': {

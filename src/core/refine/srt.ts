@@ -89,8 +89,12 @@ export interface SrtOptions<C = unknown> {
   registry?: KindRegistry;
   /** Which loops train (default: those whose refinement improved on the draft). */
   filter?: SampleFilter;
-  /** SFT row shapes; default ['meta'] (feedback then refinement). Add 'sft' for prompt → refinement too. */
-  sftShapes?: readonly ('meta' | 'sft' | 'prompt-completion')[];
+  /**
+   * SFT row shapes; default ['meta'] (feedback then refinement as one completion). 'step-chats' trains the same
+   * in the loop's own two calls (the critic's feedback call, then its refine call); 'refine-only' is SRT's
+   * ablation without the feedback text. Add 'sft' for prompt → refinement too.
+   */
+  sftShapes?: readonly ('meta' | 'step-chats' | 'refine-only' | 'sft' | 'prompt-completion')[];
   /** Run the DPO stage (default true). */
   dpo?: boolean;
   /** Evaluate start, SFT and DPO adapters on the eval split by the checkers (default false). */

@@ -14,7 +14,7 @@ import { parseModelConfig } from '../model/config.ts';
 import { randomWeights } from '../model/init.ts';
 import { forward, type LlamaModel } from '../model/llama.ts';
 import type { ModelConfig } from '../model/types.ts';
-import { hfTensorSpecs, type ModelWeights } from '../model/weights.ts';
+import { emptyWeights, hfTensorSpecs, type ModelWeights } from '../model/weights.ts';
 import type { ChatMessage, TextTokenizer } from '../text/types.ts';
 import { AdamW } from '../train/adamw.ts';
 import type { TokenBatch } from '../train/batches.ts';
@@ -67,6 +67,11 @@ export interface ToyTrainOptions {
   chats: readonly ChatMessage[][];
   plan: ToyTrainPlan;
   seed: number;
+  /**
+   * Start from these weights (a model of the same shape and vocabulary, e.g. the previous build) instead of
+   * the seeded random ones: continued training on a revised corpus. They are copied; the caller keeps them.
+   */
+  init?: ModelWeights;
   onStep?: (report: StepReport) => void | Promise<void>;
   /** Called after every `snapshotEvery` steps (not after the last) with the model as trained so far. */
   snapshotEvery?: number;
@@ -112,6 +117,23 @@ export function initialToyWeights(config: ModelConfig, seed: number, std: number
   return { weights, params };
 }
 
+/** Trainable copies of existing weights (same config), named by their Hugging Face checkpoint names. */
+export function copiedToyWeights(config: ModelConfig, from: ModelWeights): { weights: ModelWeights; params: Map<string, tf.Variable> } {
+  const weights = emptyWeights(config);
+  const params = new Map<string, tf.Variable>();
+  for (const spec of hfTensorSpecs(config)) {
+    const shape = spec.transposed ? [spec.hfShape[1], spec.hfShape[0]] : spec.hfShape;
+    const source = spec.get(from);
+    if (!source || source.shape.join() !== shape.join()) {
+      throw new AppError('bad-input', `The starting model's ${spec.name} is ${source ? `[${source.shape.join(', ')}]` : 'missing'}, not [${shape.join(', ')}]: it must have the same shape and vocabulary.`);
+    }
+    const v = tf.variable(source, true); // shares the data until the first update; the caller may dispose its copy
+    spec.set(weights, v);
+    params.set(spec.name, v);
+  }
+  return { weights, params };
+}
+
 function checkPlan(p: ToyTrainPlan): void {
   const wholes: [string, number][] = [['steps', p.steps], ['tokenBudget', p.tokenBudget], ['bucketStep', p.bucketStep]];
   for (const [name, v] of wholes) if (!Number.isInteger(v) || v < 1) throw new AppError('bad-input', `The training plan's ${name} must be a positive whole number (got ${v}).`);
@@ -136,7 +158,7 @@ export async function trainToyModel(o: ToyTrainOptions): Promise<ToyTrainOutcome
     padId: tokenizer.padTokenId ?? 0,
   });
 
-  const { weights, params } = initialToyWeights(config, o.seed, plan.initStd);
+  const { weights, params } = o.init ? copiedToyWeights(config, o.init) : initialToyWeights(config, o.seed, plan.initStd);
   const model: LlamaModel = { config, weights };
   const lossFn = (batch: TokenBatch): tf.Scalar =>
     tf.tidy(() => {

@@ -29,7 +29,13 @@ export type ColumnBug =
   /** sub: borrows ten for `place` but never takes the one from the next column. */
   | { kind: 'forgot-borrow'; place: number }
   /** sub: at `place` (a < b, nothing borrowed in) writes b - a instead of borrowing. */
-  | { kind: 'smaller-from-larger'; place: number };
+  | { kind: 'smaller-from-larger'; place: number }
+  /** A carry (add) or borrow (sub) taken into `place` although none is due. */
+  | { kind: 'extra-carry'; place: number }
+  /** The value of `place` is off by `delta` (its digit and carry follow from the wrong value). */
+  | { kind: 'wrong-value'; place: number; delta: number }
+  /** One operand digit of `place` is read as `digit` (the column is then worked out from it). */
+  | { kind: 'misread'; place: number; operand: 'a' | 'b'; digit: number };
 
 export interface WalkOptions {
   /** Walk at least this many columns (the feedback checks every column the answer under review has). */
@@ -44,13 +50,19 @@ export function walkColumns(q: ToyQuestion, options: WalkOptions = {}): ToyColum
   const cols: ToyColumn[] = [];
   let carry = 0;
   for (let place = 0; place < width || carry !== 0; place++) {
-    const a = digitAt(q.a, place);
-    const b = digitAt(q.b, place);
-    const carryIn = carry;
+    const here = bug?.place === place ? bug : undefined;
+    const a = here?.kind === 'misread' && here.operand === 'a' ? here.digit : digitAt(q.a, place);
+    const b = here?.kind === 'misread' && here.operand === 'b' ? here.digit : digitAt(q.b, place);
+    const carryIn = here?.kind === 'extra-carry' ? 1 : carry;
     let value: number;
     let digit: number;
     let carryOut: number;
-    if (q.op === 'add') {
+    if (here?.kind === 'wrong-value') {
+      value = (q.op === 'add' ? a + b + carryIn : a - b - carryIn) + here.delta;
+      digit = ((value % 10) + 10) % 10;
+      carryOut = q.op === 'add' ? (value >= 10 ? 1 : 0) : value < 0 ? 1 : 0;
+      carry = carryOut;
+    } else if (q.op === 'add') {
       value = a + b + carryIn;
       digit = value % 10;
       carryOut = value >= 10 ? 1 : 0;

@@ -20,7 +20,12 @@ export const DRAFT_ERROR_KINDS = [
   'dropped-digit',
   'repeated-digit',
 ] as const;
-export type DraftErrorKind = (typeof DRAFT_ERROR_KINDS)[number];
+/**
+ * Error kinds the sloppy drafter never makes but a reviewed draft of the meta-skill corpus may carry
+ * (review-drafter.ts): a carry taken where none is due, a column value off by one, an operand digit misread.
+ */
+export const REVIEW_ONLY_ERROR_KINDS = ['extra-carry', 'wrong-value', 'misread'] as const;
+export type DraftErrorKind = (typeof DRAFT_ERROR_KINDS)[number] | (typeof REVIEW_ONLY_ERROR_KINDS)[number];
 
 export interface DrafterOptions {
   /**
@@ -106,6 +111,33 @@ export function applyDraftError(q: ToyQuestion, kind: DraftErrorKind, rng: ToyRn
       text = columnsToNumber(cols);
       break;
     }
+    case 'extra-carry': {
+      const places = toyColumns(q).filter((c) => c.place > 0 && c.carryIn === 0).map((c) => c.place);
+      if (places.length === 0) return null;
+      at = rng.pick(places);
+      cols = walkColumns(q, { bug: { kind, place: at } });
+      text = columnsToNumber(cols);
+      break;
+    }
+    case 'wrong-value': {
+      // Off by one, within the values a column can have (add 0..19, sub -10..9), so the carry stays one digit.
+      const right = toyColumns(q);
+      at = rng.int(0, right.length - 1);
+      const v = right[at].value;
+      const deltas = [-1, 1].filter((d) => (q.op === 'add' ? v + d >= 0 && v + d <= 19 : v + d >= -10 && v + d <= 9));
+      if (deltas.length === 0) return null;
+      cols = walkColumns(q, { bug: { kind, place: at, delta: rng.pick(deltas) } });
+      text = columnsToNumber(cols);
+      break;
+    }
+    case 'misread': {
+      at = rng.int(0, toyColumns(q).length - 1);
+      const operand = rng.pick(['a', 'b'] as const);
+      const digit = (digitAt(operand === 'a' ? q.a : q.b, at) + rng.int(1, 9)) % 10;
+      cols = walkColumns(q, { bug: { kind, place: at, operand, digit } });
+      text = columnsToNumber(cols);
+      break;
+    }
     case 'off-by-one': {
       // Change one digit by +1 or -1 (staying within 0..9 and never turning the leading digit into 0).
       at = rng.int(0, right.length - 1);
@@ -143,7 +175,7 @@ export function applyDraftError(q: ToyQuestion, kind: DraftErrorKind, rng: ToyRn
   return { text: working, answer: text, error: kind, habit: false, at };
 }
 
-/** Error kinds that can apply to a question's operation. */
+/** The drafter's slip kinds that can apply to a question's operation. */
 export function errorKindsFor(q: ToyQuestion): DraftErrorKind[] {
   return DRAFT_ERROR_KINDS.filter((k) =>
     q.op === 'add' ? k !== 'forgot-borrow' && k !== 'smaller-from-larger' : k !== 'forgot-carry',

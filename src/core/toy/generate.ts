@@ -8,6 +8,7 @@ import type { ChatMessage } from '../text/types.ts';
 import { DEFAULT_DRAFTER, rightDraft, sloppyDraft } from './drafter.ts';
 import type { Draft, DrafterOptions } from './drafter.ts';
 import { writeToyFeedback } from './feedback.ts';
+import { DEFAULT_REVIEW, reviewDraft, type ReviewOptions } from './review-drafter.ts';
 import { toyPrompts, withAnswer } from './prompts.ts';
 import type { ToyQuestion } from './question.ts';
 import { ToyRng } from './rng.ts';
@@ -31,6 +32,8 @@ export interface ToyDataOptions {
   /** Held-out evaluation questions (default 200). */
   evalCount?: number;
   drafter?: Partial<DrafterOptions>;
+  /** Which drafts the feedback and refine chats review (review-drafter.ts; default DEFAULT_REVIEW). */
+  review?: Partial<ReviewOptions>;
   shape?: Partial<QuestionShape>;
   /**
    * Extra meta-split questions that get only a draft chat (default 0). Direct answers are the hardest skill
@@ -42,15 +45,18 @@ export interface ToyDataOptions {
 
 export interface ToyMetaExample {
   question: ToyQuestion;
+  /** The drafter's draft (the draft chat's target). */
   draft: Draft;
-  /** The annotator's feedback on the draft. */
+  /** The draft the feedback and refine chats review: the drafter's own, or a varied one (review-drafter.ts). */
+  reviewed: Draft;
+  /** The annotator's feedback on the reviewed draft. */
   feedback: string;
   /** The right working (its answer is what the feedback's `answer:` line says). */
   refinement: string;
   /**
    * Training chats, each a step's exact prompt (toyPrompts) followed by the assistant's target:
-   * draft (question → the drafter's answer), feedback (question + draft → feedback) and, for a share of
-   * the items, refine (question + draft + feedback → right working).
+   * draft (question → the drafter's answer), feedback (question + reviewed draft → feedback) and, for a share
+   * of the items, refine (question + reviewed draft + feedback → right working).
    */
   chats: { draft: ChatMessage[]; feedback: ChatMessage[]; refine: ChatMessage[] | null };
 }
@@ -78,20 +84,24 @@ function rate(name: string, value: number): number {
   return value;
 }
 
-/** One meta-skill item: the annotator's feedback and refinement for a draft, as training chats. */
-export function metaExample(question: ToyQuestion, draft: Draft, withRefine = true): ToyMetaExample {
+/**
+ * One meta-skill item: the drafter's draft as the draft chat, and the annotator's feedback and refinement of
+ * `reviewed` (default: the same draft) as the feedback and refine chats.
+ */
+export function metaExample(question: ToyQuestion, draft: Draft, withRefine = true, reviewed: Draft = draft): ToyMetaExample {
   const q = question.text;
-  const feedback = writeToyFeedback(question, draft.text);
+  const feedback = writeToyFeedback(question, reviewed.text);
   const refinement = rightDraft(question).text;
   return {
     question,
     draft,
+    reviewed,
     feedback,
     refinement,
     chats: {
       draft: withAnswer(toyPrompts.draft(q), draft.text),
-      feedback: withAnswer(toyPrompts.feedback(q, draft.text), feedback),
-      refine: withRefine ? withAnswer(toyPrompts.refine(q, draft.text, feedback), refinement) : null,
+      feedback: withAnswer(toyPrompts.feedback(q, reviewed.text), feedback),
+      refine: withRefine ? withAnswer(toyPrompts.refine(q, reviewed.text, feedback), refinement) : null,
     },
   };
 }
@@ -123,6 +133,9 @@ export function generateToyData(options: ToyDataOptions): ToyData {
   const drafter: DrafterOptions = { ...DEFAULT_DRAFTER, ...options.drafter };
   rate('drafter.habitRate', drafter.habitRate);
   rate('drafter.slipRate', drafter.slipRate);
+  const review: ReviewOptions = { ...DEFAULT_REVIEW, ...options.review };
+  rate('review.ownShare', review.ownShare);
+  rate('review.rightShare', review.rightShare);
   const shape: QuestionShape = { ...DEFAULT_SHAPE, ...options.shape };
   if (
     !Number.isInteger(shape.minDigits) ||
@@ -144,7 +157,11 @@ export function generateToyData(options: ToyDataOptions): ToyData {
   const metaQuestions = drawQuestions(new ToyRng(seed, 'meta'), 'meta', metaCount, used, shape);
   const draftRng = new ToyRng(seed, 'drafter');
   const refineRng = new ToyRng(seed, 'refine-share');
-  const meta = metaQuestions.map((q) => metaExample(q, sloppyDraft(q, draftRng, drafter), refineRng.chance(refineShare)));
+  const reviewRng = new ToyRng(seed, 'review');
+  const meta = metaQuestions.map((q) => {
+    const draft = sloppyDraft(q, draftRng, drafter);
+    return metaExample(q, draft, refineRng.chance(refineShare), reviewDraft(q, draft, reviewRng, review));
+  });
   const extra = count('extraDrafts', options.extraDrafts, 0);
   const extraRng = new ToyRng(seed, 'extra-drafts');
   const drafts = drawQuestions(extraRng, 'meta', extra, used, shape).map((question) => {

@@ -16,7 +16,7 @@ export type { ToyColumn, ColumnBug } from './columns.ts';
 export { solveToy, toyColumns, walkColumns, columnsToNumber } from './columns.ts';
 export { workingAnswer, writeWorking } from './working.ts';
 export type { Draft, DraftErrorKind, DrafterOptions } from './drafter.ts';
-export { DEFAULT_DRAFTER, DRAFT_ERROR_KINDS, applyDraftError, habitApplies, habitDraft, rightDraft, sloppyDraft } from './drafter.ts';
+export { DEFAULT_DRAFTER, DRAFT_ERROR_KINDS, REVIEW_ONLY_ERROR_KINDS, applyDraftError, habitApplies, habitDraft, rightDraft, sloppyDraft } from './drafter.ts';
 export {
   NOT_A_NUMBER_LINE,
   VERDICT_CORRECT_LINE,
@@ -33,6 +33,8 @@ export { TOY_CHECK, TOY_FIX, TOY_TEMPLATE_TEXT, toyPrompts, withAnswer } from '.
 export { TOY_CHAT_TEMPLATE, TOY_SPECIAL_TOKENS, renderToyChat } from './chat-template.ts';
 export type { ToyData, ToyDataOptions, ToyMetaExample } from './generate.ts';
 export { generateToyData, metaExample, toyTrainingChats } from './generate.ts';
+export type { ReviewOptions } from './review-drafter.ts';
+export { DEFAULT_REVIEW, reviewDraft, reviewKindsFor } from './review-drafter.ts';
 export type { QuestionShape, ToySplit } from './split.ts';
 export { DEFAULT_SHAPE, splitOf } from './split.ts';
 export { ToyRng } from './rng.ts';

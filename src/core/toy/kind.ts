@@ -7,6 +7,7 @@
 import { createKindRegistry, type KindRegistry, type TaskKindInput } from '../refine/kinds.ts';
 import type { Split, Task } from '../tasks/types.ts';
 import { checkToyDetailed } from './check.ts';
+import { toyMetaSkillRows } from './meta-mix.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { parseToyFeedback } from './parse-feedback.ts';
 import { TOY_TEMPLATE_TEXT } from './prompts.ts';
@@ -27,6 +28,7 @@ export const TOY_TASK_KIND: TaskKindInput = {
   },
   // A task whose prompt is not a toy question cannot be checked (null), rather than failing the loop.
   check: (task, answer) => (tryParseToyQuestion(task.prompt) ? checkToyDetailed(task.prompt, answer) : null),
+  metaSkillRows: toyMetaSkillRows,
 };
 
 export function toyKindRegistry(): KindRegistry {

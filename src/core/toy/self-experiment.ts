@@ -20,7 +20,6 @@ import type { StopRules } from '../refine/plan.ts';
 import type { SampleFilter } from '../refine/samples.ts';
 import { runSelfEvolution, type RoundMetrics, type SelfProgress } from '../refine/self-rounds.ts';
 import type { Trainer } from '../train/trainer.ts';
-import type { SftMessagesRow } from '../train/trl.ts';
 import type { StepRecord } from '../refine/types.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { generateToyData } from './generate.ts';
@@ -38,12 +37,15 @@ export const TOY_SELF_DEFAULTS = {
   /** Keep loops whose final answer the model's own feedback calls correct. */
   filter: { requireVerdictCorrect: true } satisfies SampleFilter,
   /**
-   * Meta-skill replay per round: feedback and refine chats of the annotator corpus (the data the base model
-   * was trained on, fresh meta-split questions) added to the round's rows; they label no round or held-out
-   * question. None by default, as in the app's SELF tab: measured on seed 1 (round 1: direct 88.5%, verdict
-   * 76.0% with 200,50; direct 90.5%, verdict 76.0% without), it did not keep the feedback skill.
+   * Rows trained each round (SELF): question → final answer, plus the model's own feedback and refinement
+   * calls of the kept loops whose answer it changed (checked by its own final feedback, as the filter asks).
    */
-  replay: { feedback: 0, refine: 0 },
+  shapes: ['sft', 'step-chats'] as const,
+  /**
+   * SELF's meta-skill mix per round: annotator feedback and refine chats of fresh meta-split questions
+   * (kind.ts → meta-mix.ts); they label no round or held-out question. See README.md, section 7.
+   */
+  metaMix: { feedback: 200, refine: 50 },
 } as const;
 
 export interface ToySelfOptions<C> {
@@ -60,9 +62,13 @@ export interface ToySelfOptions<C> {
   filter?: SampleFilter;
   /** Start from this adapter instead of the base model. */
   startAdapterId?: string | null;
-  /** Meta-skill replay chats per round (default TOY_SELF_DEFAULTS.replay; zeros = none). */
-  replay?: { feedback: number; refine: number };
+  /** Row shapes per round (default TOY_SELF_DEFAULTS.shapes). */
+  shapes?: readonly ('sft' | 'step-chats')[];
+  /** Annotator meta-skill chats mixed into each round (default TOY_SELF_DEFAULTS.metaMix; zeros = none). */
+  metaMix?: { feedback: number; refine: number };
   onProgress?: (p: SelfProgress & { round: number }) => void;
+  /** Each round's result as soon as it is measured (round 0 first). */
+  onRound?: (r: ToyRoundResult) => void;
   /** Every stored step (loop ids `toy-self/seed-<s>/round-<r>/r<0|1>/<phase>/<task>`), e.g. to keep or show them. */
   onStep?: (step: StepRecord) => void;
   signal?: AbortSignal;
@@ -96,20 +102,6 @@ export interface ToySelfResult {
 const GREEDY_ANSWER: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.draft };
 const GREEDY_FEEDBACK: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.feedback };
 
-/** Per round, the meta-skill replay rows: annotator feedback and refine chats of fresh meta-split questions. */
-export function replayChats(seed: number, rounds: number, n: { feedback: number; refine: number }): SftMessagesRow[][] {
-  const per = Math.max(n.feedback, n.refine);
-  if (per === 0) return [];
-  const meta = generateToyData({ seed, metaCount: per * rounds, refineShare: 1, rounds: 0, evalCount: 0 }).meta;
-  return Array.from({ length: rounds }, (_, r) => {
-    const items = meta.slice(r * per, (r + 1) * per);
-    return [
-      ...items.slice(0, n.feedback).map((ex) => ({ messages: ex.chats.feedback })),
-      ...items.slice(0, n.refine).map((ex) => ({ messages: ex.chats.refine! })),
-    ];
-  });
-}
-
 export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult> {
   const rounds = o.rounds ?? TOY_SELF_DEFAULTS.rounds;
   if (!Number.isInteger(rounds) || rounds < 1) throw new AppError('bad-input', `SELF rounds must be a whole number ≥ 1 (got ${rounds}).`);
@@ -121,15 +113,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
     evalCount: o.evalCount ?? TOY_SELF_DEFAULTS.evalCount,
   });
   const evalTasks = toyTasks(data.eval, 'eval');
-  const replay = o.replay ?? TOY_SELF_DEFAULTS.replay;
-  const replayRows = replayChats(o.seed, rounds, replay);
-  let trainCall = 0;
-  const trainer: Trainer<C> = {
-    train: (request) => {
-      const extra = replayRows[trainCall++] ?? [];
-      return o.trainer.train(request.method === 'sft' ? { ...request, rows: [...request.rows, ...extra] } : request);
-    },
-  };
+  const mix = o.metaMix ?? TOY_SELF_DEFAULTS.metaMix;
   const registry = toyKindRegistry();
   const stop = o.stop ?? TOY_SELF_DEFAULTS.stop;
   const out: ToyRoundResult[] = [];
@@ -142,14 +126,16 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
       runId,
       tasks: [...toyTasks(data.rounds[r - 1], 'train'), ...evalTasks],
       engine: o.engine,
-      trainer,
+      trainer: o.trainer,
       trainConfig: o.trainConfig,
       rounds: 1,
       startAdapterId: adapterId,
       loop: { stop, params: GREEDY_ANSWER, feedbackParams: GREEDY_FEEDBACK, oracle: false },
       registry,
       filter: o.filter ?? TOY_SELF_DEFAULTS.filter,
-      shapes: ['sft'],
+      shapes: o.shapes ?? TOY_SELF_DEFAULTS.shapes,
+      // Round r of this experiment is round 1 of its runSelfEvolution call: offset the corpus window by seed.
+      metaMix: { ...mix, seed: o.seed * 1000 + r },
       evaluation: { selfRefine: true, stop, baseline },
       store: {
         saveStep: async (s) => o.onStep?.(s),
@@ -181,6 +167,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
         train: m.train,
         seconds,
       });
+      o.onRound?.(out[out.length - 1]);
     }
     adapterId = res.adapterId;
   }

@@ -108,9 +108,13 @@ export function learnMerges(texts: readonly string[], maxMerges: number, minCoun
   return merges;
 }
 
-/** The texts the merges are learned from: rendered training chats and draft prompts, from a fixed seed. */
+/**
+ * The texts the merges are learned from: rendered training chats and draft prompts, from a fixed seed. The
+ * feedback chats review the drafter's own drafts here (`ownShare: 1`, the first corpus), so the vocabulary
+ * stays the same whatever drafts the training corpus reviews: the words of the format are all it learns.
+ */
 export function tokenizerTrainingTexts(): string[] {
-  const data = generateToyData({ seed: 0, metaCount: 2000, rounds: 0, evalCount: 0 });
+  const data = generateToyData({ seed: 0, metaCount: 2000, rounds: 0, evalCount: 0, review: { ownShare: 1 } });
   const texts = toyTrainingChats(data.meta).map((chat) => renderToyChat(chat, false));
   for (const ex of data.meta) texts.push(renderToyChat(toyPrompts.draft(ex.question.text), true));
   return texts;

@@ -5,6 +5,11 @@
  * that holds its longest sequence: WebGPU reuses buffers only of identical size, so a few fixed lengths
  * keep memory flat. Padding positions have label -100 and never take loss; with causal attention and
  * right padding they cannot affect the real positions either.
+ *
+ * `groupByLength` (like TRL's group_by_length): each epoch's seeded order is cut into windows of
+ * GROUP_WINDOW_BATCHES batches, each window is sorted by length and cut into batches, and the epoch's batches
+ * are then visited in a seeded order. The number of batches per epoch is unchanged; a batch holds rows of
+ * similar length, so a few long rows no longer pad every batch to their length.
  */
 import { AppError } from '../errors.ts';
 import { IGNORE_INDEX, type PreferenceExample, type TokenSequence } from './data-types.ts';
@@ -43,10 +48,21 @@ export interface BatchSource<B> {
   get(index: number): B;
 }
 
+/** Batches per sorted window when grouping by length. */
+export const GROUP_WINDOW_BATCHES = 64;
+
 /** Powers of two from 16 up to seqLen, and seqLen itself. */
 export function defaultBuckets(seqLen: number): number[] {
   const out: number[] = [];
   for (let b = 16; b < seqLen; b *= 2) out.push(b);
+  out.push(seqLen);
+  return out;
+}
+
+/** Multiples of `step` below seqLen, and seqLen itself: fine buckets for length-grouped batches. */
+export function evenLengthBuckets(seqLen: number, step = 16): number[] {
+  const out: number[] = [];
+  for (let b = step; b < seqLen; b += step) out.push(b);
   out.push(seqLen);
   return out;
 }
@@ -83,6 +99,8 @@ export interface BatchOptions {
   padId: number;
   /** Visit examples in file order instead of a seeded random order. */
   noShuffle?: boolean;
+  /** Batch rows of similar length together (see the module comment). */
+  groupByLength?: boolean;
 }
 
 /** Shared epoch ordering: the permutation for an epoch is derived from (seed, epoch) alone. */
@@ -91,6 +109,8 @@ abstract class EpochBatches<E, B> implements BatchSource<B> {
   protected readonly buckets: readonly number[];
   private cachedEpoch = -1;
   private order: number[] = [];
+  private groupedEpoch = -1;
+  private grouped: number[][] = [];
 
   constructor(
     protected readonly examples: readonly E[],
@@ -120,15 +140,36 @@ abstract class EpochBatches<E, B> implements BatchSource<B> {
     return this.order;
   }
 
+  /** Example indices of each batch of one epoch, in visiting order, when grouping by length. */
+  private groupedBatches(epoch: number): number[][] {
+    if (epoch !== this.groupedEpoch) {
+      const order = this.epochOrder(epoch);
+      const size = this.options.batchSize;
+      const window = size * GROUP_WINDOW_BATCHES;
+      const out: number[][] = [];
+      for (let w = 0; w < order.length; w += window) {
+        const sorted = order.slice(w, w + window).sort((a, b) => this.lengthOf(this.examples[a]) - this.lengthOf(this.examples[b]) || a - b);
+        for (let j = 0; j < sorted.length; j += size) out.push(sorted.slice(j, j + size));
+      }
+      const visit = this.options.noShuffle ? out.map((_, i) => i) : Rng.fromSeed(deriveSeed(this.options.seed, `batches:${epoch}`)).permutation(out.length);
+      this.grouped = visit.map((i) => out[i]);
+      this.groupedEpoch = epoch;
+    }
+    return this.grouped;
+  }
+
   get(index: number): B {
     if (!Number.isInteger(index) || index < 0) throw new RangeError(`Batch index must be a non-negative integer, got ${index}.`);
     const epoch = Math.floor(index / this.perEpoch);
     const j = index % this.perEpoch;
-    const order = this.epochOrder(epoch);
-    const picked = order.slice(j * this.options.batchSize, (j + 1) * this.options.batchSize).map((i) => this.examples[i]);
-    return this.build(picked);
+    const picked = this.options.groupByLength
+      ? this.groupedBatches(epoch)[j]
+      : this.epochOrder(epoch).slice(j * this.options.batchSize, (j + 1) * this.options.batchSize);
+    return this.build(picked.map((i) => this.examples[i]));
   }
 
+  /** Tokens of one example (the longer sequence of a pair). */
+  protected abstract lengthOf(example: E): number;
   protected abstract build(examples: E[]): B;
 }
 
@@ -136,6 +177,9 @@ abstract class EpochBatches<E, B> implements BatchSource<B> {
 export class SftBatches extends EpochBatches<TokenSequence, TokenBatch> {
   constructor(examples: readonly TokenSequence[], options: BatchOptions) {
     super(examples, options, maxOf(examples.map((e) => e.inputIds.length)));
+  }
+  protected lengthOf(e: TokenSequence): number {
+    return e.inputIds.length;
   }
   protected build(examples: TokenSequence[]): TokenBatch {
     const len = maxOf(examples.map((e) => e.inputIds.length));
@@ -147,6 +191,9 @@ export class SftBatches extends EpochBatches<TokenSequence, TokenBatch> {
 export class PreferenceBatches extends EpochBatches<PreferenceExample, PreferenceBatch> {
   constructor(examples: readonly PreferenceExample[], options: BatchOptions) {
     super(examples, options, maxOf(examples.map((e) => Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length))));
+  }
+  protected lengthOf(e: PreferenceExample): number {
+    return Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length);
   }
   protected build(examples: PreferenceExample[]): PreferenceBatch {
     const len = maxOf(examples.map((e) => Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length)));

@@ -7,6 +7,7 @@ import { DEFAULT_CPU_SETTINGS, type CpuSettings } from './cpu-settings.ts';
 import { AppError } from '../../core/errors.ts';
 import { findEntry } from '../../core/engine/catalog.ts';
 import { OpenAICompatibleEngine } from '../../core/engine/openai/engine.ts';
+import { ReferenceCritic, REFERENCE_CRITIC_ID } from '../../core/toy/reference-critic.ts';
 import type { ModelSourceSpec } from '../../core/engine/tfjs/api.ts';
 import { WebLlmEngine } from '../../core/engine/webllm/engine.ts';
 import { spawnWebLlmWorker } from '../../core/engine/webllm/spawn.ts';
@@ -62,6 +63,10 @@ export function browserEngineBuilder(tfjs: TfjsBuilder | null, baseHref: () => s
         if (!e) throw new AppError('bad-input', 'Enter the endpoint (base URL, model and key) and save it first.');
         const engine = new OpenAICompatibleEngine({ baseUrl: e.baseUrl, model: e.model, apiKey: e.apiKey });
         return { engine, loadId: e.model, describe: () => `${e.model} at ${engine.baseUrl}` };
+      }
+      case 'reference': {
+        const engine = new ReferenceCritic();
+        return { engine, loadId: REFERENCE_CRITIC_ID, describe: () => 'Computes the feedback and the right working from the question: a program, not a model (toy questions only).' };
       }
       case 'tfjs': {
         if (!tfjs) {

@@ -14,6 +14,7 @@ import { evolvedBaseOf } from '../../core/engine/webllm/evolved.ts';
 import { findEntry } from '../../core/engine/catalog.ts';
 import type { TfjsBackendChoice } from '../../core/engine/spec.ts';
 import { HF_BASE_URL } from '../../core/io/hub-source.ts';
+import { REFERENCE_CRITIC_LABEL } from '../../core/toy/reference-critic.ts';
 import type { JsonObject, JsonValue } from '../../db/types.ts';
 import { obj } from '../lib/stored-json.ts';
 
@@ -29,7 +30,9 @@ export type TfjsModelChoice =
 export type EngineChoice =
   | { kind: 'tfjs'; model: TfjsModelChoice; backend: TfjsBackendChoice }
   | { kind: 'webllm'; modelId: string }
-  | { kind: 'openai' };
+  | { kind: 'openai' }
+  /** The toy world's program annotator as a critic (src/core/toy/reference-critic.ts): not a model. */
+  | { kind: 'reference' };
 
 export interface EngineSetup {
   actor: EngineChoice;
@@ -101,8 +104,10 @@ export function parseEngineChoice(v: unknown): EngineChoice {
     }
     case 'openai':
       return { kind: 'openai' };
+    case 'reference':
+      return { kind: 'reference' };
     default:
-      throw new AppError('bad-input', `Unknown engine "${String(o?.kind)}". Pick tfjs, webllm or openai.`);
+      throw new AppError('bad-input', `Unknown engine "${String(o?.kind)}". Pick tfjs, webllm, openai or reference.`);
   }
 }
 
@@ -139,6 +144,8 @@ function choiceJson(c: EngineChoice): JsonObject {
       return { kind: 'webllm', modelId: c.modelId };
     case 'openai':
       return { kind: 'openai' };
+    case 'reference':
+      return { kind: 'reference' };
   }
 }
 
@@ -160,6 +167,8 @@ export function describeChoice(c: EngineChoice): string {
       return `web-llm · ${findEntry(c.modelId)?.label ?? c.modelId}`;
     case 'openai':
       return 'OpenAI-compatible endpoint';
+    case 'reference':
+      return REFERENCE_CRITIC_LABEL;
   }
 }
 

@@ -27,6 +27,8 @@ const MEASURES: { key: string; label: string }[] = [
   { key: 'directAccuracy', label: 'Direct answers' },
   { key: 'refinedAccuracy', label: 'With self-refinement' },
   { key: 'selfFeedbackAccuracy', label: 'Self-feedback accuracy (own verdict on its draft)' },
+  { key: 'selfFeedbackCaught', label: 'Own feedback calls wrong drafts wrong' },
+  { key: 'selfFeedbackFalseAlarm', label: 'False alarms on right drafts' },
 ];
 
 /** SELF runs that have a baseline (round 0) and at least one more round. */

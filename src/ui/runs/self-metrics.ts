@@ -16,6 +16,8 @@ export function roundPoint(m: RoundMetrics): RunMetricPoint {
   put('refinedAccuracy', m.refinedAccuracy);
   put('selfFeedbackAccuracy', m.selfFeedback?.accuracy);
   put('selfFeedbackN', m.selfFeedback?.n);
+  put('selfFeedbackCaught', m.selfFeedback?.caught);
+  put('selfFeedbackFalseAlarm', m.selfFeedback?.falseAlarm);
   put('directCutOff', m.cutOff?.direct);
   put('refinedCutOff', m.cutOff?.refined);
   put('feedbackCutOff', m.cutOff?.feedback?.cutOff);

@@ -103,8 +103,10 @@ export function selfConfigJson(c: SelfRunConfig): JsonObject {
 }
 
 export function parseSelfConfig(c: JsonObject): SelfRunConfig {
-  const settings = obj(c.settings) as SelfSettings | null;
-  if (!settings) throw new AppError('bad-input', 'This run has no SELF settings: it was not started from the SELF tab.');
+  const stored = obj(c.settings) as SelfSettings | null;
+  if (!stored) throw new AppError('bad-input', 'This run has no SELF settings: it was not started from the SELF tab.');
+  // Runs stored before the meta-skill mix existed trained without one.
+  const settings: SelfSettings = { ...stored, metaMix: stored.metaMix ?? { feedback: 0, refine: 0 } };
   validateSelfSettings(settings);
   return {
     settings,
@@ -242,6 +244,7 @@ async function execute(deps: SelfDeps, run: Run, config: SelfRunConfig, engines:
     registry,
     filter: s.filter,
     shapes: s.shapes,
+    metaMix: { ...s.metaMix, seed: s.seed },
     roundTasks: s.freshPerRound && s.perRound > 0 ? (round, pool) => roundWindow(pool, round, s.perRound) : undefined,
     metaSkill: s.metaSkill === 'off' ? null : s.metaSkill === 'critic' ? { critic: critic ?? undefined } : { oracle: 'replace' },
     evaluation: { baseline: s.evaluation.baseline, selfRefine: s.evaluation.selfRefine, stop: s.stop, judge: judge ?? undefined },

@@ -3,10 +3,11 @@
  * model. The toy model's defaults are the settings of its SELF experiment (src/core/toy/self-experiment.ts,
  * TOY_SELF_DEFAULTS; LoRA settings in ../training/train-form.ts): 200 fresh unlabeled questions per round,
  * 200 held-out questions, draft → own feedback → one refinement, keep what the model's own final feedback
- * calls correct, train question → final answer, evaluate direct and with self-refinement.
+ * calls correct, train question → final answer plus its own feedback and refinement calls of the loops it
+ * fixed, mix in the toy world's meta-skill corpus, evaluate direct and with self-refinement.
  *
  *   settings.self = {
- *     rounds, perRound, freshPerRound, evalCount, metaSkill, filter, shapes, stop,
+ *     rounds, perRound, freshPerRound, evalCount, metaSkill, filter, shapes, metaMix, stop,
  *     answerTokens, feedbackTokens, temperature, seed, batchSize,
  *     evaluation: { baseline, selfRefine, judge }, train: TrainForm, startAdapterId
  *   }
@@ -22,6 +23,8 @@ import { obj } from '../lib/stored-json.ts';
 
 export type MetaSkillSource = 'off' | 'oracle' | 'critic';
 export type JudgeChoice = 'none' | 'critic' | 'actor';
+export type SelfShape = 'sft' | 'meta' | 'step-chats';
+const SHAPES: readonly string[] = ['sft', 'meta', 'step-chats'];
 
 export interface SelfFilter {
   requireImproved: boolean;
@@ -40,8 +43,13 @@ export interface SelfSettings {
   evalCount: number;
   metaSkill: MetaSkillSource;
   filter: SelfFilter;
-  /** Rows trained each round: prompt → final answer ('sft'); 'meta' adds feedback-then-refinement rows. */
-  shapes: ('sft' | 'meta')[];
+  /**
+   * Rows trained each round: prompt → final answer ('sft'); 'step-chats' adds the model's own feedback and
+   * refinement calls of the loops it fixed; 'meta' adds them as one feedback-then-refinement row.
+   */
+  shapes: SelfShape[];
+  /** Annotator meta-skill chats mixed into each round, for task kinds with a corpus (the toy world). */
+  metaMix: { feedback: number; refine: number };
   stop: StopRules;
   /** Drafts and refinements (null = each task kind's own budget, src/core/refine/kinds.ts). */
   answerTokens: number | null;
@@ -63,7 +71,8 @@ export function toySelfSettings(): SelfSettings {
     evalCount: TOY_SELF_DEFAULTS.evalCount,
     metaSkill: 'off',
     filter: { requireImproved: false, requireVerdictCorrect: TOY_SELF_DEFAULTS.filter.requireVerdictCorrect, requireOraclePass: false, minFinalScore: null },
-    shapes: ['sft'],
+    shapes: [...TOY_SELF_DEFAULTS.shapes],
+    metaMix: { ...TOY_SELF_DEFAULTS.metaMix },
     stop: { ...TOY_SELF_DEFAULTS.stop },
     ...KIND_DEFAULT,
     temperature: 0,
@@ -84,6 +93,7 @@ export function genericSelfSettings(modelId: string | null): SelfSettings {
     metaSkill: 'off',
     filter: { requireImproved: false, requireVerdictCorrect: false, requireOraclePass: false, minFinalScore: null },
     shapes: ['sft'],
+    metaMix: { feedback: 0, refine: 0 },
     stop: { ...DEFAULT_STOP_RULES, maxRounds: 1 },
     ...KIND_DEFAULT,
     temperature: 0,
@@ -116,6 +126,8 @@ export function validateSelfSettings(s: SelfSettings, layerCount: number | null 
   if (!(s.temperature >= 0 && s.temperature <= 2)) throw new AppError('bad-input', `SELF setting "temperature" must be between 0 and 2 (got ${s.temperature}).`);
   if (!['off', 'oracle', 'critic'].includes(s.metaSkill)) throw new AppError('bad-input', `Unknown meta-skill source "${s.metaSkill}".`);
   if (s.shapes.length === 0) throw new AppError('bad-input', 'Pick at least one row shape to train on each round.');
+  int(s.metaMix.feedback, 'meta-skill feedback chats per round', 0, 100_000);
+  int(s.metaMix.refine, 'meta-skill refine chats per round', 0, 100_000);
   const m = s.filter.minFinalScore;
   if (m !== null && !(m >= 1 && m <= 10)) throw new AppError('bad-input', `The minimum final score must be between 1 and 10, or empty (got ${m}).`);
   if (s.rounds === 0 && !s.evaluation.baseline && s.metaSkill === 'off') {
@@ -137,7 +149,8 @@ export function readSelfSettings(settings: JsonObject, modelId: string | null): 
     stop: { ...d.stop, ...(obj(o.stop) as Partial<StopRules> | null) },
     evaluation: { ...d.evaluation, ...(obj(o.evaluation) as Partial<SelfSettings['evaluation']> | null) },
     train: { ...d.train, ...(obj(o.train) as Partial<TrainForm> | null) },
-    shapes: Array.isArray(o.shapes) ? (o.shapes.filter((x) => x === 'sft' || x === 'meta') as SelfSettings['shapes']) : d.shapes,
+    metaMix: { ...d.metaMix, ...(obj(o.metaMix) as Partial<SelfSettings['metaMix']> | null) },
+    shapes: Array.isArray(o.shapes) ? (o.shapes.filter((x) => typeof x === 'string' && SHAPES.includes(x)) as SelfShape[]) : d.shapes,
   };
   try {
     validateSelfSettings(merged);

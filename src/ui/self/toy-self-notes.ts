@@ -19,7 +19,7 @@ export function toySelfNotes(s: SelfSettings): DefaultNote[] {
     {
       setting: 'Train prompts per round',
       value: `${s.perRound}${s.freshPerRound ? ', new ones each round' : ', the same each round'}`,
-      why: 'unlabeled questions the model answers itself; 200 leave enough kept answers to learn from and keep a round near half a minute.',
+      why: 'unlabeled questions the model answers itself; 200 leave enough kept answers to learn from; with the mix, one round takes about 5 minutes on 2 cores (toy README, section 9).',
       keys: ['perRound', 'freshPerRound'],
     },
     {
@@ -48,9 +48,15 @@ export function toySelfNotes(s: SelfSettings): DefaultNote[] {
     },
     {
       setting: 'Rows trained',
-      value: s.shapes.includes('meta') ? 'question → final answer, and feedback-then-refinement' : 'question → final answer',
-      why: 'teaches the direct answer the refinement reached, the figure SELF raises on this model.',
+      value: ['question → final answer', s.shapes.includes('step-chats') && 'its own feedback and refinement calls', s.shapes.includes('meta') && 'feedback-then-refinement'].filter(Boolean).join(', and '),
+      why: 'the answer rows teach the direct answer the refinement reached; the model’s own feedback and refinement calls (kept only when its final feedback says "correct") keep it practising the critique SELF relies on.',
       keys: ['shapes'],
+    },
+    {
+      setting: 'Meta-skill mix',
+      value: s.metaMix.feedback + s.metaMix.refine === 0 ? 'none' : `${s.metaMix.feedback} feedback and ${s.metaMix.refine} refinement chats from the built corpus, each round`,
+      why: 'SELF’s meta-skill data: without it a round trains only answers and the model stops catching its own wrong drafts (toy README, section 8).',
+      keys: ['metaMix'],
     },
     {
       setting: 'Token budgets',

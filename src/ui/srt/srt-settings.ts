@@ -9,7 +9,8 @@ import { AppError } from '../../core/errors.ts';
 import { KIND_DEFAULT } from '../../core/refine/budgets.ts';
 import { intOrKind } from '../lib/token-fields.ts';
 import type { JsonObject } from '../../db/types.ts';
-import { formToConfig, trainFormFor, type TrainForm } from '../training/train-form.ts';
+import { TOY_SELF_TRAIN, toySrtDpoConfig } from '../../core/toy/self-train.ts';
+import { configToForm, formToConfig, trainFormFor, type TrainForm } from '../training/train-form.ts';
 import { obj } from '../lib/stored-json.ts';
 
 export interface SrtSettings {
@@ -21,8 +22,11 @@ export interface SrtSettings {
   critiqueRounds: number;
   /** Train only on loops the critic's refinement improved. */
   requireImproved: boolean;
-  /** SFT rows: feedback-then-refinement ('meta'), and optionally prompt → refinement ('sft'). */
-  sftShapes: ('meta' | 'sft')[];
+  /**
+   * SFT rows: the critic's feedback then refinement, as one row ('meta') or as its feedback and refine calls
+   * ('step-chats'), or the refinement alone ('refine-only', SRT's ablation); optionally prompt → refinement ('sft').
+   */
+  sftShapes: SrtShape[];
   dpo: boolean;
   evaluate: boolean;
   /** The actor's drafts and the critic's refinements (null = each task kind's own budget). */
@@ -35,22 +39,33 @@ export interface SrtSettings {
   startAdapterId: string | null;
 }
 
+export type SrtShape = 'meta' | 'step-chats' | 'refine-only' | 'sft';
+/** The main SFT row shape (one of them), and what the SRT tab calls it. */
+export const SRT_MAIN_SHAPES: readonly { shape: Exclude<SrtShape, 'sft'>; label: string }[] = [
+  { shape: 'meta', label: 'Feedback then refinement, as one row' },
+  { shape: 'step-chats', label: "Feedback then refinement, as the critic's feedback and refine calls" },
+  { shape: 'refine-only', label: 'Refinement only, without the feedback text (SRT ablation)' },
+];
+const SHAPES: readonly string[] = ['meta', 'step-chats', 'refine-only', 'sft'];
+
 export function defaultSrtSettings(modelId: string | null): SrtSettings {
   const toy = modelId === 'toy-arith';
   const sft = trainFormFor(modelId);
   return {
-    perRound: toy ? 100 : 20,
-    evalCount: toy ? 100 : 20,
+    // The toy experiment's settings (src/core/toy/srt-experiment.ts, srt-run in the README).
+    perRound: toy ? 200 : 20,
+    evalCount: toy ? 200 : 20,
     critiqueRounds: 1,
     requireImproved: true,
-    sftShapes: ['meta'],
+    sftShapes: [toy ? 'step-chats' : 'meta'],
     dpo: true,
     evaluate: true,
     ...KIND_DEFAULT,
     batchSize: toy ? 50 : 8,
     // The meta rows hold a whole feedback: the toy model's context (256) rather than its 64-token SELF rows.
     sft: toy ? { ...sft, seqLen: 256, batchSize: 8 } : sft,
-    dpoTrain: { ...sft, lr: sft.lr / 2, seqLen: toy ? 64 : sft.seqLen, beta: 0.1 },
+    // The toy DPO settings of the bench's SRT experiment (src/core/toy/srt-experiment.ts).
+    dpoTrain: toy ? configToForm(toySrtDpoConfig(TOY_SELF_TRAIN, 0)) : { ...sft, lr: sft.lr / 2, beta: 0.1 },
     startAdapterId: null,
   };
 }
@@ -80,7 +95,7 @@ export function readSrtSettings(settings: JsonObject, modelId: string | null): {
     ...(o as Partial<SrtSettings>),
     sft: { ...d.sft, ...(obj(o.sft) as Partial<TrainForm> | null) },
     dpoTrain: { ...d.dpoTrain, ...(obj(o.dpoTrain) as Partial<TrainForm> | null) },
-    sftShapes: Array.isArray(o.sftShapes) ? (o.sftShapes.filter((x) => x === 'meta' || x === 'sft') as SrtSettings['sftShapes']) : d.sftShapes,
+    sftShapes: Array.isArray(o.sftShapes) ? (o.sftShapes.filter((x) => typeof x === 'string' && SHAPES.includes(x)) as SrtShape[]) : d.sftShapes,
   };
   try {
     validateSrtSettings(v);

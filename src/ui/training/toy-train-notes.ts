@@ -29,12 +29,13 @@ export function toyTrainNotes(f: TrainForm, use: 'sft' | 'dpo' = 'sft'): Default
     },
     {
       setting: 'Sequence length',
-      value: `${f.seqLen} tokens`,
+      value: `${f.seqLen} tokens${f.groupByLength ? ', rows batched by length' : ''}`,
       why:
-        f.seqLen < 128
-          ? 'a question with one worked answer is about 60 tokens, and DPO compares two such answers.'
-          : 'a question with its worked answer is about 60 tokens; the longer rows (a whole column check, then the fix) still fit.',
-      keys: ['seqLen'],
+        (use === 'dpo'
+          ? 'a question with one worked answer is about 60–70 tokens, and DPO compares two such answers.'
+          : 'a question with its worked answer is about 60 tokens; the longer rows (a whole column check, then the fix) still fit.') +
+        (f.groupByLength ? ' Batching rows of similar length keeps the short answers from being padded to the long chats’ length.' : ''),
+      keys: ['seqLen', ...(f.groupByLength === undefined ? [] : (['groupByLength'] as const))],
     },
     { setting: 'Seed', value: String(f.seed), why: 'the same data gives the same adapter, so a rerun for a class shows what the last one showed.', keys: ['seed'] },
     {

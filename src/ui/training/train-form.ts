@@ -73,6 +73,7 @@ export function configToForm(c: TfjsTrainConfig): TrainForm {
     beta: c.beta,
     checkpointEvery: c.checkpointEvery,
     checkpointSeconds: c.checkpointSeconds,
+    ...(c.groupByLength ? { groupByLength: true } : {}),
   };
 }
 
@@ -132,6 +133,7 @@ export function formToConfig(f: TrainForm, layerCount: number | null = null): Tf
     beta: num(f.beta, 'DPO beta'),
     checkpointEvery: num(f.checkpointEvery, 'checkpoint every'),
     checkpointSeconds: num(f.checkpointSeconds, 'checkpoint every (seconds)'),
+    ...(f.groupByLength === true ? { groupByLength: true } : {}),
   };
   if (config.steps !== null && config.steps > 100_000) bad('steps', `at most 100000, got ${config.steps}`);
   if (config.epochs > 100) bad('epochs', `at most 100, got ${config.epochs}`);

@@ -10,8 +10,11 @@
  * Node only: it builds the app into a temporary folder, serves it with `vite preview` (the app's headers) and
  * drives Chromium with Playwright. `--quick`: 40 unlabeled and 40 held-out questions.
  * TOY_MODEL_DIR=<folder> runs it on another build of the toy model (copied over public/models/toy-arith).
+ * A full run (not --quick, not TOY_MODEL_DIR) writes its figures next to the model,
+ * public/models/toy-arith/browser_round.json, which the toy README's generated block reads.
  */
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
+import type { BrowserRoundRecord } from '../../../src/core/toy/comparison.ts';
 
 // Node-only modules, imported at run time by name: the runtime harness bundles every suite for the browser.
 const NODE = {
@@ -98,6 +101,8 @@ export const suite: BenchSuite = {
       }
       const backend = (await page.getByTestId('actor-detail').textContent()) ?? '';
       ctx.log(backend);
+      // The settings sit in a folded <details>.
+      await page.getByTestId('self-settings').evaluate((d) => ((d as HTMLDetailsElement).open = true));
       const fill = async (testId: string, v: number) => page.getByTestId(testId).fill(String(v));
       await fill('self-rounds', 1);
       await fill('self-per-round', perRound);
@@ -168,6 +173,8 @@ export const suite: BenchSuite = {
         ['directAccuracy', 'direct-answer accuracy'],
         ['refinedAccuracy', 'accuracy with self-refinement'],
         ['selfFeedbackAccuracy', 'self-feedback verdict accuracy'],
+        ['selfFeedbackCaught', 'own feedback calls wrong drafts wrong'],
+        ['selfFeedbackFalseAlarm', 'false alarms on right drafts'],
       ] as const) {
         rows.push({ backend: backendName, metric: `${label}, before any round`, value: pct(0, key), unit: '%' });
         rows.push({ backend: backendName, metric: `${label}, after round 1`, value: pct(1, key), unit: '%' });
@@ -175,6 +182,20 @@ export const suite: BenchSuite = {
       const r1 = run.metrics.find((m) => m.round === 1);
       rows.push({ backend: backendName, metric: 'round 1: loops kept by the model\'s own filter', value: r1?.kept ?? NaN, unit: 'loops', note: `of ${r1?.loops ?? '?'}` });
       rows.push({ backend: backendName, metric: 'round 1: training rows / final loss', value: r1?.trainRows ?? NaN, unit: 'rows', note: `final loss ${r1?.trainLoss?.toFixed(4) ?? '—'}, ${r1?.trainSteps ?? '?'} steps` });
+      if (!quick && !process.env.TOY_MODEL_DIR) {
+        const record: BrowserRoundRecord = {
+          command: 'npm run bench -- --only toy-browser-self',
+          measuredAt: new Date().toISOString(),
+          backend: backend.replace(/\s+/g, ' ').trim(),
+          perRound,
+          evalCount,
+          seconds: { round, collect: s('1:collect'), train: s('1:train'), evaluate: s('1:evaluate'), baseline: s('0:baseline'), wall, longestStall: longestStall / 1000 },
+          metrics: run.metrics,
+        };
+        const file = path.join(root, 'public/models/toy-arith/browser_round.json');
+        await fs.writeFile(file, `${JSON.stringify(record, null, 1)}\n`);
+        ctx.log(`wrote ${file}`);
+      }
       return rows;
     } finally {
       await browser.close();

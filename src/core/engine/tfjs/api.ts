@@ -120,6 +120,11 @@ export interface TfjsTrainConfig {
   checkpointEvery: number;
   /** Also report one so that no more than this many seconds of training go by without one (0 = no time rule). */
   checkpointSeconds: number;
+  /**
+   * Batch rows of similar length together and pad to multiples of 16 tokens (train/batches.ts) instead of
+   * padding each random batch to the power-of-two bucket of its longest row. For data whose row lengths vary.
+   */
+  groupByLength?: boolean;
 }
 
 export interface TrainStepProgress {

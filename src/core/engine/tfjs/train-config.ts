@@ -56,5 +56,6 @@ export function validateTrainConfig(c: TfjsTrainConfig): void {
   if (!(c.beta > 0) || !Number.isFinite(c.beta)) bad('beta', `must be positive, got ${c.beta}`);
   int('checkpointEvery', c.checkpointEvery, 0);
   if (!(c.checkpointSeconds >= 0) || !Number.isFinite(c.checkpointSeconds)) bad('checkpointSeconds', `must be a number of seconds ≥ 0 (0 = no time rule), got ${c.checkpointSeconds}`);
+  if (c.groupByLength !== undefined && typeof c.groupByLength !== 'boolean') bad('groupByLength', `must be true or false, got ${String(c.groupByLength)}`);
   if (!c.lora || typeof c.lora !== 'object') bad('lora', 'is missing');
 }

@@ -26,7 +26,7 @@ import { dpoLoss } from '../../train/dpo.ts';
 import { causalLmLossFromHidden, sequenceLogProbsFromHidden } from '../../train/loss.ts';
 import type { TextTokenizer } from '../../text/types.ts';
 import { AdamW } from '../../train/adamw.ts';
-import { PreferenceBatches, SftBatches, defaultBuckets, stepsForEpochs, type BatchSource, type PreferenceBatch, type TokenBatch } from '../../train/batches.ts';
+import { PreferenceBatches, SftBatches, defaultBuckets, evenLengthBuckets, stepsForEpochs, type BatchSource, type PreferenceBatch, type TokenBatch } from '../../train/batches.ts';
 import { checkpointFromFiles, checkpointToFiles, type TrainCheckpoint } from '../../train/checkpoint.ts';
 import type { TrainControl } from '../../train/control.ts';
 import { encodePreferenceRows, encodeSftRows } from '../../train/data-encode.ts';
@@ -245,7 +245,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
 
   // Data → examples → batches.
   const encodeOptions = { seqLen: config.seqLen };
-  const batchOptions = { batchSize: config.batchSize, seed: config.seed, padId: padIdOf(model.tokenizer), buckets: defaultBuckets(config.seqLen) };
+  const batchOptions = { batchSize: config.batchSize, seed: config.seed, padId: padIdOf(model.tokenizer), buckets: config.groupByLength ? evenLengthBuckets(config.seqLen) : defaultBuckets(config.seqLen), groupByLength: config.groupByLength === true };
   let report: EncodeReport;
   let batches: BatchSource<TokenBatch> | BatchSource<PreferenceBatch>;
   if (method === 'sft') {
