@@ -113,6 +113,9 @@ test('1280×720: quick start → presentation → a loop step by step with a ref
   await setNumber(page, 'self-per-round', 16);
   await setNumber(page, 'self-eval-count', 8);
   await setNumber(page, 'self-batch', 8);
+  // The toy model's default meta-skill mix (200 + 50 corpus chats) would make this round minutes long.
+  await setNumber(page, 'self-mix-feedback', 8);
+  await setNumber(page, 'self-mix-refine', 2);
   await page.getByTestId('save-self-settings').click();
   await expect(page.getByTestId('save-self-settings')).toBeDisabled();
   await disabledSayWhy(page);
