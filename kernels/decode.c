@@ -13,8 +13,9 @@
  *   xq (int8)       [rows, in] activations quantized per group of 32, xs [rows, in/32] their scales
  *   K, V            [nKV, cap, hD] one row's cache of one layer
  *
- * Work split for threads: matmuls take an output column range [j0, j1), attention a kv-head range [j0, j1); the
- * caller splits and runs ranges on several instances of this module over the same shared memory (see srs_run).
+ * Work split for threads: the prefill's matmuls take an output column range [j0, j1), decode's F32 matmul a part
+ * of its inputs (and a column range), attention a kv head and every n-th token; the caller splits and runs
+ * ranges on several instances of this module over the same shared memory (see srs_run).
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
