@@ -13,5 +13,6 @@ echo "== build"
 npx vite build --logLevel warn
 npx vite build --config tests/e2e/harness-engines/vite.config.ts --logLevel warn
 npx vite build --config tests/e2e/harness/vite.config.ts --logLevel warn
+npx vite build --config tests/e2e/webllm-standin/vite.config.ts --logLevel warn
 echo "== end-to-end tests (Playwright, Chromium)"
 CI=1 npx playwright test -c tests/e2e/playwright.config.ts

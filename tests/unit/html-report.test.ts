@@ -9,6 +9,10 @@ import type { Task } from '../../src/core/tasks/types.ts';
 import type { Run } from '../../src/db/types.ts';
 import { escapeHtml } from '../../src/ui/report/html-report.ts';
 import { refineRunReport, selfRunReport } from '../../src/ui/report/run-report.ts';
+import { runReportFile } from '../../src/ui/report/run-report-file.ts';
+import { createExperiment } from '../../src/db/experiments.ts';
+import { appendRunMetric, createRun } from '../../src/db/runs.ts';
+import { freshDb } from './db-helpers.ts';
 
 const HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)"> & "quotes"';
 
@@ -63,5 +67,22 @@ describe('HTML run report', () => {
 
   it('escapeHtml covers the five characters of markup', () => {
     expect(escapeHtml(`<>&"'`)).toBe('&lt;&gt;&amp;&quot;&#39;');
+  });
+
+  it('the report file of a stored run (what the SELF tab and presentation mode download), by its kind', async () => {
+    const db = await freshDb();
+    const exp = await createExperiment(db, { name: 'Class <7>', modelId: 'toy-arith' });
+    const self = await createRun(db, { experimentId: exp.id, kind: 'self' });
+    await appendRunMetric(db, self.id, { round: 0, evalTasks: 8, directAccuracy: 0.25 });
+    await appendRunMetric(db, self.id, { round: 1, evalTasks: 8, directAccuracy: 0.5 });
+    const file = await runReportFile(db, self.id);
+    expect(file.name).toBe('Class <7>');
+    expect(file.run.id).toBe(self.id);
+    expect(file.html).toContain('Class &lt;7&gt;');
+    expect(file.html).toContain('<td>50 %</td>');
+    const evalRun = await createRun(db, { experimentId: exp.id, kind: 'eval' });
+    await expect(runReportFile(db, evalRun.id)).rejects.toMatchObject({ code: 'unsupported' });
+    await expect(runReportFile(db, 'gone')).rejects.toMatchObject({ code: 'not-found' });
+    db.close();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ScriptedEngine } from './scripted-engine.ts';
 import { AppError } from '../../src/core/errors.ts';
 import { generateMany } from '../../src/core/refine/generate.ts';
-import { estimateProgress, formatEta } from '../../src/core/refine/progress.ts';
+import { estimateProgress, formatEta, phaseEstimate } from '../../src/core/refine/progress.ts';
 
 const msg = (content: string) => [{ role: 'user' as const, content }];
 
@@ -98,5 +98,13 @@ describe('progress and ETA', () => {
     expect(formatEta(42_000)).toBe('about 42 s left');
     expect(formatEta(185_000)).toBe('about 3 min left');
     expect(formatEta(2 * 3600_000 + 5 * 60_000)).toBe('about 2 h 5 min left');
+  });
+
+  it('a phase estimate from a fraction inside the phase (training, then the merge after it) is not floored to 0', () => {
+    expect(phaseEstimate(3, 4, 1000)).toEqual(estimateProgress(3, 4, 1000));
+    const e = phaseEstimate(2, 5, 8000, 0.85);
+    expect(e.fraction).toBeCloseTo(0.85, 6);
+    expect(e.etaMs).toBe(Math.round((8000 / 850) * 150));
+    expect(phaseEstimate(0, 1, 1000, 1.2).fraction).toBe(1);
   });
 });

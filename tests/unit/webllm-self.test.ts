@@ -102,9 +102,29 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     await addTaskSet(db, exp.id, 'toy-arith', { seed: 3, train: 4, eval: 3 });
     const s: SelfSettings = { ...toySelfSettings(), rounds: 1, perRound: 4, evalCount: 3, batchSize: 4 };
     const deps = { db, locks: new FakeLocks(), checkpoints: new MemoryCheckpointStore() };
-    const result = await startSelfRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor, critic: null }, labels: { actor: 'web-llm', critic: null }, signal: new AbortController().signal });
+    const bar: { phase: string; fraction: number; message: string }[] = [];
+    const result = await startSelfRun(deps, {
+      experimentId: exp.id,
+      experimentSettings: exp.settings,
+      settings: s,
+      engines: { actor, critic: null },
+      labels: { actor: 'web-llm', critic: null },
+      signal: new AbortController().signal,
+      hooks: { onProgress: (p) => bar.push({ phase: p.phase, fraction: p.fraction, message: p.message }) },
+    });
     const [run] = await db.runs.toArray();
     expect(run.status).toBe('done');
+    // The bar moves through the train phase while the adapter is merged, written and measured, and never back.
+    const train = bar.filter((b) => b.phase === 'train');
+    const stage = (word: string) => train.filter((b) => b.message.includes(word)).map((b) => b.fraction);
+    for (const word of ['merging the adapter', 'saving', 'measuring how much']) expect(stage(word).length).toBeGreaterThan(0);
+    const merge = stage('merging the adapter');
+    expect(merge.at(-1)!).toBeGreaterThan(merge[0]);
+    expect(Math.min(...stage('saving'))).toBeGreaterThanOrEqual(merge.at(-1)!);
+    expect(Math.max(...stage('measuring how much'))).toBeGreaterThan(Math.max(...stage('saving')));
+    const steps = train.filter((b) => b.message.includes(' step '));
+    expect(Math.max(...steps.map((b) => b.fraction))).toBeLessThan(merge[0] + 1e-9);
+    for (let i = 1; i < bar.length; i++) expect(bar[i].fraction).toBeGreaterThanOrEqual(bar[i - 1].fraction - 1e-9);
     const models = parseSelfProgress(run.progress)?.actorModels;
     expect(models).toEqual({ '0': base.webllmId, '1': (await actor.modelFor(result.adapterId)).modelId });
     expect(models!['1']).toMatch(/-evolved-1$/);
@@ -125,8 +145,23 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     await critic.load('critic-model');
     const s: SrtSettings = { ...defaultSrtSettings('toy-arith'), perRound: 4, evalCount: 3, batchSize: 4 };
     const deps = { db, locks: new FakeLocks(), checkpoints: new MemoryCheckpointStore() };
-    const cp = await startSrtRun(deps, { experimentId: exp.id, experimentSettings: exp.settings, settings: s, engines: { actor, critic }, labels: { actor: 'web-llm', critic: 'critic' }, signal: new AbortController().signal });
+    const bar: { phase: string; fraction: number; message: string }[] = [];
+    const cp = await startSrtRun(deps, {
+      experimentId: exp.id,
+      experimentSettings: exp.settings,
+      settings: s,
+      engines: { actor, critic },
+      labels: { actor: 'web-llm', critic: 'critic' },
+      signal: new AbortController().signal,
+      onProgress: (p) => bar.push({ phase: p.phase, fraction: p.fraction, message: p.message }),
+    });
     const [run] = await db.runs.toArray();
+    // SFT's bar moves on while its adapter is merged and written (q0: nothing to measure), and never back.
+    const merge = bar.filter((b) => b.phase === 'sft' && b.message.includes('merging the adapter')).map((b) => b.fraction);
+    expect(merge.at(-1)!).toBeGreaterThan(merge[0]);
+    expect(bar.some((b) => b.phase === 'sft' && b.message.includes('saving'))).toBe(true);
+    expect(bar.some((b) => b.message.includes('measuring how much'))).toBe(false);
+    for (let i = 1; i < bar.length; i++) expect(bar[i].fraction).toBeGreaterThanOrEqual(bar[i - 1].fraction - 1e-9);
     expect(cp.sftAdapterId).not.toBeNull();
     const models = (run.progress as { actorModels?: Record<string, string> }).actorModels!;
     expect(models.start).toBe(base.webllmId);

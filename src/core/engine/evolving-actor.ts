@@ -19,7 +19,7 @@ import { AppError, throwIfAborted } from '../errors.ts';
 import type { LoraConfig } from '../lora/types.ts';
 import type { RetentionReport } from '../mlc/retention.ts';
 import type { Declaring, EvolvableEngine, EvolvedUse, EvolvingTrainingEngine, LoraTrainingEngine } from './capabilities.ts';
-import type { AdapterFiles, LoadedModelInfo, MergedModelFiles, MergedModelParams, ModelSourceSpec, TrainParams, TrainProgressMessage, TrainResultInfo } from './tfjs/api.ts';
+import type { AdapterFiles, LoadedModelInfo, MergedModelFiles, MergedModelParams, ModelSourceSpec, TrainAfterProgress, TrainParams, TrainProgressMessage, TrainResultInfo } from './tfjs/api.ts';
 import type { ChatRequest, ChatResult, LoadProgress } from './types.ts';
 import type { EvolveParams, EvolveProgress } from './webllm/evolve-api.ts';
 import { evolvedModelId, type EvolvedBase, type EvolvedModel, type EvolvedReport } from './webllm/evolved.ts';
@@ -30,6 +30,17 @@ export interface RetentionTrainer extends LoraTrainingEngine {
 }
 
 export type EvolveEvent = EvolveProgress | { phase: 'retention' | 'switch'; modelId: string };
+
+/** The share of a train call's progress that its steps fill; the merge (and retention) after them fill the rest. */
+export const STEPS_SHARE = 0.8;
+
+/** Progress of a train call while the evolving actor works after the steps (stage `done` of `total`). */
+export function afterProgress(stage: TrainAfterProgress['stage'], done: number, total: number, retention: boolean, modelId?: string): TrainAfterProgress {
+  const stages: TrainAfterProgress['stage'][] = retention ? ['merge', 'write', 'retention'] : ['merge', 'write'];
+  const i = Math.max(0, stages.indexOf(stage));
+  const inside = total > 0 ? Math.min(1, done / total) : 0;
+  return { kind: 'after', stage, done, total, fraction: STEPS_SHARE + ((1 - STEPS_SHARE) * (i + inside)) / stages.length, ...(modelId ? { modelId } : {}) };
+}
 
 export interface EvolvingActorParts {
   generator: EvolvableEngine;
@@ -137,40 +148,54 @@ export class EvolvingActor implements EvolvingTrainingEngine {
   }
 
   /** Which model generates for `adapterId`; the first call for an adapter merges it (or finds its evolved model). */
-  modelFor(adapterId: string | null, signal?: AbortSignal): Promise<EvolvedUse> {
+  modelFor(adapterId: string | null, signal?: AbortSignal, onProgress?: (m: TrainAfterProgress) => void): Promise<EvolvedUse> {
     if (adapterId === null) return Promise.resolve({ modelId: this.#p.startModelId, adapterId: null, report: null });
     let use = this.#uses.get(adapterId);
     if (!use) {
-      use = this.#evolve(adapterId, signal);
+      use = this.#evolve(adapterId, signal, onProgress);
       this.#uses.set(adapterId, use);
       use.catch(() => this.#uses.delete(adapterId)); // a failed merge is tried again next time
     }
     return use;
   }
 
-  async #evolve(adapterId: string, signal?: AbortSignal): Promise<EvolvedUse> {
+  /** Whether a merge is followed by a retention measure: asked for, or by default for a 4-bit base. */
+  get #measures(): boolean {
+    return this.#p.measureRetention ?? !this.#p.base.quantization.startsWith('q0');
+  }
+
+  async #evolve(adapterId: string, signal?: AbortSignal, onProgress?: (m: TrainAfterProgress) => void): Promise<EvolvedUse> {
     const p = this.#p;
     const found = await p.find(adapterId);
     if (found) return { modelId: found.webllmId, adapterId, report: found.report };
+    const webllmId = (p.newId ?? evolvedModelId)(p.base.webllmId);
+    const measures = this.#measures;
+    const progress = (x: EvolveProgress) => {
+      p.onEvent?.(x);
+      onProgress?.(afterProgress(x.phase, x.done, x.total, measures, x.phase === 'write' ? webllmId : undefined));
+    };
+    onProgress?.(afterProgress('merge', 0, 1, measures));
     const files = await p.trainer.exportAdapter(adapterId);
     const made = await p.evolve(
       {
         adapter: { adapterConfig: files.adapterConfig, safetensors: files.safetensors },
         base: p.base,
         baseModel: p.startModel,
-        webllmId: (p.newId ?? evolvedModelId)(p.base.webllmId),
+        webllmId,
         name: p.name?.(adapterId) ?? `${p.startModelId} + adapter ${adapterId}`,
         origin: p.origin,
         adapterId,
       },
-      { signal, onProgress: (x) => p.onEvent?.(x) },
+      { signal, onProgress: progress },
     );
     let report = made.report;
-    if (report && (p.measureRetention ?? !report.exact)) {
+    if (report && measures) {
       p.onEvent?.({ phase: 'retention', modelId: made.webllmId });
+      onProgress?.(afterProgress('retention', 0, 1, measures, made.webllmId));
       const r = await p.trainer.measureRetention(adapterId, { kind: 'webllm-cache', model: made.model }, signal);
       report = { ...report, logitsKept: r.kept };
       await p.saveReport?.(made.webllmId, report);
+      onProgress?.(afterProgress('retention', 1, 1, measures, made.webllmId));
     }
     return { modelId: made.webllmId, adapterId, report };
   }
@@ -181,8 +206,13 @@ export class EvolvingActor implements EvolvingTrainingEngine {
    * first request that needs its evolved model merges again and reports the error there.
    */
   async train(params: TrainParams, options: { signal?: AbortSignal; onProgress?: (m: TrainProgressMessage) => void } = {}): Promise<TrainResultInfo> {
-    const out = await this.#p.trainer.train(params, options);
-    if (out.status === 'completed') await this.modelFor(out.adapterId, options.signal).catch(() => undefined);
+    const report = options.onProgress;
+    const out = await this.#p.trainer.train(params, {
+      signal: options.signal,
+      // The steps fill STEPS_SHARE of the bar; the merge (and retention) after them the rest.
+      onProgress: report && ((m) => report(m.kind === 'step' ? { ...m, fraction: (STEPS_SHARE * m.step) / Math.max(1, m.totalSteps) } : m)),
+    });
+    if (out.status === 'completed') await this.modelFor(out.adapterId, options.signal, report).catch(() => undefined);
     return out;
   }
 

@@ -13,6 +13,15 @@ export interface ProgressEstimate {
   etaMs: number | null;
 }
 
+/**
+ * A phase's estimate: from `done` of `total`, or from `inside` (0 to 1) when the count is only part of the phase
+ * (training steps, then the merge after them), counted in thousandths so a fraction is not floored to 0.
+ */
+export function phaseEstimate(done: number, total: number, elapsedMs: number, inside?: number): ProgressEstimate {
+  if (inside === undefined) return estimateProgress(done, total, elapsedMs);
+  return estimateProgress(Math.round(Math.min(1, Math.max(0, inside)) * 1000), 1000, elapsedMs);
+}
+
 export function estimateProgress(done: number, total: number, elapsedMs: number): ProgressEstimate {
   const t = Math.max(0, Math.floor(total));
   const d = Math.min(Math.max(0, Math.floor(done)), t);

@@ -9,11 +9,11 @@ import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { OracleMode } from './oracle.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
+import { PhaseClock, phaseEstimate, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type SampleFilter, type SampleShape } from './samples.ts';
 import type { SelfFeedbackStats } from './self-feedback.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from '../train/trainer.ts';
+import { afterStepsText, type Trainer } from '../train/trainer.ts';
 import type { PromptCompletionRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
@@ -87,6 +87,8 @@ export interface SelfProgress {
   total: number;
   estimate: ProgressEstimate;
   message: string;
+  /** How far into the phase, 0 to 1, when `done` of `total` counts only a part of it (the merge after training). */
+  inside?: number;
 }
 
 export interface LoopConfig {
@@ -185,8 +187,8 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
   };
   const stepsWithPrefix = (prefix: string) => known.filter((s) => s.loopId.startsWith(prefix));
 
-  const report = (phase: SelfProgress['phase'], done: number, total: number, message: string) =>
-    o.onProgress?.({ round: cp.round, phase, done, total, estimate: estimateProgress(done, total, clock.elapsed()), message });
+  const report = (phase: SelfProgress['phase'], done: number, total: number, message: string, inside?: number) =>
+    o.onProgress?.({ round: cp.round, phase, done, total, estimate: phaseEstimate(done, total, clock.elapsed(), inside), message, ...(inside !== undefined ? { inside } : {}) });
 
   const advance = async (next: Partial<SelfCheckpoint>) => {
     clock.close(`${cp.round}:${cp.phase}`);
@@ -239,7 +241,11 @@ export async function runSelfEvolution<C>(o: SelfOptions<C>): Promise<SelfResult
       config: o.trainConfig,
       label,
       signal: o.signal,
-      onProgress: (p) => report(cp.phase === 'meta-skill' ? 'meta-skill' : 'train', p.step, p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}${p.loss !== null ? `, loss ${p.loss.toFixed(3)}` : ''}`),
+      onProgress: (p) => {
+        const phase = cp.phase === 'meta-skill' ? 'meta-skill' : 'train';
+        if (p.after) report(phase, p.after.done, p.after.total, `${label}: ${afterStepsText(p.after)}`, p.fraction);
+        else report(phase, p.step, p.totalSteps, `${label}: step ${p.step} of ${p.totalSteps}${p.loss !== null ? `, loss ${p.loss.toFixed(3)}` : ''}`, p.fraction);
+      },
     });
     throwIfAborted(o.signal);
     return out;

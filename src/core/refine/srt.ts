@@ -7,10 +7,10 @@ import { evaluateAccuracy } from './eval.ts';
 import { kindRegistry, type KindRegistry } from './kinds.ts';
 import { runSelfRefineBatch } from './loop.ts';
 import type { StopRules } from './plan.ts';
-import { estimateProgress, PhaseClock, type PhaseTimes, type ProgressEstimate } from './progress.ts';
+import { PhaseClock, phaseEstimate, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
-import type { Trainer } from '../train/trainer.ts';
+import { afterStepsText, type Trainer, type TrainProgress } from '../train/trainer.ts';
 import type { PreferenceRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
 
@@ -62,6 +62,8 @@ export interface SrtProgress {
   total: number;
   estimate: ProgressEstimate;
   message: string;
+  /** How far into the phase, 0 to 1, when `done` of `total` counts only a part of it (the merge after training). */
+  inside?: number;
 }
 
 export interface SrtOptions<C = unknown> {
@@ -136,8 +138,11 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
     await o.store.saveStep(s);
     known.push(s);
   };
-  const report = (phase: SrtProgress['phase'], done: number, total: number, message: string) =>
-    o.onProgress?.({ phase, done, total, estimate: estimateProgress(done, total, clock.elapsed()), message });
+  const report = (phase: SrtProgress['phase'], done: number, total: number, message: string, inside?: number) =>
+    o.onProgress?.({ phase, done, total, estimate: phaseEstimate(done, total, clock.elapsed(), inside), message, ...(inside !== undefined ? { inside } : {}) });
+  /** Training progress: the steps, then what an evolving actor does after them (merge, write, retention). */
+  const trained = (phase: 'sft' | 'dpo', name: string) => (p: TrainProgress) =>
+    p.after ? report(phase, p.after.done, p.after.total, `${name}: ${afterStepsText(p.after)}`, p.fraction) : report(phase, p.step, p.totalSteps, `${name} step ${p.step} of ${p.totalSteps}`, p.fraction);
   const advance = async (next: Partial<SrtCheckpoint>) => {
     clock.close(cp.phase);
     cp = { ...cp, ...next };
@@ -196,7 +201,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           config: o.sftConfig,
           label: 'SRT SFT',
           signal: o.signal,
-          onProgress: (p) => report('sft', p.step, p.totalSteps, `SFT step ${p.step} of ${p.totalSteps}`),
+          onProgress: trained('sft', 'SFT'),
         });
         throwIfAborted(o.signal);
         await advance({ phase: o.dpo === false ? (o.evaluate ? 'evaluate' : 'done') : 'dpo', sftAdapterId: out.adapterId, metrics: { ...cp.metrics, sftRows: rows.length, sft: out.metrics } });
@@ -217,7 +222,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           config: o.dpoConfig,
           label: 'SRT DPO',
           signal: o.signal,
-          onProgress: (p) => report('dpo', p.step, p.totalSteps, `DPO step ${p.step} of ${p.totalSteps}`),
+          onProgress: trained('dpo', 'DPO'),
         });
         throwIfAborted(o.signal);
         await advance({ phase: o.evaluate ? 'evaluate' : 'done', dpoAdapterId: out.adapterId, metrics: { ...cp.metrics, preferencePairs: pairs.length, dpo: out.metrics } });

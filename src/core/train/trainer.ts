@@ -11,6 +11,26 @@ export interface TrainProgress {
   totalSteps: number;
   /** Latest training loss, when known. */
   loss: number | null;
+  /** Of the whole training, 0 to 1, when it is more than step / totalSteps (an evolving actor merges after the steps). */
+  fraction?: number;
+  /** Work after the steps, while it runs: `done` of `total` in `stage`. */
+  after?: AfterSteps;
+}
+
+/** What an evolving actor does after training: merge the adapter into its model's MLC files, write them, measure the merge. */
+export interface AfterSteps {
+  stage: 'merge' | 'write' | 'retention';
+  done: number;
+  total: number;
+  /** The evolved model's id, once it has one. */
+  modelId?: string;
+}
+
+/** A line for people about work after the steps. */
+export function afterStepsText(a: AfterSteps): string {
+  if (a.stage === 'merge') return `merging the adapter into the web-llm model, ${a.done} of ${a.total} tensors`;
+  if (a.stage === 'write') return `saving ${a.modelId ?? 'the evolved model'} in the browser's cache, ${(a.done / 2 ** 20).toFixed(1)} of ${(a.total / 2 ** 20).toFixed(1)} MB`;
+  return `measuring how much of the adapter ${a.modelId ?? 'the evolved model'} kept`;
 }
 
 interface TrainRequestBase<C> {

@@ -20,9 +20,21 @@ export function webllmEntryFor(baseModelId: string): WebLlmCatalogEntry | null {
 
 /** The cached build to offer first: unquantized (exact merge) before 4-bit. */
 export function preferredBase(entry: WebLlmCatalogEntry, cached: readonly string[]): string | null {
+  return ordered(entry).find((v) => cached.includes(v.webllmId))?.webllmId ?? null;
+}
+
+/** The catalog's unquantized build of the same model as the 4-bit build `webllmId` (its merges are exact), or null. */
+export function exactBuildFor(webllmId: string): string | null {
+  const entry = webllmEntryFor(webllmId);
+  const v = entry?.variants.find((x) => x.webllmId === webllmId);
+  if (!entry || !v || v.quantization.startsWith('q0')) return null;
+  return ordered(entry).find((x) => x.quantization.startsWith('q0'))?.webllmId ?? null;
+}
+
+/** q0f32 before q0f16 (float32 keeps the merge exact to float32 precision), then the 4-bit builds. */
+function ordered(entry: WebLlmCatalogEntry): WebLlmCatalogEntry['variants'] {
   const order = ['q0f32', 'q0f16', 'q4f32_1', 'q4f16_1'];
-  const have = entry.variants.filter((v) => cached.includes(v.webllmId)).sort((a, b) => order.indexOf(a.quantization) - order.indexOf(b.quantization));
-  return have[0]?.webllmId ?? null;
+  return [...entry.variants].sort((a, b) => order.indexOf(a.quantization) - order.indexOf(b.quantization));
 }
 
 /** What merging into this build means, for a person. */
@@ -30,7 +42,7 @@ export function mergeNote(entry: WebLlmCatalogEntry, webllmId: string): string {
   const v = entry.variants.find((x) => x.webllmId === webllmId);
   if (!v) return '';
   if (v.quantization.startsWith('q0')) return `${v.quantization} is unquantized: the adapter is merged exactly (to ${v.quantization.endsWith('f16') ? 'float16' : 'float32'} precision).`;
-  const exact = entry.variants.find((x) => x.quantization.startsWith('q0'));
+  const exact = ordered(entry).find((x) => x.quantization.startsWith('q0'));
   return (
     `${v.quantization} is 4-bit: the changed rows are requantized, which loses part of the adapter (a small update mostly rounds away; the result says how much survived).` +
     (exact ? ` The catalog has ${exact.webllmId}: merge into it (download it with the web-llm engine first) for an exact merge.` : '')

@@ -8,6 +8,7 @@ import { AppError } from '../../core/errors.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
 import type { StudioDb } from '../../db/db.ts';
 import type { JsonObject } from '../../db/types.ts';
+import { StateError } from '../state/state-error.ts';
 import { loadEndpoint } from './endpoint-store.ts';
 import type { EngineManager, EngineRole } from './engine-manager.svelte.ts';
 import { readEngineSetup, sameChoice, type EngineChoice } from './engine-setup.ts';
@@ -25,14 +26,23 @@ export function needsPerson(role: EngineRole, choice: EngineChoice, held: Engine
   return null;
 }
 
-/** The experiment's engine for `role` (its stored choice), loading it when needed. */
+/** The choice the role's slot holds loaded, or null. */
+function loadedChoice(engines: EngineManager, role: EngineRole): EngineChoice | null {
+  const view = engines.view(role);
+  return view.status === 'ready' ? view.choice : null;
+}
+
+/**
+ * The experiment's engine for `role` (its stored choice), loading it when needed. When the person must load it
+ * (needsPerson), the error clears by itself once the slot holds that choice (loaded from the Engines panel).
+ */
 export async function experimentEngine(db: StudioDb, engines: EngineManager, settings: JsonObject, role: EngineRole): Promise<ChatEngine> {
   const setup = readEngineSetup(settings).setup;
   const choice = role === 'actor' ? setup.actor : setup.critic;
   if (!choice) throw new AppError('bad-input', 'This experiment has no separate critic: tick "Use a separate critic" under Engines and choose one.');
   const endpoint = choice.kind === 'openai' ? await loadEndpoint(db) : null;
-  const why = needsPerson(role, choice, engines.view(role).status === 'ready' ? engines.view(role).choice : null, endpoint !== null);
-  if (why) throw new AppError('bad-input', why);
+  const why = needsPerson(role, choice, loadedChoice(engines, role), endpoint !== null);
+  if (why) throw new StateError('bad-input', why, () => !sameChoice(loadedChoice(engines, role), choice));
   return engines.ensure(role, choice, { endpoint, folderFiles: null });
 }
 

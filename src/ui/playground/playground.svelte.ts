@@ -14,6 +14,9 @@ import { parseRunConfig } from './run-config.ts';
 import { buildRunConfig, type EngineLabels } from './run-setup.ts';
 import type { ShowcaseFind } from './showcase-task.ts';
 import { EMPTY_PICK, type TaskPick } from './task-pick.ts';
+import type { JsonObject } from '../../db/types.ts';
+import { patchSettings } from './experiment-settings.ts';
+import { readStoredPick, writeStoredPick, type StoredPick } from './stored-pick.ts';
 
 /** The search for a task the model gets wrong (showcase-task.ts), as the note next to the task picker shows it. */
 export interface ShowcaseView {
@@ -79,20 +82,40 @@ export class PlaygroundState {
     this.live = this.#run.view;
   }
 
-  /** Runs a search for a task the model gets wrong first, then picks what it found and says what it is. */
+  /** Keeps the chosen task in the experiment's settings (stored-pick.ts); a failure goes to the banner. */
+  async #keep(pick: StoredPick): Promise<void> {
+    await patchSettings(this.#app.database, this.experimentId, (s) => writeStoredPick(s, pick)).catch((e: unknown) => this.#app.report(e, 'keep the chosen task'));
+  }
+
+  /** Before any task is chosen on this page: the one stored in the experiment's settings, with its note. */
+  restore(settings: JsonObject): void {
+    if (this.pick.source !== 'stored' || this.pick.taskId !== '' || this.showcase !== null) return;
+    const stored = readStoredPick(settings);
+    if (!stored) return;
+    this.pick = { ...this.pick, taskId: stored.taskId };
+    if (stored.note) this.showcase = { status: 'done', text: stored.note };
+  }
+
+  /** The person chose a task in the picker: kept, and the search's note (about another task) is dropped. */
+  choose(taskId: string): Promise<void> {
+    this.pick = { ...this.pick, source: 'stored', taskId };
+    if (this.showcase?.status !== 'searching') this.showcase = null;
+    return taskId ? this.#keep({ taskId, note: null }) : Promise.resolve();
+  }
+
+  /** Runs a search for a task the model gets wrong first, then picks what it found, says what it is, and keeps both. */
   async pickShowcase(search: () => Promise<ShowcaseFind | null>): Promise<void> {
     if (this.showcase?.status === 'searching') return;
     this.showcase = { status: 'searching', text: 'Trying tasks to find one the model gets wrong at first…' };
     try {
       const found = await search();
       if (found) {
+        const text = found.fixed
+          ? `Chosen by running the model on ${found.tried} tasks: its first answer to this one is wrong, and its own feedback leads it to fix it.`
+          : `Its first answer to this one is wrong, and it does not fix it (no fixed one among ${found.tried} tasks tried).`;
         this.pick = { ...this.pick, source: 'stored', taskId: found.task.id };
-        this.showcase = {
-          status: 'done',
-          text: found.fixed
-            ? `Chosen by running the model on ${found.tried} tasks: its first answer to this one is wrong, and its own feedback leads it to fix it.`
-            : `Its first answer to this one is wrong, and it does not fix it (no fixed one among ${found.tried} tasks tried).`,
-        };
+        this.showcase = { status: 'done', text };
+        await this.#keep({ taskId: found.task.id, note: text });
       } else {
         this.showcase = { status: 'done', text: 'The model answered every checkable task it tried right at once: pick any task.' };
       }

@@ -40,15 +40,20 @@ export function selfPlan(s: PlanShape): PlanSegment[] {
   return out.map((x) => ({ ...x, weight: Math.max(1, x.weight) }));
 }
 
+/** How far into its phase a progress report is: `inside` when the reporter knows it (training, then the merge after it), else done of total. */
+export function phaseShare(p: { done: number; total: number; inside?: number }): number {
+  if (p.inside !== undefined) return Math.min(1, Math.max(0, p.inside));
+  return p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0;
+}
+
 /** 0..1 across the plan for a progress report of the orchestrator (or a checkpoint position with done = 0). */
-export function planFraction(plan: readonly PlanSegment[], at: { round: number; phase: SelfPhase; done: number; total: number }): number {
+export function planFraction(plan: readonly PlanSegment[], at: { round: number; phase: SelfPhase; done: number; total: number; inside?: number }): number {
   const total = plan.reduce((a, s) => a + s.weight, 0);
   if (at.phase === 'done' || total === 0) return 1;
   const i = plan.findIndex((s) => s.round === at.round && s.phase === at.phase);
   if (i < 0) return 0;
   const before = plan.slice(0, i).reduce((a, s) => a + s.weight, 0);
-  const inside = at.total > 0 ? Math.min(1, Math.max(0, at.done / at.total)) : 0;
-  return Math.min(1, (before + inside * plan[i].weight) / total);
+  return Math.min(1, (before + phaseShare(at) * plan[i].weight) / total);
 }
 
 /** Milliseconds left, from the share covered since `startFraction` in `elapsedMs`; null until there is a basis. */

@@ -13,6 +13,7 @@
  * stores which model generated it (`actorModels`) and what its merge kept (`logitsKept`, `weightsKept`).
  */
 import { AppError } from '../../core/errors.ts';
+import { countSplits, type SplitCounts } from '../tasks/task-splits.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { isEvolvingTrainer, type LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
@@ -140,12 +141,19 @@ async function coreTasks(db: StudioDb, experimentId: string): Promise<CoreTask[]
   return (await listTasks(db, experimentId)).map(fromTaskRow);
 }
 
+/** Why the experiment's tasks cannot feed a SELF run (no train or no held-out prompts), or null. */
+export function selfSplitProblem(c: SplitCounts): string | null {
+  if (c.train === 0) return 'SELF needs prompts in the train split. Add a task set on the Tasks tab (the toy set: its train split is the unlabeled questions).';
+  if (c.eval === 0) return 'SELF evaluates on held-out prompts, and this experiment has none in the eval split. Add some on the Tasks tab.';
+  return null;
+}
+
 /** Which prompts a new run uses: the train prompts it will need, the first `evalCount` held-out ones. */
 export function chooseTasks(tasks: readonly CoreTask[], s: SelfSettings): { train: CoreTask[]; eval: CoreTask[] } {
+  const problem = selfSplitProblem(countSplits(tasks));
+  if (problem) throw new AppError('bad-input', problem);
   const train = tasks.filter((t) => t.split === 'train');
   const evalAll = tasks.filter((t) => t.split === 'eval');
-  if (train.length === 0) throw new AppError('bad-input', 'SELF needs prompts in the train split. Add a task set on the Tasks tab (the toy set: its train split is the unlabeled questions).');
-  if (evalAll.length === 0) throw new AppError('bad-input', 'SELF evaluates on held-out prompts, and this experiment has none in the eval split. Add some on the Tasks tab.');
   const needed = s.perRound === 0 ? train.length : s.freshPerRound ? s.perRound * Math.max(1, s.rounds) : s.perRound;
   return { train: train.slice(0, Math.min(train.length, needed)), eval: s.evalCount === 0 ? evalAll : evalAll.slice(0, s.evalCount) };
 }

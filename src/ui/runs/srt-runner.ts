@@ -9,6 +9,7 @@
  *   run.progress = { checkpoint: SrtCheckpoint, phaseMs }
  */
 import { AppError } from '../../core/errors.ts';
+import { countSplits, type SplitCounts } from '../tasks/task-splits.ts';
 import type { TfjsTrainConfig } from '../../core/engine/tfjs/api.ts';
 import { isEvolvingTrainer, type EvolvingTrainingEngine, type LoraTrainingEngine } from '../../core/engine/capabilities.ts';
 import type { ChatEngine } from '../../core/engine/types.ts';
@@ -28,7 +29,7 @@ import { engineStamp, storedStamp, type EngineStamp } from '../engines/engine-st
 import { storedTemplates, templatesJson } from '../samples/run-templates.ts';
 import type { PageDeps } from '../state/deps.ts';
 import { fromTaskRow } from '../tasks/task-rows.ts';
-import { planEta } from './self-plan.ts';
+import { phaseShare, planEta } from './self-plan.ts';
 import { StoredTrainer } from '../training/stored-trainer.ts';
 import { configJson, formToConfig, parseConfigJson } from '../training/train-form.ts';
 import { srtEmptyReason } from './srt-outcome.ts';
@@ -69,10 +70,10 @@ const PHASES: SrtProgress['phase'][] = ['collect', 'sft', 'dpo', 'evaluate'];
 /** Share of the bar per phase (the critic's loops dominate). */
 const WEIGHTS: Record<SrtProgress['phase'], number> = { collect: 0.55, sft: 0.15, dpo: 0.15, evaluate: 0.15 };
 
-export function srtFraction(p: Pick<SrtProgress, 'phase' | 'done' | 'total'>): number {
+export function srtFraction(p: Pick<SrtProgress, 'phase' | 'done' | 'total' | 'inside'>): number {
   const i = PHASES.indexOf(p.phase);
   const before = PHASES.slice(0, i).reduce((a, x) => a + WEIGHTS[x], 0);
-  return Math.min(1, before + WEIGHTS[p.phase] * (p.total > 0 ? Math.min(1, p.done / p.total) : 0));
+  return Math.min(1, before + WEIGHTS[p.phase] * phaseShare(p));
 }
 
 function asJson<T>(v: T): JsonObject {
@@ -136,6 +137,13 @@ export interface SrtArgs {
   onProgress?: (p: SrtLive) => void;
 }
 
+/** Why the experiment's tasks cannot feed an SRT run (no train prompts, or none held out for its evaluation), or null. */
+export function srtSplitProblem(c: SplitCounts, evaluate: boolean): string | null {
+  if (c.train === 0) return 'SRT needs prompts in the train split. Add tasks on the Tasks tab.';
+  if (evaluate && c.eval === 0) return 'The evaluation needs held-out prompts in the eval split. Add some, or untick the evaluation.';
+  return null;
+}
+
 async function coreTasks(db: StudioDb, experimentId: string): Promise<CoreTask[]> {
   return (await listTasks(db, experimentId)).map(fromTaskRow);
 }
@@ -148,8 +156,8 @@ export async function buildSrtConfig(db: StudioDb, a: Omit<SrtArgs, 'signal'>): 
   const tasks = await coreTasks(db, a.experimentId);
   const train = tasks.filter((t) => t.split === 'train');
   const evalTasks = tasks.filter((t) => t.split === 'eval');
-  if (train.length === 0) throw new AppError('bad-input', 'SRT needs prompts in the train split. Add tasks on the Tasks tab.');
-  if (s.evaluate && evalTasks.length === 0) throw new AppError('bad-input', 'The evaluation needs held-out prompts in the eval split. Add some, or untick the evaluation.');
+  const problem = srtSplitProblem(countSplits(tasks), s.evaluate);
+  if (problem) throw new AppError('bad-input', problem);
   const pickedTrain = s.perRound === 0 ? train : train.slice(0, s.perRound);
   const pickedEval = s.evaluate ? (s.evalCount === 0 ? evalTasks : evalTasks.slice(0, s.evalCount)) : [];
   return {

@@ -12,16 +12,13 @@ import { startSelfRun, type SelfEngines, type SelfLive } from '../runs/self-runn
 import type { SelfSettings } from './self-settings.ts';
 import { experimentEngines } from '../engines/auto-load.ts';
 import type { EngineManager } from '../engines/engine-manager.svelte.ts';
-import { evolvingNote, trainingActor } from '../engines/webllm-actor.ts';
+import { announcedTrainingActor } from '../engines/webllm-actor.ts';
 
 /** SELF's engines for the experiment, loaded first when they are not (a reopened experiment loads its own model). A
  *  web-llm actor trains on tfjs from its own cached files and switches to each round's evolved model; the app says so. */
 export async function selfEngines(app: AppState, engines: EngineManager, experiment: Experiment): Promise<SelfEngines> {
   const e = await experimentEngines(app.database, engines, experiment.settings);
-  const actor = await trainingActor(e.actor, 'SELF');
-  const note = evolvingNote(actor);
-  if (note) app.say(note);
-  return { actor, critic: e.critic };
+  return { actor: await announcedTrainingActor(e.actor, 'SELF', (t) => app.say(t)), critic: e.critic };
 }
 
 export interface LaunchSelf {

@@ -7,6 +7,7 @@ import { openStudioDb, type StudioDb } from '../../db/db.ts';
 import { markInterruptedRuns, type LockManagerLike } from '../../db/locks.ts';
 import { requestPersistenceOnce } from '../../db/storage.ts';
 import { describeError, type ShownError } from '../lib/errors.ts';
+import { StateError } from './state-error.ts';
 import { reviewCheckpoints } from '../training/checkpoint-review.ts';
 import { pageCheckpointStore } from '../training/checkpoint-store.ts';
 
@@ -14,6 +15,8 @@ export interface BannerError extends ShownError {
   id: number;
   /** The action that failed ("start SELF"), so its success can clear the message. */
   action?: string;
+  /** For a StateError: whether its cause still holds (the banner hides it once it does not). */
+  holds?: () => boolean;
 }
 
 export type Phase = 'opening' | 'ready' | 'failed';
@@ -74,7 +77,12 @@ export class AppState {
   report(e: unknown, action?: string): void {
     const shown = describeError(e, action);
     if (this.connectionLost && shown.code === 'schema-newer') return; // the reload banner already says it
-    this.errors.push({ ...shown, id: this.#nextErrorId++, ...(action ? { action } : {}) });
+    this.errors.push({ ...shown, id: this.#nextErrorId++, ...(action ? { action } : {}), ...(e instanceof StateError ? { holds: e.holds } : {}) });
+  }
+
+  /** The errors to show: a StateError's only while its cause holds. */
+  get shownErrors(): BannerError[] {
+    return this.errors.filter((e) => !e.holds || e.holds());
   }
 
   /** The action succeeded: its earlier failures are no longer true. */

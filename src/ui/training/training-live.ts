@@ -63,6 +63,9 @@ export function nextTrainLive(v: TrainLive, m: TrainProgressMessage, ids: { trai
     case 'checkpoint':
       // Offered, not saved yet: the view changes when the save reports (withCheckpointReport).
       return base;
+    case 'after':
+      // An evolving actor merging after the steps: the SELF/SRT bar shows it; the curve is complete.
+      return base;
     case 'step': {
       const eta = estimateProgress(m.step - firstStep, m.totalSteps - firstStep, m.elapsedMs);
       return {

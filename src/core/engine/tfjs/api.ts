@@ -11,6 +11,7 @@ import type { ChatMessage, ChatResult, GenerationParams, LoadProgress } from '..
 import type { LoraConfig } from '../../lora/types.ts';
 import type { RetentionReport } from '../../mlc/retention.ts';
 import type { ModelConfig } from '../../model/types.ts';
+import type { AfterSteps } from '../../train/trainer.ts';
 import type { PreferenceRow, SftRow } from '../../train/trl.ts';
 import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
 import type { Int8Error, WeightFormat } from '../../kernels/load-int8.ts';
@@ -131,6 +132,8 @@ export interface TrainStepProgress {
   tokensPerSec: number;
   memoryBytes: number;
   elapsedMs: number;
+  /** Of the whole train call, 0 to 1, when more work follows the steps (an evolving actor merges after them). */
+  fraction?: number;
 }
 
 export type TrainProgressMessage =
@@ -138,7 +141,16 @@ export type TrainProgressMessage =
   | { kind: 'status'; status: 'preparing' | 'running' | 'paused' }
   | { kind: 'prepared'; examples: number; truncated: number; dropped: number; totalSteps: number }
   /** A resumable checkpoint: adapter + optimizer state + position, as files. */
-  | { kind: 'checkpoint'; step: number; files: Record<string, Uint8Array> };
+  | { kind: 'checkpoint'; step: number; files: Record<string, Uint8Array> }
+  /** After the steps, an evolving actor (evolving-actor.ts) merges the adapter into its model (`done` of `total` in `stage`). */
+  | TrainAfterProgress;
+
+/** Work an evolving actor does after the steps: merge into MLC files, write them to the cache, measure what survived. */
+export interface TrainAfterProgress extends AfterSteps {
+  kind: 'after';
+  /** Of the whole train call (steps included), 0 to 1. */
+  fraction: number;
+}
 
 export interface TrainParams {
   /** Id of the adapter this run creates. */

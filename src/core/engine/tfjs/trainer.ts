@@ -74,6 +74,7 @@ export class TfjsTrainer implements Trainer<TfjsTrainConfig> {
       const adapterId = request.adapterId ?? (await (this.#options.newAdapterId ?? defaultAdapterId)({ label: request.label, method: request.method }));
       const data = request.method === 'sft' ? { method: 'sft' as const, rows: request.rows } : { method: 'dpo' as const, rows: request.rows };
       let loss: number | null = null;
+      let totalSteps = 0;
       const result = await this.#engine.train(
         { adapterId, fromAdapterId: request.fromAdapterId, data, config: request.config, resume: request.resume, gguf: this.#options.gguf === true },
         {
@@ -81,9 +82,14 @@ export class TfjsTrainer implements Trainer<TfjsTrainConfig> {
           onProgress: (m) => {
             if (m.kind === 'step') {
               loss = m.loss;
-              request.onProgress?.({ step: m.step, totalSteps: m.totalSteps, loss });
+              totalSteps = m.totalSteps;
+              request.onProgress?.({ step: m.step, totalSteps: m.totalSteps, loss, ...(m.fraction !== undefined ? { fraction: m.fraction } : {}) });
             } else if (m.kind === 'prepared') {
+              totalSteps = m.totalSteps;
               request.onProgress?.({ step: 0, totalSteps: m.totalSteps, loss });
+            } else if (m.kind === 'after') {
+              const { kind: _, fraction, ...after } = m;
+              request.onProgress?.({ step: totalSteps, totalSteps, loss, fraction, after });
             }
             this.#options.onEvent?.(m, adapterId);
           },
