@@ -13,8 +13,9 @@
  *   xq (int8)       [rows, in] activations quantized per group of 32, xs [rows, in/32] their scales
  *   K, V            [nKV, cap, hD] one row's cache of one layer
  *
- * Work split for threads: matmuls take an output column range [j0, j1), attention a kv-head range [j0, j1); the
- * caller splits and runs ranges on several instances of this module over the same shared memory (see srs_run).
+ * Work split for threads: the prefill's matmuls take an output column range [j0, j1), decode's F32 matmul a part
+ * of its inputs (and a column range), attention a kv head and every n-th token; the caller splits and runs
+ * ranges on several instances of this module over the same shared memory (see srs_run).
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -68,57 +69,109 @@ EXPORT(srs_rmsnorm) void srs_rmsnorm(const f32 *x, int rows, int n, const f32 *w
 }
 
 /*
- * y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out].
- * Tiles: a block of columns whose outputs for all x rows stay in L1 (8192 columns for one row, so that decoding
- * streams each row of W from memory in one go) × 8 rows of W at a time, reused for every x row.
+ * The prefill's matmul (rows ≥ 4): panels of 8 output columns × blocks of KC inputs. Each panel block
+ * W[k0…k0+KC, c…c+8) is first copied into a contiguous 8 KB block on the stack (rows of W lie `out` floats
+ * apart: for out = 1536 every row of a panel maps to the same two L1 sets), then reused by every group of 4 x
+ * rows: 8 accumulators in registers, per input 2 weight loads and 4 broadcasts for 16 multiply-adds.
  */
-/*
- * Two x rows × sixteen output columns (one cache line of W per input) at a time, over inputs [k0, k1), eight
- * accumulators in registers: the prefill's matmul. y[r, j] for r in [r0, r0 + 2) and j in [c, c + 16).
- */
-static inline void gemm_2x16(const f32 *x, int in, const f32 *W, int out, const f32 *bias, f32 *y, int r0, int c, int k0, int k1, int accumulate) {
-  const f32 *x0 = x + (long)r0 * in, *x1 = x0 + in;
-  v128_t z = wasm_f32x4_splat(0.0f);
-  v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+#define KC 256
+#define NR 8
+
+/* Copies W[k0…k0+kc, c…c+8) into p [kc][8]. */
+static inline void pack_panel(const f32 *W, int out, int k0, int kc, int c, f32 *p) {
   const f32 *w = W + (long)k0 * out + c;
-  for (int i = k0; i < k1; i++, w += out) {
-    v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4), w2 = wasm_v128_load(w + 8), w3 = wasm_v128_load(w + 12);
-    v128_t s0 = wasm_f32x4_splat(x0[i]), s1 = wasm_f32x4_splat(x1[i]);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s0, w0));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s0, w1));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s0, w2));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s0, w3));
-    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(s1, w0));
-    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(s1, w1));
-    b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(s1, w2));
-    b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(s1, w3));
+  for (int k = 0; k < kc; k++, w += out, p += NR) {
+    wasm_v128_store(p, wasm_v128_load(w));
+    wasm_v128_store(p + 4, wasm_v128_load(w + 4));
   }
-  f32 *y0 = y + (long)r0 * out + c, *y1 = y0 + out;
-  /* The first block of inputs starts from the bias (and y when accumulating), later ones from y. */
-#define PUT(yp, a, off) wasm_v128_store(yp + off, wasm_f32x4_add(k0 > 0 || accumulate ? wasm_v128_load(yp + off) : z, wasm_f32x4_add(a, bias && k0 == 0 ? wasm_v128_load(bias + c + off) : z)))
-  PUT(y0, a0, 0); PUT(y0, a1, 4); PUT(y0, a2, 8); PUT(y0, a3, 12);
-  PUT(y1, b0, 0); PUT(y1, b1, 4); PUT(y1, b2, 8); PUT(y1, b3, 12);
+}
+
+/*
+ * y[r…r+4, c…c+8) = x[r…r+4, k0…k0+kc)·p (+ what is there: `keep`) (+ bias[c…c+8) when bias), with x rows `in`
+ * floats apart, y rows `out` apart, p a packed panel [kc][8].
+ */
+static inline void gemm_4x8(const f32 *x, int in, const f32 *p, int kc, f32 *y, int out, int keep, const f32 *bias) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, d0 = z, d1 = z;
+  const f32 *x0 = x, *x1 = x0 + in, *x2 = x1 + in, *x3 = x2 + in;
+  for (int k = 0; k < kc; k++, p += NR) {
+    v128_t w0 = wasm_v128_load(p), w1 = wasm_v128_load(p + 4);
+    v128_t s = wasm_v128_load32_splat(x0 + k);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, w0));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, w1));
+    s = wasm_v128_load32_splat(x1 + k);
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(s, w0));
+    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(s, w1));
+    s = wasm_v128_load32_splat(x2 + k);
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s, w0));
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s, w1));
+    s = wasm_v128_load32_splat(x3 + k);
+    d0 = wasm_f32x4_add(d0, wasm_f32x4_mul(s, w0));
+    d1 = wasm_f32x4_add(d1, wasm_f32x4_mul(s, w1));
+  }
+  v128_t bl = bias ? wasm_v128_load(bias) : z, bh = bias ? wasm_v128_load(bias + 4) : z;
+#define PUT(r, a, b) \
+  do { \
+    f32 *yr = y + (long)(r) * out; \
+    wasm_v128_store(yr, wasm_f32x4_add(keep ? wasm_v128_load(yr) : z, wasm_f32x4_add(a, bl))); \
+    wasm_v128_store(yr + 4, wasm_f32x4_add(keep ? wasm_v128_load(yr + 4) : z, wasm_f32x4_add(b, bh))); \
+  } while (0)
+  PUT(0, a0, a1); PUT(1, b0, b1); PUT(2, c0, c1); PUT(3, d0, d1);
 #undef PUT
 }
 
-static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate);
+/* One x row against a packed panel, as gemm_4x8 (the last rows % 4 rows). */
+static inline void gemm_1x8(const f32 *x, const f32 *p, int kc, f32 *y, int keep, const f32 *bias) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, e0 = z, e1 = z;
+  int k = 0;
+  for (; k + 2 <= kc; k += 2, p += 2 * NR) {
+    v128_t s = wasm_v128_load32_splat(x + k), t = wasm_v128_load32_splat(x + k + 1);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(p)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(p + 4)));
+    e0 = wasm_f32x4_add(e0, wasm_f32x4_mul(t, wasm_v128_load(p + 8)));
+    e1 = wasm_f32x4_add(e1, wasm_f32x4_mul(t, wasm_v128_load(p + 12)));
+  }
+  if (k < kc) {
+    v128_t s = wasm_v128_load32_splat(x + k);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(p)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(p + 4)));
+  }
+  a0 = wasm_f32x4_add(a0, e0);
+  a1 = wasm_f32x4_add(a1, e1);
+  if (bias) {
+    a0 = wasm_f32x4_add(a0, wasm_v128_load(bias));
+    a1 = wasm_f32x4_add(a1, wasm_v128_load(bias + 4));
+  }
+  wasm_v128_store(y, keep ? wasm_f32x4_add(wasm_v128_load(y), a0) : a0);
+  wasm_v128_store(y + 4, keep ? wasm_f32x4_add(wasm_v128_load(y + 4), a1) : a1);
+}
+
+static void matvec_f32(const f32 *x, int lx, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate);
 
 /* y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate), for j in [j0, j1). W [in, out]. */
 EXPORT(srs_matmul_f32)
 void srs_matmul_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
-  int full = rows >= 4 ? rows & ~1 : 0;
-  int c1 = j0 + ((j1 - j0) & ~15);
-  if (full > 0 && c1 > j0) {
-    /* Panels of 16 columns × 128 inputs (8 KB of W: in L1 for every row pair). */
-    for (int c = j0; c < c1; c += 16)
-      for (int k0 = 0; k0 < in; k0 += 128)
-        for (int r = 0; r < full; r += 2) gemm_2x16(x, in, W, out, bias, y, r, c, k0, k0 + 128 < in ? k0 + 128 : in, accumulate);
-    if (c1 < j1) matvec_f32(x, full, W, bias, y, in, out, c1, j1, accumulate);
-  } else full = 0;
-  if (full < rows) matvec_f32(x + (long)full * in, rows - full, W, bias, y + (long)full * out, in, out, j0, j1, accumulate);
+  int c1 = j0 + ((j1 - j0) & ~(NR - 1));
+  if (rows < 4 || c1 == j0) return matvec_f32(x, in, rows, W, bias, y, in, out, j0, j1, accumulate);
+  f32 panel[KC * NR];
+  int full = rows & ~3;
+  for (int c = j0; c < c1; c += NR)
+    for (int k0 = 0; k0 < in; k0 += KC) {
+      int kc = in - k0 < KC ? in - k0 : KC;
+      /* The first block of inputs starts from the bias (and y when accumulating), later ones from y. */
+      int keep = k0 > 0 || accumulate;
+      const f32 *b = bias && k0 == 0 ? bias + c : 0;
+      pack_panel(W, out, k0, kc, c, panel);
+      int r = 0;
+      for (; r < full; r += 4) gemm_4x8(x + (long)r * in + k0, in, panel, kc, y + (long)r * out + c, out, keep, b);
+      for (; r < rows; r++) gemm_1x8(x + (long)r * in + k0, panel, kc, y + (long)r * out + c, keep, b);
+    }
+  if (c1 < j1) matvec_f32(x, in, rows, W, bias, y, in, out, c1, j1, accumulate);
 }
 
-static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+/* y[r, j] (+)= Σ_i x[r, i]·W[i, j] (+ bias[j]) for j in [j0, j1), inputs i < in; x rows lie lx floats apart. */
+static void matvec_f32(const f32 *x, int lx, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
   int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15;
   if (BLOCK < 64) BLOCK = 64;
   for (int c0 = j0; c0 < j1; c0 += BLOCK) {
@@ -131,7 +184,7 @@ static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f3
     for (; i + 8 <= in; i += 8) {
       const f32 *w0 = W + (long)i * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out, *w4 = w3 + out, *w5 = w4 + out, *w6 = w5 + out, *w7 = w6 + out;
       for (int r = 0; r < rows; r++) {
-        const f32 *xr = x + (long)r * in + i;
+        const f32 *xr = x + (long)r * lx + i;
         v128_t a0 = wasm_f32x4_splat(xr[0]), a1 = wasm_f32x4_splat(xr[1]), a2 = wasm_f32x4_splat(xr[2]), a3 = wasm_f32x4_splat(xr[3]);
         v128_t a4 = wasm_f32x4_splat(xr[4]), a5 = wasm_f32x4_splat(xr[5]), a6 = wasm_f32x4_splat(xr[6]), a7 = wasm_f32x4_splat(xr[7]);
         f32 *yr = y + (long)r * out;
@@ -149,12 +202,45 @@ static void matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f3
     for (; i < in; i++) {
       const f32 *wi = W + (long)i * out;
       for (int r = 0; r < rows; r++) {
-        f32 xv = x[(long)r * in + i];
+        f32 xv = x[(long)r * lx + i];
         f32 *yr = y + (long)r * out;
         for (int j = c0; j < c1; j++) yr[j] += xv * wi[j];
       }
     }
   }
+}
+
+/*
+ * Decode's matmul (rows < 4) in KSPLIT parts of the inputs: part p reads the contiguous block of W's rows
+ * [i0, i1) (a thread streams one run of memory, where a split by columns would read a short piece of every row)
+ * and writes its partial sums P[p] [rows, out] for columns [j0, j1); srs_matvec_reduce adds the parts in order.
+ * The same parts in the same order however many threads run, so the logits do not depend on the thread count.
+ */
+#define KSPLIT 4
+
+static void matvec_part(const f32 *x, int rows, const f32 *W, f32 *P, int in, int out, int part, int j0, int j1) {
+  int step = (in / KSPLIT + 7) & ~7, i0 = part * step, i1 = part == KSPLIT - 1 ? in : i0 + step;
+  if (i0 > in) i0 = in;
+  if (i1 > in) i1 = in;
+  f32 *Pp = P + (long)part * rows * out;
+  matvec_f32(x + i0, in, rows, W + (long)i0 * out, 0, Pp, i1 - i0, out, j0, j1, 0);
+}
+
+/* y[r, j] = (y[r, j] when accumulate) + bias[j] + ((P[0] + P[1]) + P[2]) + P[3], for all rows and columns. */
+EXPORT(srs_matvec_reduce) void srs_matvec_reduce(const f32 *P, int rows, int out, const f32 *bias, f32 *y, int accumulate) {
+  long n = (long)rows * out;
+  for (long e = 0; e < n; e++) {
+    f32 v = P[e];
+    for (int p = 1; p < KSPLIT; p++) v += P[p * n + e];
+    if (bias) v += bias[e % out];
+    y[e] = accumulate ? y[e] + v : v;
+  }
+}
+
+/* The whole of decode's split matmul on the caller's thread; P: scratch of KSPLIT·rows·out floats. */
+EXPORT(srs_matvec_f32) void srs_matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int accumulate, f32 *P) {
+  for (int p = 0; p < KSPLIT; p++) matvec_part(x, rows, W, P, in, out, p, 0, out);
+  srs_matvec_reduce(P, rows, out, bias, y, accumulate);
 }
 
 /* Quantizes rows of x [rows, in] to int8 per group of 32 (in % 32 == 0): xq = round(x / s), s = max|x| / 127. */
@@ -382,13 +468,12 @@ static void weighted_values(const f32 *p, const f32 *V, int S, int hD, f32 *o) {
  * head's query heads are scored two at a time. hD % 4 == 0. scores: scratch of ≥ 2·(L + T) floats per kv head
  * (j − j0)·2·cap… out [T, nH·hD].
  */
-EXPORT(srs_attention)
-void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1) {
+static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1, int t0, int tstep) {
   int groups = nH / nKV;
   for (int j = j0; j < j1; j++) {
     const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
     f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
-    for (int t = 0; t < T; t++) {
+    for (int t = t0; t < T; t += tstep) {
       int S = L + t + 1;
       for (int g = 0; g < groups; g += 2) {
         int ha = j * groups + g, hb = g + 1 < groups ? ha + 1 : ha;
@@ -403,6 +488,11 @@ void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real
       }
     }
   }
+}
+
+EXPORT(srs_attention)
+void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1) {
+  attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, out, j0, j1, 0, 1);
 }
 
 /* Index of the largest of n values (the first on ties; NaN never wins). */
@@ -438,14 +528,14 @@ EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
  * whole job on the caller's thread.
  */
 enum { CTRL_GEN = 0, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_TICKET = 6, CTRL_ARGS = 8, CTRL_WORDS = 32 };
-enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_EXIT = 99 };
+enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_EXIT = 99 };
 
 static void run_chunk(const int32_t *c, int chunk) {
   const int32_t *a = c + CTRL_ARGS;
   int chunks = c[CTRL_CHUNKS];
   switch (c[CTRL_KIND]) {
     case JOB_MATMUL_F32: {
-      int out = a[6], step = (out / chunks + 3) & ~3, j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
+      int out = a[6], step = (out / chunks + NR - 1) & ~(NR - 1), j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
       if (chunk == chunks - 1) j1 = out;
       if (j0 < j1) srs_matmul_f32((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
       break;
@@ -455,9 +545,20 @@ static void run_chunk(const int32_t *c, int chunk) {
       if (j0 < j1) srs_matmul_q8((const int8_t *)a[0], (const f32 *)a[1], a[2], (const int8_t *)a[3], (const f32 *)a[4], (const f32 *)a[5], (f32 *)a[6], a[8], out, j0, j1, a[9]);
       break;
     }
+    case JOB_MATVEC_F32: {
+      /* chunk = column block · KSPLIT + part; column blocks of a multiple of 16 columns */
+      int out = a[5], blocks = chunks / KSPLIT, part = chunk % KSPLIT, block = chunk / KSPLIT;
+      int step = (out / blocks + 15) & ~15, j0 = block * step, j1 = block == blocks - 1 ? out : j0 + step;
+      if (j1 > out) j1 = out;
+      if (j0 < j1) matvec_part((const f32 *)a[0], a[1], (const f32 *)a[2], (f32 *)a[3], a[4], out, part, j0, j1);
+      break;
+    }
     case JOB_ATTENTION: {
-      /* one chunk per kv head; scores scratch per chunk: a[10] + chunk · a[11] floats */
-      srs_attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], chunk, chunk + 1);
+      /* chunk = kv head · parts + part: tokens part, part + parts, … of one kv head (a[13] parts; the causal
+         cost grows with the token, so interleaved tokens share it evenly); scores scratch per chunk: a[10] +
+         chunk · a[11] floats */
+      int parts = a[13], j = chunk / parts;
+      attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], j, j + 1, chunk % parts, parts);
       break;
     }
   }

@@ -19,7 +19,7 @@ import { ropeAngles, ropeInverseFrequencies } from '../model/rope.ts';
 import type { ModelConfig } from '../model/types.ts';
 import type { LayerWeights, ModelWeights } from '../model/weights.ts';
 import type { KernelKvCache } from './kv-cache.ts';
-import { CTRL, JOB, type Kernels } from './module.ts';
+import { CTRL, JOB, KSPLIT, type Kernels } from './module.ts';
 import { addressOf, GROUP, quantizedWeightsOf, type Proj, type QuantizedWeights } from './quantize.ts';
 
 interface LayerPtrs {
@@ -74,6 +74,9 @@ export class KernelRunner {
   #scoresFloats = 0;
   #logits = 0;
   #logitsRows = 0;
+  /** Decode's matmul partial sums (KSPLIT · rows · out floats). */
+  #partials = 0;
+  #partialsFloats = 0;
   #last = 0;
   /** Whether this pass's jobs go to the helper threads too. */
   #pool = false;
@@ -105,8 +108,11 @@ export class KernelRunner {
     const kvD = nKV * hD;
     if (B !== cache.batch) throw new AppError('internal', `KernelRunner.step: ${B} rows for a cache of ${cache.batch}.`);
     const L = cache.length;
+    // Decode steps ask HelperChoice (pool.ts); a prefill always runs on every thread: its jobs are T times a
+    // decode step's, so a helper that starts late costs little of them, and the decode steps' choice (single
+    // whenever the pool lost a few short steps) would otherwise keep it on one thread.
     const choice = this.#k.helperChoice;
-    const mode = choice ? (T === 1 ? choice.next() : choice.current) : 'single';
+    const mode = choice ? (T === 1 ? choice.next() : 'pool') : 'single';
     this.#pool = mode === 'pool';
     const t0 = performance.now();
     this.#timedInStep = 0;
@@ -122,7 +128,7 @@ export class KernelRunner {
     const { cos, sin } = ropeAngles(this.#inv, positions);
     k.f32(s.cos, N * hD).set(cos);
     k.f32(s.sin, N * hD).set(sin);
-    this.#reserveScores(2 * nKV * cache.capacity);
+    this.#reserveScores(2 * nKV * this.#attentionParts(T) * cache.capacity);
 
     const eps = c.rmsNormEps;
     for (let li = 0; li < c.numLayers; li++) {
@@ -181,10 +187,10 @@ export class KernelRunner {
 
   dispose(): void {
     const k = this.#k;
-    for (const p of [this.#scratch?.base ?? 0, this.#scores, this.#logits, this.#last]) if (p) k.free(p);
+    for (const p of [this.#scratch?.base ?? 0, this.#scores, this.#logits, this.#last, this.#partials]) if (p) k.free(p);
     this.#scratch = null;
-    this.#scores = this.#logits = this.#last = 0;
-    this.#scoresFloats = this.#logitsRows = 0;
+    this.#scores = this.#logits = this.#last = this.#partials = 0;
+    this.#scoresFloats = this.#logitsRows = this.#partialsFloats = 0;
   }
 
   /** ms of the current step already counted under a named kind. */
@@ -274,6 +280,14 @@ export class KernelRunner {
   #matmulNow(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
     const k = this.#k;
     const threads = this.#pool ? k.threads : 1;
+    if (p.kind === 'f32' && N < 4) {
+      // Decode: split over the inputs (decode.c: matvec_part), the same parts on one thread or many.
+      const partials = this.#reservePartials(KSPLIT * N * p.out);
+      if (threads === 1) return k.exports.srs_matvec_f32(x, N, p.w, bias, y, p.in, p.out, accumulate ? 1 : 0, partials);
+      const blocks = Math.max(1, Math.min(Math.ceil(threads / 2), Math.floor(p.out / 64)));
+      this.#run(JOB.matvecF32, [x, N, p.w, partials, p.in, p.out], KSPLIT * blocks);
+      return k.exports.srs_matvec_reduce(partials, N, p.out, bias, y, accumulate ? 1 : 0);
+    }
     if (p.kind === 'f32') {
       if (threads === 1) return k.exports.srs_matmul_f32(x, N, p.w, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);
       return this.#run(JOB.matmulF32, [x, N, p.w, bias, y, p.in, p.out, accumulate ? 1 : 0], chunksFor(p.out, threads, 16));
@@ -291,7 +305,14 @@ export class KernelRunner {
     const { numHeads: nH, numKvHeads: nKV, headDim: hD } = this.#c;
     const k = this.#k;
     if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nKV);
-    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out], nKV);
+    const parts = this.#attentionParts(T);
+    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out, parts], nKV * parts);
+  }
+
+  /** Token parts per kv head of a pooled attention job: a prefill's tokens shared out so that every thread has several chunks. */
+  #attentionParts(T: number): number {
+    const threads = this.#pool ? this.#k.threads : 1;
+    return threads === 1 ? 1 : Math.max(1, Math.min(T, Math.ceil((4 * threads) / this.#c.numKvHeads)));
   }
 
   #run(kind: number, args: number[], chunks: number): void {
@@ -325,6 +346,15 @@ export class KernelRunner {
     if (this.#scores) this.#k.free(this.#scores);
     this.#scores = this.#k.malloc(floats * 4);
     this.#scoresFloats = floats;
+  }
+
+  #reservePartials(floats: number): number {
+    if (floats > this.#partialsFloats) {
+      if (this.#partials) this.#k.free(this.#partials);
+      this.#partials = this.#k.malloc(floats * 4);
+      this.#partialsFloats = floats;
+    }
+    return this.#partials;
   }
 
   #reserveLogits(B: number): void {

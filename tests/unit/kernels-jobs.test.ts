@@ -1,0 +1,197 @@
+/**
+ * The kernels' matmuls and attention one by one (kernels/decode.c), against tfjs ops on the same backend: the
+ * prefill matmul (packed 8-column panels, 4-row tiles, and the tails of both), decode's matmul split over the
+ * inputs, and the thread pool's jobs, which must give exactly what one thread gives (the same sums in the same
+ * order) whatever the number of chunks. Then a prompt long enough to fill several row tiles and token parts,
+ * through the kernel decoder against the tfjs forward pass. On tfjs-wasm with every core (here the threaded
+ * build, with helper threads when there are 2 or more cores).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNodeBackend } from '../../src/cli/node-backend.ts';
+import { activeKernels, CTRL, JOB, KSPLIT, type Kernels } from '../../src/core/kernels/module.ts';
+import { openDecoder } from '../../src/core/model/decoder.ts';
+import { forward } from '../../src/core/model/llama.ts';
+import { loadModel } from '../../src/core/model/load.ts';
+import { LLAMA3_TINY, memorySource, randomCheckpoint } from '../fixtures/tiny-models.ts';
+
+let k: Kernels;
+const allocated: number[] = [];
+beforeAll(async () => {
+  await useNodeBackend('wasm');
+  const got = activeKernels();
+  if (!got) throw new Error('kernels/dist is missing: run npm run build:kernels');
+  k = got;
+});
+afterAll(() => {
+  for (const p of allocated.splice(0)) k.free(p);
+});
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** Copies `v` into the wasm heap; returns its address. */
+function put(v: Float32Array | Uint8Array): number {
+  const p = k.malloc(v.byteLength);
+  allocated.push(p);
+  new Uint8Array(k.memory.buffer, p, v.byteLength).set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return p;
+}
+
+const read = (p: number, n: number): Float32Array => k.f32(p, n).slice();
+
+/** One job through the pool, as KernelRunner posts it. */
+function run(kind: number, args: number[], chunks: number): void {
+  const ctrl = k.i32(k.ctrl, CTRL.words);
+  ctrl[CTRL.kind] = kind;
+  ctrl[CTRL.chunks] = chunks;
+  ctrl.set(args, CTRL.args);
+  k.exports.srs_run(k.ctrl);
+}
+
+/** y0 (when accumulating) + x·W + bias on tfjs ops: x [rows, in], W [in, out]. */
+function reference(x: Float32Array, W: Float32Array, bias: Float32Array | null, y0: Float32Array | null, rows: number, inF: number, outF: number): Float32Array {
+  return tf.tidy(() => {
+    let y = tf.matMul(tf.tensor2d(x, [rows, inF]), tf.tensor2d(W, [inF, outF]));
+    if (bias) y = y.add(tf.tensor1d(bias));
+    if (y0) y = y.add(tf.tensor2d(y0, [rows, outF]));
+    return y.dataSync() as Float32Array;
+  });
+}
+
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return m;
+}
+
+const SHAPES: Array<[number, number, number]> = [
+  // rows, in, out: row tiles of 4 and tails of 1–3 rows, panels of 8 columns and column tails, input blocks of 256 and a short last block
+  [1, 16, 8],
+  [3, 40, 37],
+  [4, 8, 8],
+  [5, 300, 24],
+  [7, 64, 13],
+  [13, 520, 40],
+  [64, 96, 264],
+];
+
+describe('the F32 matmul kernels', () => {
+  for (const [rows, inF, outF] of SHAPES) {
+    for (const [bias, accumulate] of [[false, false], [true, false], [true, true]] as const) {
+      it(`[${rows}, ${inF}]·[${inF}, ${outF}]${bias ? ' + bias' : ''}${accumulate ? ', accumulated' : ''}: tfjs's result, and the same from the pool's jobs at any chunk count`, () => {
+        const seed = rows * 1000 + inF + outF;
+        const x = values(rows * inF, seed);
+        const W = values(inF * outF, seed + 1);
+        const b = bias ? values(outF, seed + 2) : null;
+        const y0 = accumulate ? values(rows * outF, seed + 3) : null;
+        const want = reference(x, W, b, y0, rows, inF, outF);
+        const px = put(x);
+        const pW = put(W);
+        const pb = b ? put(b) : 0;
+        const fresh = () => put(y0 ?? new Float32Array(rows * outF));
+        const acc = accumulate ? 1 : 0;
+
+        const y = fresh();
+        k.exports.srs_matmul_f32(px, rows, pW, pb, y, inF, outF, 0, outF, acc);
+        const one = read(y, rows * outF);
+        expect(maxRelDiff(one, want)).toBeLessThan(1e-5);
+        for (const chunks of [2, 3, 5, 8]) {
+          const yc = fresh();
+          run(JOB.matmulF32, [px, rows, pW, pb, yc, inF, outF, acc], chunks);
+          expect(read(yc, rows * outF), `${chunks} chunks`).toEqual(one);
+        }
+
+        // A column range leaves the other columns as they were.
+        const j0 = Math.min(8, outF - 1);
+        const j1 = Math.max(j0 + 1, outF - 3);
+        const yr = fresh();
+        const before = read(yr, rows * outF);
+        k.exports.srs_matmul_f32(px, rows, pW, pb, yr, inF, outF, j0, j1, acc);
+        const part = read(yr, rows * outF);
+        for (let r = 0; r < rows; r++) {
+          for (let j = 0; j < outF; j++) {
+            const inside = j >= j0 && j < j1;
+            const got = part[r * outF + j];
+            if (inside) expect(Math.abs(got - want[r * outF + j]) / (1 + Math.abs(want[r * outF + j]))).toBeLessThan(1e-5);
+            else expect(got).toBe(before[r * outF + j]);
+          }
+        }
+
+        if (rows < 4) {
+          // Decode's matmul: split over the inputs, reduced in part order, one thread or the pool's jobs alike.
+          const partials = put(new Float32Array(KSPLIT * rows * outF));
+          const ys = fresh();
+          k.exports.srs_matvec_f32(px, rows, pW, pb, ys, inF, outF, acc, partials);
+          const split = read(ys, rows * outF);
+          expect(maxRelDiff(split, want)).toBeLessThan(1e-5);
+          for (const blocks of [1, 2, 3]) {
+            const yj = fresh();
+            run(JOB.matvecF32, [px, rows, pW, partials, inF, outF], KSPLIT * blocks);
+            k.exports.srs_matvec_reduce(partials, rows, outF, pb, yj, acc);
+            expect(read(yj, rows * outF), `${blocks} column blocks`).toEqual(split);
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('the attention kernel', () => {
+  it('gives the same output from the pool in kv heads × token parts as on one thread', () => {
+    const [T, L, nH, nKV, hD] = [19, 5, 6, 3, 8];
+    const cap = 32;
+    const q = put(values(T * nH * hD, 11));
+    const K = put(values(nKV * cap * hD, 12));
+    const V = put(values(nKV * cap * hD, 13));
+    const real = put(Uint8Array.from({ length: cap }, (_, i) => (i === 2 ? 0 : 1)));
+    const scores = put(new Float32Array(2 * cap * nKV * 8));
+    const n = T * nH * hD;
+    const single = put(new Float32Array(n));
+    k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, single, 0, nKV);
+    const want = read(single, n);
+    expect(want.every(Number.isFinite)).toBe(true);
+    for (const parts of [1, 2, 4, 8]) {
+      const out = put(new Float32Array(n));
+      run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, scores, 2 * cap, out, parts], nKV * parts);
+      expect(read(out, n), `${parts} parts`).toEqual(want);
+    }
+  });
+});
+
+describe('a long prompt on the kernels', () => {
+  it('gives the tfjs forward pass\'s logits within 1e-4 (prefill in row tiles and token parts, then decode steps)', async () => {
+    const config = { ...LLAMA3_TINY, num_key_value_heads: 2 };
+    const { files } = randomCheckpoint(config, 7);
+    const model = await loadModel(memorySource('kernels-jobs', files));
+    try {
+      const ids = Array.from({ length: 75 }, (_, i) => (i * 37 + 5) % model.config.vocabSize);
+      const input = tf.tensor2d([ids], [1, ids.length], 'int32');
+      const logits = forward(model, input);
+      const want = ((await logits.array()) as number[][][])[0];
+      tf.dispose([input, logits]);
+      const d = openDecoder(model, 1);
+      expect(d.kind).toMatch(/^wasm kernels/);
+      const first = 70;
+      const got: Float32Array[] = [(await d.step([ids.slice(0, first)])).row(0).slice()];
+      for (let t = first; t < ids.length; t++) got.push((await d.step([[ids[t]]])).row(0).slice());
+      d.dispose();
+      for (let i = 0; i < got.length; i++) {
+        const w = want[first - 1 + i];
+        let m = 0;
+        for (let j = 0; j < w.length; j++) m = Math.max(m, Math.abs(got[i][j] - w[j]));
+        expect(m, `position ${first - 1 + i}`).toBeLessThan(1e-4);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
