@@ -47,12 +47,12 @@ async function layout(page: Page): Promise<{ tops: number[]; scrollWidth: number
   }), TAB_LINKS);
 }
 
-/** Visits every tab at each screen size; returns every problem found, named by screen, tab and control. */
-async function checkTabs(page: Page): Promise<string[]> {
+/** Visits every tab at each screen size (all of SCREENS unless given); returns every problem found, named by screen, tab and control. */
+async function checkTabs(page: Page, screens = SCREENS): Promise<string[]> {
   const problems: string[] = [];
   const tabs = await page.locator(TAB_LINKS).evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!));
   expect(tabs.length).toBeGreaterThanOrEqual(10);
-  for (const screen of SCREENS) {
+  for (const screen of screens) {
     await page.setViewportSize(screen);
     for (const tab of tabs) {
       await page.getByTestId(tab).click();
@@ -102,6 +102,19 @@ test('after the toy quick start: every tab, then the chosen task survives a relo
   const noteText = (await note.textContent())?.trim() ?? '';
   expect(taskId).not.toBe('');
   expect(await checkTabs(page)).toEqual([]);
+
+  // While a SELF run is in progress: what it disables says so, on every tab.
+  await page.setViewportSize(SCREENS[0]);
+  await page.getByTestId('tab-self').click();
+  await page.getByTestId('start-self').click();
+  await expect(page.getByTestId('stop-self')).toBeVisible();
+  expect(await checkTabs(page, [SCREENS[0]])).toEqual([]);
+  await page.getByTestId('tab-self').click();
+  // Still running (so the tabs were checked during the run): Run SELF is disabled and says why; stop it.
+  await expect(page.getByTestId('start-self')).toBeDisabled();
+  await expect(page.getByTestId('start-self-note-reason')).toBeVisible();
+  await page.getByTestId('stop-self').click();
+  await expect(page.getByTestId('stop-self')).toHaveCount(0, { timeout: 60_000 });
 
   await page.getByTestId('tab-playground').click();
   await page.reload();
