@@ -1,8 +1,9 @@
 /**
  * Every tab of an experiment, on a projector's screen (1280×720 and 1024×768): every visible disabled control
- * (button, select, input, textarea) names, with aria-describedby, visible text that says why; the tabs sit in one
- * row; the page never scrolls sideways. Checked on a fresh page (empty storage, a new experiment) and after the toy
- * quick start, whose task pick then survives a reload.
+ * (button, select, input, textarea) names, with aria-describedby, visible text that says why (a busy button's own
+ * label does: "Exporting…"); the tabs sit in one row; the page never scrolls sideways. Checked on a fresh page
+ * (empty storage, a new experiment, the app's Settings page) and after the toy quick start (at rest and while a
+ * SELF run is in progress), whose task pick then survives a reload.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { createExperiment, experimentItem, openApp } from './helpers/app.ts';
@@ -24,6 +25,8 @@ async function disabledWithoutReason(page: Page): Promise<string[]> {
     const controls = [...document.querySelectorAll('button, select, input, textarea')] as (HTMLButtonElement | HTMLInputElement)[];
     return controls
       .filter((c) => c.disabled && visible(c) && (c as HTMLInputElement).type !== 'hidden')
+      // A busy button (BusyButton, aria-busy) says in its own label what it is doing.
+      .filter((c) => !(c.getAttribute('aria-busy') === 'true' && (c.textContent ?? '').trim().length > 0))
       .filter((c) => {
         const ids = (c.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
         return !ids.some((id) => {
@@ -32,8 +35,8 @@ async function disabledWithoutReason(page: Page): Promise<string[]> {
         });
       })
       .map((c) => {
-        const name = c.getAttribute('data-testid') ?? c.getAttribute('aria-label') ?? (c.textContent ?? '').trim() ?? c.id;
-        return `${c.tagName.toLowerCase()} '${name || c.id || '?'}'`;
+        const name = c.getAttribute('data-testid') || c.getAttribute('aria-label') || (c.textContent ?? '').trim() || c.id || '?';
+        return `${c.tagName.toLowerCase()} '${name}'`;
       });
   });
 }
