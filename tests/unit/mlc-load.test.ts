@@ -40,7 +40,12 @@ beforeAll(async () => {
  * toy-arith 0.0455 / 0.0474. The random fixtures' uniform weights are the worst case for 4-bit groups; the
  * toy model's trained weights show a typical figure. Each bound is the larger measured figure plus ~10%.
  */
-const Q4_REL_RMS_BOUND: Record<MlcFixture, number> = { 'tiny-llama': 0.25, 'tiny-qwen2': 0.4, 'tiny-qwen3': 0.26, 'toy-arith': 0.052 };
+/**
+ * q0f16's bound on max |Δlogit|: f16 keeps 11 bits of each weight, so the error scales with the logits. The
+ * fixtures' logits are small (1e-2); the toy model rebuilt for issue 10 measured 1.98e-2.
+ */
+const Q0F16_BOUND: Record<MlcFixture, number> = { 'tiny-llama': 1e-2, 'tiny-qwen2': 1e-2, 'tiny-qwen3': 1e-2, 'toy-arith': 2.5e-2 };
+const Q4_REL_RMS_BOUND: Record<MlcFixture, number> = { 'tiny-llama': 0.25, 'tiny-qwen2': 0.4, 'tiny-qwen3': 0.26, 'toy-arith': 0.09 }; // toy-arith: 0.073 measured on the model rebuilt for issue 10 (0.05 before)
 
 function rawConfig(name: MlcFixture): Record<string, any> {
   if (name === 'tiny-qwen3') return QWEN3_TINY;
@@ -91,7 +96,7 @@ describe('MLC folders load into the runtime and give the HF logits', () => {
         const rel = relRms(got, want);
         measured.push(`${name} ${q}: max |Δlogit| ${err.toExponential(2)}, relative RMS ${rel.toExponential(2)}`);
         if (q === 'q0f32') expect(err, `${name} ${q}`).toBeLessThanOrEqual(1e-4);
-        else if (q === 'q0f16') expect(err, `${name} ${q}`).toBeLessThanOrEqual(1e-2);
+        else if (q === 'q0f16') expect(err, `${name} ${q}`).toBeLessThanOrEqual(Q0F16_BOUND[name]);
         else {
           expect(rel, `${name} ${q} relative RMS`).toBeLessThanOrEqual(Q4_REL_RMS_BOUND[name]);
           expect(rel, `${name} ${q} is really quantized`).toBeGreaterThan(1e-3);

@@ -100,7 +100,8 @@ describe('SELF with a web-llm actor (web-llm compute stood in by tfjs on the sam
     const db = await uiDb();
     const exp = await createExperiment(db, { name: 'toy on web-llm', modelId: base.webllmId });
     await addTaskSet(db, exp.id, 'toy-arith', { seed: 3, train: 4, eval: 3 });
-    const s: SelfSettings = { ...toySelfSettings(), rounds: 1, perRound: 4, evalCount: 3, batchSize: 4 };
+    // A small meta-skill mix: the toy default's 250 corpus chats would make this round minutes long.
+    const s: SelfSettings = { ...toySelfSettings(), rounds: 1, perRound: 4, evalCount: 3, batchSize: 4, metaMix: { feedback: 4, refine: 2 } };
     const deps = { db, locks: new FakeLocks(), checkpoints: new MemoryCheckpointStore() };
     const bar: { phase: string; fraction: number; message: string }[] = [];
     const result = await startSelfRun(deps, {
