@@ -38,7 +38,17 @@ export async function opfsFiles(page: Page): Promise<{ path: string; size: numbe
         else out.push({ path: `${prefix}${name}`, size: (await (h as FileSystemFileHandle).getFile()).size });
       }
     }
-    await walk((await navigator.storage.getDirectory()) as Dir, '');
+    // The app may remove a folder while the walk is in it (an older checkpoint replaced by a newer one): the
+    // walk then starts again, so what is returned is one moment's files.
+    for (let attempt = 0; ; attempt++) {
+      out.length = 0;
+      try {
+        await walk((await navigator.storage.getDirectory()) as Dir, '');
+        break;
+      } catch (e) {
+        if (!(e instanceof DOMException && e.name === 'NotFoundError') || attempt >= 5) throw e;
+      }
+    }
     return out.sort((a, b) => a.path.localeCompare(b.path));
   });
 }
