@@ -10,10 +10,9 @@
  * q0f32 build (seeded too), stored as the experiment's actor choice.
  */
 import { expect, test } from '@playwright/test';
-import { createExperiment, openApp } from './helpers/app.ts';
-import { loadWebLlmActor, modelLib, prepareStandIn, Q0, Q4, reloads, seedBuilds, standIn, webllmLog, type MlcBuilds } from './helpers/webllm-standin.ts';
+import { modelLib, prepareStandIn, Q0, Q4, reloads, webllmActorExperiment, webllmLog, type MlcBuilds } from './helpers/webllm-standin.ts';
 import { readRows } from './playground-helpers.ts';
-import { addToyTasks, setNumber } from './pipeline-helpers.ts';
+import { setNumber } from './pipeline-helpers.ts';
 
 let mlc: MlcBuilds;
 
@@ -24,14 +23,7 @@ test.beforeAll(async () => {
 test('SELF on a web-llm actor (web-llm compute stood in by tfjs): collects on web-llm, trains from its cached files, merges, and the next round runs on the evolved model', async ({ page }) => {
   test.setTimeout(360_000);
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await standIn(page);
-  await openApp(page, '#/');
-  const id = await createExperiment(page, 'SELF on web-llm');
-  await seedBuilds(page, mlc);
-  await addToyTasks(page, id, 6, 2);
-  await page.goto(`/#/experiments/${id}/self`);
-  await loadWebLlmActor(page);
-  await expect(page.getByTestId('actor-evolving-note')).toContainText(`merged into ${Q4}`);
+  const id = await webllmActorExperiment(page, mlc, 'SELF on web-llm', 'self', 6, 2);
   await expect(page.getByTestId('actor-evolving-note')).toContainText('requantized');
 
   await setNumber(page, 'self-rounds', 2);

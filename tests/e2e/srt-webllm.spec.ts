@@ -9,10 +9,9 @@
  * evolved models — all read from the cache scopes, nothing fetched from outside the origin.
  */
 import { expect, test } from '@playwright/test';
-import { createExperiment, openApp } from './helpers/app.ts';
-import { loadWebLlmActor, modelLib, prepareStandIn, Q4, reloads, seedBuilds, standIn, webllmLog, type MlcBuilds } from './helpers/webllm-standin.ts';
+import { modelLib, prepareStandIn, Q4, reloads, webllmActorExperiment, webllmLog, type MlcBuilds } from './helpers/webllm-standin.ts';
 import { readRows } from './playground-helpers.ts';
-import { addToyTasks, loadToy, setNumber } from './pipeline-helpers.ts';
+import { loadToy, setNumber } from './pipeline-helpers.ts';
 
 let mlc: MlcBuilds;
 
@@ -32,14 +31,7 @@ interface SrtRow {
 test('SRT on a web-llm actor (web-llm compute stood in by tfjs): collects and evaluates on web-llm, trains SFT and DPO on tfjs from its cached files, and web-llm switches to each evolved model', async ({ page }) => {
   test.setTimeout(240_000);
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-  await standIn(page);
-  await openApp(page, '#/');
-  const id = await createExperiment(page, 'SRT on web-llm');
-  await seedBuilds(page, mlc);
-  await addToyTasks(page, id, 2, 1);
-  await page.goto(`/#/experiments/${id}/srt`);
-  await loadWebLlmActor(page);
-  await expect(page.getByTestId('actor-evolving-note')).toContainText(`merged into ${Q4}`);
+  const id = await webllmActorExperiment(page, mlc, 'SRT on web-llm', 'srt', 2, 1);
   await page.getByTestId('use-critic').check();
   await loadToy(page, 'critic');
 

@@ -145,6 +145,31 @@ describe('evolved models in the Cache API', () => {
   });
 });
 
+/** The evolve worker's host and a client to it over a MessageChannel. */
+function client(caches: MemoryCacheStorage) {
+  const { port1, port2 } = new MessageChannel();
+  const server = serveEvolve(port2, { caches });
+  const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
+  return { c, close: () => (c.close(), server.close(), port1.close(), port2.close()) };
+}
+
+/** The tiny-llama fixture's adapter files. */
+const adapter = () => ({
+  adapterConfig: readFileSync(join(adapterDir('tiny-llama'), 'adapter_config.json'), 'utf8'),
+  safetensors: new Uint8Array(readFileSync(join(adapterDir('tiny-llama'), 'adapter_model.safetensors'))),
+});
+
+/** The cached model at `model` computes the reference's adapted logits (tiny-llama + its adapter). */
+async function expectAdaptedLogits(caches: MemoryCacheStorage, model: string): Promise<void> {
+  const evolved = await loadMlcModel(webllmCacheSource(caches, model));
+  const ids = reference('tiny-llama').input_ids;
+  const got = await logitsOf(evolved, ids);
+  evolved.dispose();
+  const V = 300;
+  const shaped = ids.map((r, i) => r.map((_, t) => Array.from(got.subarray((i * r.length + t) * V, (i * r.length + t + 1) * V))));
+  expect(maxAbsDiff(shaped, reference('tiny-llama').logits_adapted)).toBeLessThan(1e-3);
+}
+
 describe('the evolve worker (host over a MessageChannel)', () => {
   /** The base "downloaded" by web-llm: its MLC files at the record's folder URL in web-llm's scopes. */
   async function downloadedBase(caches: MemoryCacheStorage): Promise<void> {
@@ -152,18 +177,6 @@ describe('the evolve worker (host over a MessageChannel)', () => {
       await (await caches.open(name === 'mlc-chat-config.json' ? 'webllm/config' : 'webllm/model')).put(BASE_URL + name, new Response(new Blob([bytes as Uint8Array<ArrayBuffer>])));
     }
   }
-
-  function client(caches: MemoryCacheStorage) {
-    const { port1, port2 } = new MessageChannel();
-    const server = serveEvolve(port2, { caches });
-    const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
-    return { c, close: () => (c.close(), server.close(), port1.close(), port2.close()) };
-  }
-
-  const adapter = () => ({
-    adapterConfig: readFileSync(join(adapterDir('tiny-llama'), 'adapter_config.json'), 'utf8'),
-    safetensors: new Uint8Array(readFileSync(join(adapterDir('tiny-llama'), 'adapter_model.safetensors'))),
-  });
 
   it('merges an adapter into the cached base and registers it; the evolved model computes the adapted logits', async () => {
     const caches = new MemoryCacheStorage();
@@ -176,13 +189,7 @@ describe('the evolve worker (host over a MessageChannel)', () => {
       expect(m.report?.weightKept).toBeCloseTo(1, 6);
       expect(new Set(progress.map((p) => p.phase))).toEqual(new Set(['merge', 'write']));
       expect(progress.at(-1)).toEqual({ phase: 'write', done: m.bytes, total: m.bytes });
-      const evolved = await loadMlcModel(webllmCacheSource(caches, m.model));
-      const ids = reference('tiny-llama').input_ids;
-      const got = await logitsOf(evolved, ids);
-      evolved.dispose();
-      const V = 300;
-      const shaped = ids.map((r, i) => r.map((_, t) => Array.from(got.subarray((i * r.length + t) * V, (i * r.length + t + 1) * V))));
-      expect(maxAbsDiff(shaped, reference('tiny-llama').logits_adapted)).toBeLessThan(1e-3);
+      await expectAdaptedLogits(caches, m.model);
       expect(baseEntries(caches).length).toBeGreaterThan(0);
     } finally {
       close();
@@ -212,14 +219,10 @@ describe('the evolve worker (host over a MessageChannel)', () => {
 });
 
 describe('"Make a web-llm model" for an adapter trained on an evolved model', () => {
-  const adapterFiles = () => ({
-    config: readFileSync(join(adapterDir('tiny-llama'), 'adapter_config.json'), 'utf8'),
-    weights: readFileSync(join(adapterDir('tiny-llama'), 'adapter_model.safetensors')),
-  });
   /** A stored adapter row whose base is `baseModelId` (as StoredTrainer saves one). */
   const row = (baseModelId: string): Adapter => {
-    const f = adapterFiles();
-    return { id: 'a1', experimentId: 'e1', name: 'SRT SFT', baseModelId, config: parsePeftConfig(JSON.parse(f.config)).lora, weights: new Blob([f.weights]), gguf: null, trainingRunId: null, createdAt: 0 };
+    const f = adapter();
+    return { id: 'a1', experimentId: 'e1', name: 'SRT SFT', baseModelId, config: parsePeftConfig(JSON.parse(f.adapterConfig)).lora, weights: new Blob([f.safetensors]), gguf: null, trainingRunId: null, createdAt: 0 };
   };
 
   it('merges into the evolved model\'s files (no catalog build needed in the cache), on its base\'s record and library', async () => {
@@ -228,36 +231,25 @@ describe('"Make a web-llm model" for an adapter trained on an evolved model', ()
     // evolved id; the catalog build it came from is not cached at all, so only the evolved model's files can serve.
     const parentId = evolvedModelId(BASE_ID, 1_700_000_000_000);
     const parent = await registerEvolvedModel(caches, base, parentId, await mlcFiles('tiny-llama', 'q0f32'), { origin: ORIGIN, name: 'Smol, round 1' });
-    const adapter = row(parentId);
-    expect(evolvedParentId(adapter)).toBe(parentId);
+    const trained = row(parentId);
+    expect(evolvedParentId(trained)).toBe(parentId);
     expect(evolvedParentId(row(BASE_ID))).toBeNull();
     expect(parentNote(parent)).toContain(`trained on Smol, round 1 (${parentId}, evolved from ${BASE_ID}), so it is merged into that model's files`);
     expect(missingParentText(parentId)).toContain('cannot be merged into a catalog build');
-    const params = await parentEvolveParams(adapter, parent, 'SRT SFT (web-llm)', ORIGIN);
+    const params = await parentEvolveParams(trained, parent, 'SRT SFT (web-llm)', ORIGIN);
     expect(params).toMatchObject({ base, baseModel: parent.model, adapterId: 'a1' });
     expect(params.webllmId).toMatch(new RegExp(`^${BASE_ID}-evolved-[0-9a-z]+$`));
     await expect(parentEvolveParams(row(BASE_ID), parent, 'x', ORIGIN)).rejects.toMatchObject({ code: 'bad-input' });
 
-    const { port1, port2 } = new MessageChannel();
-    const server = serveEvolve(port2, { caches });
-    const c = createWorkerClient<EvolveApi>(port1, 'the evolve worker');
+    const { c, close } = client(caches);
     try {
       const m = await c.call('evolve', params);
       expect(m).toMatchObject({ base, adapterId: 'a1', report: { exact: true } });
       // The new model is the evolved model's weights + the adapter: here the reference's adapted logits.
-      const evolved = await loadMlcModel(webllmCacheSource(caches, m.model));
-      const ids = reference('tiny-llama').input_ids;
-      const got = await logitsOf(evolved, ids);
-      evolved.dispose();
-      const V = 300;
-      const shaped = ids.map((r, i) => r.map((_, t) => Array.from(got.subarray((i * r.length + t) * V, (i * r.length + t + 1) * V))));
-      expect(maxAbsDiff(shaped, reference('tiny-llama').logits_adapted)).toBeLessThan(1e-3);
+      await expectAdaptedLogits(caches, m.model);
       expect((await listEvolvedModels(caches)).map((x) => x.webllmId).sort()).toEqual([parentId, m.webllmId].sort());
     } finally {
-      c.close();
-      server.close();
-      port1.close();
-      port2.close();
+      close();
     }
   });
 });

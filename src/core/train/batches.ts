@@ -115,12 +115,12 @@ abstract class EpochBatches<E, B> implements BatchSource<B> {
   constructor(
     protected readonly examples: readonly E[],
     protected readonly options: BatchOptions,
-    maxLength: number,
   ) {
     if (examples.length === 0) throw new AppError('bad-input', 'There are no training examples left to batch.');
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
       throw new AppError('bad-input', `The batch size must be a positive integer, got ${options.batchSize}.`);
     }
+    const maxLength = maxOf(examples.map((e) => this.lengthOf(e)));
     this.buckets = options.buckets ?? defaultBuckets(maxLength);
     if (this.buckets[this.buckets.length - 1] < maxLength) {
       throw new AppError('bad-input', `The longest example has ${maxLength} tokens, more than the largest length bucket (${this.buckets[this.buckets.length - 1]}).`);
@@ -175,28 +175,22 @@ abstract class EpochBatches<E, B> implements BatchSource<B> {
 
 /** SFT batches: [rows, T] with T the bucket of the longest row. */
 export class SftBatches extends EpochBatches<TokenSequence, TokenBatch> {
-  constructor(examples: readonly TokenSequence[], options: BatchOptions) {
-    super(examples, options, maxOf(examples.map((e) => e.inputIds.length)));
-  }
   protected lengthOf(e: TokenSequence): number {
     return e.inputIds.length;
   }
   protected build(examples: TokenSequence[]): TokenBatch {
-    const len = maxOf(examples.map((e) => e.inputIds.length));
+    const len = maxOf(examples.map((e) => this.lengthOf(e)));
     return padSequences(examples, bucketLength(len, this.buckets), this.options.padId);
   }
 }
 
 /** DPO batches: chosen rows then rejected rows, one bucket length for both. weight = pairs. */
 export class PreferenceBatches extends EpochBatches<PreferenceExample, PreferenceBatch> {
-  constructor(examples: readonly PreferenceExample[], options: BatchOptions) {
-    super(examples, options, maxOf(examples.map((e) => Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length))));
-  }
   protected lengthOf(e: PreferenceExample): number {
     return Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length);
   }
   protected build(examples: PreferenceExample[]): PreferenceBatch {
-    const len = maxOf(examples.map((e) => Math.max(e.chosen.inputIds.length, e.rejected.inputIds.length)));
+    const len = maxOf(examples.map((e) => this.lengthOf(e)));
     const padded = padSequences([...examples.map((e) => e.chosen), ...examples.map((e) => e.rejected)], bucketLength(len, this.buckets), this.options.padId);
     return { ...padded, pairs: examples.length, weight: examples.length };
   }

@@ -15,6 +15,8 @@ import { promisify } from 'node:util';
 import { prebuiltAppConfig } from '@mlc-ai/web-llm';
 import { expect, type Page, type Worker } from '@playwright/test';
 import { REPO_ROOT } from '../../fixtures/paths.ts';
+import { addToyTasks } from '../pipeline-helpers.ts';
+import { createExperiment, openApp } from './app.ts';
 
 export const Q4 = 'SmolLM2-360M-Instruct-q4f32_1-MLC';
 export const Q0 = 'SmolLM2-360M-Instruct-q0f32-MLC';
@@ -119,4 +121,21 @@ export async function loadWebLlmActor(page: Page): Promise<void> {
   await page.getByTestId('actor-webllm-model').selectOption('smollm2-360m');
   await page.getByTestId('actor-load').click();
   await expect(page.getByTestId('actor-ready')).toContainText(Q4, { timeout: 60_000 });
+}
+
+/**
+ * A new experiment of `train` + `held` toy tasks whose actor, on the `tab` tab, is the stand-in web-llm's q4
+ * build (the builds seeded into web-llm's cache); the note under it says each round's adapter merges into Q4.
+ * Returns the experiment's id.
+ */
+export async function webllmActorExperiment(page: Page, mlc: MlcBuilds, name: string, tab: 'self' | 'srt', train: number, held: number): Promise<string> {
+  await standIn(page);
+  await openApp(page, '#/');
+  const id = await createExperiment(page, name);
+  await seedBuilds(page, mlc);
+  await addToyTasks(page, id, train, held);
+  await page.goto(`/#/experiments/${id}/${tab}`);
+  await loadWebLlmActor(page);
+  await expect(page.getByTestId('actor-evolving-note')).toContainText(`merged into ${Q4}`);
+  return id;
 }
