@@ -55,7 +55,8 @@ export async function runToySrtSeeds(o: ToySrtRunOptions): Promise<ToySrtResult[
         batchSize: TOY_SELF_DEFAULTS.batchSize,
         onProgress: (m) => {
           const head = m.replace(/\d+ of \d+.*/, '');
-          if (head !== last) log(m);
+          // Every DPO step is logged: its margin and log-probabilities show whether DPO is doing what it should.
+          if (head !== last || / DPO step [1-9]/.test(m)) log(m);
           last = head;
         },
       });

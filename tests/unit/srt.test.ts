@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScriptedAdapterEngine, ScriptedEngine } from './scripted-engine.ts';
 import type { ChatRequest } from '../../src/core/engine/types.ts';
-import { runSrt, type SrtCheckpoint, type SrtOptions } from '../../src/core/refine/srt.ts';
+import { runSrt, sftRowsText, type SrtCheckpoint, type SrtOptions } from '../../src/core/refine/srt.ts';
 import type { Trainer, TrainRequest } from '../../src/core/train/trainer.ts';
 import type { PreferenceRow, PromptCompletionRow } from '../../src/core/train/trl.ts';
 import type { StepRecord } from '../../src/core/refine/types.ts';
@@ -94,6 +94,31 @@ describe('SRT', () => {
     const cp = await runSrt(s.options);
     expect(s.trainer.calls.map((c) => [c.method, c.rows.length])).toEqual([['sft', 4]]);
     expect(cp).toMatchObject({ phase: 'done', dpoAdapterId: null });
+  });
+
+  it("the SFT progress line names the variant's rows (refinement-only is not called feedback-then-refinement)", async () => {
+    const sftLine = async (sftShapes: SrtOptions<string>['sftShapes']) => {
+      const messages: string[] = [];
+      await runSrt({ ...setup({ sftShapes, dpo: false, evaluate: false }).options, onProgress: (p) => void messages.push(p.message) });
+      return messages.find((m) => m.startsWith('SFT on '));
+    };
+    expect(await sftLine(undefined)).toBe('SFT on 2 feedback-then-refinement rows');
+    expect(await sftLine(['refine-only'])).toBe('SFT on 2 refinement-only (no feedback text) rows');
+    expect(await sftLine(['meta', 'sft'])).toBe('SFT on 4 feedback-then-refinement and prompt → refinement rows');
+    expect(sftRowsText(['step-chats', 'meta'])).toBe('feedback-then-refinement');
+  });
+
+  it('DPO steps report their margin and log-probabilities in the progress line', async () => {
+    const s = setup({ evaluate: false });
+    s.trainer.train = async (req) => {
+      s.trainer.calls.push(req);
+      req.onProgress?.({ step: 1, totalSteps: 1, loss: 0.6931, ...(req.method === 'dpo' ? { dpo: { pairs: 2, margin: 0, accuracy: 0, policyChosen: -10.5, policyRejected: -12, refChosen: -10.5, refRejected: -12 } } : {}) });
+      return { adapterId: `ad-${req.label}`, metrics: { loss: 0.6931 } };
+    };
+    const messages: string[] = [];
+    await runSrt({ ...s.options, onProgress: (p) => void messages.push(p.message) });
+    expect(messages).toContain('SFT step 1 of 1, loss 0.693');
+    expect(messages).toContain('DPO step 1 of 1, loss 0.693, margin 0.00, chosen log p −10.50 (ref −10.50), rejected −12.00 (ref −12.00), 0% preferred');
   });
 
   it('no improvement means no rows: training is skipped, not faked', async () => {

@@ -40,7 +40,7 @@ describe('the toy defaults, explained one line each', () => {
     expect(line(train, 'Checkpoints')?.value).toBe('none');
     const dpo = toyTrainNotes(defaultSrtSettings(TOY_MODEL).dpoTrain, 'dpo');
     expect(line(dpo, 'Sequence length')?.value).toBe('128 tokens, rows batched by length');
-    expect(line(toySrtNotes(defaultSrtSettings(TOY_MODEL)), 'DPO')?.value).toBe('rate 5e−4 (half of SFT’s), 128-token rows, β 0.1');
+    expect(line(toySrtNotes(defaultSrtSettings(TOY_MODEL)), 'DPO')?.value).toBe('rate 5e−5 (a twentieth of SFT’s), 128-token rows, β 0.1');
     for (const n of [...self, ...train, ...dpo]) expect(n.why.length).toBeGreaterThan(20);
   });
 });

@@ -31,7 +31,7 @@ function badField(f: () => unknown): string {
 
 describe('training form', () => {
   it('defaults are valid trainer configs; the toy defaults are the settings of the toy SELF experiment', () => {
-    expect(formToConfig(defaultTrainForm())).toEqual({ ...DEFAULT_TRAIN_CONFIG, checkpointEvery: 50, checkpointSeconds: 10 });
+    expect(formToConfig(defaultTrainForm())).toEqual({ ...DEFAULT_TRAIN_CONFIG, checkpointEvery: 50, checkpointSeconds: 10, groupByLength: true });
     expect(formToConfig(toyTrainForm(3))).toEqual(toySelfTrainConfig(TOY_SELF_TRAIN, 3));
     // The Training tab checkpoints by default (every 50 steps or 10 s of training); SELF rounds do not.
     expect(trainFormFor('toy-arith')).toEqual({ ...toyTrainForm(), checkpointEvery: 50, checkpointSeconds: 10 });

@@ -10,6 +10,7 @@ import type { StopRules } from './plan.ts';
 import { PhaseClock, phaseEstimate, type PhaseTimes, type ProgressEstimate } from './progress.ts';
 import { buildSamples, selectLoops, summarizeLoops, type LoopSummary, type SampleFilter } from './samples.ts';
 import type { PromptTemplates } from './templates.ts';
+import { dpoStatsText } from '../train/dpo.ts';
 import { afterStepsText, type Trainer, type TrainProgress } from '../train/trainer.ts';
 import type { PreferenceRow, SftRow } from '../train/trl.ts';
 import type { StepRecord } from './types.ts';
@@ -66,6 +67,9 @@ export interface SrtProgress {
   inside?: number;
 }
 
+/** The SFT row shapes SRT trains on (see SrtOptions.sftShapes). */
+export type SrtSftShape = 'meta' | 'step-chats' | 'refine-only' | 'sft' | 'prompt-completion';
+
 export interface SrtOptions<C = unknown> {
   runId: string;
   /** Train split: collected on. Eval split: evaluated on (when `evaluate`). */
@@ -94,7 +98,7 @@ export interface SrtOptions<C = unknown> {
    * in the loop's own two calls (the critic's feedback call, then its refine call); 'refine-only' is SRT's
    * ablation without the feedback text. Add 'sft' for prompt → refinement too.
    */
-  sftShapes?: readonly ('meta' | 'step-chats' | 'refine-only' | 'sft' | 'prompt-completion')[];
+  sftShapes?: readonly SrtSftShape[];
   /** Run the DPO stage (default true). */
   dpo?: boolean;
   /** Evaluate start, SFT and DPO adapters on the eval split by the checkers (default false). */
@@ -109,6 +113,18 @@ export interface SrtOptions<C = unknown> {
 }
 
 export const SRT_DEFAULT_STOP: StopRules = { maxRounds: 1, scoreThreshold: null, stopOnNoIssues: true, stopOnUnchanged: true };
+
+/** What the SFT rows of these shapes hold, for the progress line ("SFT on 278 refinement-only rows"). */
+export function sftRowsText(shapes: readonly SrtSftShape[]): string {
+  const names: Record<SrtSftShape, string> = {
+    meta: 'feedback-then-refinement',
+    'step-chats': 'feedback-then-refinement',
+    'refine-only': 'refinement-only (no feedback text)',
+    sft: 'prompt → refinement',
+    'prompt-completion': 'prompt → refinement',
+  };
+  return [...new Set(shapes.map((x) => names[x]))].join(' and ');
+}
 
 export function srtLoopId(runId: string, phase: string, taskId: string): string {
   return `${runId}/${phase}/${taskId}`;
@@ -146,7 +162,9 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
     o.onProgress?.({ phase, done, total, estimate: phaseEstimate(done, total, clock.elapsed(), inside), message, ...(inside !== undefined ? { inside } : {}) });
   /** Training progress: the steps, then what an evolving actor does after them (merge, write, retention). */
   const trained = (phase: 'sft' | 'dpo', name: string) => (p: TrainProgress) =>
-    p.after ? report(phase, p.after.done, p.after.total, `${name}: ${afterStepsText(p.after)}`, p.fraction) : report(phase, p.step, p.totalSteps, `${name} step ${p.step} of ${p.totalSteps}`, p.fraction);
+    p.after
+      ? report(phase, p.after.done, p.after.total, `${name}: ${afterStepsText(p.after)}`, p.fraction)
+      : report(phase, p.step, p.totalSteps, `${name} step ${p.step} of ${p.totalSteps}${p.loss !== null && p.step > 0 ? `, loss ${p.loss.toFixed(3)}` : ''}${p.dpo ? `, ${dpoStatsText(p.dpo)}` : ''}`, p.fraction);
   const advance = async (next: Partial<SrtCheckpoint>) => {
     clock.close(cp.phase);
     cp = { ...cp, ...next };
@@ -197,7 +215,7 @@ export async function runSrt<C>(o: SrtOptions<C>): Promise<SrtCheckpoint> {
           await advance({ phase: o.dpo === false ? (o.evaluate ? 'evaluate' : 'done') : 'dpo', sftAdapterId: null, metrics: { ...cp.metrics, sftRows: 0 } });
           break;
         }
-        report('sft', 0, 1, `SFT on ${rows.length} feedback-then-refinement rows`);
+        report('sft', 0, 1, `SFT on ${rows.length} ${sftRowsText(o.sftShapes ?? ['meta'])} rows`);
         const out = await o.trainer.train({
           method: 'sft',
           rows,

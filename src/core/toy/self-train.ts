@@ -36,9 +36,11 @@ export function toySelfTrainConfig(k: ToySelfTrainKnobs, seed: number): TfjsTrai
 }
 
 /**
- * SRT's DPO stage on the toy model (srt-experiment.ts): the same LoRA, from the SFT adapter, on
- * (question, refined working ≻ draft working) pairs of ~70 tokens: half the learning rate, 2 epochs, β 0.1.
+ * SRT's DPO stage on the toy model (srt-experiment.ts): the same LoRA, from the SFT adapter (also DPO's
+ * reference), on (question, refined working ≻ draft working) pairs of ~70 tokens: a twentieth of SFT's rate,
+ * 2 epochs, β 0.1, and RPO's NLL term on the chosen working (α 1). At half of SFT's rate (5e-4) both the chosen
+ * and the rejected log-probabilities fell after ~24 steps and the answers collapsed (README, section 9).
  */
 export function toySrtDpoConfig(k: ToySelfTrainKnobs, seed: number): TfjsTrainConfig {
-  return { ...toySelfTrainConfig(k, seed), lr: k.lr / 2, epochs: 2, seqLen: 128, beta: 0.1 };
+  return { ...toySelfTrainConfig(k, seed), lr: k.lr / 20, epochs: 2, seqLen: 128, beta: 0.1, rpoAlpha: 1 };
 }

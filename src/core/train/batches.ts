@@ -39,6 +39,8 @@ export interface TokenBatch extends BatchInfo {
 /** Chosen sequences in rows [0, pairs), rejected in rows [pairs, 2·pairs), one common length. */
 export interface PreferenceBatch extends TokenBatch {
   pairs: number;
+  /** Positions of the chosen rows that take loss (RPO's NLL term is their mean). */
+  chosenTokens: number;
 }
 
 /** Micro-batches addressed by a global index (epoch-major); `get` must be a pure function of the index. */
@@ -85,7 +87,7 @@ export function padSequences(seqs: readonly TokenSequence[], seqLen: number, pad
     inputIds.set(s.inputIds, r * seqLen);
     labels.set(s.labels, r * seqLen);
     tokens += s.inputIds.length;
-    for (let t = 1; t < s.labels.length; t++) if (s.labels[t] !== IGNORE_INDEX) weight++;
+    weight += countedPositions(s.labels);
   });
   return { inputIds, labels, rows, seqLen, tokens, weight };
 }
@@ -192,8 +194,15 @@ export class PreferenceBatches extends EpochBatches<PreferenceExample, Preferenc
   protected build(examples: PreferenceExample[]): PreferenceBatch {
     const len = maxOf(examples.map((e) => this.lengthOf(e)));
     const padded = padSequences([...examples.map((e) => e.chosen), ...examples.map((e) => e.rejected)], bucketLength(len, this.buckets), this.options.padId);
-    return { ...padded, pairs: examples.length, weight: examples.length };
+    return { ...padded, pairs: examples.length, weight: examples.length, chosenTokens: examples.reduce((n, e) => n + countedPositions(e.chosen.labels), 0) };
   }
+}
+
+/** Positions that take loss: labels after the first (each is predicted from the one before) that are not -100. */
+function countedPositions(labels: ArrayLike<number>): number {
+  let n = 0;
+  for (let t = 1; t < labels.length; t++) if (labels[t] !== IGNORE_INDEX) n++;
+  return n;
 }
 
 function maxOf(xs: readonly number[]): number {

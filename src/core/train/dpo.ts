@@ -64,3 +64,59 @@ export async function dpoMetrics(out: DpoOutput): Promise<DpoMetrics> {
   const n = c.length || 1;
   return { loss: loss[0], accuracy: acc / n, margin: margin / n, chosenReward: cs / n, rejectedReward: rs / n };
 }
+
+/**
+ * What a DPO step saw, as TRL logs it (logps/chosen, logps/rejected, rewards/margins, rewards/accuracies), plus
+ * the reference's log-probabilities: means over the step's pairs of the summed completion log-probabilities.
+ */
+export interface DpoStepStats {
+  pairs: number;
+  /** Mean β·((πc − πr) − (refc − refr)); 0 at the start, when the policy is the reference. */
+  margin: number;
+  /** Share of pairs whose chosen reward exceeds the rejected one. */
+  accuracy: number;
+  policyChosen: number;
+  policyRejected: number;
+  refChosen: number;
+  refRejected: number;
+}
+
+/** Stats of pairs from summed log-probabilities [2P] (chosen rows [0, P), rejected rows [P, 2P)), one entry per micro-batch. */
+export function dpoStepStats(parts: readonly { policy: ArrayLike<number>; reference: ArrayLike<number>; pairs: number }[], beta: number): DpoStepStats {
+  const s = { pairs: 0, margin: 0, accuracy: 0, policyChosen: 0, policyRejected: 0, refChosen: 0, refRejected: 0 };
+  for (const { policy, reference, pairs: p } of parts) {
+    for (let i = 0; i < p; i++) {
+      const [pc, pr, rc, rr] = [policy[i], policy[p + i], reference[i], reference[p + i]];
+      const m = beta * (pc - rc - (pr - rr));
+      s.margin += m;
+      if (m > 0) s.accuracy++;
+      s.policyChosen += pc;
+      s.policyRejected += pr;
+      s.refChosen += rc;
+      s.refRejected += rr;
+    }
+    s.pairs += p;
+  }
+  const n = s.pairs || 1;
+  return { pairs: s.pairs, margin: s.margin / n, accuracy: s.accuracy / n, policyChosen: s.policyChosen / n, policyRejected: s.policyRejected / n, refChosen: s.refChosen / n, refRejected: s.refRejected / n };
+}
+
+/** One line for people: `margin 0.12, chosen log p −10.3 (ref −10.5), rejected −14.2 (ref −13.9), 63% preferred`. */
+export function dpoStatsText(s: DpoStepStats): string {
+  const f = (x: number) => x.toFixed(2).replace('-', '−');
+  return `margin ${f(s.margin)}, chosen log p ${f(s.policyChosen)} (ref ${f(s.refChosen)}), rejected ${f(s.policyRejected)} (ref ${f(s.refRejected)}), ${Math.round(100 * s.accuracy)}% preferred`;
+}
+
+/**
+ * DPO's loss plus RPO's NLL term on the chosen answers (Pang et al. 2024; TRL's `rpo_alpha`):
+ * dpo + α · (−Σ log πθ(yc|x) / chosen tokens), the chosen answers' mean per-token NLL. policy, reference [2P].
+ */
+export function dpoRpoLoss(policy: tf.Tensor1D, reference: tf.Tensor1D, pairs: number, beta: number, rpoAlpha: number, chosenTokens: number): tf.Scalar {
+  return tf.tidy(() => {
+    const chosen = tf.slice(policy, 0, pairs); // [P]
+    const dpo = dpoLoss(chosen, tf.slice(policy, pairs, pairs), tf.slice(reference, 0, pairs), tf.slice(reference, pairs, pairs), beta).loss;
+    if (!(rpoAlpha > 0)) return dpo;
+    const nll = tf.div(tf.neg(tf.sum(chosen)), tf.scalar(Math.max(1, chosenTokens))); // mean NLL per chosen token
+    return tf.add(dpo, tf.mul(tf.scalar(rpoAlpha), nll)) as tf.Scalar;
+  });
+}

@@ -1,17 +1,20 @@
 /**
  * Training objectives over a model seen only as a LogitsFn, so that they can be tested on a toy model and
  * used unchanged with the real forward pass: SFT (causal-LM loss on the labelled tokens) and DPO (the
- * reference log-probabilities come from the same model with the adapter switched off, computed without
- * recording a gradient tape).
+ * reference log-probabilities come from the model's reference pass, `adapter: false`, computed without
+ * recording a gradient tape; optionally RPO's NLL term on the chosen answers).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { PreferenceBatch, TokenBatch } from './batches.ts';
-import { DEFAULT_DPO_BETA, dpoLoss } from './dpo.ts';
+import { DEFAULT_DPO_BETA, dpoRpoLoss } from './dpo.ts';
 import { causalLmLoss, causalLmLossFromHidden, sequenceLogProbs, sequenceLogProbsFromHidden, type HeadLossOptions } from './loss.ts';
 import type { LossFn } from './loop.ts';
 
 export interface ForwardOptions {
-  /** Apply the LoRA adapter (false = the frozen base model, DPO's reference). */
+  /**
+   * Apply the LoRA adapter being trained. false = DPO's reference, frozen: the adapter training started from
+   * (πref = the SFT model, as in the DPO paper), or the base model for a fresh adapter.
+   */
   adapter: boolean;
   /** Training mode: dropout active. */
   training: boolean;
@@ -79,15 +82,26 @@ export function withoutGradient<T extends tf.Tensor>(anchor: tf.Tensor, f: () =>
   return op(anchor) as T;
 }
 
-/** DPO: chosen rows [0, P), rejected rows [P, 2P) of one batch; reference = adapter off. */
-export function dpoLossFn(model: ModelView, beta = DEFAULT_DPO_BETA): LossFn<PreferenceBatch> {
+/** Sees each DPO micro-batch's summed completion log-probabilities [2P] under the policy and the reference (borrowed: keep or read them before the batch's tidy ends). */
+export type DpoLogpsSink = (policy: tf.Tensor1D, reference: tf.Tensor1D, pairs: number) => void;
+
+export interface DpoObjective {
+  beta?: number;
+  /** Weight of RPO's NLL term on the chosen answers (0 or absent = plain DPO). */
+  rpoAlpha?: number;
+  onLogps?: DpoLogpsSink;
+}
+
+/** DPO: chosen rows [0, P), rejected rows [P, 2P) of one batch; reference = the model's reference pass. */
+export function dpoLossFn(model: ModelView, objective: number | DpoObjective = DEFAULT_DPO_BETA): LossFn<PreferenceBatch> {
+  const o = typeof objective === 'number' ? { beta: objective } : objective;
+  const beta = o.beta ?? DEFAULT_DPO_BETA;
   return (batch, ctx) =>
     tf.tidy(() => {
       const { ids, labels } = batchTensors(batch);
-      const p = batch.pairs;
       const ref = withoutGradient(ids, () => seqLogProbs(model, ids, labels, { adapter: false, training: false })); // [2P]
       const policy = seqLogProbs(model, ids, labels, { adapter: true, training: true, seed: ctx.rng.nextUint32() }); // [2P]
-      const out = dpoLoss(tf.slice(policy, 0, p), tf.slice(policy, p, p), tf.slice(ref, 0, p), tf.slice(ref, p, p), beta);
-      return out.loss;
+      o.onLogps?.(policy, ref, batch.pairs);
+      return dpoRpoLoss(policy, ref, batch.pairs, beta, o.rpoAlpha ?? 0, batch.chosenTokens);
     });
 }

@@ -1,3 +1,4 @@
+import type { DpoStepStats } from './dpo.ts';
 import type { PreferenceRow, SftRow } from './trl.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface TrainProgress {
   fraction?: number;
   /** Work after the steps, while it runs: `done` of `total` in `stage`. */
   after?: AfterSteps;
+  /** DPO: the step's margin and log-probabilities under the policy and the reference (train/dpo.ts). */
+  dpo?: DpoStepStats;
 }
 
 /** What an evolving actor does after training: merge the adapter into its model's MLC files, write them, measure the merge. */

@@ -64,8 +64,8 @@ export function toySrtNotes(s: SrtSettings): DefaultNote[] {
     },
     {
       setting: 'DPO',
-      value: `rate ${numberText(s.dpoTrain.lr)} (half of SFT’s), ${s.dpoTrain.seqLen}-token rows, β ${numberText(s.dpoTrain.beta)}`,
-      why: 'a pair is a question with two worked answers (about 60 tokens each); a gentler rate on top of the SFT adapter; β 0.1 is TRL’s default.',
+      value: `rate ${numberText(s.dpoTrain.lr)} (a twentieth of SFT’s), ${s.dpoTrain.seqLen}-token rows, β ${numberText(s.dpoTrain.beta)}`,
+      why: 'a pair is a question with two worked answers (about 60 tokens each); at half of SFT’s rate DPO pushed down the chosen answers with the rejected ones and wrecked the model (README, section 9); β 0.1 is TRL’s default.',
       keys: ['dpoTrain'],
     },
     {

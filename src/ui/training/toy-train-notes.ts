@@ -35,14 +35,17 @@ export function toyTrainNotes(f: TrainForm, use: 'sft' | 'dpo' = 'sft'): Default
           ? 'a question with one worked answer is about 60–70 tokens, and DPO compares two such answers.'
           : 'a question with its worked answer is about 60 tokens; the longer rows (a whole column check, then the fix) still fit.') +
         (f.groupByLength ? ' Batching rows of similar length keeps the short answers from being padded to the long chats’ length.' : ''),
-      keys: ['seqLen', ...(f.groupByLength === undefined ? [] : (['groupByLength'] as const))],
+      keys: ['seqLen', 'groupByLength'],
     },
     { setting: 'Seed', value: String(f.seed), why: 'the same data gives the same adapter, so a rerun for a class shows what the last one showed.', keys: ['seed'] },
     {
       setting: 'DPO β',
-      value: numberText(f.beta),
-      why: use === 'dpo' ? 'TRL’s default: how far the trained model may move from the start adapter.' : 'used only by DPO (SRT), not by this training.',
-      keys: ['beta'],
+      value: `${numberText(f.beta)}${f.rpoAlpha ? `, plus the chosen answers’ NLL × ${numberText(f.rpoAlpha)} (RPO)` : ''}`,
+      why:
+        use === 'dpo'
+          ? 'TRL’s default: how far the trained model may move from the start adapter; the NLL term keeps the chosen answers’ likelihood from falling.'
+          : 'used only by DPO (SRT), not by this training.',
+      keys: ['beta', ...(f.rpoAlpha !== undefined ? (['rpoAlpha'] as const) : [])],
     },
     {
       setting: 'Checkpoints',

@@ -13,7 +13,7 @@ import type { JsonObject } from '../../db/types.ts';
 export type TrainMethodChoice = 'sft' | 'dpo';
 
 /** The trainer's settings as a person edits them: LoRA fields flat, layers as text, a length choice. */
-export interface TrainForm extends Omit<TfjsTrainConfig, 'lora' | 'steps'> {
+export interface TrainForm extends Omit<TfjsTrainConfig, 'lora' | 'steps' | 'groupByLength'> {
   r: number;
   alpha: number;
   dropout: number;
@@ -24,6 +24,8 @@ export interface TrainForm extends Omit<TfjsTrainConfig, 'lora' | 'steps'> {
   /** Train for a number of epochs, or a fixed number of optimizer steps. */
   length: 'epochs' | 'steps';
   steps: number;
+  /** Batch rows of similar length together (train/batches.ts); on by default in the forms. */
+  groupByLength: boolean;
 }
 
 export const TOY_MODEL = 'toy-arith';
@@ -34,9 +36,12 @@ export const TOY_MODEL = 'toy-arith';
  */
 export const DEFAULT_CHECKPOINTS = { checkpointEvery: 50, checkpointSeconds: 10 } as const;
 
-/** The trainer's general defaults (PEFT/TRL habits), with the default checkpoints. */
+/**
+ * The trainer's general defaults (PEFT/TRL habits), with the default checkpoints and rows batched by length (SELF
+ * and SRT mix short answers with long feedback chats; for rows of one length it changes nothing).
+ */
 export function defaultTrainForm(): TrainForm {
-  return configToForm({ ...DEFAULT_TRAIN_CONFIG, ...DEFAULT_CHECKPOINTS });
+  return configToForm({ ...DEFAULT_TRAIN_CONFIG, ...DEFAULT_CHECKPOINTS, groupByLength: true });
 }
 
 /** The SELF-round settings of the toy model (src/core/toy/self-train.ts), without checkpoints. */
@@ -73,7 +78,9 @@ export function configToForm(c: TfjsTrainConfig): TrainForm {
     beta: c.beta,
     checkpointEvery: c.checkpointEvery,
     checkpointSeconds: c.checkpointSeconds,
-    ...(c.groupByLength ? { groupByLength: true } : {}),
+    // A stored config without the field trained on random batches; it reads back as such.
+    groupByLength: c.groupByLength === true,
+    ...(c.rpoAlpha !== undefined ? { rpoAlpha: c.rpoAlpha } : {}),
   };
 }
 
@@ -134,6 +141,7 @@ export function formToConfig(f: TrainForm, layerCount: number | null = null): Tf
     checkpointEvery: num(f.checkpointEvery, 'checkpoint every'),
     checkpointSeconds: num(f.checkpointSeconds, 'checkpoint every (seconds)'),
     ...(f.groupByLength === true ? { groupByLength: true } : {}),
+    ...(f.rpoAlpha !== undefined ? { rpoAlpha: num(f.rpoAlpha, 'RPO NLL weight') } : {}),
   };
   if (config.steps !== null && config.steps > 100_000) bad('steps', `at most 100000, got ${config.steps}`);
   if (config.epochs > 100) bad('epochs', `at most 100, got ${config.epochs}`);

@@ -12,6 +12,7 @@ import type { LoraConfig } from '../../lora/types.ts';
 import type { RetentionReport } from '../../mlc/retention.ts';
 import type { ModelConfig } from '../../model/types.ts';
 import type { AfterSteps } from '../../train/trainer.ts';
+import type { DpoStepStats } from '../../train/dpo.ts';
 import type { PreferenceRow, SftRow } from '../../train/trl.ts';
 import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
 import type { Int8Error, WeightFormat } from '../../kernels/load-int8.ts';
@@ -116,6 +117,11 @@ export interface TfjsTrainConfig {
   seed: number;
   /** DPO β (method 'dpo' only). */
   beta: number;
+  /**
+   * DPO only: weight of RPO's NLL term on the chosen answers (TRL's `rpo_alpha`; 0 or absent = plain DPO). It
+   * keeps the chosen answers' likelihood from falling while DPO widens the margin.
+   */
+  rpoAlpha?: number;
   /** Report a checkpoint every N steps (0 = never). */
   checkpointEvery: number;
   /** Also report one so that no more than this many seconds of training go by without one (0 = no time rule). */
@@ -139,6 +145,8 @@ export interface TrainStepProgress {
   elapsedMs: number;
   /** Of the whole train call, 0 to 1, when more work follows the steps (an evolving actor merges after them). */
   fraction?: number;
+  /** DPO only: the step's margin and log-probabilities under the policy and the reference. */
+  dpo?: DpoStepStats;
 }
 
 export type TrainProgressMessage =

@@ -54,6 +54,7 @@ export function validateTrainConfig(c: TfjsTrainConfig): void {
   int('seqLen', c.seqLen, 2);
   if (!Number.isSafeInteger(c.seed)) bad('seed', `must be a whole number, got ${c.seed}`);
   if (!(c.beta > 0) || !Number.isFinite(c.beta)) bad('beta', `must be positive, got ${c.beta}`);
+  if (c.rpoAlpha !== undefined && !(c.rpoAlpha >= 0 && Number.isFinite(c.rpoAlpha))) bad('rpoAlpha', `must be a number ≥ 0 (0 = plain DPO), got ${c.rpoAlpha}`);
   int('checkpointEvery', c.checkpointEvery, 0);
   if (!(c.checkpointSeconds >= 0) || !Number.isFinite(c.checkpointSeconds)) bad('checkpointSeconds', `must be a number of seconds ≥ 0 (0 = no time rule), got ${c.checkpointSeconds}`);
   if (c.groupByLength !== undefined && typeof c.groupByLength !== 'boolean') bad('groupByLength', `must be true or false, got ${String(c.groupByLength)}`);

@@ -4,7 +4,8 @@
  *
  *   rows ──(chat template, assistant-only labels, truncation)──► examples ──► bucketed seeded batches
  *   LoRA variables (fresh: PEFT init from the seed; or copied from an adapter; or restored from a checkpoint)
- *   train(): SFT = causal-LM loss, DPO = sigmoid DPO against the adapter-off reference; AdamW/SGD, schedule,
+ *   train(): SFT = causal-LM loss, DPO = sigmoid DPO (+ RPO's NLL term) against the frozen start adapter (the
+ *            SFT model; the base model for a fresh adapter); AdamW/SGD, schedule,
  *            gradient accumulation and clipping; progress per step; checkpoints as files; pause/abort.
  *
  * The loss never builds [B·T, V] logits: the model is seen as final hidden states plus its frozen LM head and
@@ -22,7 +23,7 @@ import { checkpointedLoraGrads } from '../../train/checkpointed-grads.ts';
 import { forwardHidden, type LlamaModel } from '../../model/llama.ts';
 import type { ModelConfig } from '../../model/types.ts';
 import { peftTensorName } from '../../lora/peft-names.ts';
-import { dpoLoss } from '../../train/dpo.ts';
+import { dpoRpoLoss, dpoStepStats, type DpoStepStats } from '../../train/dpo.ts';
 import { causalLmLossFromHidden, sequenceLogProbsFromHidden } from '../../train/loss.ts';
 import type { TextTokenizer } from '../../text/types.ts';
 import { AdamW } from '../../train/adamw.ts';
@@ -33,7 +34,7 @@ import { encodePreferenceRows, encodeSftRows } from '../../train/data-encode.ts'
 import type { EncodeReport, TrainRow } from '../../train/data-types.ts';
 import { loraParamMap } from '../../train/lora-params.ts';
 import { train, type GradFn, type LossContext, type LossFn } from '../../train/loop.ts';
-import { dpoLossFn, sftLossFn, type HiddenModel } from '../../train/objectives.ts';
+import { dpoLossFn, sftLossFn, type DpoLogpsSink, type HiddenModel } from '../../train/objectives.ts';
 import type { Optimizer } from '../../train/optimizer.ts';
 import { makeSchedule } from '../../train/schedule.ts';
 import { Sgd } from '../../train/sgd.ts';
@@ -82,14 +83,23 @@ export interface ViewOptions {
   /** The head transposed [V, H] (frozen; made once per run), whole or in row blocks: see transposedHead. */
   headT?: tf.Tensor2D | readonly tf.Tensor2D[] | null;
   chunkRows?: number;
+  /** DPO's reference: the frozen adapter training started from (null or absent = the base model). */
+  reference?: LoraWeights | null;
 }
 
-/** The model as final hidden states + frozen LM head, with `lora` switched on or off per pass. */
+/** How a training pass runs: the view, gradient checkpointing, and DPO's RPO weight and log-prob sink. */
+export interface PassOptions extends ViewOptions {
+  checkpoint?: 'auto' | boolean;
+  rpoAlpha?: number;
+  onLogps?: DpoLogpsSink;
+}
+
+/** The model as final hidden states + frozen LM head: `lora` on (the policy), or the reference pass (`o.reference`, else no adapter). */
 export function hiddenView(model: LlamaModel, lora: LoraWeights, o: ViewOptions = {}): HiddenModel {
   return {
     hidden: (ids, f) =>
       forwardHidden(model, ids, {
-        linears: f.adapter ? loraLinears(lora, { training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null }) : null,
+        linears: f.adapter ? loraLinears(lora, { training: f.training && f.seed !== undefined ? { dropoutSeed: f.seed } : null }) : loraLinears(o.reference),
       }),
     head: lmHeadOf(model), // [H, V]
     headT: o.headT ?? null,
@@ -145,15 +155,9 @@ function tokenTensors(batch: TokenBatch): { ids: tf.Tensor2D; labels: tf.Tensor2
  * activations would exceed the budget (`checkpoint: 'auto'`, the default) or always/never as asked, otherwise
  * tf.variableGrads over loraLossFn. Both draw the same dropout seed from the loop's RNG, so they train alike.
  */
-export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number, view?: ViewOptions & { checkpoint?: 'auto' | boolean }): GradFn<TokenBatch>;
-export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number, view?: ViewOptions & { checkpoint?: 'auto' | boolean }): GradFn<PreferenceBatch>;
-export function loraGradFn(
-  model: LlamaModel,
-  lora: LoraWeights,
-  method: 'sft' | 'dpo',
-  beta = 0.1,
-  view: ViewOptions & { checkpoint?: 'auto' | boolean } = {},
-): GradFn<TokenBatch> | GradFn<PreferenceBatch> {
+export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number, view?: PassOptions): GradFn<TokenBatch>;
+export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number, view?: PassOptions): GradFn<PreferenceBatch>;
+export function loraGradFn(model: LlamaModel, lora: LoraWeights, method: 'sft' | 'dpo', beta = 0.1, view: PassOptions = {}): GradFn<TokenBatch> | GradFn<PreferenceBatch> {
   const params = loraParamMap(lora);
   const vars = [...params.values()];
   const nameOf = new Map(vars.map((v, i) => [v.name, [...params.keys()][i]]));
@@ -174,14 +178,15 @@ export function loraGradFn(
       if (method === 'sft') {
         headLoss = (h) => causalLmLossFromHidden(h, head, labels, { ...headOpts, grad: 'eager' });
       } else {
-        const p = (batch as PreferenceBatch).pairs;
-        // The reference: the same model with the adapter off, no gradient ([2P]).
-        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { linears: null }), head, labels, { ...headOpts, grad: 'lazy' }));
+        const { pairs, chosenTokens } = batch as PreferenceBatch;
+        // The reference: the frozen start adapter (or the base model), no gradient ([2P]).
+        const r = tf.tidy(() => sequenceLogProbsFromHidden(forwardHidden(model, ids, { linears: loraLinears(view.reference) }), head, labels, { ...headOpts, grad: 'lazy' }));
         ref = r;
         headLoss = (h) =>
           tf.tidy(() => {
             const policy = sequenceLogProbsFromHidden(h, head, labels, { ...headOpts, grad: 'eager' }); // [2P]
-            return dpoLoss(tf.slice(policy, 0, p), tf.slice(policy, p, p), tf.slice(r, 0, p), tf.slice(r, p, p), beta).loss;
+            view.onLogps?.(policy, r, pairs);
+            return dpoRpoLoss(policy, r, pairs, beta, view.rpoAlpha ?? 0, chosenTokens);
           });
       }
       const seed = ctx.rng.nextUint32();
@@ -200,11 +205,35 @@ export function loraGradFn(
 }
 
 /** The loss of one micro-batch for the method. */
-export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number, view?: ViewOptions): LossFn<TokenBatch>;
-export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number, view?: ViewOptions): LossFn<PreferenceBatch>;
-export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft' | 'dpo', beta = 0.1, view: ViewOptions = {}): LossFn<TokenBatch> | LossFn<PreferenceBatch> {
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft', beta?: number, view?: PassOptions): LossFn<TokenBatch>;
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'dpo', beta?: number, view?: PassOptions): LossFn<PreferenceBatch>;
+export function loraLossFn(model: LlamaModel, lora: LoraWeights, method: 'sft' | 'dpo', beta = 0.1, view: PassOptions = {}): LossFn<TokenBatch> | LossFn<PreferenceBatch> {
   const v = hiddenView(model, lora, view);
-  return method === 'sft' ? sftLossFn(v) : dpoLossFn(v, beta);
+  return method === 'sft' ? sftLossFn(v) : dpoLossFn(v, { beta, rpoAlpha: view.rpoAlpha, onLogps: view.onLogps });
+}
+
+/** Keeps each DPO micro-batch's log-probabilities until the step's report reads them. */
+class DpoLogpsLog {
+  #parts: { policy: tf.Tensor1D; reference: tf.Tensor1D; pairs: number }[] = [];
+  readonly sink: DpoLogpsSink = (policy, reference, pairs) => {
+    this.#parts.push({ policy: tf.keep(tf.clone(policy)), reference: tf.keep(tf.clone(reference)), pairs });
+  };
+
+  /** The stats of the micro-batches since the last call. */
+  async take(beta: number): Promise<DpoStepStats> {
+    const parts = this.#parts;
+    this.#parts = [];
+    try {
+      return dpoStepStats(await Promise.all(parts.map(async (x) => ({ policy: await x.policy.data(), reference: await x.reference.data(), pairs: x.pairs }))), beta);
+    } finally {
+      for (const x of parts) tf.dispose([x.policy, x.reference]);
+    }
+  }
+
+  dispose(): void {
+    for (const x of this.#parts) tf.dispose([x.policy, x.reference]);
+    this.#parts = [];
+  }
 }
 
 /** Trainable copies (tf.Variables) of adapter weights. */
@@ -285,6 +314,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
 
   const optimizer: Optimizer = config.optimizer === 'adamw' ? new AdamW({ weightDecay: config.weightDecay }) : new Sgd({ weightDecay: config.weightDecay });
   const headT = transposedHead(model);
+  const dpoLog = method === 'dpo' ? new DpoLogpsLog() : null;
   try {
     const params = loraParamMap(lora);
     const common = {
@@ -301,7 +331,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
       control: input.control,
       resume: checkpoint,
       onStatus: (status: 'paused' | 'running') => void emit({ kind: 'status', status }),
-      onStep: (s: { step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; memory: { numBytes: number } }) =>
+      onStep: async (s: { step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; memory: { numBytes: number } }) =>
         emit({
           kind: 'step',
           step: s.step,
@@ -312,6 +342,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
           tokensPerSec: s.tokensPerSec,
           memoryBytes: s.memory.numBytes,
           elapsedMs: now() - started,
+          ...(dpoLog ? { dpo: await dpoLog.take(config.beta) } : {}),
         }),
       onCheckpoint: (c: TrainCheckpoint) => emit({ kind: 'checkpoint', step: c.step, files: Object.fromEntries(checkpointFiles(c, lora.config, input.baseModel)) }),
     };
@@ -319,7 +350,12 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
     const result =
       method === 'sft'
         ? await train({ ...common, gradFn: loraGradFn(model, lora, 'sft', config.beta, { headT }), batches: batches as BatchSource<TokenBatch> })
-        : await train({ ...common, gradFn: loraGradFn(model, lora, 'dpo', config.beta, { headT }), batches: batches as BatchSource<PreferenceBatch> });
+        : await train({
+            ...common,
+            // πref is the adapter training started from, frozen (the SFT model in SRT), not the base model.
+            gradFn: loraGradFn(model, lora, 'dpo', config.beta, { headT, reference: input.from ?? null, rpoAlpha: config.rpoAlpha ?? 0, onLogps: dpoLog!.sink }),
+            batches: batches as BatchSource<PreferenceBatch>,
+          });
     return {
       status: result.status,
       weights: await frozenCopy(lora),
@@ -331,6 +367,7 @@ export async function runLoraTraining(input: LoraRunInput): Promise<LoraRunResul
     };
   } finally {
     if (headT) tf.dispose(headT);
+    dpoLog?.dispose();
     optimizer.dispose();
     disposeLora(lora);
   }

@@ -83,7 +83,7 @@ export class TfjsTrainer implements Trainer<TfjsTrainConfig> {
             if (m.kind === 'step') {
               loss = m.loss;
               totalSteps = m.totalSteps;
-              request.onProgress?.({ step: m.step, totalSteps: m.totalSteps, loss, ...(m.fraction !== undefined ? { fraction: m.fraction } : {}) });
+              request.onProgress?.({ step: m.step, totalSteps: m.totalSteps, loss, ...(m.fraction !== undefined ? { fraction: m.fraction } : {}), ...(m.dpo ? { dpo: m.dpo } : {}) });
             } else if (m.kind === 'prepared') {
               totalSteps = m.totalSteps;
               request.onProgress?.({ step: 0, totalSteps: m.totalSteps, loss });
