@@ -8,7 +8,7 @@
  */
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { openApp } from './helpers/app.ts';
-import { download, setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+import { download, setNumbers, TOY_BUILT } from './pipeline-helpers.ts';
 
 test.skip(!TOY_BUILT, 'needs the built toy model');
 test.setTimeout(240_000);
@@ -109,13 +109,8 @@ test('1280×720: quick start → presentation → a loop step by step with a ref
   await inView(page, page.getByTestId('start-self'));
   await fitsWidth(page);
   await shot(page, '1280-2b-self-tab');
-  await setNumber(page, 'self-rounds', 1);
-  await setNumber(page, 'self-per-round', 16);
-  await setNumber(page, 'self-eval-count', 8);
-  await setNumber(page, 'self-batch', 8);
-  // The toy model's default meta-skill mix (200 + 50 corpus chats) would make this round minutes long.
-  await setNumber(page, 'self-mix-feedback', 8);
-  await setNumber(page, 'self-mix-refine', 2);
+  // The toy model's default meta-skill mix (200 + 50 corpus chats) would make this round minutes long: 8 + 2.
+  await setNumbers(page, { 'self-rounds': 1, 'self-per-round': 16, 'self-eval-count': 8, 'self-batch': 8, 'self-mix-feedback': 8, 'self-mix-refine': 2 });
   await page.getByTestId('save-self-settings').click();
   await expect(page.getByTestId('save-self-settings')).toBeDisabled();
   await disabledSayWhy(page);

@@ -7,6 +7,7 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { modelDir } from '../fixtures/reference.ts';
 import { createExperiment, openApp } from './helpers/app.ts';
+import { loadTinyLlamaFromFolder } from './pipeline-helpers.ts';
 
 /** The error is shown beside `control` (same row, or just below it), not somewhere else on the page. */
 async function beside(control: Locator, error: Locator): Promise<void> {
@@ -41,12 +42,7 @@ test('an inline error next to Run clears once its cause is gone (no task; a fold
   await noBanner(page);
 
   // The model is a folder on disk: loaded once, so the experiment remembers that choice.
-  await page.getByTestId('actor-engine-kind').selectOption('tfjs');
-  await page.getByTestId('actor-tfjs-from').selectOption('folder');
-  await page.getByTestId('actor-backend').selectOption('wasm');
-  await page.locator('#actor-folder').setInputFiles(modelDir('tiny-llama'));
-  await page.getByTestId('actor-load').click();
-  await expect(page.getByTestId('actor-ready')).toContainText('(folder:model)', { timeout: 60_000 });
+  await loadTinyLlamaFromFolder(page);
 
   // After a reload the folder's files are gone: Run cannot load the model by itself and says so at the button.
   await page.reload();

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { expect, type Locator, type Page } from '@playwright/test';
+import { modelDir } from '../fixtures/reference.ts';
 import { HUB } from './helpers/servers.ts';
 
 /**
@@ -24,6 +25,16 @@ export async function loadTinyLlama(page: Page, role: 'actor' | 'critic' = 'acto
   await page.getByTestId(`${role}-backend`).selectOption('wasm');
   await page.getByTestId(`${role}-load`).click();
   await expect(page.getByTestId(`${role}-ready`)).toContainText('fixtures/tiny-llama', { timeout: 60_000 });
+}
+
+/** Loads the tiny-llama fixture as the actor from a folder on disk (tfjs, wasm), and waits until it is ready. */
+export async function loadTinyLlamaFromFolder(page: Page): Promise<void> {
+  await page.getByTestId('actor-engine-kind').selectOption('tfjs');
+  await page.getByTestId('actor-tfjs-from').selectOption('folder');
+  await page.getByTestId('actor-backend').selectOption('wasm');
+  await page.locator('#actor-folder').setInputFiles(modelDir('tiny-llama'));
+  await page.getByTestId('actor-load').click();
+  await expect(page.getByTestId('actor-ready')).toContainText('(folder:model)', { timeout: 60_000 });
 }
 
 /** Loads the embedded toy model (the default choice) in a role's engine form. */
@@ -55,6 +66,11 @@ export async function setNumber(page: Page, testId: string, value: number): Prom
   await expect(input).toHaveValue(String(value));
 }
 
+/** Fills several number inputs by test id, in the order given. */
+export async function setNumbers(page: Page, values: Record<string, number>): Promise<void> {
+  for (const [testId, value] of Object.entries(values)) await setNumber(page, testId, value);
+}
+
 /** Blobs inside rows come back from page.evaluate as {} — this reads their sizes instead. */
 export async function blobSizes(page: Page, store: string, fields: string[]): Promise<Record<string, number | null>[]> {
   return page.evaluate(
@@ -81,10 +97,15 @@ export async function blobSizes(page: Page, store: string, fields: string[]): Pr
 
 /** The bytes of the file a click downloads. */
 export async function download(page: Page, click: () => Promise<void>): Promise<Buffer> {
+  return (await downloadFile(page, click)).bytes;
+}
+
+/** The file a click downloads, with the name the page suggested for it. */
+export async function downloadFile(page: Page, click: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
   const waiting = page.waitForEvent('download');
   await click();
   const d = await waiting;
-  return readFile((await d.path())!);
+  return { name: d.suggestedFilename(), bytes: await readFile((await d.path())!) };
 }
 
 /** Adds the toy task set (seed 0) to an experiment on its Tasks tab, and waits until it is stored. */

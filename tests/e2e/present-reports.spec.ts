@@ -9,7 +9,7 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { openApp, putRows } from './helpers/app.ts';
 import { readRows } from './playground-helpers.ts';
-import { setNumber, TOY_BUILT } from './pipeline-helpers.ts';
+import { downloadFile, setNumbers, TOY_BUILT } from './pipeline-helpers.ts';
 
 test.skip(!TOY_BUILT, 'needs the built toy model');
 test.setTimeout(300_000);
@@ -22,11 +22,8 @@ interface RunRow { id: string; kind: string; metrics: { round: number; evalTasks
 
 /** A download's file name and text. */
 async function downloadText(page: Page, testid: string): Promise<{ name: string; html: string }> {
-  const waiting = page.waitForEvent('download');
-  await page.getByTestId(testid).click();
-  const d = await waiting;
-  const { readFile } = await import('node:fs/promises');
-  return { name: d.suggestedFilename(), html: (await readFile((await d.path())!)).toString('utf8') };
+  const { name, bytes } = await downloadFile(page, () => page.getByTestId(testid).click());
+  return { name, html: bytes.toString('utf8') };
 }
 
 /** What a report file is made of, as text: one HTML document, nothing that runs or loads from elsewhere. */
@@ -77,12 +74,7 @@ test('presentation reports: a loop and a SELF round, each one self-contained HTM
 
   // A short SELF round for the second scene (its figures are what the SELF report must hold).
   await page.getByTestId('tab-self').click();
-  await setNumber(page, 'self-rounds', 1);
-  await setNumber(page, 'self-per-round', 16);
-  await setNumber(page, 'self-eval-count', 16);
-  await setNumber(page, 'self-batch', 16);
-  await setNumber(page, 'self-mix-feedback', 8);
-  await setNumber(page, 'self-mix-refine', 2);
+  await setNumbers(page, { 'self-rounds': 1, 'self-per-round': 16, 'self-eval-count': 16, 'self-batch': 16, 'self-mix-feedback': 8, 'self-mix-refine': 2 });
   await page.getByTestId('save-self-settings').click();
   await expect(page.getByTestId('save-self-settings')).toBeDisabled();
 

@@ -17,6 +17,7 @@ import { zipSync } from 'fflate';
 import { adapterDir, modelDir } from '../fixtures/reference.ts';
 import { safetensorsBytes, type TestTensor } from '../fixtures/safetensors-bytes.ts';
 import { countRows, createExperiment, openApp } from './helpers/app.ts';
+import { loadTinyLlamaFromFolder } from './pipeline-helpers.ts';
 import { HUB } from './helpers/servers.ts';
 
 const FULL = "this site's browser storage is full, so nothing from this action was saved";
@@ -85,15 +86,6 @@ function bigAdapterZip(): Uint8Array {
     'adapter/adapter_config.json': new TextEncoder().encode(JSON.stringify({ ...config, r, lora_alpha: 64, target_modules: Object.keys(dims) })),
     'adapter/adapter_model.safetensors': [safetensorsBytes(tensors, { format: 'pt' }), { level: 0 }],
   });
-}
-
-async function loadTinyLlamaFromFolder(page: Page): Promise<void> {
-  await page.getByTestId('actor-engine-kind').selectOption('tfjs');
-  await page.getByTestId('actor-tfjs-from').selectOption('folder');
-  await page.getByTestId('actor-backend').selectOption('wasm');
-  await page.locator('#actor-folder').setInputFiles(modelDir('tiny-llama'));
-  await page.getByTestId('actor-load').click();
-  await expect(page.getByTestId('actor-ready')).toContainText('(folder:model)', { timeout: 60_000 });
 }
 
 test('a task import over the quota fails with quota-exceeded next to the control and stores no task', async ({ page, baseURL }) => {

@@ -37,6 +37,14 @@ async function value(page: Page, testid: string): Promise<string> {
   return page.getByTestId(testid).inputValue();
 }
 
+/** Each notes block is on the page once, and hidden while its settings are folded. */
+async function hiddenWhileFolded(page: Page, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    await expect(page.getByTestId(id)).toHaveCount(1);
+    await expect(page.getByTestId(id)).toBeHidden();
+  }
+}
+
 test('toy experiment: every toy default explained in one line, matching the form; none on another model', async ({ page }) => {
   test.skip(!TOY_BUILT, 'needs the built toy model');
   await page.setViewportSize({ width: 1280, height: 720 });
@@ -46,10 +54,7 @@ test('toy experiment: every toy default explained in one line, matching the form
 
   // SELF: folded, the notes are not shown; unfolded, each line gives the value its field holds.
   await page.getByTestId('tab-self').click();
-  for (const id of SELF_NOTES) {
-    await expect(page.getByTestId(id)).toHaveCount(1);
-    await expect(page.getByTestId(id)).toBeHidden();
-  }
+  await hiddenWhileFolded(page, SELF_NOTES);
   await summary(page, 'SELF').click();
   const self = await noteLines(page, 'self-toy-notes');
   expect(self.get('SELF rounds')).toBe(await value(page, 'self-rounds'));
@@ -65,10 +70,7 @@ test('toy experiment: every toy default explained in one line, matching the form
 
   // SRT: the same, for its own defaults and its SFT and DPO training.
   await page.getByTestId('tab-srt').click();
-  for (const id of SRT_NOTES) {
-    await expect(page.getByTestId(id)).toHaveCount(1);
-    await expect(page.getByTestId(id)).toBeHidden();
-  }
+  await hiddenWhileFolded(page, SRT_NOTES);
   await summary(page, 'SRT').click();
   const srt = await noteLines(page, 'srt-toy-notes');
   expect(srt.get('Train prompts reviewed')).toBe(await value(page, 'srt-prompts'));
