@@ -60,8 +60,8 @@ describe('weights fingerprint', () => {
     expect(weightsMatch(fp('ab'), fp('cd'))).toBe('other');
     expect(weightsMatch(fp('ab', 100), fp('ab', 101))).toBe('other');
     expect(weightsMatch(fp('ab'), null)).toBe('unread');
-    expect(weightsSentence(fp('ab'), fp('ab'))).toBe("measured on the loaded model's weights (model.safetensors SHA-256 abababababab…).");
-    expect(weightsSentence(fp('ab'), fp('cd'))).toBe("measured on other weights (SHA-256 abababababab…) than the loaded model's (cdcdcdcdcdcd…): not this model's numbers.");
+    expect(weightsSentence(fp('ab'), fp('ab'))).toBe("measured on this model's weights, the ones the app loads (model.safetensors SHA-256 abababababab…).");
+    expect(weightsSentence(fp('ab'), fp('cd'))).toBe("measured on other weights (SHA-256 abababababab…) than the ones the app loads for this model (cdcdcdcdcdcd…): not this model's numbers.");
   });
 
   it('refuses to label results when the folder changed during the run', async () => {
@@ -84,7 +84,7 @@ describe("the Evaluation tab's words on the reference's weights", () => {
     const same = benchWeights(self(fp('ab')), self(fp('ab')), fp('ab'));
     expect(same).toMatchObject({ match: 'same', words: 'on this model', srtComparable: true });
     expect(same.records.map((r) => [r.file, r.match])).toEqual([['self_eval.json', 'same'], ['srt_eval.json', 'same']]);
-    expect(same.records[0].text).toMatch(/^SELF numbers \(self_eval.json\): measured on the loaded model's weights/);
+    expect(same.records[0].text).toMatch(/^SELF numbers \(self_eval.json\): measured on this model's weights/);
 
     const old = benchWeights(self(), null, fp('ab'));
     expect(old).toMatchObject({ match: 'unknown', words: 'on weights of unknown version', srtComparable: true });

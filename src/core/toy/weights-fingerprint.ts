@@ -46,16 +46,16 @@ export function shortSha(w: WeightsFingerprint): string {
   return w.sha256.slice(0, 12);
 }
 
-/** One sentence on what weights a record was measured on, next to the loaded ones. */
+/** One sentence on what weights a record was measured on, next to those the app loads for this model (`loaded`). */
 export function weightsSentence(recorded: WeightsFingerprint | null, loaded: WeightsFingerprint | null): string {
   switch (weightsMatch(recorded, loaded)) {
     case 'same':
-      return `measured on the loaded model's weights (${recorded!.file} SHA-256 ${shortSha(recorded!)}…).`;
+      return `measured on this model's weights, the ones the app loads (${recorded!.file} SHA-256 ${shortSha(recorded!)}…).`;
     case 'other':
-      return `measured on other weights (SHA-256 ${shortSha(recorded!)}…) than the loaded model's (${shortSha(loaded!)}…): not this model's numbers.`;
+      return `measured on other weights (SHA-256 ${shortSha(recorded!)}…) than the ones the app loads for this model (${shortSha(loaded!)}…): not this model's numbers.`;
     case 'unknown':
       return 'measured on weights of unknown version (the record has no fingerprint of the weights): they may not be this model\'s.';
     case 'unread':
-      return `measured on weights with SHA-256 ${shortSha(recorded!)}…; the loaded model's weights could not be read to compare.`;
+      return `measured on weights with SHA-256 ${shortSha(recorded!)}…; the weights the app loads for this model could not be read to compare.`;
   }
 }
