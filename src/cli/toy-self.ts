@@ -14,6 +14,7 @@ import { parseIdList, parseFlags, runScript, usageOf, type FlagSpecs } from './a
 import { runToySelfSeeds } from './toy-self-run.ts';
 import { TOY_SELF_TRAIN, toySelfTrainConfig } from '../core/toy/self-train.ts';
 import { formatToySelfTable, toySelfRecord, toySelfTable } from '../core/toy/self-summary.ts';
+import { folderWeights, weightsChangedSince } from './toy-weights.ts';
 import { TOY_SELF_DEFAULTS } from '../core/toy/self-experiment.ts';
 
 const FLAGS = {
@@ -51,14 +52,17 @@ async function main(argv: string[]): Promise<void> {
   if (mixList && mixList.length !== 2) throw new AppError('bad-input', '--mix takes two numbers: feedback,refine (e.g. 200,50).');
   const metaMix = mixList ? { feedback: mixList[0], refine: mixList[1] } : undefined;
   const shapes = f.shapes ? parseShapes(f.shapes) : undefined;
+  const weights = await folderWeights(dir);
   const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, metaMix, shapes, log });
   const table = toySelfTable(results);
   process.stdout.write(`${formatToySelfTable(table)}\n`);
   const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100, shapes: shapes ?? TOY_SELF_DEFAULTS.shapes, metaMix: metaMix ?? TOY_SELF_DEFAULTS.metaMix };
   if (f.json) writeFileSync(f.json, `${JSON.stringify({ model: dir, settings, results, table }, null, 1)}\n`);
   if (f.write) {
+    const changed = await weightsChangedSince(dir, weights);
+    if (changed) throw new AppError('bad-input', changed);
     const file = join(dir, 'self_eval.json');
-    writeFileSync(file, `${JSON.stringify(toySelfRecord(`npx tsx src/cli/toy-self.ts ${argv.join(' ')}`.trim(), settings, results), null, 1)}\n`);
+    writeFileSync(file, `${JSON.stringify(toySelfRecord(`npx tsx src/cli/toy-self.ts ${argv.join(' ')}`.trim(), settings, results, weights), null, 1)}\n`);
     log(`wrote ${file}`);
   }
 }

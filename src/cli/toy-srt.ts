@@ -9,11 +9,12 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../core/errors.ts';
-import { comparisonMarkdown, toyComparison, type ToySrtRecord } from '../core/toy/comparison.ts';
+import { comparisonMarkdown, toyComparison, toySrtRecord } from '../core/toy/comparison.ts';
 import { TOY_SRT_VARIANTS, type ToySrtVariant } from '../core/toy/srt-experiment.ts';
 import { parseIdList, parseFlags, runScript, usageOf, type FlagSpecs } from './args.ts';
 import { TOY_BENCH_SEEDS } from './toy-self-run.ts';
 import { runToySrtSeeds } from './toy-srt-run.ts';
+import { folderWeights, weightsChangedSince } from './toy-weights.ts';
 
 const FLAGS = {
   model: { kind: 'string', value: 'DIR', help: 'model folder (default public/models/toy-arith)' },
@@ -37,12 +38,15 @@ async function main(argv: string[]): Promise<void> {
     throw new AppError('bad-input', `--variants takes ${TOY_SRT_VARIANTS.join(' and/or ')} (got "${f.variants}").`);
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const weights = await folderWeights(dir);
   const results = await runToySrtSeeds({ modelDir: dir, seeds, rounds: f.rounds, perRound: f['per-round'], evalCount: f.eval, variants, log });
-  const record: ToySrtRecord = { command: `${INVOCATION} ${argv.join(' ')}`.trim(), settings: { rounds: f.rounds ?? 3, perRound: f['per-round'] ?? 200, evalCount: f.eval ?? 200, variants }, results };
+  const record = toySrtRecord(`${INVOCATION} ${argv.join(' ')}`.trim(), { rounds: f.rounds ?? 3, perRound: f['per-round'] ?? 200, evalCount: f.eval ?? 200, variants }, results, weights);
   const base = { results: results.map((r) => ({ seed: r.seed, rounds: [r.base] })) };
   process.stdout.write(`${comparisonMarkdown(toyComparison(base, record))}\n`);
   if (f.json) writeFileSync(f.json, `${JSON.stringify(record, null, 1)}\n`);
   if (f.write) {
+    const changed = await weightsChangedSince(dir, weights);
+    if (changed) throw new AppError('bad-input', changed);
     const file = join(dir, 'srt_eval.json');
     writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
     log(`wrote ${file}`);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { exportBundle } from '../../src/db/bundle/export.ts';
 import { importBundle } from '../../src/db/bundle/import.ts';
-import { sha256Hex } from '../../src/db/bundle/hash.ts';
+import { sha256Hex } from '../../src/core/io/sha256.ts';
 import type { BundleLimits, Manifest } from '../../src/db/bundle/format.ts';
 import { countExperimentRows, createExperiment, listExperiments } from '../../src/db/experiments.ts';
 import { deleteAdapter, listAdapters } from '../../src/db/adapters.ts';

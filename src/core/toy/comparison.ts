@@ -9,6 +9,7 @@
 import { AppError } from '../errors.ts';
 import { seedStat, type SeedStat } from '../stats/seed-stat.ts';
 import type { ToyAdapterScores, ToySrtResult } from './srt-experiment.ts';
+import type { WeightsFingerprint } from './weights-fingerprint.ts';
 
 /** What public/models/toy-arith/browser_round.json holds: one SELF round through the app in Chromium. */
 export interface BrowserRoundRecord {
@@ -24,11 +25,17 @@ export interface BrowserRoundRecord {
   metrics: Record<string, number>[];
 }
 
-/** What public/models/toy-arith/srt_eval.json holds. */
+/** What public/models/toy-arith/srt_eval.json holds (records written before `weights` existed lack it). */
 export interface ToySrtRecord {
   command: string;
   settings: unknown;
+  /** The model file the results were measured on (read before the runs). */
+  weights: WeightsFingerprint;
   results: ToySrtResult[];
+}
+
+export function toySrtRecord(command: string, settings: unknown, results: ToySrtResult[], weights: WeightsFingerprint): ToySrtRecord {
+  return { command, settings, weights, results };
 }
 
 export const MEASURES = ['direct', 'refined', 'caught', 'falseAlarm'] as const;

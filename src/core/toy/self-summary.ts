@@ -5,6 +5,7 @@
  */
 import { seedStat, type SeedStat } from '../stats/seed-stat.ts';
 import type { ToyRoundResult, ToySelfResult } from './self-experiment.ts';
+import type { WeightsFingerprint } from './weights-fingerprint.ts';
 
 export interface ToySelfRow {
   /** Stable key, e.g. `direct.r0`. */
@@ -58,18 +59,24 @@ export function formatToySelfTable(t: ToySelfTable): string {
   return [`SELF on the toy model, seeds ${t.seeds.join(', ')} (mean ± sample std [min–max])`, ...lines].join('\n');
 }
 
-/** What public/models/toy-arith/self_eval.json holds: how it was made, the table, and every round's numbers. */
+/**
+ * What public/models/toy-arith/self_eval.json holds: how it was made, the weights it was measured on, the table,
+ * and every round's numbers. (Records written before `weights` existed lack it: see weights-fingerprint.ts.)
+ */
 export interface ToySelfRecord {
   command: string;
   settings: unknown;
+  weights: WeightsFingerprint;
   table: ToySelfTable;
   results: { seed: number; rounds: Omit<ToyRoundResult, 'adapterId'>[] }[];
 }
 
-export function toySelfRecord(command: string, settings: unknown, results: readonly ToySelfResult[]): ToySelfRecord {
+/** `weights`: the fingerprint of the model file the results were measured on (read before the runs). */
+export function toySelfRecord(command: string, settings: unknown, results: readonly ToySelfResult[], weights: WeightsFingerprint): ToySelfRecord {
   return {
     command,
     settings,
+    weights,
     table: toySelfTable(results),
     results: results.map((r) => ({ seed: r.seed, rounds: r.rounds.map(({ adapterId: _a, ...rest }) => rest) })),
   };

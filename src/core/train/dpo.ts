@@ -1,7 +1,8 @@
 /**
  * Direct Preference Optimization (Rafailov et al. 2023), as TRL's DPOTrainer computes it with the default
  * sigmoid loss:  loss = −log σ(β · ((log πθ(yc|x) − log πθ(yr|x)) − (log πref(yc|x) − log πref(yr|x)))),
- * averaged over pairs. The reference is the same model with the adapter switched off. Rewards are
+ * averaged over pairs. The reference is the frozen adapter training started from (the SFT model in SRT), or the
+ * base model for a fresh adapter: see objectives.ts and engine/tfjs/train-run.ts. Rewards are
  * β · (log πθ − log πref) for the chosen and the rejected answer (no gradient flows through them).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -7,7 +7,7 @@ import type { StudioDb } from '../db.ts';
 import { SCHEMA_VERSION } from '../schema.ts';
 import { dropDanglingReferences, readSnapshot, type ExperimentSnapshot } from '../snapshot.ts';
 import type { Experiment, Run, Sample, Step, Task } from '../types.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256Hex } from '../../core/io/sha256.ts';
 import {
   BUNDLE_EXTENSION,
   BUNDLE_FORMAT,

@@ -24,7 +24,7 @@ import {
   type BundleLimits,
   type Manifest,
 } from './format.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256Hex } from '../../core/io/sha256.ts';
 import { rowChecks } from './row-checks.ts';
 import { bundleInvalid, readZip } from './zip.ts';
 

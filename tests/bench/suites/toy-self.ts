@@ -8,8 +8,8 @@
  * a round; logs the issue's goals as met or not.
  * Node only (the in-process tfjs engine on wasm, the committed model in public/models/toy-arith).
  * `--quick`: one seed, one round of 40 questions, 40 held-out questions (checks the machinery).
- * A full run also stores its numbers next to the model (public/models/toy-arith/self_eval.json), which the
- * app's Evaluation tab and the README's generated table show.
+ * A full run also stores its numbers next to the model (public/models/toy-arith/self_eval.json), with the SHA-256
+ * of the weights it measured, which the app's Evaluation tab and the README's generated table show.
  */
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
 import { toySelfRecord, toySelfTable } from '../../../src/core/toy/self-summary.ts';
@@ -20,6 +20,7 @@ import { goalsMarkdown, selfGoals } from '../../../src/core/toy/comparison.ts';
 // The runner touches Node (model folder, wasm files): loaded at run time only, so the browser harness that
 // bundles every suite never pulls it in.
 const NODE_RUNNER = '../../../src/cli/toy-self-run.ts';
+const NODE_WEIGHTS = '../../../src/cli/toy-weights.ts';
 
 export const suite: BenchSuite = {
   name: 'toy-self',
@@ -31,7 +32,9 @@ export const suite: BenchSuite = {
     const { runToySelfSeeds, TOY_BENCH_SEEDS } = (await import(/* @vite-ignore */ NODE_RUNNER)) as typeof import('../../../src/cli/toy-self-run.ts');
     const { resolve, join } = await import(/* @vite-ignore */ 'node:path');
     const { writeFileSync } = await import(/* @vite-ignore */ 'node:fs');
+    const { folderWeights, weightsChangedSince } = (await import(/* @vite-ignore */ NODE_WEIGHTS)) as typeof import('../../../src/cli/toy-weights.ts');
     const modelDir = resolve(import.meta.dirname, '../../../public/models/toy-arith');
+    const weights = await folderWeights(modelDir);
     const results = await runToySelfSeeds({
       modelDir,
       seeds: quick ? [TOY_BENCH_SEEDS[0]] : [...TOY_BENCH_SEEDS],
@@ -43,10 +46,14 @@ export const suite: BenchSuite = {
     const table = toySelfTable(results);
     ctx.log(`goals:\n${goalsMarkdown(selfGoals({ results: results.map((r) => ({ seed: r.seed, rounds: r.rounds })) }))}`);
     if (!quick) {
+      const changed = await weightsChangedSince(modelDir, weights);
       const settings = { train: toySelfTrainConfig(TOY_SELF_TRAIN, 0), batchSize: TOY_SELF_DEFAULTS.batchSize, shapes: TOY_SELF_DEFAULTS.shapes, metaMix: TOY_SELF_DEFAULTS.metaMix };
       const file = join(modelDir, 'self_eval.json');
-      writeFileSync(file, `${JSON.stringify(toySelfRecord('npm run bench -- --only toy-self', settings, results), null, 1)}\n`);
-      ctx.log(`wrote ${file}`);
+      if (changed) ctx.log(changed);
+      else {
+        writeFileSync(file, `${JSON.stringify(toySelfRecord('npm run bench -- --only toy-self', settings, results, weights), null, 1)}\n`);
+        ctx.log(`wrote ${file}`);
+      }
     }
     return table.rows.map((r) => ({
       backend: backend.name,

@@ -5,14 +5,15 @@
  * (and, as SRT's ablation, on the refinement only), then DPO from each SFT adapter. Reports each adapter's
  * direct accuracy, accuracy with self-refinement, its own feedback's catch rate and false alarms (mean over
  * seeds). Node only. `--quick`: one seed, 40 unlabeled and 40 held-out questions, the feedback variant only.
- * A full run stores its numbers next to the model (public/models/toy-arith/srt_eval.json): the README's table
- * and the app's Evaluation tab put them next to SELF's.
+ * A full run stores its numbers next to the model (public/models/toy-arith/srt_eval.json, with the SHA-256 of the
+ * weights it measured): the README's table and the app's Evaluation tab put them next to SELF's.
  */
 import type { BenchContext, BenchSuite, SuiteRow } from '../lib/types.ts';
-import { MEASURES, MEASURE_LABELS, toyComparison, type ToySrtRecord } from '../../../src/core/toy/comparison.ts';
+import { MEASURES, MEASURE_LABELS, toyComparison, toySrtRecord } from '../../../src/core/toy/comparison.ts';
 
 const NODE_RUNNER = '../../../src/cli/toy-srt-run.ts';
 const NODE_SEEDS = '../../../src/cli/toy-self-run.ts';
+const NODE_WEIGHTS = '../../../src/cli/toy-weights.ts';
 
 export const suite: BenchSuite = {
   name: 'toy-srt',
@@ -25,14 +26,20 @@ export const suite: BenchSuite = {
     const { TOY_BENCH_SEEDS } = (await import(/* @vite-ignore */ NODE_SEEDS)) as typeof import('../../../src/cli/toy-self-run.ts');
     const { resolve, join } = await import(/* @vite-ignore */ 'node:path');
     const { writeFileSync } = await import(/* @vite-ignore */ 'node:fs');
+    const { folderWeights, weightsChangedSince } = (await import(/* @vite-ignore */ NODE_WEIGHTS)) as typeof import('../../../src/cli/toy-weights.ts');
     const modelDir = resolve(import.meta.dirname, '../../../public/models/toy-arith');
+    const weights = await folderWeights(modelDir);
     const settings = quick ? { rounds: 1, perRound: 40, evalCount: 40, variants: ['feedback' as const] } : { rounds: 3, perRound: 200, evalCount: 200, variants: ['feedback' as const, 'refine-only' as const] };
     const results = await runToySrtSeeds({ modelDir, seeds: quick ? [TOY_BENCH_SEEDS[0]] : [...TOY_BENCH_SEEDS], ...settings, log: ctx.log });
-    const record: ToySrtRecord = { command: 'npm run bench -- --only toy-srt', settings, results };
+    const record = toySrtRecord('npm run bench -- --only toy-srt', settings, results, weights);
     if (!quick) {
+      const changed = await weightsChangedSince(modelDir, weights);
       const file = join(modelDir, 'srt_eval.json');
-      writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
-      ctx.log(`wrote ${file}`);
+      if (changed) ctx.log(changed);
+      else {
+        writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
+        ctx.log(`wrote ${file}`);
+      }
     }
     const table = toyComparison({ results: results.map((r) => ({ seed: r.seed, rounds: [r.base] })) }, record);
     return table.rows.flatMap((r) =>
