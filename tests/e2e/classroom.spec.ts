@@ -6,8 +6,9 @@
  * used are on screen without scrolling, and every visible disabled button says why next to it. A reopened
  * experiment loads its model when Run is pressed. Each step is saved as a screenshot in the test output.
  */
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { openApp } from './helpers/app.ts';
+import { fitsWidth, inView } from './helpers/layout.ts';
 import { download, setNumbers, TOY_BUILT } from './pipeline-helpers.ts';
 
 test.skip(!TOY_BUILT, 'needs the built toy model');
@@ -15,21 +16,6 @@ test.setTimeout(240_000);
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`) });
-}
-
-/** The page is no wider than the window (no sideways scrolling). */
-async function fitsWidth(page: Page): Promise<void> {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-  expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
-}
-
-/** On screen now, without scrolling. */
-async function inView(page: Page, el: Locator): Promise<void> {
-  const box = await el.boundingBox();
-  const h = page.viewportSize()?.height ?? 0;
-  expect(box, 'the control is laid out').not.toBeNull();
-  expect(box!.y).toBeGreaterThanOrEqual(0);
-  expect(box!.y + box!.height).toBeLessThanOrEqual(h);
 }
 
 /** Every visible disabled button names an element (aria-describedby) whose visible text says why. */
@@ -62,6 +48,9 @@ async function quickStart(page: Page, tag: string): Promise<void> {
   await expect(page.getByTestId('showcase-note')).toContainText('Chosen by running the model', { timeout: 120_000 });
   await expect(page.getByTestId('actor-ready')).toContainText('toy-arith');
   await fitsWidth(page);
+  // Run and the note beside it (why it is disabled, the model's loading, an error) are on screen without scrolling.
+  await inView(page, page.getByTestId('run-loop'));
+  await inView(page, page.getByTestId('run-loop-note'));
   await disabledSayWhy(page);
   await shot(page, `${tag}-2-playground`);
 }
@@ -186,10 +175,13 @@ test('1024×768: the same loop in presentation mode; a reopened experiment loads
   await inView(page, page.getByTestId('start-self'));
   await page.getByTestId('tab-playground').click();
   await fitsWidth(page);
+  await inView(page, page.getByTestId('run-loop'));
   await page.getByTestId('run-loop').click();
+  await inView(page, page.getByTestId('run-loop-note'));
   await expect(page.getByTestId('actor-ready')).toContainText('toy-arith', { timeout: 60_000 });
   await expect(page.getByTestId('live-run')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(page.getByTestId('run-loop-note-error')).toHaveCount(0);
+  await inView(page, page.getByTestId('run-loop'));
   await disabledSayWhy(page);
   await shot(page, '1024-5-reopened-run');
 
