@@ -122,7 +122,7 @@ describe('batch figures a class can read', () => {
   it('names each figure in words and leaves out the ones that do not exist', () => {
     const unscored = summaryFacts(summarizeBatchLoops(3, [loop({ changed: true, improved: true, initialPass: false, finalPass: true }), loop({ initialPass: true, finalPass: true }), loop({})]));
     expect(unscored.map((f) => f.id)).toEqual(['loops', 'changed', 'accuracy']);
-    expect(unscored.find((f) => f.id === 'changed')?.value).toBe('1; of those, now better (the checker passes it, or its feedback scores it higher): 1');
+    expect(unscored.find((f) => f.id === 'changed')?.value).toBe('1; of those, now right (wrong at first): 1');
     expect(unscored.find((f) => f.id === 'accuracy')?.value).toBe('1 of 2 first answers (50 %) → 2 of 2 final answers (100 %)');
     const scored = summaryFacts(summarizeBatchLoops(1, [loop({ initialScore: 4, finalScore: 8 })]));
     expect(scored.map((f) => [f.id, f.value])).toEqual([
@@ -131,5 +131,15 @@ describe('batch figures a class can read', () => {
       ['score', '4.0 on first answers → 8.0 on final answers'],
     ]);
     expect(JSON.stringify(scored)).not.toContain('—');
+  });
+
+  it('says "better" only by what measures it: the checker, the feedback scores, both, or neither', () => {
+    const changed = (o: Partial<LoopSummary>[]) => summaryFacts(summarizeBatchLoops(o.length, o.map(loop))).find((f) => f.id === 'changed')?.value;
+    expect(changed([{ changed: true, improved: true, initialScore: 3, finalScore: 7 }, { changed: true, initialScore: 6, finalScore: 5 }])).toBe('2; of those, scored higher by their feedback: 1');
+    expect(changed([{ changed: true, improved: true, initialPass: false, finalPass: true, initialScore: 3, finalScore: 7 }])).toBe(
+      '1; of those, now better (the checker passes it, or its feedback scores it higher): 1',
+    );
+    // No checker and no scores: how many changed, with no claim that any got better.
+    expect(changed([{ changed: true }, { changed: true }, {}])).toBe('2');
   });
 });
