@@ -135,6 +135,7 @@ test('1280×720: quick start → presentation → a loop step by step with a ref
   // Space after the loop: the SELF round, as a story; the accuracy chart grows a point per evaluated round.
   await page.keyboard.press('Space');
   await expect(page.getByTestId('present-self')).toBeVisible();
+  await expect(page.getByTestId('present-classroom-note')).toContainText('The classroom round: One round on 48 new questions');
   await inView(page, page.getByTestId('present-start-self'));
   const self = page.getByTestId('present-self');
   const chart = page.getByTestId('present-accuracy');

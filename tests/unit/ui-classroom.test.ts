@@ -11,6 +11,8 @@ import { accuracySeries, beforeAfter, presentKey, previousAnswer, stepTitle, sto
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import type { RunMetricPoint } from '../../src/db/types.ts';
 import { summarizeBatchLoops, summaryFacts } from '../../src/ui/playground/batch-summary.ts';
+import { CLASSROOM_ROUND, CLASSROOM_ROUND_NOTE, classroomRoundSettings, isClassroomRound } from '../../src/ui/self/classroom-round.ts';
+import { toySelfSettings, validateSelfSettings } from '../../src/ui/self/self-settings.ts';
 import type { LoopSummary } from '../../src/core/refine/samples.ts';
 
 const toy = { kind: 'tfjs', model: { from: 'embedded', id: 'toy-arith' }, backend: 'auto' } as const;
@@ -141,5 +143,18 @@ describe('batch figures a class can read', () => {
     );
     // No checker and no scores: how many changed, with no claim that any got better.
     expect(changed([{ changed: true }, { changed: true }, {}])).toBe('2');
+  });
+});
+
+describe('the classroom round', () => {
+  it('is the toy defaults with one round of its sizes, valid, and its note names those sizes', () => {
+    const s = classroomRoundSettings();
+    expect(() => validateSelfSettings(s)).not.toThrow();
+    expect(s).toEqual({ ...toySelfSettings(), rounds: 1, perRound: CLASSROOM_ROUND.perRound, evalCount: CLASSROOM_ROUND.evalCount, metaMix: { ...CLASSROOM_ROUND.metaMix } });
+    expect(isClassroomRound(s)).toBe(true);
+    expect(isClassroomRound(toySelfSettings())).toBe(false);
+    expect(isClassroomRound({ ...s, perRound: 16 })).toBe(false);
+    expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.perRound} new questions`);
+    expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.evalCount} held-out`);
   });
 });

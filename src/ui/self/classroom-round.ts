@@ -23,3 +23,9 @@ export const CLASSROOM_ROUND_NOTE =
 export function classroomRoundSettings(base: SelfSettings = toySelfSettings()): SelfSettings {
   return { ...base, rounds: CLASSROOM_ROUND.rounds, perRound: CLASSROOM_ROUND.perRound, freshPerRound: true, evalCount: CLASSROOM_ROUND.evalCount, metaMix: { ...CLASSROOM_ROUND.metaMix } };
 }
+
+/** Whether these settings run the classroom round's sizes (the rest may differ). */
+export function isClassroomRound(s: SelfSettings): boolean {
+  const c = CLASSROOM_ROUND;
+  return s.rounds === c.rounds && s.perRound === c.perRound && s.evalCount === c.evalCount && s.metaMix.feedback === c.metaMix.feedback && s.metaMix.refine === c.metaMix.refine;
+}
