@@ -155,6 +155,6 @@ describe('the classroom round', () => {
     expect(isClassroomRound(toySelfSettings())).toBe(false);
     expect(isClassroomRound({ ...s, perRound: 16 })).toBe(false);
     expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.perRound} new questions`);
-    expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.evalCount} held-out`);
+    expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.evalCount} held out`);
   });
 });
