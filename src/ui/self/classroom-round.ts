@@ -14,7 +14,7 @@ export const CLASSROOM_ROUND = {
   /** Fewer unlabeled questions (24, 32, 40) gave no gain, or not on every seed: too few fixed answers to learn from. */
   perRound: 48,
   /**
-   * Held-out questions: 2.5 points each. 20 showed the same gains in Node (55 → 95, 50 → 100, 45 → 100 % on seeds
+   * Held-out questions: 2.5 points each. 20 showed the same gains in Node (55 → 95, 50 → 100, 50 → 100 % on seeds
    * 1–3) but took no less time in Chromium (60 s, batched with the rest), so 40 for the finer figure.
    */
   evalCount: 40,
