@@ -2,18 +2,22 @@
  * An error caused by a state the page can see (StateError) shows next to the control that was pressed and
  * clears by itself, live, once its cause is gone, with no banner left behind: Run on an experiment with no tasks
  * (cleared by typing a prompt), and Run after a reload whose model is a folder on disk, which the page cannot
- * load by itself (cleared by choosing the folder again and loading it).
+ * load by itself (cleared by choosing the folder again and loading it). At 1280×720 the button and its error are on
+ * screen without scrolling.
  */
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { modelDir } from '../fixtures/reference.ts';
 import { createExperiment, openApp } from './helpers/app.ts';
+import { inView } from './helpers/layout.ts';
 import { loadTinyLlamaFromFolder } from './pipeline-helpers.ts';
 
-/** The error is shown beside `control` (same row, or just below it), not somewhere else on the page. */
-async function beside(control: Locator, error: Locator): Promise<void> {
+/** The error is shown beside `control` (same row, or just below it), not somewhere else on the page; both on screen. */
+async function beside(page: Page, control: Locator, error: Locator): Promise<void> {
   const [a, b] = [await control.boundingBox(), await error.boundingBox()];
   expect(a && b, 'both are laid out').toBeTruthy();
   expect(Math.abs(b!.y - a!.y)).toBeLessThan(120);
+  await inView(page, control);
+  await inView(page, error);
 }
 
 async function noBanner(page: Page): Promise<void> {
@@ -33,7 +37,7 @@ test('an inline error next to Run clears once its cause is gone (no task; a fold
   await run.click();
   await expect(error).toContainText('This experiment has no tasks yet');
   await expect(run).toHaveAttribute('aria-describedby', 'run-loop-note');
-  await beside(run, error);
+  await beside(page, run, error);
   await noBanner(page);
   await page.screenshot({ path: test.info().outputPath('1-no-task-error.png') });
   await page.getByTestId('pick-typed').check();
@@ -52,7 +56,7 @@ test('an inline error next to Run clears once its cause is gone (no task; a fold
   await run.click();
   await expect(error).toContainText('is a folder on your disk');
   await expect(error).toContainText('choose it again under Engines and press Load');
-  await beside(run, error);
+  await beside(page, run, error);
   await noBanner(page);
   await page.screenshot({ path: test.info().outputPath('2-folder-model-error.png') });
 

@@ -2,7 +2,7 @@
  * The playground UI end to end with the OpenAI-compatible engine against a local test server (a stand-in for
  * the network): engine setup with the endpoint kept in this browser, a typed prompt, step-through, a reload in
  * the middle, "interrupted", resume, the finished loop with diffs and its stop reason, every stored row, and a
- * batch run with its progress bar and summary.
+ * batch run with its progress bar and summary (the figures that exist for open-ended tasks, named in words).
  */
 import { expect, test } from '@playwright/test';
 import { createExperiment, openApp, recordDialogs } from './helpers/app.ts';
@@ -136,6 +136,14 @@ test('a batch over a task set shows progress and a summary; Stop leaves it resum
   await expect(page.getByTestId('batch-progress-label')).toContainText('3 of 3 tasks done');
   await expect(page.getByTestId('summary-loops')).toHaveText('3 of 3 tasks');
   await expect(page.getByTestId('summary-improved')).toContainText('3');
+  // Open-ended tasks with scored feedback: the figures that exist, in words (no checker figure, no dashes).
+  const summary = live.getByTestId('batch-summary');
+  await expect(summary.locator('dt')).toHaveText(['Loops run', 'Answers that changed after feedback', 'Mean feedback score', 'Right by the checker']);
+  await expect(summary.getByTestId('summary-improved')).toHaveText('3; of those, scored higher by their feedback: 3');
+  await expect(summary.getByTestId('summary-score')).toHaveText(/^\d+\.\d on first answers → \d+\.\d on final answers$/);
+  await expect(summary.getByTestId('summary-accuracy')).toHaveCount(0);
+  await expect(summary).toContainText('No task in this batch can be checked in code.');
+  expect(await summary.textContent()).not.toMatch(/—|--/);
   const runs = await readRows<{ kind: string; status: string; progress: unknown }>(page, 'runs');
   expect(runs).toEqual([expect.objectContaining({ kind: 'batch', status: 'done', progress: { done: 3, total: 3 } })]);
   expect(await readRows(page, 'steps')).toHaveLength(18);

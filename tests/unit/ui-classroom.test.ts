@@ -11,6 +11,8 @@ import { accuracySeries, beforeAfter, presentKey, previousAnswer, stepTitle, sto
 import type { StepRecord } from '../../src/core/refine/types.ts';
 import type { RunMetricPoint } from '../../src/db/types.ts';
 import { summarizeBatchLoops, summaryFacts } from '../../src/ui/playground/batch-summary.ts';
+import { CLASSROOM_ROUND, CLASSROOM_ROUND_NOTE, classroomRoundSettings, isClassroomRound } from '../../src/ui/self/classroom-round.ts';
+import { toySelfSettings, validateSelfSettings } from '../../src/ui/self/self-settings.ts';
 import type { LoopSummary } from '../../src/core/refine/samples.ts';
 
 const toy = { kind: 'tfjs', model: { from: 'embedded', id: 'toy-arith' }, backend: 'auto' } as const;
@@ -122,7 +124,7 @@ describe('batch figures a class can read', () => {
   it('names each figure in words and leaves out the ones that do not exist', () => {
     const unscored = summaryFacts(summarizeBatchLoops(3, [loop({ changed: true, improved: true, initialPass: false, finalPass: true }), loop({ initialPass: true, finalPass: true }), loop({})]));
     expect(unscored.map((f) => f.id)).toEqual(['loops', 'changed', 'accuracy']);
-    expect(unscored.find((f) => f.id === 'changed')?.value).toBe('1; of those, now better (the checker passes it, or its feedback scores it higher): 1');
+    expect(unscored.find((f) => f.id === 'changed')?.value).toBe('1; of those, now right (wrong at first): 1');
     expect(unscored.find((f) => f.id === 'accuracy')?.value).toBe('1 of 2 first answers (50 %) → 2 of 2 final answers (100 %)');
     const scored = summaryFacts(summarizeBatchLoops(1, [loop({ initialScore: 4, finalScore: 8 })]));
     expect(scored.map((f) => [f.id, f.value])).toEqual([
@@ -131,5 +133,28 @@ describe('batch figures a class can read', () => {
       ['score', '4.0 on first answers → 8.0 on final answers'],
     ]);
     expect(JSON.stringify(scored)).not.toContain('—');
+  });
+
+  it('says "better" only by what measures it: the checker, the feedback scores, both, or neither', () => {
+    const changed = (o: Partial<LoopSummary>[]) => summaryFacts(summarizeBatchLoops(o.length, o.map(loop))).find((f) => f.id === 'changed')?.value;
+    expect(changed([{ changed: true, improved: true, initialScore: 3, finalScore: 7 }, { changed: true, initialScore: 6, finalScore: 5 }])).toBe('2; of those, scored higher by their feedback: 1');
+    expect(changed([{ changed: true, improved: true, initialPass: false, finalPass: true, initialScore: 3, finalScore: 7 }])).toBe(
+      '1; of those, now better (the checker passes it, or its feedback scores it higher): 1',
+    );
+    // No checker and no scores: how many changed, with no claim that any got better.
+    expect(changed([{ changed: true }, { changed: true }, {}])).toBe('2');
+  });
+});
+
+describe('the classroom round', () => {
+  it('is the toy defaults with one round of its sizes, valid, and its note names those sizes', () => {
+    const s = classroomRoundSettings();
+    expect(() => validateSelfSettings(s)).not.toThrow();
+    expect(s).toEqual({ ...toySelfSettings(), rounds: 1, perRound: CLASSROOM_ROUND.perRound, evalCount: CLASSROOM_ROUND.evalCount, metaMix: { ...CLASSROOM_ROUND.metaMix } });
+    expect(isClassroomRound(s)).toBe(true);
+    expect(isClassroomRound(toySelfSettings())).toBe(false);
+    expect(isClassroomRound({ ...s, perRound: 16 })).toBe(false);
+    expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.perRound} new questions`);
+    expect(CLASSROOM_ROUND_NOTE).toContain(`${CLASSROOM_ROUND.evalCount} held out`);
   });
 });

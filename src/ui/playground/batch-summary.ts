@@ -64,11 +64,29 @@ export interface SummaryFact {
 const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
 const score = (x: number | null) => (x === null ? null : x.toFixed(1));
 
+/**
+ * How many answers changed, and of those how many got better, in the words the batch's figures allow: a checker
+ * only (toy and other checkable tasks without scores): now right; feedback scores only: scored higher; both: either;
+ * neither: no "better" at all (nothing measures it).
+ */
+function changedValue(s: BatchSummary): string {
+  if (s.changed === 0) return 'none';
+  const checked = s.verifiable > 0;
+  const scored = s.meanInitialScore !== null || s.meanFinalScore !== null;
+  const better = checked && scored
+    ? 'now better (the checker passes it, or its feedback scores it higher)'
+    : checked
+      ? 'now right (wrong at first)'
+      : scored
+        ? 'scored higher by their feedback'
+        : null;
+  return better === null ? `${s.changed}` : `${s.changed}; of those, ${better}: ${s.improved}`;
+}
+
 /** The figures that exist for this batch (no dashes for missing ones), each named in words. */
 export function summaryFacts(s: BatchSummary): SummaryFact[] {
   const facts: SummaryFact[] = [{ id: 'loops', label: 'Loops run', value: `${s.loops} of ${s.tasks} tasks` }];
-  const better = s.verifiable > 0 ? 'now better (the checker passes it, or its feedback scores it higher)' : 'now better (its feedback scores it higher)';
-  facts.push({ id: 'changed', label: 'Answers that changed after feedback', value: s.changed === 0 ? 'none' : `${s.changed}; of those, ${better}: ${s.improved}` });
+  facts.push({ id: 'changed', label: 'Answers that changed after feedback', value: changedValue(s) });
   if (s.verifiable > 0 && s.accuracyBefore !== null && s.accuracyAfter !== null) {
     facts.push({
       id: 'accuracy',
