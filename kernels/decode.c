@@ -415,12 +415,19 @@ static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *r
     if (!real[s]) sa[s] = sb[s] = -1e9f;
 }
 
-/* sc[0…S) ← softmax(sc) in place. */
+/* sc[0…S) ← softmax(sc) in place (the maximum four lanes at a time). */
 static void softmax_inplace(f32 *sc, int S) {
-  f32 m = -1e30f;
-  for (int s = 0; s < S; s++) m = sc[s] > m ? sc[s] : m;
-  v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0.0f);
+  v128_t mx = wasm_f32x4_splat(-1e30f);
   int s = 0;
+  for (; s + 4 <= S; s += 4) mx = wasm_f32x4_pmax(mx, wasm_v128_load(sc + s));
+  f32 m = wasm_f32x4_extract_lane(mx, 0);
+  for (int l = 1; l < 4; l++) {
+    f32 e = l == 1 ? wasm_f32x4_extract_lane(mx, 1) : l == 2 ? wasm_f32x4_extract_lane(mx, 2) : wasm_f32x4_extract_lane(mx, 3);
+    m = e > m ? e : m;
+  }
+  for (; s < S; s++) m = sc[s] > m ? sc[s] : m;
+  v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0.0f);
+  s = 0;
   for (; s + 4 <= S; s += 4) {
     v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(sc + s), vm));
     wasm_v128_store(sc + s, e);
@@ -461,6 +468,29 @@ static void weighted_values(const f32 *p, const f32 *V, int S, int hD, f32 *o) {
   }
 }
 
+/* oa = Σ_s pa[s]·V[s], ob = Σ_s pb[s]·V[s] (hD % 16 == 0): each V vector loaded once for both heads. */
+static void weighted_values2(const f32 *pa, const f32 *pb, const f32 *V, int S, int hD, f32 *oa, f32 *ob) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  for (int i0 = 0; i0 < hD; i0 += 16) {
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+    const f32 *v = V + i0;
+    for (int s = 0; s < S; s++, v += hD) {
+      v128_t wa = wasm_v128_load32_splat(pa + s), wb = wasm_v128_load32_splat(pb + s);
+      v128_t v0 = wasm_v128_load(v), v1 = wasm_v128_load(v + 4), v2 = wasm_v128_load(v + 8), v3 = wasm_v128_load(v + 12);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wa, v0));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wa, v1));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wa, v2));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wa, v3));
+      b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wb, v0));
+      b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wb, v1));
+      b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(wb, v2));
+      b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(wb, v3));
+    }
+    wasm_v128_store(oa + i0, a0); wasm_v128_store(oa + i0 + 4, a1); wasm_v128_store(oa + i0 + 8, a2); wasm_v128_store(oa + i0 + 12, a3);
+    wasm_v128_store(ob + i0, b0); wasm_v128_store(ob + i0 + 4, b1); wasm_v128_store(ob + i0 + 8, b2); wasm_v128_store(ob + i0 + 12, b3);
+  }
+}
+
 /*
  * Causal attention of one cache row for the query heads of kv heads [j0, j1): q [T, nH·hD] (scaled and rotated),
  * K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 =
@@ -479,11 +509,13 @@ static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *r
         int ha = j * groups + g, hb = g + 1 < groups ? ha + 1 : ha;
         const f32 *qa = q + ((long)t * nH + ha) * hD, *qb = q + ((long)t * nH + hb) * hD;
         scores2(qa, qb, Kj, real, S, hD, sa, sb);
+        f32 *oa = out + ((long)t * nH + ha) * hD, *ob = out + ((long)t * nH + hb) * hD;
         softmax_inplace(sa, S);
-        weighted_values(sa, Vj, S, hD, out + ((long)t * nH + ha) * hD);
-        if (hb != ha) {
-          softmax_inplace(sb, S);
-          weighted_values(sb, Vj, S, hD, out + ((long)t * nH + hb) * hD);
+        if (hb != ha) softmax_inplace(sb, S);
+        if (hb != ha && hD % 16 == 0) weighted_values2(sa, sb, Vj, S, hD, oa, ob);
+        else {
+          weighted_values(sa, Vj, S, hD, oa);
+          if (hb != ha) weighted_values(sb, Vj, S, hD, ob);
         }
       }
     }
