@@ -375,9 +375,15 @@ static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
   return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
+/* (v0 + v2) + (v1 + v3): the order of each lane of hsum4. */
+static inline f32 hsum_pairs(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 2)) + (wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 3));
+}
+
 /*
- * Scores of two query heads qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
- * key vector loaded once for both heads. Masked keys (real[s] == 0) score −1e9.
+ * Scores of two query vectors qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
+ * key vector loaded once for both, the last S % 4 keys one by one with the same sums in the same order, so that a
+ * key's score does not depend on S. Masked keys (real[s] == 0) score −1e9.
  */
 static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa, f32 *sb) {
   int s = 0;
@@ -408,8 +414,8 @@ static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *r
       a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), w));
       b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(qb + i), w));
     }
-    sa[s] = hsum(a);
-    sb[s] = hsum(b);
+    sa[s] = hsum_pairs(a);
+    sb[s] = hsum_pairs(b);
   }
   for (s = 0; s < S; s++)
     if (!real[s]) sa[s] = sb[s] = -1e9f;
@@ -492,34 +498,61 @@ static void weighted_values2(const f32 *pa, const f32 *pb, const f32 *V, int S, 
 }
 
 /*
- * Causal attention of one cache row for the query heads of kv heads [j0, j1): q [T, nH·hD] (scaled and rotated),
- * K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 =
- * padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv head h / (nH / nKV); a kv
- * head's query heads are scored two at a time. hD % 4 == 0. scores: scratch of ≥ 2·(L + T) floats per kv head
- * (j − j0)·2·cap… out [T, nH·hD].
+ * Attention of query vectors qa (over keys 0…Sa−1) and qb (over 0…Sb−1, Sb ≥ Sa) of one kv head: two query heads
+ * of one token (Sa = Sb), or one head of two tokens. qa's probabilities past Sa are zeroed so that both weight
+ * the values in one pass; adding those zeros changes no sum, so qa's output is bit for bit what it gets alone.
+ */
+static void attend2(const f32 *qa, const f32 *qb, int Sa, int Sb, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *sb, f32 *oa, f32 *ob) {
+  scores2(qa, qb, Kj, real, Sb, hD, sa, sb);
+  softmax_inplace(sa, Sa);
+  softmax_inplace(sb, Sb);
+  if (hD % 16 == 0) {
+    for (int s = Sa; s < Sb; s++) sa[s] = 0.0f;
+    weighted_values2(sa, sb, Vj, Sb, hD, oa, ob);
+  } else {
+    weighted_values(sa, Vj, Sa, hD, oa);
+    weighted_values(sb, Vj, Sb, hD, ob);
+  }
+}
+
+/* One query vector alone (scores2 with the same query twice). */
+static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *sb, f32 *oa) {
+  scores2(qa, qa, Kj, real, S, hD, sa, sb);
+  softmax_inplace(sa, S);
+  weighted_values(sa, Vj, S, hD, oa);
+}
+
+/*
+ * Causal attention of one cache row for the query heads of kv heads [j0, j1) and tokens t0, t0 + tstep, … < T:
+ * q [T, nH·hD] (scaled and rotated), K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real
+ * [cap] (1 = a real token, 0 = padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv
+ * head h / (nH / nKV); a kv head's query heads go two at a time, and when their count is odd the last one goes
+ * for two tokens at a time. hD % 4 == 0. scores: scratch of 2·cap floats per kv head (j − j0)·2·cap…
+ * out [T, nH·hD].
  */
 static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1, int t0, int tstep) {
   int groups = nH / nKV;
+#define QV(t, h) (q + ((long)(t) * nH + (h)) * hD)
+#define OV(t, h) (out + ((long)(t) * nH + (h)) * hD)
   for (int j = j0; j < j1; j++) {
     const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
     f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
-    for (int t = t0; t < T; t += tstep) {
-      int S = L + t + 1;
-      for (int g = 0; g < groups; g += 2) {
-        int ha = j * groups + g, hb = g + 1 < groups ? ha + 1 : ha;
-        const f32 *qa = q + ((long)t * nH + ha) * hD, *qb = q + ((long)t * nH + hb) * hD;
-        scores2(qa, qb, Kj, real, S, hD, sa, sb);
-        f32 *oa = out + ((long)t * nH + ha) * hD, *ob = out + ((long)t * nH + hb) * hD;
-        softmax_inplace(sa, S);
-        if (hb != ha) softmax_inplace(sb, S);
-        if (hb != ha && hD % 16 == 0) weighted_values2(sa, sb, Vj, S, hD, oa, ob);
-        else {
-          weighted_values(sa, Vj, S, hD, oa);
-          if (hb != ha) weighted_values(sb, Vj, S, hD, ob);
-        }
+    for (int t = t0; t < T; t += tstep)
+      for (int g = 0; g + 1 < groups; g += 2) {
+        int h = j * groups + g;
+        attend2(QV(t, h), QV(t, h + 1), L + t + 1, L + t + 1, Kj, Vj, real, hD, sa, sb, OV(t, h), OV(t, h + 1));
+      }
+    if (groups % 2) {
+      int h = j * groups + groups - 1;
+      for (int t = t0; t < T; t += 2 * tstep) {
+        int t2 = t + tstep;
+        if (t2 < T) attend2(QV(t, h), QV(t2, h), L + t + 1, L + t2 + 1, Kj, Vj, real, hD, sa, sb, OV(t, h), OV(t2, h));
+        else attend1(QV(t, h), L + t + 1, Kj, Vj, real, hD, sa, sb, OV(t, h));
       }
     }
   }
+#undef QV
+#undef OV
 }
 
 EXPORT(srs_attention)
