@@ -48,6 +48,31 @@ static inline f32 exp_f32(f32 x) {
   return e * s.f;
 }
 
+/*
+ * e^x for four lanes, as exp_f32 (0 below −87; e^88.7 above 88.7), for finite x: pmin/pmax clamp (one instruction
+ * each, where min/max handle NaN and −0) and n = round(x·log2 e) comes from adding and subtracting 1.5·2^23,
+ * whose bits then hold n (round to nearest even, as nearest).
+ */
+static inline v128_t exp_f32x4(v128_t x) {
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);
+  v128_t tiny = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.0f));
+  x = wasm_f32x4_pmin(x, wasm_f32x4_splat(88.7f));
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(t, magic), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(e, scale), tiny);
+}
+
 /* out[r] = x[r] / sqrt(mean(x[r]²) + eps) · w, for `rows` rows of n. out may be x. */
 EXPORT(srs_rmsnorm) void srs_rmsnorm(const f32 *x, int rows, int n, const f32 *w, f32 eps, f32 *out) {
   for (int r = 0; r < rows; r++) {
@@ -331,9 +356,16 @@ EXPORT(srs_rope) void srs_rope(f32 *x, int rows, int heads, int hD, const f32 *c
   }
 }
 
-/* gate[i] = silu(gate[i])·up[i] = gate·sigmoid(gate)·up. */
+/* gate[i] = silu(gate[i])·up[i] = gate·sigmoid(gate)·up, four lanes at a time (exp_f32x4). */
 EXPORT(srs_silu_mul) void srs_silu_mul(f32 *gate, const f32 *up, int n) {
-  for (int i = 0; i < n; i++) {
+  v128_t one = wasm_f32x4_splat(1.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t g = wasm_v128_load(gate + i);
+    v128_t sig = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_f32x4(wasm_f32x4_neg(g))));
+    wasm_v128_store(gate + i, wasm_f32x4_mul(wasm_f32x4_mul(g, sig), wasm_v128_load(up + i)));
+  }
+  for (; i < n; i++) {
     f32 g = gate[i];
     gate[i] = g * (1.0f / (1.0f + exp_f32(-g))) * up[i];
   }
@@ -347,25 +379,6 @@ EXPORT(srs_kv_write) void srs_kv_write(const f32 *src, f32 *C, int T, int nKV, i
       f32 *d = C + ((long)j * cap + pos + t) * hD;
       for (int i = 0; i < hD; i++) d[i] = s[i];
     }
-}
-
-/* e^x for four lanes, as exp_f32 (0 below −87). */
-static inline v128_t exp_f32x4(v128_t x) {
-  v128_t tiny = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.0f));
-  x = wasm_f32x4_min(x, wasm_f32x4_splat(88.7f));
-  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
-  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_v128_andnot(wasm_f32x4_mul(e, scale), tiny);
 }
 
 /* [Σa, Σb, Σc, Σd] of four vectors. */
