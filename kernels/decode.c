@@ -48,6 +48,31 @@ static inline f32 exp_f32(f32 x) {
   return e * s.f;
 }
 
+/*
+ * e^x for four lanes, as exp_f32 (0 below −87; e^88.7 above 88.7), for finite x: pmin/pmax clamp (one instruction
+ * each, where min/max handle NaN and −0) and n = round(x·log2 e) comes from adding and subtracting 1.5·2^23,
+ * whose bits then hold n (round to nearest even, as nearest).
+ */
+static inline v128_t exp_f32x4(v128_t x) {
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);
+  v128_t tiny = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.0f));
+  x = wasm_f32x4_pmin(x, wasm_f32x4_splat(88.7f));
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(t, magic), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(e, scale), tiny);
+}
+
 /* out[r] = x[r] / sqrt(mean(x[r]²) + eps) · w, for `rows` rows of n. out may be x. */
 EXPORT(srs_rmsnorm) void srs_rmsnorm(const f32 *x, int rows, int n, const f32 *w, f32 eps, f32 *out) {
   for (int r = 0; r < rows; r++) {
@@ -331,9 +356,16 @@ EXPORT(srs_rope) void srs_rope(f32 *x, int rows, int heads, int hD, const f32 *c
   }
 }
 
-/* gate[i] = silu(gate[i])·up[i] = gate·sigmoid(gate)·up. */
+/* gate[i] = silu(gate[i])·up[i] = gate·sigmoid(gate)·up, four lanes at a time (exp_f32x4). */
 EXPORT(srs_silu_mul) void srs_silu_mul(f32 *gate, const f32 *up, int n) {
-  for (int i = 0; i < n; i++) {
+  v128_t one = wasm_f32x4_splat(1.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t g = wasm_v128_load(gate + i);
+    v128_t sig = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_f32x4(wasm_f32x4_neg(g))));
+    wasm_v128_store(gate + i, wasm_f32x4_mul(wasm_f32x4_mul(g, sig), wasm_v128_load(up + i)));
+  }
+  for (; i < n; i++) {
     f32 g = gate[i];
     gate[i] = g * (1.0f / (1.0f + exp_f32(-g))) * up[i];
   }
@@ -349,25 +381,6 @@ EXPORT(srs_kv_write) void srs_kv_write(const f32 *src, f32 *C, int T, int nKV, i
     }
 }
 
-/* e^x for four lanes, as exp_f32 (0 below −87). */
-static inline v128_t exp_f32x4(v128_t x) {
-  v128_t tiny = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.0f));
-  x = wasm_f32x4_min(x, wasm_f32x4_splat(88.7f));
-  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
-  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_v128_andnot(wasm_f32x4_mul(e, scale), tiny);
-}
-
 /* [Σa, Σb, Σc, Σd] of four vectors. */
 static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
   v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
@@ -375,9 +388,15 @@ static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
   return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
+/* (v0 + v2) + (v1 + v3): the order of each lane of hsum4. */
+static inline f32 hsum_pairs(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 2)) + (wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 3));
+}
+
 /*
- * Scores of two query heads qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
- * key vector loaded once for both heads. Masked keys (real[s] == 0) score −1e9.
+ * Scores of two query vectors qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
+ * key vector loaded once for both, the last S % 4 keys one by one with the same sums in the same order, so that a
+ * key's score does not depend on S. Masked keys (real[s] == 0) score −1e9.
  */
 static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa, f32 *sb) {
   int s = 0;
@@ -408,19 +427,26 @@ static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *r
       a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), w));
       b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(qb + i), w));
     }
-    sa[s] = hsum(a);
-    sb[s] = hsum(b);
+    sa[s] = hsum_pairs(a);
+    sb[s] = hsum_pairs(b);
   }
   for (s = 0; s < S; s++)
     if (!real[s]) sa[s] = sb[s] = -1e9f;
 }
 
-/* sc[0…S) ← softmax(sc) in place. */
+/* sc[0…S) ← softmax(sc) in place (the maximum four lanes at a time). */
 static void softmax_inplace(f32 *sc, int S) {
-  f32 m = -1e30f;
-  for (int s = 0; s < S; s++) m = sc[s] > m ? sc[s] : m;
-  v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0.0f);
+  v128_t mx = wasm_f32x4_splat(-1e30f);
   int s = 0;
+  for (; s + 4 <= S; s += 4) mx = wasm_f32x4_pmax(mx, wasm_v128_load(sc + s));
+  f32 m = wasm_f32x4_extract_lane(mx, 0);
+  for (int l = 1; l < 4; l++) {
+    f32 e = l == 1 ? wasm_f32x4_extract_lane(mx, 1) : l == 2 ? wasm_f32x4_extract_lane(mx, 2) : wasm_f32x4_extract_lane(mx, 3);
+    m = e > m ? e : m;
+  }
+  for (; s < S; s++) m = sc[s] > m ? sc[s] : m;
+  v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0.0f);
+  s = 0;
   for (; s + 4 <= S; s += 4) {
     v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(sc + s), vm));
     wasm_v128_store(sc + s, e);
@@ -461,33 +487,85 @@ static void weighted_values(const f32 *p, const f32 *V, int S, int hD, f32 *o) {
   }
 }
 
+/* oa = Σ_s pa[s]·V[s], ob = Σ_s pb[s]·V[s] (hD % 16 == 0): each V vector loaded once for both heads. */
+static void weighted_values2(const f32 *pa, const f32 *pb, const f32 *V, int S, int hD, f32 *oa, f32 *ob) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  for (int i0 = 0; i0 < hD; i0 += 16) {
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+    const f32 *v = V + i0;
+    for (int s = 0; s < S; s++, v += hD) {
+      v128_t wa = wasm_v128_load32_splat(pa + s), wb = wasm_v128_load32_splat(pb + s);
+      v128_t v0 = wasm_v128_load(v), v1 = wasm_v128_load(v + 4), v2 = wasm_v128_load(v + 8), v3 = wasm_v128_load(v + 12);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wa, v0));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wa, v1));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wa, v2));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wa, v3));
+      b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wb, v0));
+      b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wb, v1));
+      b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(wb, v2));
+      b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(wb, v3));
+    }
+    wasm_v128_store(oa + i0, a0); wasm_v128_store(oa + i0 + 4, a1); wasm_v128_store(oa + i0 + 8, a2); wasm_v128_store(oa + i0 + 12, a3);
+    wasm_v128_store(ob + i0, b0); wasm_v128_store(ob + i0 + 4, b1); wasm_v128_store(ob + i0 + 8, b2); wasm_v128_store(ob + i0 + 12, b3);
+  }
+}
+
 /*
- * Causal attention of one cache row for the query heads of kv heads [j0, j1): q [T, nH·hD] (scaled and rotated),
- * K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real [cap] (1 = a real token, 0 =
- * padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv head h / (nH / nKV); a kv
- * head's query heads are scored two at a time. hD % 4 == 0. scores: scratch of ≥ 2·(L + T) floats per kv head
- * (j − j0)·2·cap… out [T, nH·hD].
+ * Attention of query vectors qa (over keys 0…Sa−1) and qb (over 0…Sb−1, Sb ≥ Sa) of one kv head: two query heads
+ * of one token (Sa = Sb), or one head of two tokens. qa's probabilities past Sa are zeroed so that both weight
+ * the values in one pass; adding those zeros changes no sum, so qa's output is bit for bit what it gets alone.
+ */
+static void attend2(const f32 *qa, const f32 *qb, int Sa, int Sb, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *sb, f32 *oa, f32 *ob) {
+  scores2(qa, qb, Kj, real, Sb, hD, sa, sb);
+  softmax_inplace(sa, Sa);
+  softmax_inplace(sb, Sb);
+  if (hD % 16 == 0) {
+    for (int s = Sa; s < Sb; s++) sa[s] = 0.0f;
+    weighted_values2(sa, sb, Vj, Sb, hD, oa, ob);
+  } else {
+    weighted_values(sa, Vj, Sa, hD, oa);
+    weighted_values(sb, Vj, Sb, hD, ob);
+  }
+}
+
+/* One query vector alone (scores2 with the same query twice). */
+static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *sb, f32 *oa) {
+  scores2(qa, qa, Kj, real, S, hD, sa, sb);
+  softmax_inplace(sa, S);
+  weighted_values(sa, Vj, S, hD, oa);
+}
+
+/*
+ * Causal attention of one cache row for the query heads of kv heads [j0, j1) and tokens t0, t0 + tstep, … < T:
+ * q [T, nH·hD] (scaled and rotated), K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real
+ * [cap] (1 = a real token, 0 = padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv
+ * head h / (nH / nKV); a kv head's query heads go two at a time, and when their count is odd the last one goes
+ * for two tokens at a time. hD % 4 == 0. scores: scratch of 2·cap floats per kv head (j − j0)·2·cap…
+ * out [T, nH·hD].
  */
 static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1, int t0, int tstep) {
   int groups = nH / nKV;
+#define QV(t, h) (q + ((long)(t) * nH + (h)) * hD)
+#define OV(t, h) (out + ((long)(t) * nH + (h)) * hD)
   for (int j = j0; j < j1; j++) {
     const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
     f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
-    for (int t = t0; t < T; t += tstep) {
-      int S = L + t + 1;
-      for (int g = 0; g < groups; g += 2) {
-        int ha = j * groups + g, hb = g + 1 < groups ? ha + 1 : ha;
-        const f32 *qa = q + ((long)t * nH + ha) * hD, *qb = q + ((long)t * nH + hb) * hD;
-        scores2(qa, qb, Kj, real, S, hD, sa, sb);
-        softmax_inplace(sa, S);
-        weighted_values(sa, Vj, S, hD, out + ((long)t * nH + ha) * hD);
-        if (hb != ha) {
-          softmax_inplace(sb, S);
-          weighted_values(sb, Vj, S, hD, out + ((long)t * nH + hb) * hD);
-        }
+    for (int t = t0; t < T; t += tstep)
+      for (int g = 0; g + 1 < groups; g += 2) {
+        int h = j * groups + g;
+        attend2(QV(t, h), QV(t, h + 1), L + t + 1, L + t + 1, Kj, Vj, real, hD, sa, sb, OV(t, h), OV(t, h + 1));
+      }
+    if (groups % 2) {
+      int h = j * groups + groups - 1;
+      for (int t = t0; t < T; t += 2 * tstep) {
+        int t2 = t + tstep;
+        if (t2 < T) attend2(QV(t, h), QV(t2, h), L + t + 1, L + t2 + 1, Kj, Vj, real, hD, sa, sb, OV(t, h), OV(t2, h));
+        else attend1(QV(t, h), L + t + 1, Kj, Vj, real, hD, sa, sb, OV(t, h));
       }
     }
   }
+#undef QV
+#undef OV
 }
 
 EXPORT(srs_attention)

@@ -146,8 +146,8 @@ describe('the F32 matmul kernels', () => {
 });
 
 describe('the attention kernel', () => {
-  it('gives the same output from the pool in kv heads × token parts as on one thread', () => {
-    const [T, L, nH, nKV, hD] = [19, 5, 6, 3, 8];
+  // kv heads of 2 query heads; of 3 (the lone third head goes two tokens at a time, paired by the part's stride)
+  for (const [T, L, nH, nKV, hD] of [[19, 5, 6, 3, 8], [19, 5, 6, 2, 16]]) it(`gives the same output from the pool in kv heads × token parts as on one thread (${nH} query heads on ${nKV} kv heads)`, () => {
     const cap = 32;
     const q = put(values(T * nH * hD, 11));
     const K = put(values(nKV * cap * hD, 12));
@@ -165,6 +165,56 @@ describe('the attention kernel', () => {
       expect(read(out, n), `${parts} parts`).toEqual(want);
     }
   });
+});
+
+/**
+ * Causal attention in float64, as decode.c's srs_attention defines it: q [T, nH, hD] (already scaled), K/V
+ * [nKV, cap, hD], token t sees positions s ≤ L + t with real[s] = 1 (masked ones score −1e9).
+ */
+function attentionReference(q: Float32Array, K: Float32Array, V: Float32Array, real: Uint8Array, T: number, L: number, nH: number, nKV: number, hD: number, cap: number): Float64Array {
+  const out = new Float64Array(T * nH * hD);
+  const groups = nH / nKV;
+  for (let t = 0; t < T; t++)
+    for (let h = 0; h < nH; h++) {
+      const j = Math.floor(h / groups);
+      const S = L + t + 1;
+      const sc = new Float64Array(S);
+      for (let s = 0; s < S; s++) {
+        let d = 0;
+        for (let i = 0; i < hD; i++) d += q[(t * nH + h) * hD + i] * K[(j * cap + s) * hD + i];
+        sc[s] = real[s] ? d : -1e9;
+      }
+      const m = Math.max(...sc);
+      let sum = 0;
+      for (let s = 0; s < S; s++) sum += sc[s] = Math.exp(sc[s] - m);
+      for (let s = 0; s < S; s++) for (let i = 0; i < hD; i++) out[(t * nH + h) * hD + i] += (sc[s] / sum) * V[(j * cap + s) * hD + i];
+    }
+  return out;
+}
+
+describe('the attention kernel against a plain reference', () => {
+  // T, L, nH, nKV, hD: kv heads of 3 query heads (a pair and a lone head), of 4 (two pairs) and of 1; hD a
+  // multiple of 16 (query pairs weight the values in one pass) and not (one head at a time); T and L odd,
+  // a masked position.
+  const CASES: Array<[number, number, number, number, number]> = [
+    [7, 3, 6, 2, 16],
+    [5, 0, 4, 1, 20],
+    [9, 6, 3, 3, 48],
+    [1, 13, 9, 3, 64],
+  ];
+  for (const [T, L, nH, nKV, hD] of CASES) {
+    it(`T ${T}, L ${L}, ${nH} query heads on ${nKV} kv heads, head dim ${hD}: within 1e-5 of float64`, () => {
+      const cap = L + T + 3;
+      const qv = values(T * nH * hD, 21);
+      const Kv = values(nKV * cap * hD, 22);
+      const Vv = values(nKV * cap * hD, 23);
+      const realv = Uint8Array.from({ length: cap }, (_, i) => (i === 1 ? 0 : 1));
+      const n = T * nH * hD;
+      const out = put(new Float32Array(n));
+      k.exports.srs_attention(put(qv), put(Kv), put(Vv), put(realv), T, L, nH, nKV, hD, cap, put(new Float32Array(2 * cap * nKV)), out, 0, nKV);
+      expect(maxRelDiff(read(out, n), attentionReference(qv, Kv, Vv, realv, T, L, nH, nKV, hD, cap))).toBeLessThan(1e-5);
+    });
+  }
 });
 
 describe('a long prompt on the kernels', () => {

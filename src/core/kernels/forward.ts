@@ -131,8 +131,13 @@ export class KernelRunner {
     this.#reserveScores(2 * nKV * this.#attentionParts(T) * cache.capacity);
 
     const eps = c.rmsNormEps;
+    // Only each row's last position reaches the logits, so after the last layer's keys and values are cached its
+    // attention, o projection and MLP run on those B positions alone (rows 0…B−1 of x), not on all N.
+    const pruneLast = T > 1;
     for (let li = 0; li < c.numLayers; li++) {
       const l = layers[li];
+      const lastOnly = pruneLast && li === c.numLayers - 1;
+      const M = lastOnly ? B : N;
       e.srs_rmsnorm(s.x, N, H, l.inputNorm, eps, s.h);
       const hq = this.#quantizeIfNeeded([l.q, l.k, l.v], s.h, N, H, s);
       this.#matmul(l.q, s.h, hq, N, l.qBias, s.q, false);
@@ -146,21 +151,26 @@ export class KernelRunner {
       for (let b = 0; b < B; b++) {
         e.srs_kv_write(s.k + b * T * kvD * 4, cache.keys[li] + b * rowBytes, T, nKV, hD, cache.capacity, L);
         e.srs_kv_write(s.v + b * T * kvD * 4, cache.values[li] + b * rowBytes, T, nKV, hD, cache.capacity, L);
-        this.#attention(s.q + b * T * qD * 4, cache.keys[li] + b * rowBytes, cache.values[li] + b * rowBytes, cache.real + b * cache.capacity, T, L, cache.capacity, s.att + b * T * qD * 4);
+        const kv = [cache.keys[li] + b * rowBytes, cache.values[li] + b * rowBytes, cache.real + b * cache.capacity] as const;
+        if (lastOnly) this.#attention(s.q + (b * T + T - 1) * qD * 4, ...kv, 1, L + T - 1, cache.capacity, s.att + b * qD * 4);
+        else this.#attention(s.q + b * T * qD * 4, ...kv, T, L, cache.capacity, s.att + b * T * qD * 4);
       }
-      this.#matmul(l.o, s.att, this.#quantizeIfNeeded([l.o], s.att, N, qD, s), N, l.oBias, s.x, true);
-      e.srs_rmsnorm(s.x, N, H, l.postNorm, eps, s.h);
-      const h2 = this.#quantizeIfNeeded([l.gate, l.up], s.h, N, H, s);
-      this.#matmul(l.gate, s.h, h2, N, 0, s.gate, false);
-      this.#matmul(l.up, s.h, h2, N, 0, s.up, false);
-      e.srs_silu_mul(s.gate, s.up, N * I);
-      this.#matmul(l.down, s.gate, this.#quantizeIfNeeded([l.down], s.gate, N, I, s), N, 0, s.x, true);
+      // x row b ← x row b·T+T−1 (in order: a later source row lies above every row written before it).
+      if (lastOnly) for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(s.x + b * H * 4, s.x + (b * T + T - 1) * H * 4, s.x + (b * T + T) * H * 4);
+      this.#matmul(l.o, s.att, this.#quantizeIfNeeded([l.o], s.att, M, qD, s), M, l.oBias, s.x, true);
+      e.srs_rmsnorm(s.x, M, H, l.postNorm, eps, s.h);
+      const h2 = this.#quantizeIfNeeded([l.gate, l.up], s.h, M, H, s);
+      this.#matmul(l.gate, s.h, h2, M, 0, s.gate, false);
+      this.#matmul(l.up, s.h, h2, M, 0, s.up, false);
+      e.srs_silu_mul(s.gate, s.up, M * I);
+      this.#matmul(l.down, s.gate, this.#quantizeIfNeeded([l.down], s.gate, M, I, s), M, 0, s.x, true);
     }
     cache.length += T;
 
-    // The last position of each row → final norm → LM head.
+    // The last position of each row (row b of x after a pruned last layer) → final norm → LM head.
     this.#reserveLogits(B);
-    for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(this.#last + b * H * 4, s.x + (b * T + T - 1) * H * 4, s.x + (b * T + T) * H * 4);
+    const lastRow = (b: number) => (pruneLast ? b : b * T + T - 1);
+    for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(this.#last + b * H * 4, s.x + lastRow(b) * H * 4, s.x + (lastRow(b) + 1) * H * 4);
     e.srs_rmsnorm(this.#last, B, H, addressOf(this.#w.finalNorm), eps, this.#last);
     const head = q8 ? q8.head : this.#f32Proj(this.#w.lmHead ?? this.#w.embedding);
     this.#matmul(head, this.#last, this.#quantizeIfNeeded([head], this.#last, B, H, s), B, 0, this.#logits, false);
