@@ -24,6 +24,8 @@ export interface ToySelfRunOptions {
   batchSize?: number;
   train?: ToySelfTrainKnobs;
   metaMix?: { feedback: number; refine: number };
+  /** Annotator items the critic is tried on before each round (runToySelf's criticPool). */
+  criticPool?: number;
   shapes?: readonly ('sft' | 'step-chats')[];
   log?: (line: string) => void;
   /** Every stored step of a seed's run (to inspect the loops). */
@@ -62,13 +64,14 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         rounds: o.rounds,
         perRound: o.perRound,
         metaMix: o.metaMix,
+        criticPool: o.criticPool,
         shapes: o.shapes,
         evalCount: o.evalCount,
         batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
         onStep: o.onStep && ((s) => o.onStep!(seed, s)),
         onRound: (r) => {
           const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-          log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}, ${r.seconds.total.toFixed(0)} s`);
+          log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}${r.criticPool ? `, critic pool: missed ${r.criticPool.missed} of ${r.criticPool.wrong} wrong, ${r.criticPool.falseAlarms} false alarms of ${r.criticPool.right} right → ${r.criticPool.rows} rows in ${r.criticPool.seconds.toFixed(0)} s` : ''}, ${r.seconds.total.toFixed(0)} s`);
         },
         onProgress: (p) => {
           const line = `seed ${seed} round ${p.round} ${p.phase}`;

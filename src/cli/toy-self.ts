@@ -28,6 +28,7 @@ const FLAGS = {
   batch: { kind: 'int', value: 'N', help: 'rows per batched generation call (default 100)' },
   'per-round': { kind: 'int', value: 'N', help: 'unlabeled questions per round (default 200)' },
   eval: { kind: 'int', value: 'N', help: 'held-out questions (default 200)' },
+  'critic-pool': { kind: 'int', value: 'N', help: 'before each round, try the critic on N annotator items and train on those it gets wrong (default 0 = off)' },
   mix: { kind: 'string', value: 'F,R', help: 'annotator meta-skill chats mixed into each round: feedback,refine (default 200,50; 0,0 = none)' },
   shapes: { kind: 'string', value: 'LIST', help: 'rows trained per round: sft, or sft,step-chats (default; adds its own feedback and refinement calls)' },
   json: { kind: 'string', value: 'FILE', help: 'write every number here' },
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
   const metaMix = mixList ? { feedback: mixList[0], refine: mixList[1] } : undefined;
   const shapes = f.shapes ? parseShapes(f.shapes) : undefined;
   const weights = await folderWeights(dir);
-  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, metaMix, shapes, log });
+  const results = await runToySelfSeeds({ modelDir: dir, seeds, rounds: f.rounds ?? 2, perRound: f['per-round'], evalCount: f.eval, batchSize: f.batch, train, metaMix, criticPool: f['critic-pool'], shapes, log });
   const table = toySelfTable(results);
   process.stdout.write(`${formatToySelfTable(table)}\n`);
   const settings = { train: toySelfTrainConfig(train, 0), batchSize: f.batch ?? 100, shapes: shapes ?? TOY_SELF_DEFAULTS.shapes, metaMix: metaMix ?? TOY_SELF_DEFAULTS.metaMix };

@@ -6,6 +6,7 @@
  */
 import { createKindRegistry, type KindRegistry, type TaskKindInput } from '../refine/kinds.ts';
 import type { Split, Task } from '../tasks/types.ts';
+import type { SftMessagesRow } from '../train/trl.ts';
 import { checkToyDetailed } from './check.ts';
 import { toyMetaSkillRows } from './meta-mix.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
@@ -31,9 +32,10 @@ export const TOY_TASK_KIND: TaskKindInput = {
   metaSkillRows: toyMetaSkillRows,
 };
 
-export function toyKindRegistry(): KindRegistry {
+/** `extraMetaRows` are added to every round's meta-skill mix (e.g. the critic's misses, critic-miss-mix.ts). */
+export function toyKindRegistry(extraMetaRows: readonly SftMessagesRow[] = []): KindRegistry {
   const r = createKindRegistry();
-  r.register(TOY_TASK_KIND);
+  r.register(extraMetaRows.length === 0 ? TOY_TASK_KIND : { ...TOY_TASK_KIND, metaSkillRows: (mix, round) => [...toyMetaSkillRows(mix, round), ...extraMetaRows] });
   return r;
 }
 

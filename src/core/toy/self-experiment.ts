@@ -24,6 +24,7 @@ import type { StepRecord } from '../refine/types.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { generateToyData } from './generate.ts';
 import { toyKindRegistry, toyTasks } from './kind.ts';
+import { criticMissRows, type CriticMissResult } from './critic-miss-mix.ts';
 
 /** The settings that gave the gain (see README.md); the trainer's own config is passed separately. */
 export const TOY_SELF_DEFAULTS = {
@@ -46,6 +47,8 @@ export const TOY_SELF_DEFAULTS = {
    * (kind.ts → meta-mix.ts); they label no round or held-out question. See README.md, section 7.
    */
   metaMix: { feedback: 200, refine: 50 },
+  /** Annotator items the model's critic is tried on before each round; those it gets wrong are trained (critic-miss-mix.ts). */
+  criticPool: 0,
 } as const;
 
 export interface ToySelfOptions<C> {
@@ -66,6 +69,12 @@ export interface ToySelfOptions<C> {
   shapes?: readonly ('sft' | 'step-chats')[];
   /** Annotator meta-skill chats mixed into each round (default TOY_SELF_DEFAULTS.metaMix; zeros = none). */
   metaMix?: { feedback: number; refine: number };
+  /**
+   * Before each round, try the current model's feedback on this many annotator items and train on those it gets
+   * wrong (critic-miss-mix.ts; default TOY_SELF_DEFAULTS.criticPool; 0 = off). The rows join the meta-skill mix, so
+   * they are trained only when the mix is not 0,0.
+   */
+  criticPool?: number;
   onProgress?: (p: SelfProgress & { round: number }) => void;
   /** Each round's result as soon as it is measured (round 0 first). */
   onRound?: (r: ToyRoundResult) => void;
@@ -90,6 +99,8 @@ export interface ToyRoundResult {
   /** Collect/train of this round (null for round 0). */
   collect: RoundMetrics['collect'];
   train: RoundMetrics['train'];
+  /** What the critic pool found before this round's training (null: round 0, or no pool). */
+  criticPool?: (Omit<CriticMissResult, 'rows'> & { rows: number; seconds: number }) | null;
   /** Seconds of this round's collect, train and evaluate phases (round 0: evaluate only). */
   seconds: { collect: number; train: number; evaluate: number; total: number };
 }
@@ -114,7 +125,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
   });
   const evalTasks = toyTasks(data.eval, 'eval');
   const mix = o.metaMix ?? TOY_SELF_DEFAULTS.metaMix;
-  const registry = toyKindRegistry();
+  const pool = o.criticPool ?? TOY_SELF_DEFAULTS.criticPool;
   const stop = o.stop ?? TOY_SELF_DEFAULTS.stop;
   const out: ToyRoundResult[] = [];
   let adapterId = o.startAdapterId ?? null;
@@ -122,6 +133,10 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
   for (let r = 1; r <= rounds; r++) {
     const baseline = r === 1;
     const runId = `toy-self/seed-${o.seed}/round-${r}`;
+    const t0 = (o.now ?? Date.now)();
+    const misses = pool > 0 ? await criticMissRows({ engine: o.engine, adapterId, pool, seed: 700_000 + o.seed * 1000 + r, batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize, signal: o.signal }) : null;
+    const criticPool = misses && { ...misses, rows: misses.rows.length, seconds: ((o.now ?? Date.now)() - t0) / 1000 };
+    const registry = toyKindRegistry(misses?.rows ?? []);
     const res = await runSelfEvolution({
       runId,
       tasks: [...toyTasks(data.rounds[r - 1], 'train'), ...evalTasks],
@@ -165,6 +180,7 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
         evalTasks: m.evalTasks,
         collect: m.collect,
         train: m.train,
+        criticPool: evalRound === 0 ? null : criticPool,
         seconds,
       });
       o.onRound?.(out[out.length - 1]);
