@@ -11,9 +11,10 @@ const root = join(import.meta.dirname, '../..');
 const model = join(root, 'public/models/toy-arith');
 const json = (f: string) => (existsSync(join(model, f)) ? JSON.parse(readFileSync(join(model, f), 'utf8')) : null);
 
-describe('the toy README results block', () => {
-  it('is what the stored bench numbers render (npx tsx tests/scripts/toy-readme.ts)', () => {
-    const readme = readFileSync(join(root, 'src/core/toy/README.md'), 'utf8');
+describe('the results block of the toy README and of the project README', () => {
+  it.each(['src/core/toy/README.md', 'README.md'])('%s: holds the block, and it is what the stored bench numbers render (npx tsx tests/scripts/toy-readme.ts)', (file) => {
+    const readme = readFileSync(join(root, file), 'utf8');
+    expect(readme).toContain(README_TABLE_START);
     const self = json('self_eval.json');
     expect(self).not.toBeNull();
     expect(withReadmeResults(readme, readmeResults(self, json('srt_eval.json'), json('browser_round.json')))).toBe(readme);
