@@ -22,6 +22,9 @@ test('reload between checkpoints with the defaults: one press resumes from the l
   // The defaults, untouched: checkpoints every 50 steps or 10 s of training.
   await expect(page.getByTestId('train-checkpoint')).toHaveValue('50');
   await expect(page.getByTestId('train-checkpoint-seconds')).toHaveValue('10');
+  // 12 epochs (96 steps) instead of the toy's 3 (24 steps): on a quiet machine 24 steps end within 10 s, before
+  // any checkpoint is due, and there would be nothing to resume from.
+  await page.getByTestId('train-epochs').fill('12');
   await recordSteps(page);
   await page.getByTestId('start-training').click();
   const checkpoint = page.getByTestId('live-checkpoint');
