@@ -47,6 +47,7 @@ const FLAGS = {
   minutes: { kind: 'number', value: 'M', help: `planned length: M × ${STEPS_PER_MINUTE} steps (default ${DEFAULT_MINUTES})` },
   steps: { kind: 'int', value: 'N', help: 'optimizer steps (overrides --minutes)' },
   meta: { kind: 'int', value: 'N', help: `meta-skill items (default ${META_PER_KSTEP} per 1,000 steps)` },
+  'review-focus': { kind: 'number', value: 'X', help: 'share of wrong reviewed drafts that misread an operand or miscompute a column (default 0: every kind alike)' },
   drafts: { kind: 'int', value: 'N', help: `extra draft-only chats (default ${DRAFTS_PER_KSTEP} per 1,000 steps)` },
   digits: { kind: 'string', value: 'A-B', help: `operand digits, e.g. 3 or 2-4 (default ${DEFAULT_DIGITS.join('-')})` },
   out: { kind: 'string', value: 'DIR', help: 'output folder (default public/models/toy-arith)' },
@@ -173,7 +174,8 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     extraEosTokenIds: (tokenizerFiles.generationConfig.eos_token_id as number[] | undefined) ?? [],
   });
   const shape = { minDigits: digits[0], maxDigits: digits[1] };
-  const data = generateToyData({ seed, metaCount, extraDrafts, shape, rounds: 0, evalCount: 0 });
+  const review = { ...DEFAULT_REVIEW, ...(f['review-focus'] === undefined ? {} : { focusShare: f['review-focus'] }) };
+  const data = generateToyData({ seed, metaCount, extraDrafts, shape, rounds: 0, evalCount: 0, review });
   const chats = toyTrainingChats(data.meta, data.drafts);
   const start = f.init === undefined ? null : await startingModel(resolve(f.init), tokenizer.vocabSize, plan, bad);
   if (start) log(`starting from ${start.dir} (${start.record.sha256.slice(0, 12)}…, built by: ${start.record.command ?? 'unknown'})`);
@@ -225,7 +227,7 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
     seed,
     plan,
     init: start?.record ?? null,
-    data: { metaCount, extraDrafts, shape, review: DEFAULT_REVIEW, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
+    data: { metaCount, extraDrafts, shape, review, chats: chats.length, ...outcome.encode, batchesPerEpoch: outcome.batchesPerEpoch, buckets: outcome.buckets },
     model: { parameters: outcome.parameters, dtype: 'F32' },
     backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: load0, loadAverageAtEnd: loadavg() },

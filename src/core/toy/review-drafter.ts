@@ -23,7 +23,15 @@ export interface ReviewOptions {
   ownShare: number;
   /** Of the other chats, the share on a right draft. */
   rightShare: number;
+  /**
+   * Of the wrong reviewed drafts (those not the item's own), the share that misreads an operand digit or
+   * miscomputes a column value, the kinds the critic misses after a SELF round (README.md, section 9); the rest
+   * are drawn uniformly as before. 0 (default) draws every kind uniformly and leaves the corpus as it was.
+   */
+  focusShare?: number;
 }
+
+const FOCUS_KINDS: readonly string[] = ['misread', 'wrong-value'];
 
 export const DEFAULT_REVIEW: Readonly<ReviewOptions> = { ownShare: 0.25, rightShare: 0.4 };
 
@@ -38,7 +46,9 @@ export function reviewDraft(q: ToyQuestion, own: Draft, rng: ToyRng, o: ReviewOp
   const rightRoll = rng.next();
   if (ownRoll < o.ownShare) return own;
   if (rightRoll < o.rightShare) return rightDraft(q);
-  const kinds = reviewKindsFor(q);
+  const all = reviewKindsFor(q);
+  const focused = (o.focusShare ?? 0) > 0 && rng.next() < o.focusShare!;
+  const kinds = focused ? all.filter((k) => FOCUS_KINDS.includes(k)) : all;
   for (let tries = 0; tries < kinds.length * 2; tries++) {
     const kind = rng.pick(kinds);
     const d = kind === 'habit' ? habitDraft(q) : applyDraftError(q, kind, rng);
