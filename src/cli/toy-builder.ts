@@ -23,6 +23,7 @@ import { createTokenizer } from '../core/text/tokenizer.ts';
 import { nodeDirSource } from '../core/io/node-dir.ts';
 import { parseModelConfig } from '../core/model/config.ts';
 import { loadModel } from '../core/model/load.ts';
+import { remapEmbeddingColumns, sameVocab, tokenizerVocab } from '../core/model/vocab-remap.ts';
 import { DEFAULT_TOY_TRAIN_PLAN, trainToyModel, type ToyTrainPlan } from '../core/toy/base-train.ts';
 import { DEFAULT_REVIEW, DEFAULT_SHAPE, buildToyTokenizerFiles, generateToyData, proposedToyConfigJson, toyJsonText, toyTrainingChats, type ToyTokenizerFiles } from '../core/toy/index.ts';
 import type { LlamaModel } from '../core/model/llama.ts';
@@ -51,7 +52,7 @@ const FLAGS = {
   drafts: { kind: 'int', value: 'N', help: `extra draft-only chats (default ${DRAFTS_PER_KSTEP} per 1,000 steps)` },
   digits: { kind: 'string', value: 'A-B', help: `operand digits, e.g. 3 or 2-4 (default ${DEFAULT_DIGITS.join('-')})` },
   out: { kind: 'string', value: 'DIR', help: 'output folder (default public/models/toy-arith)' },
-  init: { kind: 'string', value: 'DIR', help: 'start from the model in DIR (same shape and tokenizer) instead of random weights' },
+  init: { kind: 'string', value: 'DIR', help: 'start from the model in DIR (same shape; a rebuilt tokenizer is matched by token text) instead of random weights' },
   backend: { kind: 'string', value: 'NAME', help: 'wasm (default) or cpu' },
   hidden: { kind: 'int', value: 'N', help: `hidden size (default ${DEFAULT_TOY_TRAIN_PLAN.shape.hiddenSize})` },
   layers: { kind: 'int', value: 'N', help: `layers (default ${DEFAULT_TOY_TRAIN_PLAN.shape.numLayers})` },
@@ -93,14 +94,31 @@ function parseDigits(text: string, bad: (problem: string) => never): readonly [n
   return [lo, hi];
 }
 
-/** The model `--init` starts from: loaded, checked against the plan's shape, and identified for the log. */
-async function startingModel(dir: string, vocabSize: number, plan: ToyTrainPlan, bad: (problem: string) => never) {
+/**
+ * The model `--init` starts from: loaded, checked against the plan's shape, and identified for the log. When
+ * the tokenizer was rebuilt since (a corpus change), its embedding is carried over by token text.
+ */
+async function startingModel(dir: string, tokenizerJson: unknown, vocabSize: number, plan: ToyTrainPlan, bad: (problem: string) => never, log: (line: string) => void) {
   const model = await loadModel(await nodeDirSource(dir));
   const want = parseModelConfig(configJsonFor(vocabSize, plan));
   const c = model.config;
-  if (c.vocabSize !== want.vocabSize || c.hiddenSize !== want.hiddenSize || c.numLayers !== want.numLayers || c.intermediateSize !== want.intermediateSize || c.numHeads !== want.numHeads || c.numKvHeads !== want.numKvHeads) {
+  if (c.hiddenSize !== want.hiddenSize || c.numLayers !== want.numLayers || c.intermediateSize !== want.intermediateSize || c.numHeads !== want.numHeads || c.numKvHeads !== want.numKvHeads) {
     model.dispose();
-    bad(`--init ${dir} holds a model of another shape or vocabulary than this plan's; give the same --hidden/--layers/--intermediate.`);
+    bad(`--init ${dir} holds a model of another shape than this plan's; give the same --hidden/--layers/--intermediate.`);
+  }
+  const from = tokenizerVocab(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')));
+  const to = tokenizerVocab(tokenizerJson);
+  if (c.vocabSize !== vocabSize || !sameVocab(from, to)) {
+    const w = model.weights;
+    const { matrix, carried } = remapEmbeddingColumns(w.embedding, from, to, vocabSize);
+    w.embedding.dispose();
+    w.embedding = matrix;
+    if (w.lmHead) {
+      const head = remapEmbeddingColumns(w.lmHead, from, to, vocabSize).matrix;
+      w.lmHead.dispose();
+      w.lmHead = head;
+    }
+    log(`the tokenizer changed: ${carried} of ${to.size} tokens carried over from ${dir}, the rest start at zero`);
   }
   const sha256 = createHash('sha256').update(readFileSync(join(dir, 'model.safetensors'))).digest('hex');
   let command: string | null = null;
@@ -177,7 +195,7 @@ export async function buildToyModel(argv: readonly string[], log: (line: string)
   const review = { ...DEFAULT_REVIEW, ...(f['review-focus'] === undefined ? {} : { focusShare: f['review-focus'] }) };
   const data = generateToyData({ seed, metaCount, extraDrafts, shape, rounds: 0, evalCount: 0, review });
   const chats = toyTrainingChats(data.meta, data.drafts);
-  const start = f.init === undefined ? null : await startingModel(resolve(f.init), tokenizer.vocabSize, plan, bad);
+  const start = f.init === undefined ? null : await startingModel(resolve(f.init), tokenizerFiles.tokenizer, tokenizer.vocabSize, plan, bad, log);
   if (start) log(`starting from ${start.dir} (${start.record.sha256.slice(0, 12)}…, built by: ${start.record.command ?? 'unknown'})`);
 
   const started = performance.now();

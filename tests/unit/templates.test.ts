@@ -10,7 +10,7 @@ import {
   validateTemplates,
   withOverrides,
 } from '../../src/core/refine/templates.ts';
-import { checkToyAnswer, parseToyFeedback, TOY_TEMPLATE_TEXT, toyPrompts } from '../../src/core/toy/index.ts';
+import { checkToyAnswer, parseToyFeedback, TOY_TEMPLATE_TEXT, toyCriticView, toyPrompts } from '../../src/core/toy/index.ts';
 import { PLAIN_TEMPLATES } from './refine-helpers.ts';
 
 describe('renderTemplate', () => {
@@ -117,6 +117,7 @@ describe('kind registry', () => {
       label: 'Toy arithmetic',
       templates: TOY_TEMPLATE_TEXT,
       parseFeedback: parseToyFeedback,
+      reviewView: toyCriticView,
       check: (task, answer) => {
         const pass = checkToyAnswer(task.prompt, answer);
         return { pass, message: pass ? 'right' : 'wrong', failures: pass ? [] : ['wrong'], fraction: pass ? 1 : 0 };
@@ -124,7 +125,8 @@ describe('kind registry', () => {
     });
     const t = r.templates('toy-arith');
     expect(draftMessages(t, '347 + 285')).toEqual(toyPrompts.draft('347 + 285'));
-    expect(feedbackMessages(t, '347 + 285', '622')).toEqual(toyPrompts.feedback('347 + 285', '622'));
+    expect(feedbackMessages(t, '347 + 285', r.reviewView('toy-arith')('622'))).toEqual(toyPrompts.feedback('347 + 285', '622'));
+    expect(r.reviewView('open')('a long answer')).toBe('a long answer');
     expect(refineMessages(t, '347 + 285', [{ answer: '522', feedback: 'x' }, { answer: '622', feedback: 'some feedback' }])).toEqual(
       toyPrompts.refine('347 + 285', '622', 'some feedback'),
     );

@@ -3,7 +3,7 @@
  * float one-hot once made them wrong), full-parameter training (learns, reproducible), the
  * `toy:build` command end to end on a tiny plan (files load back as a model), and its flag errors.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -208,7 +208,36 @@ describe('npm run toy:build', () => {
       m2.dispose();
     }
     const err = await buildToyModel(['--steps', '1', '--init', a, '--out', tempDir(), ...TINY_FLAGS.map((f) => (f === '16' ? '32' : f))], () => {}).catch((e: unknown) => e);
-    expect((err as AppError).message).toMatch(/another shape or vocabulary/);
+    expect((err as AppError).message).toMatch(/another shape than this plan's/);
+  });
+
+  it('--init after a tokenizer rebuild carries each token\'s embedding over by its text', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    await buildToyModel(['--steps', '2', '--seed', '1', '--out', a, ...TINY_FLAGS], () => {});
+    // Give two tokens each other's ids in a's tokenizer, as a rebuilt tokenizer would move them.
+    const tokPath = join(a, 'tokenizer.json');
+    const tok = JSON.parse(readFileSync(tokPath, 'utf8')) as { model: { vocab: Record<string, number> } };
+    const [x, y] = ['ones:Ġ', 'tens:Ġ'];
+    const [i, j] = [tok.model.vocab[x], tok.model.vocab[y]];
+    expect(i).toBeGreaterThan(2);
+    expect(j).toBeGreaterThan(2);
+    [tok.model.vocab[x], tok.model.vocab[y]] = [j, i];
+    writeFileSync(tokPath, JSON.stringify(tok));
+    const lines: string[] = [];
+    await buildToyModel(['--steps', '1', '--seed', '1', '--lr', '1e-9', '--init', a, '--out', b, ...TINY_FLAGS], (l) => lines.push(l));
+    expect(lines.some((l) => /^the tokenizer changed: (\d+) of \1 tokens carried over/.test(l))).toBe(true);
+    const [m1, m2] = [await loadModel(await nodeDirSource(a)), await loadModel(await nodeDirSource(b))];
+    try {
+      // [H, V]: b's column for "ones" (id i) is a's column j, where a's tokenizer said "ones" was.
+      const col = (m: typeof m1, c: number) => Array.from(m.weights.embedding.slice([0, c], [-1, 1]).dataSync());
+      const [got, want, other] = [col(m2, i), col(m1, j), col(m1, i)];
+      expect(Math.max(...got.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);
+      expect(Math.max(...got.map((v, k) => Math.abs(v - other[k])))).toBeGreaterThan(1e-3);
+    } finally {
+      m1.dispose();
+      m2.dispose();
+    }
   });
 
   it('refuses bad flags with the toy:build usage', async () => {

@@ -22,7 +22,7 @@ describe('the results block of the toy README and of the project README', () => 
 });
 
 describe('toyComparison', () => {
-  const scores = (d: number, r: number, c: number, f: number) => ({ direct: d, refined: r, verdict: 1, caught: c, falseAlarm: f });
+  const scores = (d: number, r: number, c: number, f: number, pc = 0.9, pf = 0.02) => ({ direct: d, refined: r, verdict: 1, caught: c, falseAlarm: f, probeCaught: pc, probeFalseAlarm: pf });
   const self = {
     results: [
       { seed: 1, rounds: [scores(0.5, 0.8, 0.9, 0), scores(0.9, 0.93, 0.85, 0.02)] },
@@ -61,14 +61,23 @@ describe('toyComparison', () => {
   it('checks the goals on the means: catch ≥ 80%, false alarms ≤ 5%, refinement +3, a gain every round', () => {
     const g = selfGoals(self);
     expect(g.map((x) => x.met)).toEqual([true, true, false, true]);
+    expect(g[0].detail).toBe('round 1: own 82.5%, probe 90.0%');
+    expect(g[1].detail).toBe('round 1: own 3.0%, probe 2.0%');
     expect(g[2].detail).toBe('round 1: 93.5 vs 91.0');
     const worse = { results: self.results.map((r) => ({ ...r, rounds: [r.rounds[0], { ...r.rounds[1], direct: 0.4 }] })) };
     expect(selfGoals(worse)[3].met).toBe(false);
     // A seed with no wrong draft left has no catch rate: the goal reads the other seeds, and says so.
     const none = { results: [self.results[0], { ...self.results[1], rounds: [self.results[1].rounds[0], { ...self.results[1].rounds[1], caught: NaN }] }] };
-    expect(selfGoals(none)[0]).toMatchObject({ met: true, detail: 'round 1: 85.0% (a seed had no wrong draft)' });
+    expect(selfGoals(none)[0]).toMatchObject({ met: true, detail: 'round 1: own 85.0% (a seed had no wrong draft), probe 90.0%' });
+    const allRight = { results: self.results.map((r) => ({ ...r, rounds: [r.rounds[0], { ...r.rounds[1], caught: NaN }] })) };
+    expect(selfGoals(allRight)[0]).toMatchObject({ met: true, detail: 'round 1: own – (no seed had a wrong draft), probe 90.0%' });
     const low = { results: [self.results[0], { ...self.results[1], rounds: [self.results[1].rounds[0], { ...self.results[1].rounds[1], caught: 0.5 }] }] };
     expect(selfGoals(low)[0].met).toBe(false);
+    // The probe's varied drafts count too: a critic that misses them, or cries wolf on them, fails the goals.
+    const blindOnProbe = { results: self.results.map((r) => ({ ...r, rounds: [r.rounds[0], { ...r.rounds[1], probeCaught: 0.6 }] })) };
+    expect(selfGoals(blindOnProbe)[0].met).toBe(false);
+    const alarmsOnProbe = { results: self.results.map((r) => ({ ...r, rounds: [r.rounds[0], { ...r.rounds[1], probeFalseAlarm: 0.08 }] })) };
+    expect(selfGoals(alarmsOnProbe)[1].met).toBe(false);
   });
 
   it('replaces only the generated block of a README', () => {

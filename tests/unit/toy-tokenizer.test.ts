@@ -15,6 +15,7 @@ import {
   renderToyChat,
   solveToy,
   toyJsonText,
+  toyCriticView,
   toyPrompts,
   toyColumns,
   toyTrainingChats,
@@ -127,7 +128,7 @@ describe('toy tokenizer files', () => {
       for (const gen of [true, false]) expect(renderWithJinja(messages, gen)).toBe(renderToyChat(messages, gen));
     }
     expect(renderWithJinja(toyPrompts.feedback(q.text, '622'), true)).toBe(
-      '<|im_start|>user\n347 + 285\n622\nCheck it column by column.<|im_end|>\n<|im_start|>assistant\n',
+      '<|im_start|>user\n347 + 285\nanswer: ones 2, tens 2, hundreds 6\nCheck it column by column.<|im_end|>\n<|im_start|>assistant\n',
     );
     expect(tokenizerConfig.chat_template).toBe(TOY_CHAT_TEMPLATE);
   });
@@ -136,7 +137,7 @@ describe('toy tokenizer files', () => {
     const fill = (t: string, v: Record<string, string>) => t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]);
     const v = { prompt: '347 + 285', answer: '622', feedback: 'ones: ...\nVerdict: wrong' };
     expect(toyPrompts.draft(v.prompt)[0].content).toBe(fill(TOY_TEMPLATE_TEXT.draft, v));
-    expect(toyPrompts.feedback(v.prompt, v.answer)[0].content).toBe(fill(TOY_TEMPLATE_TEXT.feedback, v));
+    expect(toyPrompts.feedback(v.prompt, v.answer)[0].content).toBe(fill(TOY_TEMPLATE_TEXT.feedback, { ...v, answer: toyCriticView(v.answer) }));
     expect(toyPrompts.refine(v.prompt, v.answer, v.feedback)[0].content).toBe(fill(TOY_TEMPLATE_TEXT.refine, v));
   });
 

@@ -18,6 +18,9 @@ import {
   sloppyDraft,
   solveToy,
   toyColumns,
+  readCriticView,
+  rightDraft,
+  toyCriticView,
   toyPrompts,
   tryParseToyQuestion,
   writeToyFeedback,
@@ -387,13 +390,31 @@ describe('prompts', () => {
   it('builds one user message per step from the question, the latest answer and its feedback', () => {
     expect(toyPrompts.draft(' 347 + 285 ')).toEqual([{ role: 'user', content: '347 + 285' }]);
     const draft = habitDraft(parseToyQuestion('347 + 285'))!.text;
+    // The critic sees only the number the draft states, digit by place, never its working.
     expect(toyPrompts.feedback('347 + 285', `${draft}\n`)).toEqual([
-      { role: 'user', content: `347 + 285\n${draft}\nCheck it column by column.` },
+      { role: 'user', content: '347 + 285\nanswer: ones 2, tens 2, hundreds 6\nCheck it column by column.' },
     ]);
     const fb = writeToyFeedback(parseToyQuestion('347 + 285'), draft);
     expect(fb).toContain('tens: 4+8+1=13, so 32; draft 2, should be 3');
     expect(toyPrompts.refine('347 + 285', draft, `${fb}\n`)).toEqual([
       { role: 'user', content: `347 + 285\n${draft}\n${fb}\nWrite the corrected answer.` },
     ]);
+  });
+
+  it("shows the critic a draft's stated digits by place, and reads that view back", () => {
+    expect(toyCriticView('0042')).toBe('answer: ones 2, tens 4');
+    expect(toyCriticView('0')).toBe('answer: ones 0');
+    expect(toyCriticView(' no idea \n')).toBe('no idea');
+    const view = toyCriticView(rightDraft(parseToyQuestion('347 + 285')).text);
+    expect(view).toBe('answer: ones 2, tens 3, hundreds 6');
+    expect(toyCriticView(view)).toBe(view);
+    expect(readCriticView(view)).toBe('632');
+    expect(extractToyAnswer(view)).toBe('632');
+    // A view with places out of order, a missing place or two digits in one place is not a view.
+    for (const bad of ['answer: tens 2, ones 3', 'answer: ones 2, hundreds 6', 'answer: ones 12', 'answer: ', 'answer: ones 2,tens 3']) expect(readCriticView(bad)).toBeNull();
+    // The reference answer to the view is the same feedback as to the full draft.
+    const q = parseToyQuestion('347 + 285');
+    const draft = habitDraft(q)!.text;
+    expect(writeToyFeedback(q, toyCriticView(draft))).toBe(writeToyFeedback(q, draft));
   });
 });

@@ -53,6 +53,12 @@ export interface TaskKindSpec {
    * training (`SelfOptions.metaMix`). Never a question of the train or eval split.
    */
   metaSkillRows?: (mix: MetaMix, round: number) => SftMessagesRow[];
+  /**
+   * What the feedback prompt shows of the answer under review (default: the answer itself). The toy world
+   * shows only the stated answer, digit by place, so its critic checks the number against its own working
+   * instead of copying the draft's (see toy/README.md, section 9).
+   */
+  reviewView?: (answer: string) => string;
 }
 
 /** How many annotator meta-skill chats a SELF round mixes in, and the corpus seed. */
@@ -113,6 +119,11 @@ export class KindRegistry {
 
   parser(kind: TaskKind): (text: string) => FeedbackParse {
     return this.specs.get(kind)?.parseFeedback ?? parseFeedback;
+  }
+
+  /** What the feedback prompt quotes of an answer of this kind. */
+  reviewView(kind: TaskKind): (answer: string) => string {
+    return this.specs.get(kind)?.reviewView ?? ((answer) => answer);
   }
 
   /** The checker for a task, or null when its kind has none (open-ended). */

@@ -89,6 +89,7 @@ export class LoopDriver {
   private readonly s: LoopSettings;
   private readonly templates: PromptTemplates;
   private readonly parse: (text: string) => FeedbackParse;
+  private readonly reviewView: (answer: string) => string;
   private readonly check: ((answer: string) => CheckResult | null) | null;
   private readonly oracle: OracleMode;
 
@@ -101,6 +102,7 @@ export class LoopDriver {
     const t = settings.templates;
     this.templates = t === undefined ? registry.templates(task.kind) : typeof t === 'function' ? t(task) : t;
     this.parse = registry.parser(task.kind);
+    this.reviewView = registry.reviewView(task.kind);
     this.check = registry.checker(task);
     const mode = normalizeOracleMode(settings.oracle);
     const checkable = this.check !== null && this.check('') !== null;
@@ -179,7 +181,7 @@ export class LoopDriver {
         engine: useCritic ? s.critic! : s.engine,
         params: paramsFor(s.feedbackParams ?? s.params, this.task),
         adapterId: useCritic ? (s.criticAdapterId ?? null) : (s.adapterId ?? null),
-        messages: feedbackMessages(t, this.task.prompt, answer.text),
+        messages: feedbackMessages(t, this.task.prompt, this.reviewView(answer.text)),
         quotedChars: answer.text.length,
       };
     }

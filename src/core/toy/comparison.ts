@@ -38,7 +38,7 @@ export function toySrtRecord(command: string, settings: unknown, results: ToySrt
   return { command, settings, weights, results };
 }
 
-export const MEASURES = ['direct', 'refined', 'caught', 'falseAlarm'] as const;
+export const MEASURES = ['direct', 'refined', 'caught', 'falseAlarm', 'probeCaught', 'probeFalseAlarm'] as const;
 export type Measure = (typeof MEASURES)[number];
 
 export const MEASURE_LABELS: Record<Measure, string> = {
@@ -46,6 +46,8 @@ export const MEASURE_LABELS: Record<Measure, string> = {
   refined: 'with self-refinement',
   caught: 'own feedback calls wrong drafts wrong',
   falseAlarm: 'false alarms on right drafts',
+  probeCaught: 'feedback on varied drafts: wrong ones called wrong',
+  probeFalseAlarm: 'feedback on varied drafts: false alarms',
 };
 
 /** The part of a SELF record the table reads: per seed, the scores before any round and after each. */
@@ -67,7 +69,7 @@ export interface ToyComparison {
 
 function row(key: string, label: string, per: readonly Pick<ToyAdapterScores, Measure>[]): ComparisonRow {
   const cells = {} as Record<Measure, SeedStat>;
-  for (const m of MEASURES) cells[m] = seedStat(per.map((s) => 100 * s[m]));
+  for (const m of MEASURES) cells[m] = seedStat(per.map((s) => 100 * (s[m] ?? NaN)));
   return { key, label, cells };
 }
 
@@ -135,6 +137,13 @@ function definedMean(s: SeedStat): number {
   return v.length === 0 ? NaN : v.reduce((a, x) => a + x, 0) / v.length;
 }
 
+/** The catch rate on its own drafts, saying which seeds had no wrong draft to catch. */
+function ownCatch(s: SeedStat): string {
+  const undefinedSeeds = s.values.filter((v) => !Number.isFinite(v)).length;
+  if (undefinedSeeds === s.values.length) return '– (no seed had a wrong draft)';
+  return `${fmt(definedMean(s))}%${undefinedSeeds === 0 ? '' : ` (${undefinedSeeds === 1 ? 'a seed' : `${undefinedSeeds} seeds`} had no wrong draft)`}`;
+}
+
 /** The issue's goals for SELF, on the means over the seeds. */
 export function selfGoals(self: SelfScores): GoalCheck[] {
   const rows = selfRows(self);
@@ -143,15 +152,16 @@ export function selfGoals(self: SelfScores): GoalCheck[] {
   const list = (f: (r: ComparisonRow, i: number) => string) => after.map(f).join('; ');
   const goals: GoalCheck[] = [
     {
-      // A seed whose round left no wrong held-out draft has no catch rate: the mean is over the other seeds.
-      goal: 'after every round, own feedback calls ≥ 80% of wrong drafts wrong',
-      met: after.every((r) => !(definedMean(r.cells.caught) < 80)),
-      detail: list((r, i) => `round ${i + 1}: ${fmt(definedMean(r.cells.caught))}%${r.cells.caught.values.some((v) => !Number.isFinite(v)) ? ' (a seed had no wrong draft)' : ''}`),
+      // A seed whose round left no wrong held-out draft has no catch rate on its own drafts: that mean is over
+      // the other seeds, and the critic probe's varied drafts (critic-probe.ts) always have wrong ones.
+      goal: 'after every round, its feedback calls ≥ 80% of wrong drafts wrong (its own drafts, and the probe\'s varied drafts)',
+      met: after.every((r) => !(definedMean(r.cells.caught) < 80) && !(definedMean(r.cells.probeCaught) < 80)),
+      detail: list((r, i) => `round ${i + 1}: own ${ownCatch(r.cells.caught)}, probe ${fmt(definedMean(r.cells.probeCaught))}%`),
     },
     {
-      goal: 'after every round, ≤ 5% false alarms on right drafts',
-      met: after.every((r) => mean(r, 'falseAlarm') <= 5),
-      detail: list((r, i) => `round ${i + 1}: ${fmt(mean(r, 'falseAlarm'))}%`),
+      goal: 'after every round, ≤ 5% false alarms on right drafts (own and probe)',
+      met: after.every((r) => mean(r, 'falseAlarm') <= 5 && !(definedMean(r.cells.probeFalseAlarm) > 5)),
+      detail: list((r, i) => `round ${i + 1}: own ${fmt(mean(r, 'falseAlarm'))}%, probe ${fmt(definedMean(r.cells.probeFalseAlarm))}%`),
     },
     {
       goal: 'after every round, with self-refinement ≥ direct + 3 points (while direct < 97%)',

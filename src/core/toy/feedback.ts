@@ -19,23 +19,16 @@
  */
 import { toyColumns } from './columns.ts';
 import { canonicalDigits, digitAt } from './question.ts';
-import { columnWork, workingAnswer } from './working.ts';
+import { extractToyAnswer } from './stated-answer.ts';
+import { columnWork } from './working.ts';
 import type { ToyQuestion } from './question.ts';
 
 export { placeName, placeOfName } from './places.ts';
+export { extractToyAnswer } from './stated-answer.ts';
 
 export const VERDICT_CORRECT_LINE = 'Verdict: correct';
 export const VERDICT_WRONG_LINE = 'Verdict: wrong';
 export const NOT_A_NUMBER_LINE = 'The draft is not a number.';
-
-/**
- * The answer an answer text states, as a canonical digit string: a plain whole number, or a working
- * (working.ts) whose last line's "so far" is the answer. Null for anything else.
- */
-export function extractToyAnswer(text: string): string | null {
-  const t = text.trim();
-  return /^\d+$/.test(t) ? canonicalDigits(t) : workingAnswer(t);
-}
 
 /** Writes the feedback on an answer (a draft or a refinement) to a question. */
 export function writeToyFeedback(q: ToyQuestion, answerText: string): string {

@@ -30,6 +30,7 @@ export { parseToyFeedback } from './parse-feedback.ts';
 export type { FeedbackJudgement, ToyCheck } from './check.ts';
 export { checkToyAnswer, checkToyDetailed, judgeToyFeedback } from './check.ts';
 export { TOY_CHECK, TOY_FIX, TOY_TEMPLATE_TEXT, toyPrompts, withAnswer } from './prompts.ts';
+export { readCriticView, toyCriticView } from './stated-answer.ts';
 export { TOY_CHAT_TEMPLATE, TOY_SPECIAL_TOKENS, renderToyChat } from './chat-template.ts';
 export type { ToyData, ToyDataOptions, ToyMetaExample } from './generate.ts';
 export { generateToyData, metaExample, toyTrainingChats } from './generate.ts';

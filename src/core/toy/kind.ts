@@ -12,6 +12,7 @@ import { toyMetaSkillRows } from './meta-mix.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { parseToyFeedback } from './parse-feedback.ts';
 import { TOY_TEMPLATE_TEXT } from './prompts.ts';
+import { toyCriticView } from './stated-answer.ts';
 import type { ToyQuestion } from './question.ts';
 import { tryParseToyQuestion } from './question.ts';
 
@@ -30,6 +31,7 @@ export const TOY_TASK_KIND: TaskKindInput = {
   // A task whose prompt is not a toy question cannot be checked (null), rather than failing the loop.
   check: (task, answer) => (tryParseToyQuestion(task.prompt) ? checkToyDetailed(task.prompt, answer) : null),
   metaSkillRows: toyMetaSkillRows,
+  reviewView: toyCriticView,
 };
 
 /** `extraMetaRows` are added to every round's meta-skill mix (e.g. the critic's misses, critic-miss-mix.ts). */

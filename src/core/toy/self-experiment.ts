@@ -6,6 +6,8 @@
  *   refined   accuracy with inference-time self-refinement (draft → own feedback → own refinement)
  *   verdict   self-feedback accuracy: the model's verdict on its own draft matches the truth (measured by
  *             the round's evaluation, src/core/refine/self-feedback.ts, as in the app)
+ *   probe     its feedback on the critic probe's varied drafts (critic-probe.ts): the feedback skill, measured
+ *             even when its own drafts are all right
  *
  * Round r (1, 2, …) answers `perRound` new questions (the r-th unlabeled set of `generateToyData(seed)`),
  * critiques and refines them itself, keeps the loops its own final feedback calls correct (no labels: the
@@ -25,6 +27,7 @@ import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { generateToyData } from './generate.ts';
 import { toyKindRegistry, toyTasks } from './kind.ts';
 import { criticMissRows, type CriticMissResult } from './critic-miss-mix.ts';
+import { probeToyCritic } from './critic-probe.ts';
 
 /** The settings that gave the gain (see README.md); the trainer's own config is passed separately. */
 export const TOY_SELF_DEFAULTS = {
@@ -95,14 +98,20 @@ export interface ToyRoundResult {
   caught: number;
   /** Of right held-out drafts, the share the model's feedback called wrong. */
   falseAlarm: number;
+  /** The same on the critic probe's varied drafts (critic-probe.ts). */
+  probeCaught?: number;
+  probeFalseAlarm?: number;
   evalTasks: number;
   /** Collect/train of this round (null for round 0). */
   collect: RoundMetrics['collect'];
   train: RoundMetrics['train'];
   /** What the critic pool found before this round's training (null: round 0, or no pool). */
   criticPool?: (Omit<CriticMissResult, 'rows'> & { rows: number; seconds: number }) | null;
-  /** Seconds of this round's collect, train and evaluate phases (round 0: evaluate only). */
-  seconds: { collect: number; train: number; evaluate: number; total: number };
+  /**
+   * Seconds of this round's collect, train and evaluate phases (round 0: evaluate only); `probe` (the critic
+   * probe, a measurement of this experiment only) is not part of `total`, the time of a round as the app runs it.
+   */
+  seconds: { collect: number; train: number; evaluate: number; probe?: number; total: number };
 }
 
 export interface ToySelfResult {
@@ -164,11 +173,14 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
     });
     const span = (round: number, phase: string) => (res.phaseMs[`${round}:${phase}`] ?? 0) / 1000;
     for (const m of res.history) {
+      const p0 = (o.now ?? Date.now)();
+      const probe = await probeToyCritic({ engine: o.engine, adapterId: m.adapterId, seed: o.seed, batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize, signal: o.signal });
+      const probeSeconds = ((o.now ?? Date.now)() - p0) / 1000;
       const evalRound = m.round; // 0 = baseline, 1 = after this call's round
       const seconds =
         evalRound === 0
-          ? { collect: 0, train: 0, evaluate: span(0, 'baseline'), total: span(0, 'baseline') }
-          : { collect: span(1, 'collect'), train: span(1, 'train'), evaluate: span(1, 'evaluate'), total: span(1, 'collect') + span(1, 'train') + span(1, 'evaluate') };
+          ? { collect: 0, train: 0, evaluate: span(0, 'baseline'), probe: probeSeconds, total: span(0, 'baseline') }
+          : { collect: span(1, 'collect'), train: span(1, 'train'), evaluate: span(1, 'evaluate'), probe: probeSeconds, total: span(1, 'collect') + span(1, 'train') + span(1, 'evaluate') };
       out.push({
         round: evalRound === 0 ? 0 : r,
         adapterId: m.adapterId,
@@ -177,6 +189,8 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
         verdict: m.selfFeedback?.accuracy ?? NaN,
         caught: m.selfFeedback?.caught ?? NaN,
         falseAlarm: m.selfFeedback?.falseAlarm ?? NaN,
+        probeCaught: probe.caught,
+        probeFalseAlarm: probe.falseAlarm,
         evalTasks: m.evalTasks,
         collect: m.collect,
         train: m.train,

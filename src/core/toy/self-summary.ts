@@ -36,6 +36,8 @@ export function toySelfTable(results: readonly ToySelfResult[]): ToySelfTable {
   add('refined', 'accuracy with self-refinement', (x) => x.refined, 100);
   add('verdict', 'self-feedback verdict accuracy', (x) => x.verdict, 100);
   add('caught', 'wrong drafts its own feedback calls wrong', (x) => x.caught, 100);
+  add('probeCaught', 'critic probe: wrong drafts called wrong', (x) => x.probeCaught ?? NaN, 100);
+  add('probeFalseAlarm', 'critic probe: right drafts called wrong', (x) => x.probeFalseAlarm ?? NaN, 100);
   if (rounds > 1) {
     rows.push({ key: 'gain.r1', label: 'direct-answer gain of round 1 (points)', stat: seedStat(results.map((res) => 100 * (at(res, 1).direct - at(res, 0).direct))) });
   }

@@ -10,7 +10,7 @@
  *
  * Each adapter (SFT, then DPO) is evaluated on the held-out questions: direct answers, answers with
  * inference-time self-refinement (its own feedback and refinement), and its own feedback's verdicts on its
- * drafts (caught, false alarms). The critic is any ChatEngine; the bench uses the reference critic
+ * drafts (caught, false alarms) and on the critic probe's varied drafts (critic-probe.ts). The critic is any ChatEngine; the bench uses the reference critic
  * (reference-critic.ts). Loops are kept when the refinement fixed the draft (SRT's filter, by the checker:
  * the critic is trusted as the paper trusts GPT-4).
  */
@@ -22,6 +22,7 @@ import { selfFeedbackStats } from '../refine/self-feedback.ts';
 import type { Trainer } from '../train/trainer.ts';
 import type { StepRecord } from '../refine/types.ts';
 import type { Task } from '../tasks/types.ts';
+import { probeToyCritic } from './critic-probe.ts';
 import { TOY_MAX_TOKENS } from './evaluate.ts';
 import { generateToyData } from './generate.ts';
 import { toyKindRegistry, toyTasks } from './kind.ts';
@@ -37,6 +38,9 @@ export interface ToyAdapterScores {
   verdict: number;
   caught: number;
   falseAlarm: number;
+  /** Its feedback on the critic probe's varied drafts (critic-probe.ts): wrong ones called wrong, right ones called wrong. */
+  probeCaught?: number;
+  probeFalseAlarm?: number;
 }
 
 export interface ToySrtRun {
@@ -78,8 +82,11 @@ export interface ToySrtOptions<C> {
 const GREEDY_ANSWER: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.draft };
 const GREEDY_FEEDBACK: GenerationParams = { temperature: 0, maxTokens: TOY_MAX_TOKENS.feedback };
 
-/** Direct and self-refined accuracy of one adapter on the held-out tasks, and its own verdicts on its drafts. */
-export async function scoreToyAdapter(o: { engine: ChatEngine; adapterId: string | null; tasks: readonly Task[]; runId: string; batchSize?: number; signal?: AbortSignal }): Promise<ToyAdapterScores> {
+/**
+ * Direct and self-refined accuracy of one adapter on the held-out tasks, its own verdicts on its drafts, and
+ * its verdicts on the critic probe of experiment seed `seed`.
+ */
+export async function scoreToyAdapter(o: { engine: ChatEngine; adapterId: string | null; tasks: readonly Task[]; runId: string; seed: number; batchSize?: number; signal?: AbortSignal }): Promise<ToyAdapterScores> {
   const registry = toyKindRegistry();
   const common = { engine: o.engine, adapterId: o.adapterId, params: GREEDY_ANSWER, registry, signal: o.signal, batchSize: o.batchSize, tasks: o.tasks };
   const direct = await evaluateAccuracy({ ...common, loopIdFor: (t) => `${o.runId}/direct/${t.id}` });
@@ -91,7 +98,16 @@ export async function scoreToyAdapter(o: { engine: ChatEngine; adapterId: string
     onStep: async (s) => void steps.push(s),
   });
   const v = selfFeedbackStats(steps, new Map(o.tasks.map((t) => [t.id, t])), registry);
-  return { direct: direct.accuracy ?? NaN, refined: refined.accuracy ?? NaN, verdict: v.accuracy ?? NaN, caught: v.caught ?? NaN, falseAlarm: v.falseAlarm ?? NaN };
+  const probe = await probeToyCritic({ engine: o.engine, adapterId: o.adapterId, seed: o.seed, batchSize: o.batchSize, signal: o.signal });
+  return {
+    direct: direct.accuracy ?? NaN,
+    refined: refined.accuracy ?? NaN,
+    verdict: v.accuracy ?? NaN,
+    caught: v.caught ?? NaN,
+    falseAlarm: v.falseAlarm ?? NaN,
+    probeCaught: probe.caught,
+    probeFalseAlarm: probe.falseAlarm,
+  };
 }
 
 export async function runToySrt<C>(o: ToySrtOptions<C>): Promise<ToySrtResult> {
@@ -101,7 +117,7 @@ export async function runToySrt<C>(o: ToySrtOptions<C>): Promise<ToySrtResult> {
   const train = toyTasks(data.rounds.flat(), 'train');
   const now = o.now ?? Date.now;
   const say = o.onProgress ?? (() => {});
-  const score = (adapterId: string | null, runId: string) => scoreToyAdapter({ engine: o.actor, adapterId, tasks: evalTasks, runId, batchSize: o.batchSize, signal: o.signal });
+  const score = (adapterId: string | null, runId: string) => scoreToyAdapter({ engine: o.actor, adapterId, tasks: evalTasks, runId, seed: o.seed, batchSize: o.batchSize, signal: o.signal });
   say(`seed ${o.seed}: evaluating the base model`);
   const base = await score(null, `toy-srt/seed-${o.seed}/base`);
   const runs: ToySrtRun[] = [];
