@@ -71,7 +71,7 @@ export async function runToySelfSeeds(o: ToySelfRunOptions): Promise<ToySelfResu
         onStep: o.onStep && ((s) => o.onStep!(seed, s)),
         onRound: (r) => {
           const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-          log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}${r.criticPool ? `, critic pool: missed ${r.criticPool.missed} of ${r.criticPool.wrong} wrong, ${r.criticPool.falseAlarms} false alarms of ${r.criticPool.right} right → ${r.criticPool.rows} rows in ${r.criticPool.seconds.toFixed(0)} s` : ''}, ${r.seconds.total.toFixed(0)} s`);
+          log(`seed ${seed} round ${r.round}: direct ${pct(r.direct)}, refined ${pct(r.refined)}, verdict ${pct(r.verdict)} (caught ${pct(r.caught)}, false alarms ${pct(r.falseAlarm)}; critic probe: caught ${pct(r.probeCaught ?? NaN)}, false alarms ${pct(r.probeFalseAlarm ?? NaN)})${r.collect ? `, kept ${r.collect.rows} rows` : ''}${r.criticPool ? `, critic pool: missed ${r.criticPool.missed} of ${r.criticPool.wrong} wrong, ${r.criticPool.falseAlarms} false alarms of ${r.criticPool.right} right → ${r.criticPool.rows} rows in ${r.criticPool.seconds.toFixed(0)} s` : ''}, ${r.seconds.total.toFixed(0)} s`);
         },
         onProgress: (p) => {
           const line = `seed ${seed} round ${p.round} ${p.phase}`;

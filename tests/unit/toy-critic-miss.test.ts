@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { criticMissRows } from '../../src/core/toy/critic-miss-mix.ts';
+import { CRITIC_PROBE_SIZE, criticProbeSeed, probeToyCritic } from '../../src/core/toy/critic-probe.ts';
+import { referenceReply } from '../../src/core/toy/reference-critic.ts';
 import { generateToyData } from '../../src/core/toy/generate.ts';
 import { parseToyFeedback } from '../../src/core/toy/parse-feedback.ts';
 import { ScriptedEngine } from './scripted-engine.ts';
@@ -39,5 +41,22 @@ describe('criticMissRows (meta-skill rows where the critic is wrong)', () => {
     const res = await criticMissRows({ engine: alarm, adapterId: null, pool: 30, seed: 6 });
     expect(res).toMatchObject({ missed: 0, falseAlarms: nRight });
     expect(res.rows).toHaveLength(nRight);
+  });
+});
+
+describe('probeToyCritic (the critic probe: the feedback skill on the same varied drafts every round)', () => {
+  it('reads only the verdicts: a perfect critic catches all and raises no alarm, a silent one catches none', async () => {
+    const items = pool(criticProbeSeed(3), CRITIC_PROBE_SIZE);
+    const nWrong = wrongOf(items).filter(Boolean).length;
+    expect(nWrong).toBeGreaterThan(40);
+    expect(nWrong).toBeLessThan(CRITIC_PROBE_SIZE - 40);
+    const perfect = new ScriptedEngine({ script: (r) => referenceReply(r.messages), modelId: 'toy-arith' });
+    expect(await probeToyCritic({ engine: perfect, adapterId: 'a2', seed: 3 })).toEqual({ caught: 1, falseAlarm: 0, wrong: nWrong, right: CRITIC_PROBE_SIZE - nWrong });
+    expect(perfect.calls[0]).toMatchObject({ adapterId: 'a2', temperature: 0 });
+    const silent = new ScriptedEngine({ script: () => 'answer: 1\nVerdict: correct', modelId: 'toy-arith' });
+    expect(await probeToyCritic({ engine: silent, adapterId: null, seed: 3 })).toMatchObject({ caught: 0, falseAlarm: 0 });
+    // Another experiment seed is another set of drafts; the probe's seeds are apart from the critic pools'.
+    expect(criticProbeSeed(4)).not.toBe(criticProbeSeed(3));
+    expect(criticProbeSeed(0)).toBeGreaterThanOrEqual(900_000);
   });
 });

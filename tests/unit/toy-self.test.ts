@@ -47,6 +47,8 @@ describe('runToySelf', () => {
     expect(res.rounds[0].caught).toBe(1);
     expect(res.rounds[0].falseAlarm).toBe(0);
     expect(Number.isNaN(res.rounds[1].caught)).toBe(true); // no wrong draft left to catch
+    // The critic probe's varied drafts always have wrong ones: this critic (the program's) catches them every round.
+    expect(res.rounds.map((r) => [r.probeCaught, r.probeFalseAlarm])).toEqual([[1, 0], [1, 0], [1, 0]]);
     expect(res.rounds[1].direct).toBe(1);
     expect(res.rounds[2].adapterId).toBe('adapter-2');
 
