@@ -21,7 +21,7 @@ interface RunRow {
   status: string;
   config: { trainTaskIds: string[]; evalTaskIds: string[]; settings: { rounds: number } };
   progress: { checkpoint: { phase: string; round: number; adapterId: string | null }; phaseMs: Record<string, number> } | null;
-  metrics: { round: number; directAccuracy?: number; refinedAccuracy?: number; selfFeedbackAccuracy?: number; evalTasks: number; kept?: number; loops?: number; rows?: number; trainRows?: number }[];
+  metrics: { round: number; directAccuracy?: number; refinedAccuracy?: number; selfFeedbackAccuracy?: number; selfFeedbackCaught?: number; evalTasks: number; kept?: number; loops?: number; rows?: number; trainRows?: number }[];
 }
 
 const TRAIN = 12;
@@ -120,6 +120,12 @@ async function selfRound(page: Page, model: 'toy' | 'tiny-llama'): Promise<RunRo
   await expect(table.locator('[data-key="directAccuracy"] [data-round="1"]')).toHaveText(pct(run.metrics[1].directAccuracy));
   await expect(table.locator('[data-key="selfFeedbackAccuracy"] [data-round="0"]')).toHaveText(pct(run.metrics[0].selfFeedbackAccuracy));
   await expect(page.getByTestId('self-results-gain')).toBeVisible();
+  // A round whose held-out drafts were all right has no catch rate: the table says why its cell is empty.
+  const nothingToCatch = page.getByTestId('self-results-nothing-to-catch');
+  if (run.metrics[1].selfFeedbackCaught == null && run.metrics[1].selfFeedbackAccuracy != null) {
+    await expect(table.locator('[data-key="selfFeedbackCaught"] [data-round="1"]')).toHaveText('—');
+    await expect(nothingToCatch).toContainText('after round 1: every held-out draft was right');
+  } else await expect(nothingToCatch).toHaveCount(0);
   if (model === 'toy') {
     // The committed bench table (npm run bench -- --only toy-self) is shown next to the runs of this browser.
     expect(existsSync(BENCH_TABLE), `${BENCH_TABLE} is committed`).toBe(true);
