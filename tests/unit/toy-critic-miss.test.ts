@@ -39,7 +39,7 @@ describe('criticMissRows (meta-skill rows where the critic is wrong)', () => {
     const nRight = wrongOf(items).filter((w) => !w).length;
     const alarm = new ScriptedEngine({ script: () => 'answer: 1\nVerdict: wrong', modelId: 'toy-arith' });
     const res = await criticMissRows({ engine: alarm, adapterId: null, pool: 30, seed: 6 });
-    expect(res).toMatchObject({ missed: 0, falseAlarms: nRight });
+    expect(res).toMatchObject({ missed: 0, falseAlarms: nRight, noVerdict: 0 });
     expect(res.rows).toHaveLength(nRight);
   });
 });
@@ -55,6 +55,10 @@ describe('probeToyCritic (the critic probe: the feedback skill on the same varie
     expect(perfect.calls[0]).toMatchObject({ adapterId: 'a2', temperature: 0 });
     const silent = new ScriptedEngine({ script: () => 'answer: 1\nVerdict: correct', modelId: 'toy-arith' });
     expect(await probeToyCritic({ engine: silent, adapterId: null, seed: 3 })).toMatchObject({ caught: 0, falseAlarm: 0 });
+    // A critic that writes no verdict (e.g. a working instead of a check) catches nothing and claims nothing wrong.
+    const mute = new ScriptedEngine({ script: () => 'ones: 1+2+0=3, so 3', modelId: 'toy-arith' });
+    expect(await probeToyCritic({ engine: mute, adapterId: null, seed: 3 })).toMatchObject({ caught: 0, falseAlarm: 0 });
+    expect(await criticMissRows({ engine: mute, adapterId: null, pool: CRITIC_PROBE_SIZE, seed: criticProbeSeed(3) })).toMatchObject({ falseAlarms: CRITIC_PROBE_SIZE - nWrong, noVerdict: CRITIC_PROBE_SIZE - nWrong });
     // Another experiment seed is another set of drafts; the probe's seeds are apart from the critic pools'.
     expect(criticProbeSeed(4)).not.toBe(criticProbeSeed(3));
     expect(criticProbeSeed(0)).toBeGreaterThanOrEqual(900_000);

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { comparisonMarkdown, readmeResults, README_TABLE_END, README_TABLE_START, selfGoals, toyComparison, withReadmeResults } from '../../src/core/toy/comparison.ts';
+import { comparisonMarkdown, formatCell, readmeResults, README_TABLE_END, README_TABLE_START, selfGoals, toyComparison, withReadmeResults } from '../../src/core/toy/comparison.ts';
 
 const root = join(import.meta.dirname, '../..');
 const model = join(root, 'public/models/toy-arith');
@@ -42,6 +42,9 @@ describe('toyComparison', () => {
     const md = comparisonMarkdown(c);
     expect(md.split('\n')).toHaveLength(2 + c.rows.length);
     expect(md).toContain('| SELF, after round 1 | 91.0 ± 1.4 (90.0, 92.0) |');
+    // A measure no seed has (no wrong draft left to catch) is one dash, not a mean of nothing.
+    const none = toyComparison({ results: self.results.map((r) => ({ ...r, rounds: [r.rounds[0], { ...r.rounds[1], caught: NaN }] })) }, null);
+    expect(formatCell(none.rows[1].cells.caught)).toBe('–');
   });
 
   it('refuses records of different seeds (different held-out questions)', () => {

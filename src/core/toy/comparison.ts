@@ -113,8 +113,9 @@ export function toyComparison(self: SelfScores, srt: Pick<ToySrtRecord, 'results
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
-/** "93.2 ± 1.1 (92.0, 93.5, 94.0)": mean ± sample std, then each seed's value. */
+/** "93.2 ± 1.1 (92.0, 93.5, 94.0)": mean ± sample std, then each seed's value; "–" when no seed has a value. */
 export function formatCell(s: SeedStat): string {
+  if (!s.values.some(Number.isFinite)) return '–';
   return s.values.length > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)} (${s.values.map(fmt).join(', ')})` : fmt(s.mean);
 }
 

@@ -31,9 +31,11 @@ export interface CriticMissResult {
   /** Of the pool: wrong reviewed drafts, and those the model's feedback called correct. */
   wrong: number;
   missed: number;
-  /** Of the pool: right reviewed drafts, and those the model's feedback called wrong. */
+  /** Of the pool: right reviewed drafts, and those the model's feedback did not call correct (trained on). */
   right: number;
   falseAlarms: number;
+  /** Of those false alarms, the ones whose feedback gave no verdict at all (not a claim that the draft is wrong). */
+  noVerdict: number;
 }
 
 const verdictOf = (text: string) => parseToyFeedback(text).feedback?.verdict ?? 'unknown';
@@ -45,7 +47,7 @@ export async function criticMissRows(o: CriticMissOptions): Promise<CriticMissRe
     items.map((ex) => ({ messages: ex.chats.feedback.slice(0, -1), adapterId: o.adapterId, temperature: 0, maxTokens: TOY_MAX_TOKENS.feedback })),
     { batchSize: o.batchSize, signal: o.signal },
   );
-  const out: CriticMissResult = { rows: [], wrong: 0, missed: 0, right: 0, falseAlarms: 0 };
+  const out: CriticMissResult = { rows: [], wrong: 0, missed: 0, right: 0, falseAlarms: 0, noVerdict: 0 };
   items.forEach((ex, i) => {
     const truth = verdictOf(ex.feedback);
     const own = verdictOf(answers[i].text);
@@ -53,7 +55,10 @@ export async function criticMissRows(o: CriticMissOptions): Promise<CriticMissRe
     else out.right++;
     if (own === truth) return;
     if (truth === 'incorrect') out.missed++;
-    else out.falseAlarms++;
+    else {
+      out.falseAlarms++;
+      if (own === 'unknown') out.noVerdict++;
+    }
     out.rows.push({ messages: ex.chats.feedback });
     if (truth === 'incorrect' && ex.chats.refine) out.rows.push({ messages: ex.chats.refine });
   });

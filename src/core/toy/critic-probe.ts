@@ -16,7 +16,7 @@ export const criticProbeSeed = (seed: number): number => 900_000 + seed;
 export interface CriticProbe {
   /** Of the probe's wrong drafts, the share the model's feedback called wrong. */
   caught: number;
-  /** Of the probe's right drafts, the share the model's feedback called wrong. */
+  /** Of the probe's right drafts, the share the model's feedback called wrong (a feedback with no verdict is not counted). */
   falseAlarm: number;
   wrong: number;
   right: number;
@@ -26,7 +26,7 @@ export async function probeToyCritic(o: { engine: ChatEngine; adapterId: string 
   const r = await criticMissRows({ engine: o.engine, adapterId: o.adapterId, pool: CRITIC_PROBE_SIZE, seed: criticProbeSeed(o.seed), batchSize: o.batchSize, signal: o.signal });
   return {
     caught: r.wrong === 0 ? NaN : (r.wrong - r.missed) / r.wrong,
-    falseAlarm: r.right === 0 ? NaN : r.falseAlarms / r.right,
+    falseAlarm: r.right === 0 ? NaN : (r.falseAlarms - r.noVerdict) / r.right,
     wrong: r.wrong,
     right: r.right,
   };
