@@ -37,7 +37,7 @@ beforeAll(async () => {
 /**
  * The q4 bound: relative RMS error of all logits on the test rows, q4 against the HF weights. Measured
  * (q4f16_1 / q4f32_1): tiny-llama 0.220 / 0.222, tiny-qwen2 0.362 / 0.359, tiny-qwen3 0.232 / 0.230,
- * toy-arith 0.0455 / 0.0474. The random fixtures' uniform weights are the worst case for 4-bit groups; the
+ * toy-arith 0.110 / 0.105 (the model rebuilt with the critic view; 0.0455 / 0.0474 on the first build). The random fixtures' uniform weights are the worst case for 4-bit groups; the
  * toy model's trained weights show a typical figure. Each bound is the larger measured figure plus ~10%.
  */
 /**
@@ -45,7 +45,7 @@ beforeAll(async () => {
  * fixtures keep the issue's 1e-2; the toy model rebuilt for issue 10 measured 1.98e-2.
  */
 const Q0F16_BOUND: Record<MlcFixture, number> = { 'tiny-llama': 1e-2, 'tiny-qwen2': 1e-2, 'tiny-qwen3': 1e-2, 'toy-arith': 2.5e-2 };
-const Q4_REL_RMS_BOUND: Record<MlcFixture, number> = { 'tiny-llama': 0.25, 'tiny-qwen2': 0.4, 'tiny-qwen3': 0.26, 'toy-arith': 0.09 }; // toy-arith: 0.073 measured on the model rebuilt for issue 10 (0.05 before)
+const Q4_REL_RMS_BOUND: Record<MlcFixture, number> = { 'tiny-llama': 0.25, 'tiny-qwen2': 0.4, 'tiny-qwen3': 0.26, 'toy-arith': 0.125 }; // toy-arith: 0.110 measured on the model rebuilt with the critic view (0.073, and 0.05 before)
 
 function rawConfig(name: MlcFixture): Record<string, any> {
   if (name === 'tiny-qwen3') return QWEN3_TINY;

@@ -43,7 +43,8 @@ async function adapterFor(name: MlcFixture, config: ModelConfig): Promise<LoraWe
  * The q4 merge bound, on held-out rows (measureRetention): `kept` = share of the adapter's logit change the
  * requantized merge keeps, `residual` = ‖merged − (base + adapter)‖ / ‖adapter's change‖. Measured (q4f16_1
  * / q4f32_1): tiny-llama kept 0.975 / 0.975, residual 0.281 / 0.277; tiny-qwen2 0.939 / 0.938, 0.383 / 0.386;
- * tiny-qwen3 0.351 / 0.349, 0.969 / 0.973; toy-arith 0.326 / 0.361, 0.946 / 0.948. The fixture adapters move
+ * tiny-qwen3 0.351 / 0.349, 0.969 / 0.973; toy-arith 0.146 / 0.146, 1.242 / 1.246 (the model rebuilt with the
+ * critic view, whose wider weights make a 4-bit step coarser; 0.326 / 0.361, 0.946 / 0.948 before). The fixture adapters move
  * weights by about a quantization step and mostly survive; the small seeded adapters (B at 2% of a weight)
  * change weights by less than half a step, so requantizing rounds most of the change away. Bounds: the
  * measured figures with ~10% margin.
@@ -52,7 +53,7 @@ const Q4_BOUND: Record<MlcFixture, { minKept: number; maxResidual: number }> = {
   'tiny-llama': { minKept: 0.95, maxResidual: 0.31 },
   'tiny-qwen2': { minKept: 0.9, maxResidual: 0.42 },
   'tiny-qwen3': { minKept: 0.3, maxResidual: 1.05 },
-  'toy-arith': { minKept: 0.29, maxResidual: 1.05 },
+  'toy-arith': { minKept: 0.13, maxResidual: 1.37 },
 };
 
 const figures: string[] = [];

@@ -138,10 +138,18 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
   const stop = o.stop ?? TOY_SELF_DEFAULTS.stop;
   const out: ToyRoundResult[] = [];
   let adapterId = o.startAdapterId ?? null;
+  const probeOf = async (id: string | null) => {
+    const p0 = (o.now ?? Date.now)();
+    const probe = await probeToyCritic({ engine: o.engine, adapterId: id, seed: o.seed, batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize, signal: o.signal });
+    return { ...probe, seconds: ((o.now ?? Date.now)() - p0) / 1000 };
+  };
 
   for (let r = 1; r <= rounds; r++) {
     const baseline = r === 1;
     const runId = `toy-self/seed-${o.seed}/round-${r}`;
+    // The critic probe runs on the model that is loaded anyway (the start model before round 1, the round's
+    // adapter after its evaluation), so an engine that switches models (web-llm's evolved builds) never switches back.
+    const baseProbe = baseline ? await probeOf(adapterId) : null;
     const t0 = (o.now ?? Date.now)();
     const misses = pool > 0 ? await criticMissRows({ engine: o.engine, adapterId, pool, seed: 700_000 + o.seed * 1000 + r, batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize, signal: o.signal }) : null;
     const criticPool = misses && { ...misses, rows: misses.rows.length, seconds: ((o.now ?? Date.now)() - t0) / 1000 };
@@ -172,15 +180,14 @@ export async function runToySelf<C>(o: ToySelfOptions<C>): Promise<ToySelfResult
       batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize,
     });
     const span = (round: number, phase: string) => (res.phaseMs[`${round}:${phase}`] ?? 0) / 1000;
+    const roundProbe = await probeOf(res.adapterId);
     for (const m of res.history) {
-      const p0 = (o.now ?? Date.now)();
-      const probe = await probeToyCritic({ engine: o.engine, adapterId: m.adapterId, seed: o.seed, batchSize: o.batchSize ?? TOY_SELF_DEFAULTS.batchSize, signal: o.signal });
-      const probeSeconds = ((o.now ?? Date.now)() - p0) / 1000;
+      const probe = m.round === 0 && baseProbe ? baseProbe : roundProbe;
       const evalRound = m.round; // 0 = baseline, 1 = after this call's round
       const seconds =
         evalRound === 0
-          ? { collect: 0, train: 0, evaluate: span(0, 'baseline'), probe: probeSeconds, total: span(0, 'baseline') }
-          : { collect: span(1, 'collect'), train: span(1, 'train'), evaluate: span(1, 'evaluate'), probe: probeSeconds, total: span(1, 'collect') + span(1, 'train') + span(1, 'evaluate') };
+          ? { collect: 0, train: 0, evaluate: span(0, 'baseline'), probe: probe.seconds, total: span(0, 'baseline') }
+          : { collect: span(1, 'collect'), train: span(1, 'train'), evaluate: span(1, 'evaluate'), probe: probe.seconds, total: span(1, 'collect') + span(1, 'train') + span(1, 'evaluate') };
       out.push({
         round: evalRound === 0 ? 0 : r,
         adapterId: m.adapterId,

@@ -10,8 +10,8 @@
  *
  * Each adapter (SFT, then DPO) is evaluated on the held-out questions: direct answers, answers with
  * inference-time self-refinement (its own feedback and refinement), and its own feedback's verdicts on its
- * drafts (caught, false alarms) and on the critic probe's varied drafts (critic-probe.ts). The critic is any ChatEngine; the bench uses the reference critic
- * (reference-critic.ts). Loops are kept when the refinement fixed the draft (SRT's filter, by the checker:
+ * drafts (caught, false alarms) and on the critic probe's varied drafts (critic-probe.ts). The critic is any
+ * ChatEngine; the bench uses the reference critic (reference-critic.ts). Loops are kept when the refinement fixed the draft (SRT's filter, by the checker:
  * the critic is trusted as the paper trusts GPT-4).
  */
 import type { AdapterEngine } from '../engine/capabilities.ts';
