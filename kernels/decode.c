@@ -9,6 +9,7 @@
  * Layouts (row-major):
  *   x, h, y         [rows, n] activations, one row per token (B·T rows)
  *   W  (f32)        [in, out]  (the model's own layout: x·W)
+ *   P  (f32 packed) [out/8, in, 8] panels of 8 output columns of W (the packed F32 weights)
  *   Q  (int8)       [out, in], groups of 32 along `in`; S [out, in/32] scales: w ≈ Q·S   (8-bit weights)
  *   xq (int8)       [rows, in] activations quantized per group of 32, xs [rows, in/32] their scales
  *   K, V            [nKV, cap, hD] one row's cache of one layer
@@ -266,6 +267,74 @@ EXPORT(srs_matvec_reduce) void srs_matvec_reduce(const f32 *P, int rows, int out
 EXPORT(srs_matvec_f32) void srs_matvec_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int accumulate, f32 *P) {
   for (int p = 0; p < KSPLIT; p++) matvec_part(x, rows, W, P, in, out, p, 0, out);
   srs_matvec_reduce(P, rows, out, bias, y, accumulate);
+}
+
+/*
+ * The packed F32 format (opt-in, inference only): W [in, out] repacked once into panels of 8 output columns,
+ * P [out/8][in][8] (out % 8 == 0), so that a panel is one contiguous run of memory. Decode streams every panel
+ * once from start to end (W's own layout made it read eight rows at a time and add into y for every four
+ * columns), and the prefill reads a panel block as it is, with no copy (pack_panel's layout). A column's sum runs
+ * over the inputs in the same order whatever the range of columns a thread takes, so the logits do not depend
+ * on the thread count.
+ */
+
+/* P [out/8][in][8] ← W [in, out]. */
+EXPORT(srs_pack_panels) void srs_pack_panels(const f32 *W, int in, int out, f32 *P) {
+  for (int c = 0; c < out; c += NR) pack_panel(W, out, 0, in, c, P + (long)c * in);
+}
+
+/*
+ * y[r, c…c+8) (+)= Σ_i x[r, i]·p[i][0…8) (+ bias[c…c+8)), p one panel [in][8]: four inputs per iteration into
+ * eight accumulators (two per input), added in a fixed order at the end.
+ */
+static inline void panel_dot(const f32 *x, const f32 *p, int in, f32 *y, int keep, const f32 *bias) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, d0 = z, d1 = z;
+  int i = 0;
+  for (; i + 4 <= in; i += 4, p += 4 * NR) {
+    v128_t s = wasm_v128_load32_splat(x + i), t = wasm_v128_load32_splat(x + i + 1);
+    v128_t u = wasm_v128_load32_splat(x + i + 2), v = wasm_v128_load32_splat(x + i + 3);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(p)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(p + 4)));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(t, wasm_v128_load(p + 8)));
+    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(t, wasm_v128_load(p + 12)));
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(u, wasm_v128_load(p + 16)));
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(u, wasm_v128_load(p + 20)));
+    d0 = wasm_f32x4_add(d0, wasm_f32x4_mul(v, wasm_v128_load(p + 24)));
+    d1 = wasm_f32x4_add(d1, wasm_f32x4_mul(v, wasm_v128_load(p + 28)));
+  }
+  for (; i < in; i++, p += NR) {
+    v128_t s = wasm_v128_load32_splat(x + i);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(p)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(p + 4)));
+  }
+  a0 = wasm_f32x4_add(wasm_f32x4_add(a0, b0), wasm_f32x4_add(c0, d0));
+  a1 = wasm_f32x4_add(wasm_f32x4_add(a1, b1), wasm_f32x4_add(c1, d1));
+  if (bias) {
+    a0 = wasm_f32x4_add(a0, wasm_v128_load(bias));
+    a1 = wasm_f32x4_add(a1, wasm_v128_load(bias + 4));
+  }
+  wasm_v128_store(y, keep ? wasm_f32x4_add(wasm_v128_load(y), a0) : a0);
+  wasm_v128_store(y + 4, keep ? wasm_f32x4_add(wasm_v128_load(y + 4), a1) : a1);
+}
+
+/*
+ * y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate) for j in [j0, j1) (multiples of 8), W as
+ * panels P. Fewer than 4 rows: each panel once per row (a later row finds the panel in cache); else as
+ * srs_matmul_f32 on the panels' blocks as they lie.
+ */
+EXPORT(srs_matmul_f32p)
+void srs_matmul_f32p(const f32 *x, int rows, const f32 *P, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
+  int full = rows < 4 ? 0 : rows & ~3;
+  for (int c = j0; c < j1; c += NR) {
+    const f32 *panel = P + (long)c * in;
+    const f32 *b = bias ? bias + c : 0;
+    for (int k0 = 0; k0 < in && full; k0 += KC) {
+      int kc = in - k0 < KC ? in - k0 : KC;
+      for (int r = 0; r < full; r += 4) gemm_4x8(x + (long)r * in + k0, in, panel + (long)k0 * NR, kc, y + (long)r * out + c, out, k0 > 0 || accumulate, k0 == 0 ? b : 0);
+    }
+    for (int r = full; r < rows; r++) panel_dot(x + (long)r * in, panel, in, y + (long)r * out + c, accumulate, b);
+  }
 }
 
 /* Quantizes rows of x [rows, in] to int8 per group of 32 (in % 32 == 0): xq = round(x / s), s = max|x| / 127. */
@@ -606,16 +675,19 @@ EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
  * whole job on the caller's thread.
  */
 enum { CTRL_GEN = 0, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_TICKET = 6, CTRL_ARGS = 8, CTRL_WORDS = 32 };
-enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_EXIT = 99 };
+enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_MATMUL_F32P = 5, JOB_EXIT = 99 };
 
 static void run_chunk(const int32_t *c, int chunk) {
   const int32_t *a = c + CTRL_ARGS;
   int chunks = c[CTRL_CHUNKS];
   switch (c[CTRL_KIND]) {
-    case JOB_MATMUL_F32: {
+    case JOB_MATMUL_F32:
+    case JOB_MATMUL_F32P: {
       int out = a[6], step = (out / chunks + NR - 1) & ~(NR - 1), j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
       if (chunk == chunks - 1) j1 = out;
-      if (j0 < j1) srs_matmul_f32((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
+      if (j0 >= j1) break;
+      if (c[CTRL_KIND] == JOB_MATMUL_F32) srs_matmul_f32((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
+      else srs_matmul_f32p((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
       break;
     }
     case JOB_MATMUL_Q8: {

@@ -83,7 +83,7 @@ test('a fresh page: every tab of a new experiment, at 1280×720 and 1024×768', 
 
   // The app's own Settings page, at both sizes.
   await page.goto('/#/settings');
-  await expect(page.getByTestId('cpu-int8')).toBeVisible();
+  await expect(page.getByTestId('cpu-format-int8')).toBeVisible();
   for (const screen of SCREENS) {
     await page.setViewportSize(screen);
     await page.waitForTimeout(150);

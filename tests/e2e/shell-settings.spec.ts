@@ -20,17 +20,22 @@ test('the settings page shows the environment, storage and versions', async ({ p
   await expect(page.getByRole('heading', { name: 'Experiments', level: 1 })).toBeVisible();
 });
 
-test('the CPU engine panel says how many threads the tfjs engine runs and why, and keeps a cap and the 8-bit choice', async ({ page }) => {
+test('the CPU engine panel says how many threads the tfjs engine runs and why, and keeps a cap and the weight format', async ({ page }) => {
   await openApp(page, '#/settings');
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const n = Math.min(cores, 8);
   await expect(page.getByTestId('cpu-threads')).toHaveText(n === 1 ? '1 thread: this machine has 1 core' : `${n} threads: every core (${cores} cores)`);
   await page.getByTestId('cpu-thread-cap').selectOption('1');
   await expect(page.getByTestId('cpu-threads')).toHaveText(n === 1 ? '1 thread: this machine has 1 core' : `1 thread: capped by the thread setting (${cores} cores)`);
-  await page.getByTestId('cpu-int8').check();
+  await expect(page.getByTestId('cpu-format-f32')).toBeChecked();
+  await page.getByTestId('cpu-format-f32-packed').check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Saved. A tfjs engine started from now on uses these settings')).toBeVisible();
   await page.reload();
   await expect(page.getByTestId('cpu-thread-cap')).toHaveValue('1');
-  await expect(page.getByTestId('cpu-int8')).toBeChecked();
+  await expect(page.getByTestId('cpu-format-f32-packed')).toBeChecked();
+  await page.getByTestId('cpu-format-int8').check();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.reload();
+  await expect(page.getByTestId('cpu-format-int8')).toBeChecked();
 });

@@ -109,7 +109,7 @@ test('8-bit weights in the worker: their error against F32 comes with the load, 
   const opened = await page.evaluate((hub) => window.tfjsHarness.open('q8', { backend: 'wasm', hub, repo: 'fixtures/tiny-llama', weightFormat: 'int8' }), HUB);
   try {
     expect(opened.model?.weightFormat).toBe('int8');
-    const e = opened.model!.int8Error!;
+    const e = opened.model!.formatError!;
     expect(e.positions).toBeGreaterThan(1);
     expect(e.maxLogit).toBeGreaterThan(0);
     expect(e.maxLogit).toBeLessThan(0.06 * e.logitScale);
@@ -119,6 +119,22 @@ test('8-bit weights in the worker: their error against F32 comes with the load, 
     expect(await page.evaluate(() => window.tfjsHarness.waitTraining('q8'))).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/8-bit format/) } });
   } finally {
     await page.evaluate(() => window.tfjsHarness.close('q8'));
+  }
+});
+
+test('packed F32 weights in the worker: the same logits within 1e-4 (its error comes with the load), chat works, training is refused', async () => {
+  const opened = await page.evaluate((hub) => window.tfjsHarness.open('packed', { backend: 'wasm', hub, repo: 'fixtures/tiny-llama', weightFormat: 'f32-packed' }), HUB);
+  try {
+    expect(opened.model?.weightFormat).toBe('f32-packed');
+    const e = opened.model!.formatError!;
+    expect(e).toMatchObject({ format: 'f32-packed', tokensChanged: 0 });
+    expect(e.maxLogit).toBeLessThan(1e-4);
+    const reply = await page.evaluate((m) => window.tfjsHarness.chat('packed', m, { maxTokens: 4 }), ASK);
+    expect('usage' in reply && reply.usage.completionTokens).toBe(4);
+    await page.evaluate((rows) => window.tfjsHarness.startTraining('packed', { method: 'sft', rows, adapterId: 'no', config: { steps: 2, batchSize: 2 } }), ROWS);
+    expect(await page.evaluate(() => window.tfjsHarness.waitTraining('packed'))).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/packed F32 format/) } });
+  } finally {
+    await page.evaluate(() => window.tfjsHarness.close('packed'));
   }
 });
 

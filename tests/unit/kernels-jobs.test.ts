@@ -1,7 +1,7 @@
 /**
  * The kernels' matmuls and attention one by one (kernels/decode.c), against tfjs ops on the same backend: the
  * prefill matmul (packed 8-column panels, 4-row tiles, and the tails of both), decode's matmul split over the
- * inputs, and the thread pool's jobs, which must give exactly what one thread gives (the same sums in the same
+ * inputs, the packed F32 format's panels, and the thread pool's jobs, which must give exactly what one thread gives (the same sums in the same
  * order) whatever the number of chunks. Then a prompt long enough to fill several row tiles and token parts,
  * through the kernel decoder against the tfjs forward pass. On tfjs-wasm with every core (here the threaded
  * build, with helper threads when there are 2 or more cores).
@@ -65,6 +65,18 @@ function reference(x: Float32Array, W: Float32Array, bias: Float32Array | null, 
     if (y0) y = y.add(tf.tensor2d(y0, [rows, outF]));
     return y.dataSync() as Float32Array;
   });
+}
+
+/** The same in float64. */
+function reference64(x: Float32Array, W: Float32Array, bias: Float32Array | null, y0: Float32Array | null, rows: number, inF: number, outF: number): Float64Array {
+  const y = new Float64Array(rows * outF);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < outF; j++) {
+      let v = (bias ? bias[j] : 0) + (y0 ? y0[r * outF + j] : 0);
+      for (let i = 0; i < inF; i++) v += x[r * inF + i] * W[i * outF + j];
+      y[r * outF + j] = v;
+    }
+  return y;
 }
 
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -142,6 +154,40 @@ describe('the F32 matmul kernels', () => {
         }
       });
     }
+  }
+});
+
+describe('the packed F32 format', () => {
+  // rows, in, out (out a multiple of 8): decode's 1–3 rows, row tiles of 4 with tails, input tails of 1–3 and blocks of 256
+  const PACKED: Array<[number, number, number]> = [[1, 16, 8], [2, 37, 24], [3, 40, 16], [5, 300, 24], [13, 520, 40], [64, 96, 264], [1, 1536, 64]];
+  for (const [rows, inF, outF] of PACKED) {
+    it(`[${rows}, ${inF}]·[${inF}, ${outF}] + bias, plain and accumulated: within 1e-5 of float64 from the panels, the same bits from the pool at any chunk count`, () => {
+      const seed = rows * 7000 + inF + outF;
+      const x = values(rows * inF, seed);
+      const W = values(inF * outF, seed + 1);
+      const b = values(outF, seed + 2);
+      const y0 = values(rows * outF, seed + 3);
+      const px = put(x);
+      const pP = put(new Float32Array(inF * outF));
+      k.exports.srs_pack_panels(put(W), inF, outF, pP);
+      // P [out/8][in][8]: panel c/8 holds W[i][c…c+8) for every input i in turn.
+      const P = read(pP, inF * outF);
+      for (const [i, j] of [[0, 0], [inF - 1, outF - 1], [Math.floor(inF / 2), 9 % outF]]) expect(P[(j - (j % 8)) * inF + i * 8 + (j % 8)]).toBe(W[i * outF + j]);
+      const pb = put(b);
+      for (const acc of [0, 1]) {
+        const want = reference64(x, W, b, acc ? y0 : null, rows, inF, outF);
+        const fresh = () => put(acc ? y0 : new Float32Array(rows * outF));
+        const y = fresh();
+        k.exports.srs_matmul_f32p(px, rows, pP, pb, y, inF, outF, 0, outF, acc);
+        const one = read(y, rows * outF);
+        expect(maxRelDiff(one, want)).toBeLessThan(1e-5);
+        for (const chunks of [2, 3, 5, 8]) {
+          const yc = fresh();
+          run(JOB.matmulF32p, [px, rows, pP, pb, yc, inF, outF, acc], chunks);
+          expect(read(yc, rows * outF), `${chunks} chunks`).toEqual(one);
+        }
+      }
+    });
   }
 });
 

@@ -13,7 +13,7 @@ import { useNodeBackend } from '../../src/cli/node-backend.ts';
 import { nodeKernelFiles } from '../../src/core/backend/node-wasm.ts';
 import { runMerge } from '../../src/core/engine/tfjs/merge-run.ts';
 import { nodeDirSource } from '../../src/core/io/node-dir.ts';
-import { loadInt8 } from '../../src/core/kernels/load-int8.ts';
+import { checkWeightFormat, loadInFormat } from '../../src/core/kernels/load-format.ts';
 import { activeKernels, setKernelsEnabled } from '../../src/core/kernels/module.ts';
 import { openDecoder, tfjsDecoder, type CachedDecoder } from '../../src/core/model/decoder.ts';
 import { generateBatch } from '../../src/core/model/generate.ts';
@@ -132,11 +132,11 @@ describe('8-bit weights', () => {
     const model = await loadModel(memorySource('tiny-llama-int8', files));
     try {
       const before = tf.memory().numBytes;
-      const error = loadInt8(model);
+      const error = loadInFormat(model, 'int8');
       const freed = before - tf.memory().numBytes;
       // Every matrix of tiny-llama has inputs that are a multiple of 32: all of them left tfjs.
       expect(freed).toBeGreaterThan(0);
-      expect(model.weights.int8?.bytes).toBeLessThan(freed / 3);
+      expect(model.weights.owned?.bytes).toBeLessThan(freed / 3);
       expect(error.positions).toBe(9);
       expect(error.maxLogProb).toBeGreaterThan(0);
       // Q8_0-style rounding of weights and activations: a few percent of the logits' scale (measured 1–3 %).
@@ -157,7 +157,7 @@ describe('8-bit weights', () => {
     const { files } = randomCheckpoint(QWEN3_TINY, 3);
     const model = await loadModel(memorySource('qwen3-int8-refusals', files));
     try {
-      loadInt8(model);
+      loadInFormat(model, 'int8');
       const ids = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
       expect(() => forward(model, ids)).toThrow(/8-bit format/);
       ids.dispose();
@@ -167,5 +167,76 @@ describe('8-bit weights', () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe('packed F32 weights', () => {
+  it('tiny-llama: the fixture\'s float64 logits within 1e-4 from the panels, the same memory, the same greedy tokens', async () => {
+    const ref = reference('tiny-llama');
+    const files = new Map<string, Uint8Array>();
+    for (const n of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+      const path = join(modelDir('tiny-llama'), n);
+      if (existsSync(path)) files.set(n, new Uint8Array(readFileSync(path)));
+    }
+    const model = await loadModel(memorySource('tiny-llama-packed', files));
+    try {
+      const before = tf.memory().numBytes;
+      const error = loadInFormat(model, 'f32-packed');
+      const freed = before - tf.memory().numBytes;
+      expect(freed).toBeGreaterThan(0);
+      expect(model.weights.owned).toMatchObject({ format: 'f32-packed', bytes: freed });
+      // The same values; only the order of the sums differs from the F32 kernels.
+      expect(error).toMatchObject({ format: 'f32-packed', positions: 9, tokensChanged: 0 });
+      expect(error.maxLogit).toBeLessThan(1e-4);
+      const ids = ref.input_ids[0];
+      const d = openDecoder(model, 1);
+      expect(d.kind).toMatch(/^wasm kernels/);
+      const got = await stepped(d, ids, 3);
+      d.dispose();
+      for (let t = 2; t < ids.length; t++) expect(maxDiff(got[t], ref.logits_base[0][t]), `position ${t}`).toBeLessThan(1e-4);
+      const greedy = await generateBatch(model, [{ ids: ref.greedy_prompt, maxTokens: ref.greedy_base.length }], { stopTokenIds: [] });
+      expect(greedy[0].tokens).toEqual(ref.greedy_base);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  for (const [label, config] of [['qwen3', QWEN3_TINY], ['llama 3 with biases', LLAMA3_TINY]] as const) {
+    it(`${label}: the F32 logits within 1e-4 in chunks and one token at a time, and batched left-padded rows generate the same tokens`, async () => {
+      const { files } = randomCheckpoint(config, label.length + 40);
+      const model = await loadModel(memorySource(`${label}-packed`, files));
+      try {
+        const ids = Array.from({ length: 20 }, (_, i) => (i * 31 + 7) % model.config.vocabSize);
+        const want = await forwardRows(model, ids);
+        const rows = [[5, 9, 20, 31, 7, 8], [12], [40, 41, 42], [3, 4, 5, 6, 7]].map((r) => ({ ids: r, maxTokens: 5 }));
+        const f32 = await generateBatch(model, rows, { stopTokenIds: [] });
+        loadInFormat(model, 'f32-packed');
+        const d = openDecoder(model, 1);
+        const got = await stepped(d, ids, 9);
+        d.dispose();
+        for (let p = 8; p < ids.length; p++) expect(maxDiff(got[p], want[p]), `position ${p}`).toBeLessThan(1e-4);
+        const packed = await generateBatch(model, rows, { stopTokenIds: [] });
+        expect(packed.map((r) => r.tokens)).toEqual(f32.map((r) => r.tokens));
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  it('refuse what needs the tfjs tensors (the tfjs forward pass, training\'s adapters, export), and an unknown format', async () => {
+    const { files } = randomCheckpoint(QWEN3_TINY, 5);
+    const model = await loadModel(memorySource('qwen3-packed-refusals', files));
+    try {
+      loadInFormat(model, 'f32-packed');
+      const ids = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
+      expect(() => forward(model, ids)).toThrow(/packed F32 format/);
+      ids.dispose();
+      await expect(runMerge(model, null, files, { format: 'gguf', dtype: 'F32' })).rejects.toThrow(/packed F32 format/);
+      expect(() => loadInFormat(model, 'int8')).toThrow(/already in the f32-packed format/);
+    } finally {
+      model.dispose();
+    }
+    expect(checkWeightFormat('f32-packed')).toBe('f32-packed');
+    expect(() => checkWeightFormat('f16')).toThrow(/one of f32, f32-packed, int8/);
   });
 });

@@ -231,11 +231,11 @@ describe('tfjs model sources', () => {
     expect(describeTfjs(null, null)).toBeNull();
     const backend = { backend: 'wasm' as const, reason: 'no hardware WebGPU adapter: using wasm', threads: 1, threadReason: null, kernels: null };
     expect(describeTfjs(backend, null)).toBe('Backend: wasm — no hardware WebGPU adapter: using wasm');
-    const model = { modelId: 'm', config: {} as never, loadMs: 1500, backend, parameters: 123_456, weightFormat: 'f32' as const, int8Error: null };
+    const model = { modelId: 'm', config: {} as never, loadMs: 1500, backend, parameters: 123_456, weightFormat: 'f32' as const, formatError: null };
     expect(describeTfjs({ ...backend, threads: 4 }, model)).toBe('Backend: wasm (4 threads) — no hardware WebGPU adapter: using wasm · 0.12 M parameters, loaded in 1.5 s');
     expect(describeTfjs({ ...backend, threads: 2, threadReason: '2 threads: every core (2 cores)' }, null)).toBe('Backend: wasm (2 threads) — no hardware WebGPU adapter: using wasm · 2 threads: every core (2 cores)');
-    const int8Error = { maxLogit: 0.031, maxLogProb: 0.02, positions: 9, logitScale: 4.2, tokensChanged: 0 };
-    expect(describeTfjs(backend, { ...model, weightFormat: 'int8', int8Error })).toBe(
+    const formatError = { format: 'int8' as const, maxLogit: 0.031, maxLogProb: 0.02, positions: 9, logitScale: 4.2, tokensChanged: 0 };
+    expect(describeTfjs(backend, { ...model, weightFormat: 'int8', formatError })).toBe(
       'Backend: wasm — no hardware WebGPU adapter: using wasm · 0.12 M parameters, loaded in 1.5 s · 8-bit weights: max |Δ logit| 0.031 (|logit| ≤ 4.2), max |Δ log p| 0.020 against F32 over 9 probe positions; 0 of 9 greedy tokens changed',
     );
   });

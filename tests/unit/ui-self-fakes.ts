@@ -78,7 +78,7 @@ export class FakeTfjsEngine extends TfjsEngineBase {
       load: async (p) => {
         modelId = p.modelId;
         this.adapters.clear();
-        return { modelId, config: TEST_CONFIG, loadMs: 1, backend, parameters: 1000, weightFormat: 'f32', int8Error: null };
+        return { modelId, config: TEST_CONFIG, loadMs: 1, backend, parameters: 1000, weightFormat: 'f32', formatError: null };
       },
       unload: async () => null,
       chat: async (p) => reply(p),

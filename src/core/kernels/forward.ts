@@ -9,9 +9,9 @@
  *   x += attention(q, K, V)·Wo         causal, padded positions masked
  *   h = rms_norm(x); x += (silu(h·Wg) · h·Wu)·Wd
  *
- * Weights are the model's own tfjs tensors, read by address (F32), or 8-bit copies made by `quantizeModel`
- * (int8 with one f32 scale per group of 32 inputs, dequantized inside the matmul kernel; activations are
- * quantized per group of 32 too, as llama.cpp does for its Q8_0 weights).
+ * Weights are the model's own tfjs tensors, read by address (F32), or copies the kernels own (owned-weights.ts):
+ * packed F32 panels, or 8-bit (int8 with one f32 scale per group of 32 inputs, dequantized inside the matmul
+ * kernel; activations are quantized per group of 32 too, as llama.cpp does for its Q8_0 weights).
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
@@ -20,7 +20,7 @@ import type { ModelConfig } from '../model/types.ts';
 import type { LayerWeights, ModelWeights } from '../model/weights.ts';
 import type { KernelKvCache } from './kv-cache.ts';
 import { CTRL, JOB, KSPLIT, type Kernels } from './module.ts';
-import { addressOf, GROUP, quantizedWeightsOf, type Proj, type QuantizedWeights } from './quantize.ts';
+import { addressOf, GROUP, ownedWeightsOf, PANEL, type OwnedWeights, type Proj } from './owned-weights.ts';
 
 interface LayerPtrs {
   inputNorm: number;
@@ -121,10 +121,10 @@ export class KernelRunner {
     const k = this.#k;
     const e = k.exports;
     const layers = this.#layers();
-    const q8 = quantizedWeightsOf(this.#w);
+    const owned = ownedWeightsOf(this.#w);
 
     // Token vectors and the step's RoPE angles.
-    this.#embed(ids, s.x, q8);
+    this.#embed(ids, s.x, owned);
     const { cos, sin } = ropeAngles(this.#inv, positions);
     k.f32(s.cos, N * hD).set(cos);
     k.f32(s.sin, N * hD).set(sin);
@@ -172,7 +172,7 @@ export class KernelRunner {
     const lastRow = (b: number) => (pruneLast ? b : b * T + T - 1);
     for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(this.#last + b * H * 4, s.x + lastRow(b) * H * 4, s.x + (lastRow(b) + 1) * H * 4);
     e.srs_rmsnorm(this.#last, B, H, addressOf(this.#w.finalNorm), eps, this.#last);
-    const head = q8 ? q8.head : this.#f32Proj(this.#w.lmHead ?? this.#w.embedding);
+    const head = owned ? owned.head : this.#f32Proj(this.#w.lmHead ?? this.#w.embedding);
     this.#matmul(head, this.#last, this.#quantizeIfNeeded([head], this.#last, B, H, s), B, 0, this.#logits, false);
     const ms = performance.now() - t0;
     if (choice && T === 1) choice.record(mode, ms);
@@ -229,9 +229,9 @@ export class KernelRunner {
 
   /** Addresses of every layer's weights, read afresh each pass (a replaced tensor moves). */
   #layers(): LayerPtrs[] {
-    const q8 = quantizedWeightsOf(this.#w);
+    const owned = ownedWeightsOf(this.#w);
     return this.#w.layers.map((l: LayerWeights, i) => {
-      const m = q8?.layers[i];
+      const m = owned?.layers[i];
       const p = (name: 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down'): Proj => m?.[name] ?? this.#f32Proj(l[name]);
       return {
         inputNorm: addressOf(l.inputNorm),
@@ -253,24 +253,28 @@ export class KernelRunner {
     });
   }
 
-  #embed(ids: readonly (readonly number[])[], x: number, q8: QuantizedWeights | null): void {
+  #embed(ids: readonly (readonly number[])[], x: number, owned: OwnedWeights | null): void {
     const { hiddenSize: H, vocabSize: V } = this.#c;
     const k = this.#k;
     const out = k.f32(x, ids.length * ids[0].length * H);
-    let r = 0;
-    if (q8 && q8.embedding.kind === 'q8') {
+    const e = owned?.embedding ?? this.#f32Proj(this.#w.embedding);
+    /** Element i of token id's vector, by the layout of e. */
+    let at: (id: number, i: number) => number;
+    if (e.kind === 'q8') {
       const groups = H / GROUP;
-      const q = new Int8Array(k.memory.buffer, q8.embedding.q, V * H);
-      const sc = k.f32(q8.embedding.s, V * groups);
-      for (const row of ids) for (const id of row) {
-        for (let i = 0; i < H; i++) out[r * H + i] = q[id * H + i] * sc[id * groups + Math.floor(i / GROUP)];
-        r++;
-      }
-      return;
+      const q = new Int8Array(k.memory.buffer, e.q, V * H); // [V, H]
+      const sc = k.f32(e.s, V * groups);
+      at = (id, i) => q[id * H + i] * sc[id * groups + Math.floor(i / GROUP)];
+    } else if (e.kind === 'f32p') {
+      const p = k.f32(e.p, H * V); // [V/8, H, 8]
+      at = (id, i) => p[(id - (id % PANEL)) * H + i * PANEL + (id % PANEL)];
+    } else {
+      const w = k.f32(e.w, H * V); // [H, V]
+      at = (id, i) => w[i * V + id];
     }
-    const e = k.f32(q8 && q8.embedding.kind === 'f32' ? q8.embedding.w : addressOf(this.#w.embedding), H * V); // [H, V]
+    let r = 0;
     for (const row of ids) for (const id of row) {
-      for (let i = 0; i < H; i++) out[r * H + i] = e[i * V + id];
+      for (let i = 0; i < H; i++) out[r * H + i] = at(id, i);
       r++;
     }
   }
@@ -284,7 +288,7 @@ export class KernelRunner {
 
   /** y [N, out] (+)= x·W (+ bias), split over the threads by output columns. */
   #matmul(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
-    this.#timed(p.kind === 'f32' ? 'matmul f32' : 'matmul 8-bit', () => this.#matmulNow(p, x, xq, N, bias, y, accumulate));
+    this.#timed(p.kind === 'q8' ? 'matmul 8-bit' : 'matmul f32', () => this.#matmulNow(p, x, xq, N, bias, y, accumulate));
   }
 
   #matmulNow(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
@@ -297,6 +301,11 @@ export class KernelRunner {
       const blocks = Math.max(1, Math.min(Math.ceil(threads / 2), Math.floor(p.out / 64)));
       this.#run(JOB.matvecF32, [x, N, p.w, partials, p.in, p.out], KSPLIT * blocks);
       return k.exports.srs_matvec_reduce(partials, N, p.out, bias, y, accumulate ? 1 : 0);
+    }
+    if (p.kind === 'f32p') {
+      // Packed panels: every thread takes a range of whole panels (contiguous memory), decode and prefill alike.
+      if (threads === 1) return k.exports.srs_matmul_f32p(x, N, p.p, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);
+      return this.#run(JOB.matmulF32p, [x, N, p.p, bias, y, p.in, p.out, accumulate ? 1 : 0], chunksFor(p.out, threads, 16));
     }
     if (p.kind === 'f32') {
       if (threads === 1) return k.exports.srs_matmul_f32(x, N, p.w, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);

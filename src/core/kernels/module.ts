@@ -32,6 +32,8 @@ export interface KernelExports {
   srs_matmul_f32(x: number, rows: number, w: number, bias: number, y: number, inF: number, outF: number, j0: number, j1: number, accumulate: number): void;
   srs_matvec_f32(x: number, rows: number, w: number, bias: number, y: number, inF: number, outF: number, accumulate: number, partials: number): void;
   srs_matvec_reduce(partials: number, rows: number, outF: number, bias: number, y: number, accumulate: number): void;
+  srs_pack_panels(w: number, inF: number, outF: number, p: number): void;
+  srs_matmul_f32p(x: number, rows: number, p: number, bias: number, y: number, inF: number, outF: number, j0: number, j1: number, accumulate: number): void;
   srs_quantize_rows(x: number, rows: number, inF: number, xq: number, xs: number): void;
   srs_matmul_q8(xq: number, xs: number, rows: number, q: number, s: number, bias: number, y: number, inF: number, outF: number, j0: number, j1: number, accumulate: number): void;
   srs_rope(x: number, rows: number, heads: number, hD: number, cos: number, sin: number, scale: number): void;
@@ -46,7 +48,7 @@ export interface KernelExports {
 
 /** The control block's layout (decode.c: CTRL_*). */
 export const CTRL = { chunks: 3, helpers: 4, kind: 5, args: 8, words: 32 } as const;
-export const JOB = { matmulF32: 1, matmulQ8: 2, attention: 3, matvecF32: 4 } as const;
+export const JOB = { matmulF32: 1, matmulQ8: 2, attention: 3, matvecF32: 4, matmulF32p: 5 } as const;
 /** Parts of the inputs that decode's F32 matmul is split into (decode.c: KSPLIT). */
 export const KSPLIT = 4;
 

@@ -37,16 +37,18 @@ export interface ModelWeights {
   /** Separate LM head [H, V], or null when tied to `embedding`. */
   lmHead: tf.Tensor2D | null;
   /**
-   * Set when the model was loaded in the 8-bit format (src/core/kernels/quantize.ts): its matrices live there,
-   * outside tfjs, and the F32 tensors they replaced (layer matrices, embedding, head) are null. Only the wasm
-   * kernels run such a model.
+   * Set when the model was loaded in a format the wasm kernels own (8-bit or packed F32,
+   * src/core/kernels/owned-weights.ts): its matrices live there, outside tfjs, and the F32 tensors they replaced
+   * (layer matrices, embedding, head) are null. Only the wasm kernels run such a model.
    */
-  int8?: { readonly bytes: number; readonly parameters: number; dispose(): void } | null;
+  owned?: { readonly format: 'int8' | 'f32-packed'; readonly bytes: number; readonly parameters: number; dispose(): void } | null;
 }
 
-/** Refuses a model whose matrices are held in the 8-bit format (only the wasm kernels run it). */
+/** Refuses a model whose matrices the kernels own (8-bit or packed F32: only the wasm kernels run it). */
 export function requireF32(w: ModelWeights, what: string): void {
-  if (w.int8) throw new AppError('unsupported', `${what} needs the model's F32 weights, but it was loaded in the 8-bit format. Load it again without 8-bit weights.`);
+  if (!w.owned) return;
+  const format = w.owned.format === 'int8' ? 'the 8-bit format' : 'the packed F32 format (for decoding only)';
+  throw new AppError('unsupported', `${what} needs the model's F32 weights as tfjs tensors, but it was loaded in ${format}. Load it again with F32 weights.`);
 }
 
 /** Field of LayerWeights holding each projection's weight. */
@@ -179,12 +181,12 @@ export function allWeightTensors(w: ModelWeights): tf.Tensor[] {
 
 export function disposeWeights(w: ModelWeights): void {
   for (const t of allWeightTensors(w)) t.dispose();
-  w.int8?.dispose();
-  w.int8 = null;
+  w.owned?.dispose();
+  w.owned = null;
 }
 
 export function parameterCount(w: ModelWeights): number {
-  return allWeightTensors(w).reduce((n, t) => n + t.size, w.int8?.parameters ?? 0);
+  return allWeightTensors(w).reduce((n, t) => n + t.size, w.owned?.parameters ?? 0);
 }
 
 /**

@@ -4,7 +4,7 @@
  * a tfjs engine starts; a running engine keeps what it started with.
  */
 import { chooseWasmThreads, MAX_WASM_THREADS, type ThreadChoice } from '../../core/backend/threads.ts';
-import { checkWeightFormat, type WeightFormat } from '../../core/kernels/load-int8.ts';
+import { checkWeightFormat, type WeightFormat } from '../../core/kernels/load-format.ts';
 import type { StudioDb } from '../../db/db.ts';
 import { getSetting, setSetting } from '../../db/settings.ts';
 import type { JsonValue } from '../../db/types.ts';

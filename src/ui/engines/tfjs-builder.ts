@@ -4,7 +4,7 @@
  */
 import type { BackendInfo, LoadedModelInfo } from '../../core/engine/tfjs/api.ts';
 import { TfjsWorkerEngine } from '../../core/engine/tfjs/worker-engine.ts';
-import { describeInt8Error } from '../../core/kernels/load-int8.ts';
+import { describeFormatError } from '../../core/kernels/load-format.ts';
 import { tfjsModelId, type TfjsBuilder } from './engine-builders.ts';
 
 /** "Backend: wasm (4 threads) — no hardware WebGPU adapter … · 4 threads: every core (4 cores) · 0.1 M parameters, loaded in 0.3 s". */
@@ -12,9 +12,9 @@ export function describeTfjs(backend: BackendInfo | null, model: LoadedModelInfo
   if (!backend) return null;
   const threads = backend.threads && backend.threads > 1 ? ` (${backend.threads} threads)` : '';
   const size = model ? ` · ${(model.parameters / 1e6).toFixed(model.parameters < 1e7 ? 2 : 0)} M parameters, loaded in ${(model.loadMs / 1000).toFixed(1)} s` : '';
-  const int8 = model?.int8Error ? ` · ${describeInt8Error(model.int8Error)}` : '';
+  const format = model?.formatError ? ` · ${describeFormatError(model.formatError)}` : '';
   const why = `${backend.threadReason ? ` · ${backend.threadReason}` : ''}${backend.kernels ? ` · kernels ${backend.kernels}` : ''}`;
-  return `Backend: ${backend.backend}${threads} — ${backend.reason}${why}${size}${int8}`;
+  return `Backend: ${backend.backend}${threads} — ${backend.reason}${why}${size}${format}`;
 }
 
 export const tfjsBuilder: TfjsBuilder = (model, source, backend, cpu) => {

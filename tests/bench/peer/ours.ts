@@ -2,16 +2,16 @@
  * Our side of `npm run bench -- --only peer`, run in a child process per thread count (tfjs-wasm fixes its
  * thread pool when the backend starts, so one process cannot measure two counts):
  *
- *   node --import tsx tests/bench/peer/ours.ts '{"threads":2,"quick":false,"weights":"int8"}'
+ *   node --import tsx tests/bench/peer/ours.ts '{"threads":2,"quick":false,"weights":"int8"}'   (or "f32-packed")
  *   node --import tsx tests/bench/peer/ours.ts '{"threads":1,"quick":false,"kernels":false}'   ("before")
  *
- * Builds the plan's random weights (in the 8-bit format when asked), times the plan's steps (plan.ts) through
+ * Builds the plan's random weights (in the packed F32 or 8-bit format when asked), times the plan's steps (plan.ts) through
  * the engine's own decoder (the wasm kernels where they load, else tfjs ops) and prints one JSON line
  * (SideFigures).
  */
 import { useNodeBackend } from '../../../src/cli/node-backend.ts';
 import { randomWeights } from '../../../src/core/model/init.ts';
-import { loadInt8 } from '../../../src/core/kernels/load-int8.ts';
+import { loadInFormat, type WeightFormat } from '../../../src/core/kernels/load-format.ts';
 import { activeKernels } from '../../../src/core/kernels/module.ts';
 import { openDecoder, type CachedDecoder } from '../../../src/core/model/decoder.ts';
 import type { LlamaModel } from '../../../src/core/model/llama.ts';
@@ -22,7 +22,7 @@ import { median, peerPlan, peerPrompt, type SideFigures } from './plan.ts';
 interface Args {
   threads: number;
   quick: boolean;
-  weights?: 'f32' | 'int8';
+  weights?: WeightFormat;
   /** false: tfjs ops only, as main's engine before issue 10 (with threads 1: its single-threaded SIMD build). */
   kernels?: boolean;
 }
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const backend = await useNodeBackend('wasm', { threads: args.threads, kernels: args.kernels !== false });
   const weights = randomWeights(plan.config, plan.seed);
   const model: LlamaModel = { config: plan.config, weights };
-  if (args.weights === 'int8') loadInt8(model);
+  if (args.weights && args.weights !== 'f32') loadInFormat(model, args.weights);
   const V = plan.config.vocabSize;
   const fresh = () => openDecoder(model, 1);
   try {
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       decode[context] = 1000 / median(times);
     }
     const counts = activeKernels()?.helperChoice?.counts;
-    const how = activeKernels() ? `kernels${args.weights === 'int8' ? ', 8-bit' : ''}${counts ? `, helpers on ${counts.pool} of ${counts.pool + counts.single} steps` : ''}` : 'tfjs ops';
+    const how = activeKernels() ? `kernels${args.weights === 'int8' ? ', 8-bit' : args.weights === 'f32-packed' ? ', packed F32' : ''}${counts ? `, helpers on ${counts.pool} of ${counts.pool + counts.single} steps` : ''}` : 'tfjs ops';
     const out: SideFigures = { label: `${wasmLabel({ ...backend, crossOriginIsolated: null })}, ${how}`, threads: backend.threads ?? 1, prefill: (plan.prefill * 1000) / prefillMs, decode };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {

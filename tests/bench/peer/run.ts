@@ -6,13 +6,14 @@
  * 2. The plan's random weights (plan.ts: SmolLM2-135M's shape, seed 1) are written as GGUF F32 and Q8_0 by the
  *    project's own full-model writer (runMerge, as `lm export-gguf` does), with the toy model's tokenizer
  *    padded to the vocabulary (the figures do not depend on the tokens' text).
- * 3. For each round, for 1 thread and for every core: ours on F32 and on our 8-bit weights (a child process
- *    each, ours.ts) then llama.cpp on F32 and on Q8_0, the order flipped every other round so that drifting
+ * 3. For each round, for 1 thread and for every core: ours on F32 (the tfjs tensors' layout), on packed F32
+ *    (the same values in decode's panel layout) and on our 8-bit weights (a child process each, ours.ts) then llama.cpp on F32 and on Q8_0, the order flipped every other round so that drifting
  *    load hits both sides alike.
  *    Each round also runs "before": our engine as it was before issue 10 — the same tfjs ops (llama.ts
  *    forwardCached, kv-cache.ts) on tfjs-wasm's single-threaded SIMD build, our kernels not attached.
  * 4. Each figure is the median over the rounds of each round's value (decode: that round's median step);
- *    ratios are ours F32 ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians, and ours F32 ÷ before.
+ *    ratios are ours F32 (and packed F32) ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians, and
+ *    ours F32 ÷ before.
  *
  * llama.cpp runs with its default F16 KV cache (as its users run it; faster for it than our F32 cache).
  */
@@ -21,6 +22,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runMerge } from '../../../src/core/engine/tfjs/merge-run.ts';
+import type { WeightFormat } from '../../../src/core/kernels/load-format.ts';
 import { randomWeights } from '../../../src/core/model/init.ts';
 import { disposeWeights } from '../../../src/core/model/weights.ts';
 import type { BenchContext, SuiteRow } from '../lib/types.ts';
@@ -52,7 +54,7 @@ async function writeGgufs(plan: PeerPlan, dir: string, log: (l: string) => void)
 }
 
 /** Our side in a child process (its own tfjs-wasm thread pool). */
-function ours(threads: number, quick: boolean, weights: 'f32' | 'int8', kernels = true): Promise<SideFigures> {
+function ours(threads: number, quick: boolean, weights: WeightFormat, kernels = true): Promise<SideFigures> {
   const script = join(ROOT, 'tests/bench/peer/ours.ts');
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ threads, quick, weights, kernels })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -103,7 +105,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
     const paths = await writeGgufs(plan, dir, ctx.log);
     const threadCounts = [...new Set([1, availableParallelism()])];
     const before: SideFigures[] = [];
-    const runs = new Map<number, Runs>(threadCounts.map((t) => [t, { ours: [], ours8: [], F32: [], Q8_0: [] }]));
+    const runs = new Map<number, Runs>(threadCounts.map((t) => [t, { ours: [], oursP: [], ours8: [], F32: [], Q8_0: [] }]));
     for (let round = 0; round < plan.rounds; round++) {
       for (const t of threadCounts) {
         const r = runs.get(t)!;
@@ -111,6 +113,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
           async () => {
             if (t === 1) before.push(await ours(1, quick, 'f32', false));
             r.ours.push(await ours(t, quick, 'f32'));
+            r.oursP.push(await ours(t, quick, 'f32-packed'));
             r.ours8.push(await ours(t, quick, 'int8'));
           },
           async () => {
@@ -121,7 +124,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         if (round % 2) sides.reverse();
         for (const side of sides) await side();
         const last = (xs: SideFigures[]) => xs[xs.length - 1];
-        const sidesRun: Array<[string, SideFigures]> = [...(t === 1 ? [['before', last(before)] as [string, SideFigures]] : []), ['ours F32', last(r.ours)], ['ours 8-bit', last(r.ours8)], ['llama.cpp F32', last(r.F32)], ['llama.cpp Q8_0', last(r.Q8_0)]];
+        const sidesRun: Array<[string, SideFigures]> = [...(t === 1 ? [['before', last(before)] as [string, SideFigures]] : []), ['ours F32', last(r.ours)], ['ours packed F32', last(r.oursP)], ['ours 8-bit', last(r.ours8)], ['llama.cpp F32', last(r.F32)], ['llama.cpp Q8_0', last(r.Q8_0)]];
         ctx.log(`round ${round + 1}, ${threadsText(t)}: ${sidesRun.map(([name, s]) => summary(name, s)).join(' | ')}; load ${loadavg()[0].toFixed(1)}`);
       }
       // The medians so far, so that a run stopped early still leaves a table.
@@ -136,7 +139,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   return rows;
 }
 
-type Runs = { ours: SideFigures[]; ours8: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
+type Runs = { ours: SideFigures[]; oursP: SideFigures[]; ours8: SideFigures[]; F32: SideFigures[]; Q8_0: SideFigures[] };
 
 /** Each figure's median over the rounds run so far, per side and thread count, and the ratios. */
 function medianRows(plan: PeerPlan, threadCounts: readonly number[], runs: ReadonlyMap<number, Runs>, before: readonly SideFigures[]): SuiteRow[] {
@@ -150,13 +153,15 @@ function medianRows(plan: PeerPlan, threadCounts: readonly number[], runs: Reado
     const note = `median of ${r.ours.length}`;
     const row = (backend: string, metric: string, value: number, unit: string, n?: string): void => void rows.push({ backend, metric, value, unit, ...(n ? { note: n } : {}) });
     for (const [metric, f] of figures) {
-      const [a, a0, a8, b, q] = [r.ours, before, r.ours8, r.F32, r.Q8_0].map((xs) => median(xs.map(f)));
+      const [a, a0, ap, a8, b, q] = [r.ours, before, r.oursP, r.ours8, r.F32, r.Q8_0].map((xs) => median(xs.map(f)));
       if (t === 1) row(`before: ${before[0].label}`, metric, a0, 'tokens/s', `median of ${before.length}`);
       row(`ours F32: ${r.ours[0].label}`, `${metric}, ${threadsText(t)} asked`, a, 'tokens/s', note);
+      row(`ours packed F32: ${r.oursP[0].label}`, `${metric}, ${threadsText(t)} asked`, ap, 'tokens/s', note);
       row(`ours 8-bit: ${r.ours8[0].label}`, `${metric}, ${threadsText(t)} asked`, a8, 'tokens/s', note);
       row(r.F32[0].label, `${metric}, ${threadsText(t)}`, b, 'tokens/s', note);
       row(r.Q8_0[0].label, `${metric}, ${threadsText(t)}`, q, 'tokens/s', note);
       row('ours F32 ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, a / b, 'ratio', 'goal ≥ 1.0');
+      row('ours packed F32 ÷ llama.cpp F32', `${metric}, ${threadsText(t)}`, ap / b, 'ratio', 'goal ≥ 1.0');
       row('ours 8-bit ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a8 / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
       row('ours F32 ÷ before', `${metric}, ${threadsText(t)}`, a / a0, 'ratio');
     }
@@ -174,6 +179,7 @@ export function markdownTable(rows: readonly SuiteRow[], plan: PeerPlan, threadC
   const f = (v: number, unit = '') => (Number.isFinite(v) ? (unit === 'ratio' ? v.toFixed(2) : v.toFixed(1)) : '–');
   const sides: Array<[string, string, boolean]> = [
     ['ours F32', 'ours F32:', true],
+    ['ours packed F32', 'ours packed F32:', true],
     ['llama.cpp F32', 'llama.cpp F32', false],
     ['ours 8-bit', 'ours 8-bit:', true],
     ['llama.cpp Q8_0', 'llama.cpp Q8_0', false],
@@ -182,7 +188,7 @@ export function markdownTable(rows: readonly SuiteRow[], plan: PeerPlan, threadC
     'figure (tokens/s)',
     'before (tfjs ops, 1 thread)',
     ...threadCounts.flatMap((t) => sides.map(([name]) => `${name}, ${threadsText(t)}`)),
-    ...threadCounts.map((t) => `ours F32 ÷ llama.cpp F32 / ours 8-bit ÷ Q8_0 / ours F32 ÷ before, ${threadsText(t)}`),
+    ...threadCounts.map((t) => `ours F32 / packed F32 ÷ llama.cpp F32 / ours 8-bit ÷ Q8_0 / ours F32 ÷ before, ${threadsText(t)}`),
   ];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   const names = [`prefill ${plan.prefill} tokens`, ...plan.contexts.map((c) => `decode @ context ${c}`)];
@@ -190,7 +196,7 @@ export function markdownTable(rows: readonly SuiteRow[], plan: PeerPlan, threadC
     const cells = [name, f(get('before:', name))];
     for (const t of threadCounts) for (const [, prefix, asked] of sides) cells.push(f(get(prefix, `${name}, ${threadsText(t)}${asked ? ' asked' : ''}`)));
     const ratio = (prefix: string, t: number) => f(get(prefix, `${name}, ${threadsText(t)}`), 'ratio');
-    for (const t of threadCounts) cells.push(`${ratio('ours F32 ÷ llama', t)} / ${ratio('ours 8-bit ÷', t)} / ${ratio('ours F32 ÷ before', t)}`);
+    for (const t of threadCounts) cells.push(`${ratio('ours F32 ÷ llama', t)} / ${ratio('ours packed F32 ÷', t)} / ${ratio('ours 8-bit ÷', t)} / ${ratio('ours F32 ÷ before', t)}`);
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');

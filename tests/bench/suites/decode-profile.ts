@@ -4,7 +4,8 @@
  *    tf.profile: the step's kernel launches, tensors and bytes allocated, and the kernel time per op (largest
  *    first), so that whatever is not a matrix product shows up;
  *  - on our wasm kernels (src/core/kernels, when loaded): the time per kind of work of a decode step at contexts
- *    64 and 1,024 (five steps each) and of a 256-token prefill.
+ *    64 and 1,024 (five steps each) and of a 256-token prefill; then the same with the weights in the packed F32
+ *    format (decode's panel layout).
  * `--quick`: 4 layers, vocab 4096.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +15,7 @@ import { forwardCached, type LlamaModel } from '../../../src/core/model/llama.ts
 import { disposeWeights } from '../../../src/core/model/weights.ts';
 import { KernelRunner } from '../../../src/core/kernels/forward.ts';
 import { KernelKvCache } from '../../../src/core/kernels/kv-cache.ts';
+import { loadInFormat } from '../../../src/core/kernels/load-format.ts';
 import { activeKernels } from '../../../src/core/kernels/module.ts';
 import { argmax } from '../../../src/core/text/sampling.ts';
 import { type BenchContext, type BenchSuite, type SuiteRow, wasmLabel } from '../lib/types.ts';
@@ -64,6 +66,10 @@ export const suite: BenchSuite = {
       for (const [name, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) row(`kernel time: ${name}`, e.ms, 'ms', `${e.n} launches, ${((100 * e.ms) / kernelMs).toFixed(1)}%`);
       ctx.log(`${profile.kernels.length} kernels, ${wall.toFixed(1)} ms wall, ${kernelMs.toFixed(1)} ms in kernels`);
       rows.push(...kernelProfile(model, label, ctx));
+      if (activeKernels()) {
+        loadInFormat(model, 'f32-packed');
+        rows.push(...kernelProfile(model, `${label}, packed F32`, ctx));
+      }
     } finally {
       cache.dispose();
       disposeWeights(weights);

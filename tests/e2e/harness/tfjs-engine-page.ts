@@ -42,7 +42,7 @@ export interface TrainStart {
 
 export const tfjsHarness = {
   /** Starts a worker engine on `backend` and loads `repo` from the hub stand-in. */
-  async open(name: string, o: { backend: 'auto' | BackendName; hub: string; repo: string; weightFormat?: 'f32' | 'int8' }) {
+  async open(name: string, o: { backend: 'auto' | BackendName; hub: string; repo: string; weightFormat?: 'f32' | 'f32-packed' | 'int8' }) {
     slots.get(name)?.engine.dispose();
     const engine = new TfjsWorkerEngine({ backend: o.backend, source: { kind: 'hub', repo: o.repo, baseUrl: o.hub }, weightFormat: () => o.weightFormat ?? 'f32' });
     const s: Slot = { engine, trainer: null as unknown as TfjsWorkerTrainer, events: [], files: new Map(), run: null };

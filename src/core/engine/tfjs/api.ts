@@ -15,7 +15,7 @@ import type { AfterSteps } from '../../train/trainer.ts';
 import type { DpoStepStats } from '../../train/dpo.ts';
 import type { PreferenceRow, SftRow } from '../../train/trl.ts';
 import type { GgufExportInfo, MergeDtype, MergeFormat } from './merge-run.ts';
-import type { Int8Error, WeightFormat } from '../../kernels/load-int8.ts';
+import type { FormatError, WeightFormat } from '../../kernels/load-format.ts';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
@@ -53,10 +53,10 @@ export interface LoadedModelInfo {
   backend: BackendInfo;
   /** Parameters of the base model. */
   parameters: number;
-  /** How the matrices are held: f32 (tfjs tensors) or int8 (8-bit, kernels only). */
+  /** How the matrices are held: f32 (tfjs tensors), or f32-packed / int8 (owned by the kernels, decoding only). */
   weightFormat: WeightFormat;
-  /** int8: its error against F32, measured on this model at load. */
-  int8Error: Int8Error | null;
+  /** f32-packed / int8: the format's error against F32, measured on this model at load. */
+  formatError: FormatError | null;
 }
 
 export interface TfjsChatParams extends GenerationParams {
@@ -192,7 +192,7 @@ export interface TrainResultInfo {
 export interface TfjsApi {
   /** Picks and initialises the backend: webgpu on a hardware adapter, wasm otherwise (or as asked). */
   init: { params: { backend: 'auto' | BackendName; threadCap?: number | null }; result: BackendInfo };
-  /** weightFormat 'int8': the opt-in 8-bit weights (src/core/kernels/quantize.ts; wasm kernels only, no training). */
+  /** weightFormat 'f32-packed' / 'int8': opt-in formats the kernels own (src/core/kernels/owned-weights.ts; wasm kernels only, no training). */
   load: { params: { modelId: string; source: ModelSourceSpec; weightFormat?: WeightFormat }; result: LoadedModelInfo; progress: LoadProgress };
   unload: { params: null; result: null };
   chat: { params: TfjsChatParams; result: ChatResult; token: string };

@@ -12,7 +12,7 @@ import { AppError, throwIfAborted } from '../../errors.ts';
 import type { LoraConfig } from '../../lora/types.ts';
 import { streamedChat } from '../abort-result.ts';
 import type { Declaring, LoraTrainingEngine } from '../capabilities.ts';
-import type { WeightFormat } from '../../kernels/load-int8.ts';
+import type { WeightFormat } from '../../kernels/load-format.ts';
 import type { ChatRequest, ChatResult, LoadProgress } from '../types.ts';
 import type {
   AdapterFiles,
@@ -36,7 +36,7 @@ export type TfjsCaller = ApiCaller<TfjsApi>;
 export interface TfjsEngineOptions {
   /** 'auto' (default): webgpu on a hardware adapter, wasm otherwise. */
   backend?: 'auto' | BackendName;
-  /** 'int8': the opt-in 8-bit weights (smaller, faster decoding on the wasm kernels; no training). Default f32. */
+  /** 'f32-packed' / 'int8': opt-in formats for decoding on the wasm kernels (faster; int8 also smaller; no training). Default f32. */
   weightFormat?: () => Promise<WeightFormat> | WeightFormat;
   /** Most wasm threads (a setting), read when the backend starts; null/absent = every core. */
   threadCap?: () => Promise<number | null> | number | null;

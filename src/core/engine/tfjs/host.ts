@@ -17,7 +17,7 @@ import { encodeChat, generateBatch, type BatchRow, type GenerateResult } from '.
 import { loadMlcModel } from '../../mlc/load.ts';
 import { heldOutRows, measureRetention } from '../../mlc/retention.ts';
 import { loadedHolders, loadModel, type LanguageModel } from '../../model/load.ts';
-import { checkWeightFormat, loadInt8, type Int8Error } from '../../kernels/load-int8.ts';
+import { checkWeightFormat, formatName, loadInFormat, type FormatError } from '../../kernels/load-format.ts';
 import { parameterCount } from '../../model/weights.ts';
 import { TrainControl } from '../../train/control.ts';
 import { parseRow } from '../../train/data-parse.ts';
@@ -127,12 +127,12 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
           throwIfAborted(ctx.signal);
         }
         const format = checkWeightFormat(weightFormat);
-        let int8Error: Int8Error | null = null;
-        if (format === 'int8') {
+        let formatError: FormatError | null = null;
+        if (format !== 'f32') {
           try {
-            if (loadedHolders(src.id) !== 1) throw new AppError('bad-input', `${src.label} is loaded elsewhere in F32; it cannot be turned into 8-bit weights here.`);
-            ctx.progress({ phase: 'weights', fraction: null, text: 'Quantizing the weights to 8 bits…' });
-            int8Error = loadInt8(model);
+            if (loadedHolders(src.id) !== 1) throw new AppError('bad-input', `${src.label} is loaded elsewhere in F32; it cannot be turned into ${formatName(format)} here.`);
+            ctx.progress({ phase: 'weights', fraction: null, text: format === 'int8' ? 'Quantizing the weights to 8 bits…' : 'Packing the weights for decoding…' });
+            formatError = loadInFormat(model, format);
           } catch (e) {
             model.dispose();
             throw e;
@@ -145,7 +145,7 @@ export function createTfjsHost(deps: TfjsHostDeps): Handlers<TfjsApi> {
           backend: info,
           parameters: parameterCount(model.weights),
           weightFormat: format,
-          int8Error,
+          formatError,
         };
         loaded = { model, info: result, baseModel: baseModelName(source, modelId), source: src };
         return result;
