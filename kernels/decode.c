@@ -597,9 +597,35 @@ static void attend2(const f32 *qa, const f32 *qb, int Sa, int Sb, const f32 *Kj,
   }
 }
 
-/* One query vector alone (scores2 with the same query twice). */
-static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *sb, f32 *oa) {
-  scores2(qa, qa, Kj, real, S, hD, sa, sb);
+/* scores2 for one query vector: the same sums in the same order, so the same scores, at half the work. */
+static void scores1(const f32 *qa, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa) {
+  int s = 0;
+  v128_t z = wasm_f32x4_splat(0.0f);
+  for (; s + 4 <= S; s += 4) {
+    const f32 *k0 = K + (long)s * hD, *k1 = k0 + hD, *k2 = k1 + hD, *k3 = k2 + hD;
+    v128_t a0 = z, a1 = z, a2 = z, a3 = z;
+    for (int i = 0; i < hD; i += 4) {
+      v128_t va = wasm_v128_load(qa + i);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(va, wasm_v128_load(k0 + i)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(va, wasm_v128_load(k1 + i)));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(va, wasm_v128_load(k2 + i)));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, wasm_v128_load(k3 + i)));
+    }
+    wasm_v128_store(sa + s, hsum4(a0, a1, a2, a3));
+  }
+  for (; s < S; s++) {
+    const f32 *k = K + (long)s * hD;
+    v128_t a = z;
+    for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), wasm_v128_load(k + i)));
+    sa[s] = hsum_pairs(a);
+  }
+  for (s = 0; s < S; s++)
+    if (!real[s]) sa[s] = -1e9f;
+}
+
+/* One query vector alone. */
+static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *oa) {
+  scores1(qa, Kj, real, S, hD, sa);
   softmax_inplace(sa, S);
   weighted_values(sa, Vj, S, hD, oa);
 }
@@ -629,7 +655,7 @@ static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *r
       for (int t = t0; t < T; t += 2 * tstep) {
         int t2 = t + tstep;
         if (t2 < T) attend2(QV(t, h), QV(t2, h), L + t + 1, L + t2 + 1, Kj, Vj, real, hD, sa, sb, OV(t, h), OV(t2, h));
-        else attend1(QV(t, h), L + t + 1, Kj, Vj, real, hD, sa, sb, OV(t, h));
+        else attend1(QV(t, h), L + t + 1, Kj, Vj, real, hD, sa, OV(t, h));
       }
     }
   }
@@ -675,7 +701,7 @@ EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
  * whole job on the caller's thread.
  */
 enum { CTRL_GEN = 0, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_TICKET = 6, CTRL_ARGS = 8, CTRL_WORDS = 32 };
-enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_MATMUL_F32P = 5, JOB_EXIT = 99 };
+enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_MATMUL_F32P = 5, JOB_MATMULS_F32P = 6, JOB_EXIT = 99 };
 
 static void run_chunk(const int32_t *c, int chunk) {
   const int32_t *a = c + CTRL_ARGS;
@@ -688,6 +714,21 @@ static void run_chunk(const int32_t *c, int chunk) {
       if (j0 >= j1) break;
       if (c[CTRL_KIND] == JOB_MATMUL_F32) srs_matmul_f32((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
       else srs_matmul_f32p((const f32 *)a[0], a[1], (const f32 *)a[2], (const f32 *)a[3], (f32 *)a[4], a[5], out, j0, j1, a[7]);
+      break;
+    }
+    case JOB_MATMULS_F32P: {
+      /* Up to three packed matmuls of one input x (q, k, v; gate, up) as one job: a[0] x, a[1] rows, a[2] in,
+         a[3] accumulate, a[4] count, then per matrix m a[5 + 4m…8 + 4m] = P, bias, y, out. The chunks split the
+         matrices' panels taken in turn, so that one pass over the helpers runs all of them. */
+      int count = a[4], total = 0;
+      for (int m = 0; m < count; m++) total += a[8 + 4 * m] / NR;
+      int step = (total + chunks - 1) / chunks, p0 = chunk * step, p1 = p0 + step < total ? p0 + step : total;
+      for (int m = 0, base = 0; m < count; m++) {
+        const int32_t *mm = a + 5 + 4 * m;
+        int n = mm[3] / NR, lo = p0 > base ? p0 : base, hi = p1 < base + n ? p1 : base + n;
+        if (lo < hi) srs_matmul_f32p((const f32 *)a[0], a[1], (const f32 *)mm[0], (const f32 *)mm[1], (f32 *)mm[2], a[2], mm[3], (lo - base) * NR, (hi - base) * NR, a[3]);
+        base += n;
+      }
       break;
     }
     case JOB_MATMUL_Q8: {

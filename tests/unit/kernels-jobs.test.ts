@@ -191,6 +191,31 @@ describe('the packed F32 format', () => {
   }
 });
 
+describe('packed F32 matmuls of one input as one job', () => {
+  for (const rows of [1, 3, 6]) {
+    it(`${rows} row(s) through three matrices of 24, 8 and 40 columns (q, k, v): each one's bits at any chunk count`, () => {
+      const inF = 44;
+      const outs = [24, 8, 40];
+      const x = put(values(rows * inF, rows));
+      const mats = outs.map((out, m) => {
+        const P = put(new Float32Array(inF * out));
+        k.exports.srs_pack_panels(put(values(inF * out, 100 + m)), inF, out, P);
+        return { P, bias: m === 1 ? 0 : put(values(out, 200 + m)), out };
+      });
+      const want = mats.map(({ P, bias, out }) => {
+        const y = put(new Float32Array(rows * out));
+        k.exports.srs_matmul_f32p(x, rows, P, bias, y, inF, out, 0, out, 0);
+        return read(y, rows * out);
+      });
+      for (const chunks of [1, 2, 3, 5, 8, 20]) {
+        const ys = outs.map((out) => put(new Float32Array(rows * out)));
+        run(JOB.matmulsF32p, [x, rows, inF, 0, 3, ...mats.flatMap((m, i) => [m.P, m.bias, ys[i], m.out])], chunks);
+        ys.forEach((y, i) => expect(read(y, rows * outs[i]), `matrix ${i}, ${chunks} chunks`).toEqual(want[i]));
+      }
+    });
+  }
+});
+
 describe('the attention kernel', () => {
   // kv heads of 2 query heads; of 3 (the lone third head goes two tokens at a time, paired by the part's stride)
   for (const [T, L, nH, nKV, hD] of [[19, 5, 6, 3, 8], [19, 5, 6, 2, 16]]) it(`gives the same output from the pool in kv heads × token parts as on one thread (${nH} query heads on ${nKV} kv heads)`, () => {

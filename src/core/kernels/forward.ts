@@ -140,9 +140,7 @@ export class KernelRunner {
       const M = lastOnly ? B : N;
       e.srs_rmsnorm(s.x, N, H, l.inputNorm, eps, s.h);
       const hq = this.#quantizeIfNeeded([l.q, l.k, l.v], s.h, N, H, s);
-      this.#matmul(l.q, s.h, hq, N, l.qBias, s.q, false);
-      this.#matmul(l.k, s.h, hq, N, l.kBias, s.k, false);
-      this.#matmul(l.v, s.h, hq, N, l.vBias, s.v, false);
+      this.#matmuls([l.q, l.k, l.v], s.h, hq, N, [l.qBias, l.kBias, l.vBias], [s.q, s.k, s.v]);
       if (l.qNorm) e.srs_rmsnorm(s.q, N * nH, hD, l.qNorm, eps, s.q);
       if (l.kNorm) e.srs_rmsnorm(s.k, N * nKV, hD, l.kNorm, eps, s.k);
       e.srs_rope(s.q, N, nH, hD, s.cos, s.sin, 1 / Math.sqrt(hD));
@@ -160,8 +158,7 @@ export class KernelRunner {
       this.#matmul(l.o, s.att, this.#quantizeIfNeeded([l.o], s.att, M, qD, s), M, l.oBias, s.x, true);
       e.srs_rmsnorm(s.x, M, H, l.postNorm, eps, s.h);
       const h2 = this.#quantizeIfNeeded([l.gate, l.up], s.h, M, H, s);
-      this.#matmul(l.gate, s.h, h2, M, 0, s.gate, false);
-      this.#matmul(l.up, s.h, h2, M, 0, s.up, false);
+      this.#matmuls([l.gate, l.up], s.h, h2, M, [0, 0], [s.gate, s.up]);
       e.srs_silu_mul(s.gate, s.up, M * I);
       this.#matmul(l.down, s.gate, this.#quantizeIfNeeded([l.down], s.gate, M, I, s), M, 0, s.x, true);
     }
@@ -289,6 +286,21 @@ export class KernelRunner {
   /** y [N, out] (+)= x·W (+ bias), split over the threads by output columns. */
   #matmul(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {
     this.#timed(p.kind === 'q8' ? 'matmul 8-bit' : 'matmul f32', () => this.#matmulNow(p, x, xq, N, bias, y, accumulate));
+  }
+
+  /**
+   * y_i [N, out_i] = x·W_i (+ bias_i) for matrices of one input: packed F32 ones on the helper threads go as one
+   * job (one wait instead of one per matrix; the same sums, so the same values), others one by one.
+   */
+  #matmuls(ps: Proj[], x: number, xq: { xq: number; xs: number } | null, N: number, biases: number[], ys: number[]): void {
+    if (!this.#pool || this.#k.threads === 1 || !ps.every((p) => p.kind === 'f32p')) {
+      ps.forEach((p, i) => this.#matmul(p, x, xq, N, biases[i], ys[i], false));
+      return;
+    }
+    const packed = ps as Array<Extract<Proj, { kind: 'f32p' }>>;
+    const args = [x, N, packed[0].in, 0, ps.length, ...packed.flatMap((p, i) => [p.p, biases[i], ys[i], p.out])];
+    const panels = packed.reduce((n, p) => n + p.out / PANEL, 0);
+    this.#timed('matmul f32', () => this.#run(JOB.matmulsF32p, args, chunksFor(panels * PANEL, this.#k.threads, 16)));
   }
 
   #matmulNow(p: Proj, x: number, xq: { xq: number; xs: number } | null, N: number, bias: number, y: number, accumulate: boolean): void {

@@ -48,7 +48,7 @@ export interface KernelExports {
 
 /** The control block's layout (decode.c: CTRL_*). */
 export const CTRL = { chunks: 3, helpers: 4, kind: 5, args: 8, words: 32 } as const;
-export const JOB = { matmulF32: 1, matmulQ8: 2, attention: 3, matvecF32: 4, matmulF32p: 5 } as const;
+export const JOB = { matmulF32: 1, matmulQ8: 2, attention: 3, matvecF32: 4, matmulF32p: 5, matmulsF32p: 6 } as const;
 /** Parts of the inputs that decode's F32 matmul is split into (decode.c: KSPLIT). */
 export const KSPLIT = 4;
 
