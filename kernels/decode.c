@@ -635,10 +635,12 @@ static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const ui
  * q [T, nH·hD] (scaled and rotated), K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real
  * [cap] (1 = a real token, 0 = padding). Token t sees positions s ≤ L + t that are real. Query head h uses kv
  * head h / (nH / nKV); a kv head's query heads go two at a time, and when their count is odd the last one goes
- * for two tokens at a time. hD % 4 == 0. scores: scratch of 2·cap floats per kv head (j − j0)·2·cap…
- * out [T, nH·hD].
+ * for two tokens at a time. Only the pairs of a kv head's query heads in [g0, g1) run (g0 even; the lone last
+ * head with the pair that would hold it), so that a decode step's heads can be shared among threads; each head
+ * gets the same sums whatever the range. hD % 4 == 0. scores: scratch of 2·cap floats per kv head
+ * (j − j0)·2·cap… out [T, nH·hD].
  */
-static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1, int t0, int tstep) {
+static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1, int t0, int tstep, int g0, int g1) {
   int groups = nH / nKV;
 #define QV(t, h) (q + ((long)(t) * nH + (h)) * hD)
 #define OV(t, h) (out + ((long)(t) * nH + (h)) * hD)
@@ -646,11 +648,11 @@ static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *r
     const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
     f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
     for (int t = t0; t < T; t += tstep)
-      for (int g = 0; g + 1 < groups; g += 2) {
+      for (int g = g0; g + 1 < groups && g < g1; g += 2) {
         int h = j * groups + g;
         attend2(QV(t, h), QV(t, h + 1), L + t + 1, L + t + 1, Kj, Vj, real, hD, sa, sb, OV(t, h), OV(t, h + 1));
       }
-    if (groups % 2) {
+    if (groups % 2 && g1 >= groups) {
       int h = j * groups + groups - 1;
       for (int t = t0; t < T; t += 2 * tstep) {
         int t2 = t + tstep;
@@ -665,7 +667,7 @@ static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *r
 
 EXPORT(srs_attention)
 void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1) {
-  attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, out, j0, j1, 0, 1);
+  attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, out, j0, j1, 0, 1, 0, nH / nKV);
 }
 
 /* Index of the largest of n values (the first on ties; NaN never wins). */
@@ -745,11 +747,13 @@ static void run_chunk(const int32_t *c, int chunk) {
       break;
     }
     case JOB_ATTENTION: {
-      /* chunk = kv head · parts + part: tokens part, part + parts, … of one kv head (a[13] parts; the causal
-         cost grows with the token, so interleaved tokens share it evenly); scores scratch per chunk: a[10] +
-         chunk · a[11] floats */
-      int parts = a[13], j = chunk / parts;
-      attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], j, j + 1, chunk % parts, parts);
+      /* chunk = (kv head · heads + head part) · parts + part: tokens part, part + parts, … (a[13] parts; the
+         causal cost grows with the token, so interleaved tokens share it evenly) of query heads 2·hp, 2·hp + 1 of
+         one kv head (a[14] head parts: 1 for all of them, or one per pair for a decode step); scores scratch per
+         chunk: a[10] + chunk · a[11] floats */
+      int parts = a[13], heads = a[14], j = chunk / (parts * heads), hp = chunk / parts % heads;
+      int g0 = heads == 1 ? 0 : 2 * hp, g1 = heads == 1 ? a[6] / a[7] : 2 * hp + 2;
+      attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], j, j + 1, chunk % parts, parts, g0, g1);
       break;
     }
   }

@@ -232,9 +232,27 @@ describe('the attention kernel', () => {
     expect(want.every(Number.isFinite)).toBe(true);
     for (const parts of [1, 2, 4, 8]) {
       const out = put(new Float32Array(n));
-      run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, scores, 2 * cap, out, parts], nKV * parts);
+      run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, scores, 2 * cap, out, parts, 1], nKV * parts);
       expect(read(out, n), `${parts} parts`).toEqual(want);
     }
+  });
+  // A decode step: one token, its query heads by pairs (a lone last head alone) as chunks of their own.
+  for (const [nH, nKV] of [[9, 3], [8, 2], [6, 3], [3, 3]]) it(`gives the same output for one token from the pool in kv heads × head pairs (${nH} query heads on ${nKV} kv heads)`, () => {
+    const [T, L, hD, cap] = [1, 21, 16, 32];
+    const q = put(values(T * nH * hD, 21));
+    const K = put(values(nKV * cap * hD, 22));
+    const V = put(values(nKV * cap * hD, 23));
+    const real = put(Uint8Array.from({ length: cap }, (_, i) => (i === 4 ? 0 : 1)));
+    const heads = Math.ceil(nH / nKV / 2);
+    const scores = put(new Float32Array(2 * cap * nKV * heads));
+    const n = T * nH * hD;
+    const single = put(new Float32Array(n));
+    k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, single, 0, nKV);
+    const want = read(single, n);
+    expect(want.every(Number.isFinite)).toBe(true);
+    const out = put(new Float32Array(n).fill(NaN));
+    run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, scores, 2 * cap, out, 1, heads], nKV * heads);
+    expect(read(out, n)).toEqual(want);
   });
 });
 

@@ -128,7 +128,7 @@ export class KernelRunner {
     const { cos, sin } = ropeAngles(this.#inv, positions);
     k.f32(s.cos, N * hD).set(cos);
     k.f32(s.sin, N * hD).set(sin);
-    this.#reserveScores(2 * nKV * this.#attentionParts(T) * cache.capacity);
+    this.#reserveScores(2 * nKV * this.#attentionParts(T) * this.#attentionHeadParts(T) * cache.capacity);
 
     const eps = c.rmsNormEps;
     // Only each row's last position reaches the logits, so after the last layer's keys and values are cached its
@@ -337,7 +337,17 @@ export class KernelRunner {
     const k = this.#k;
     if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nKV);
     const parts = this.#attentionParts(T);
-    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out, parts], nKV * parts);
+    const heads = this.#attentionHeadParts(T);
+    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out, parts, heads], nKV * parts * heads);
+  }
+
+  /**
+   * Head parts per kv head of a pooled attention job: a decode step's query heads go by pairs (a lone last head
+   * alone), so that kv heads fewer than threads, or not a multiple of them, still share out; 1 for a prefill.
+   */
+  #attentionHeadParts(T: number): number {
+    const threads = this.#pool ? this.#k.threads : 1;
+    return threads === 1 || T > 1 ? 1 : Math.ceil(this.#c.numHeads / this.#c.numKvHeads / 2);
   }
 
   /** Token parts per kv head of a pooled attention job: a prefill's tokens shared out so that every thread has several chunks. */
