@@ -51,6 +51,16 @@ async function forwardRows(model: LanguageModel, ids: number[]): Promise<number[
   return rows;
 }
 
+/** A fixture model under a source id of its own: a converted model must not be shared with F32 holders. */
+async function ownCopy(name: 'tiny-llama', tag: string): Promise<LanguageModel> {
+  const files = new Map<string, Uint8Array>();
+  for (const n of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+    const path = join(modelDir(name), n);
+    if (existsSync(path)) files.set(n, new Uint8Array(readFileSync(path)));
+  }
+  return loadModel(memorySource(`${name}-${tag}`, files));
+}
+
 describe('the wasm kernels', () => {
   it('are built and attached to tfjs-wasm, with helper threads where there are cores for them', () => {
     expect(nodeKernelFiles(), 'kernels/dist: run npm run build:kernels').toBeTypeOf('object');
@@ -123,13 +133,7 @@ describe('the wasm kernels', () => {
 describe('8-bit weights', () => {
   it('measure their error against F32 at load, free the F32 matrices, and keep the greedy tokens', async () => {
     const ref = reference('tiny-llama');
-    // A distinct source id: the 8-bit model must not be shared with F32 holders.
-    const files = new Map<string, Uint8Array>();
-    for (const n of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
-      const path = join(modelDir('tiny-llama'), n);
-      if (existsSync(path)) files.set(n, new Uint8Array(readFileSync(path)));
-    }
-    const model = await loadModel(memorySource('tiny-llama-int8', files));
+    const model = await ownCopy('tiny-llama', 'int8');
     try {
       const before = tf.memory().numBytes;
       const error = loadInFormat(model, 'int8');
@@ -173,12 +177,7 @@ describe('8-bit weights', () => {
 describe('packed F32 weights', () => {
   it('tiny-llama: the fixture\'s float64 logits within 1e-4 from the panels, the same memory, the same greedy tokens', async () => {
     const ref = reference('tiny-llama');
-    const files = new Map<string, Uint8Array>();
-    for (const n of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
-      const path = join(modelDir('tiny-llama'), n);
-      if (existsSync(path)) files.set(n, new Uint8Array(readFileSync(path)));
-    }
-    const model = await loadModel(memorySource('tiny-llama-packed', files));
+    const model = await ownCopy('tiny-llama', 'packed');
     try {
       const before = tf.memory().numBytes;
       const error = loadInFormat(model, 'f32-packed');
