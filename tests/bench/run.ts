@@ -21,7 +21,7 @@ const USAGE = `usage: npm run bench [-- --only <suite>[,<suite>…]] [--env node
   --only <suite>   run only these suites (comma-separated; the flag may repeat)
   --env <env>      node or browser (default both, where a suite supports it)
   --quick          suites shrink their work (a smoke run of the machinery)
-  --threads <n>    most tfjs-wasm threads in Node (default every core)
+  --threads <n>    most tfjs-wasm threads, in Node and in Chromium (default every core)
   --help           this text, and the suites
 Prints one table and writes tests/bench/results/latest.json (see tests/bench/README.md).`;
 

@@ -40,8 +40,7 @@ const CPU_PACKAGES: Record<string, string> = {
 const COMPLETE = '.complete';
 
 export function llamaPeerDir(): string {
-  const root = process.env.LLAMA_PEER_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'self-refine-studio');
-  return join(root, `node-llama-cpp-${LLAMA_PEER_VERSION}`);
+  return join(peerCacheRoot(), `node-llama-cpp-${LLAMA_PEER_VERSION}`);
 }
 
 export interface EnsureOptions {
@@ -54,18 +53,29 @@ export interface EnsureOptions {
  * cannot be installed (no registry, unsupported platform, npm failure): callers fail, they do not skip.
  */
 export async function ensureLlamaPeer(options: EnsureOptions = {}): Promise<string> {
-  const dir = llamaPeerDir();
-  if (existsSync(join(dir, COMPLETE))) return dir;
   const key = `${process.platform}-${process.arch}`;
   const cpu = CPU_PACKAGES[key];
   if (!cpu) throw new Error(`node-llama-cpp ${LLAMA_PEER_VERSION} ships no prebuilt CPU binary for ${key}; the llama.cpp peer cannot be installed here.`);
+  return ensureCachedInstall(llamaPeerDir(), [`node-llama-cpp@${LLAMA_PEER_VERSION}`, `${cpu}@${LLAMA_PEER_VERSION}`], `node-llama-cpp ${LLAMA_PEER_VERSION} (+ ${cpu})`, options);
+}
+
+/** The cache folder that peers install into ($LLAMA_PEER_DIR, else $XDG_CACHE_HOME/self-refine-studio, else ~/.cache/…). */
+export function peerCacheRoot(): string {
+  return process.env.LLAMA_PEER_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'self-refine-studio');
+}
+
+/**
+ * `dir` holding node_modules/<packages>, installed on first use with npm (no optional packages, no install
+ * scripts), renamed into place when complete so that concurrent first uses cannot see half an install.
+ */
+export async function ensureCachedInstall(dir: string, packages: string[], label: string, options: EnsureOptions = {}): Promise<string> {
+  if (existsSync(join(dir, COMPLETE))) return dir;
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });
   try {
-    await writeFile(join(tmp, 'package.json'), JSON.stringify({ name: 'llama-peer', private: true, description: 'llama.cpp peer for Self-Refine Studio tests' }, null, 2));
-    const args = ['install', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `node-llama-cpp@${LLAMA_PEER_VERSION}`, `${cpu}@${LLAMA_PEER_VERSION}`];
-    options.log?.(`installing node-llama-cpp ${LLAMA_PEER_VERSION} (+ ${cpu}) into ${dir}`);
-    await runNpm(args, tmp);
+    await writeFile(join(tmp, 'package.json'), JSON.stringify({ name: 'peer', private: true, description: 'a peer for Self-Refine Studio tests and benchmarks' }, null, 2));
+    options.log?.(`installing ${label} into ${dir}`);
+    await runNpm(['install', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...packages], tmp);
     await writeFile(join(tmp, COMPLETE), `${new Date().toISOString()}\n`);
     try {
       await rename(tmp, dir);
@@ -75,7 +85,7 @@ export async function ensureLlamaPeer(options: EnsureOptions = {}): Promise<stri
     }
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw new Error(`The llama.cpp peer (node-llama-cpp ${LLAMA_PEER_VERSION}) could not be installed into ${dir}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`${label} could not be installed into ${dir}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   return dir;
 }

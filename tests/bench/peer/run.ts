@@ -33,13 +33,14 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const TOKENIZER_DIR = join(ROOT, 'public/models/toy-arith');
 type PeerDtype = 'F32' | 'Q8_0';
 
-async function writeGgufs(plan: PeerPlan, dir: string, log: (l: string) => void): Promise<Record<PeerDtype, string>> {
+/** The plan's random weights as GGUF files (F32 and Q8_0, or the `dtypes` asked) in `dir`. */
+export async function writeGgufs(plan: PeerPlan, dir: string, log: (l: string) => void, dtypes: readonly PeerDtype[] = ['F32', 'Q8_0']): Promise<Record<PeerDtype, string>> {
   const files = new Map<string, Uint8Array>();
   for (const name of ['tokenizer.json', 'tokenizer_config.json']) files.set(name, new Uint8Array(await readFile(join(TOKENIZER_DIR, name))));
   const weights = randomWeights(plan.config, plan.seed);
   const paths = {} as Record<PeerDtype, string>;
   try {
-    for (const dtype of ['F32', 'Q8_0'] as const) {
+    for (const dtype of dtypes) {
       const run = await runMerge({ config: plan.config, weights }, null, files, { format: 'gguf', dtype, name: 'random-smollm2-135m-shape' });
       const bytes = run.files.get('model.gguf');
       if (!bytes) throw new Error('the GGUF writer returned no model.gguf');
@@ -88,7 +89,7 @@ async function llama(plan: PeerPlan, path: string, dtype: PeerDtype, threads: nu
   }
 }
 
-const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+export const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
 
 export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   const quick = ctx.options.quick === true;
@@ -169,7 +170,7 @@ function medianRows(plan: PeerPlan, threadCounts: readonly number[], runs: Reado
   return rows;
 }
 
-function summary(name: string, s: SideFigures): string {
+export function summary(name: string, s: SideFigures): string {
   return `${name} prefill ${s.prefill.toFixed(1)}, decode ${Object.entries(s.decode).map(([c, v]) => `@${c} ${v.toFixed(2)}`).join(' ')}`;
 }
 

@@ -11,7 +11,7 @@ export async function runSuiteInBrowser(name: string, options: Record<string, st
     const ctx: BenchContext = {
       env: 'browser',
       options,
-      useBackend,
+      useBackend: (name) => useBackend(name, typeof options.threads === 'string' ? Number(options.threads) : undefined),
       processBytes: () => (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null,
       log: (line) => console.log(`[bench] ${line}`),
     };
