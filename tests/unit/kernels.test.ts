@@ -2,8 +2,8 @@
  * Our WebAssembly kernels (kernels/decode.c through src/core/kernels) against the references: the fixtures'
  * float64 logits, and the tfjs decoder on every config form (llama, qwen2 biases, qwen3 q/k norms with
  * head_dim ≠ hidden / heads, Llama 3 RoPE with q/k/v/o biases). On tfjs-wasm with every core (the default: here
- * the threaded build and the kernels' helper threads when there are 2 or more cores). Also the 8-bit format:
- * its measured error, and what a model in it refuses.
+ * the threaded build and the kernels' helper threads when there are 2 or more cores); with a PEFT adapter's
+ * low-rank terms. Also the 8-bit and packed F32 formats: their measured error, and what a model in them refuses.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,11 +15,13 @@ import { runMerge } from '../../src/core/engine/tfjs/merge-run.ts';
 import { nodeDirSource } from '../../src/core/io/node-dir.ts';
 import { checkWeightFormat, loadInFormat } from '../../src/core/kernels/load-format.ts';
 import { activeKernels, setKernelsEnabled } from '../../src/core/kernels/module.ts';
+import { withLoraLinears } from '../../src/core/lora/linear.ts';
+import { disposeLora, loadPeftAdapter } from '../../src/core/lora/peft-load.ts';
 import { openDecoder, tfjsDecoder, type CachedDecoder } from '../../src/core/model/decoder.ts';
 import { generateBatch } from '../../src/core/model/generate.ts';
 import { forward } from '../../src/core/model/llama.ts';
 import { loadModel, type LanguageModel } from '../../src/core/model/load.ts';
-import { modelDir, reference } from '../fixtures/reference.ts';
+import { adapterDir, modelDir, reference } from '../fixtures/reference.ts';
 import { LLAMA3_TINY, memorySource, QWEN3_TINY, randomCheckpoint } from '../fixtures/tiny-models.ts';
 
 let threads = 1;
@@ -114,6 +116,35 @@ describe('the wasm kernels', () => {
     });
   }
 
+  it('tiny-llama with its PEFT adapter: the fixture\'s adapted logits within 1e-4 and its greedy tokens, on the kernels; batched rows as on tfjs ops', async () => {
+    const ref = reference('tiny-llama');
+    const model = await loadModel(await nodeDirSource(modelDir('tiny-llama')));
+    const lora = await loadPeftAdapter(await nodeDirSource(adapterDir('tiny-llama')), model.config);
+    try {
+      await withLoraLinears(lora, async (linears) => {
+        expect(linears?.lowRank).toBeTypeOf('function');
+        const ids = ref.input_ids[0];
+        const d = openDecoder(model, 1, { linears });
+        expect(d.kind).toMatch(/^wasm kernels/);
+        const got = await stepped(d, ids, 3);
+        d.dispose();
+        for (let t = 2; t < ids.length; t++) expect(maxDiff(got[t], ref.logits_adapted[0][t]), `position ${t}`).toBeLessThan(1e-4);
+        const greedy = await generateBatch(model, [{ ids: ref.greedy_prompt, maxTokens: ref.greedy_adapted.length }], { linears, stopTokenIds: [] });
+        expect(greedy[0].tokens).toEqual(ref.greedy_adapted);
+        const rows = [[5, 9, 200, 31, 7, 8], [12], [40, 41, 42], [1, 2, 3, 4, 5]].map((r) => ({ ids: r, maxTokens: 5 }));
+        const onKernels = await generateBatch(model, rows, { linears, stopTokenIds: [] });
+        setKernelsEnabled(false);
+        const onTfjs = await generateBatch(model, rows, { linears, stopTokenIds: [] });
+        setKernelsEnabled(true);
+        expect(onKernels.map((r) => r.tokens)).toEqual(onTfjs.map((r) => r.tokens));
+      });
+    } finally {
+      setKernelsEnabled(true);
+      disposeLora(lora);
+      model.dispose();
+    }
+  });
+
   it('batched, left-padded rows generate what each generates alone, and what the tfjs decoder generates', async () => {
     const model = await loadModel(await nodeDirSource(modelDir('tiny-llama')));
     try {
@@ -157,7 +188,7 @@ describe('8-bit weights', () => {
     }
   });
 
-  it('refuse what needs F32 weights (the tfjs forward pass, adapters, export) with a clear error', async () => {
+  it('refuse what needs F32 weights (the tfjs forward pass, a projection wrapper that is not low-rank, export) with a clear error', async () => {
     const { files } = randomCheckpoint(QWEN3_TINY, 3);
     const model = await loadModel(memorySource('qwen3-int8-refusals', files));
     try {

@@ -13,7 +13,7 @@ import { loadModel } from '../../core/model/load.ts';
 import type { ChatMessage } from '../../core/text/types.ts';
 import { parseFlags, parseIdList, usageOf, type CliCommand } from '../args.ts';
 import { THREADS_FLAG, threadsFlag, useNodeBackend } from '../node-backend.ts';
-import { checkWeightFormat, describeFormatError, formatName, loadInFormat } from '../../core/kernels/load-format.ts';
+import { checkWeightFormat, describeFormatError, loadInFormat } from '../../core/kernels/load-format.ts';
 
 const FLAGS = {
   model: { kind: 'string', value: 'DIR', help: 'model folder', required: true },
@@ -30,7 +30,7 @@ const FLAGS = {
   stop: { kind: 'string', value: 'TEXT', help: 'stop before this text' },
   backend: { kind: 'string', value: 'cpu|wasm', help: 'tfjs backend (default wasm)' },
   threads: THREADS_FLAG,
-  weights: { kind: 'string', value: 'f32|f32-packed|int8', help: 'f32-packed: F32 packed for decoding on the wasm kernels (faster decoding); int8: 8-bit weights (smaller, faster still); both print their logit error against F32 and take no --adapter' },
+  weights: { kind: 'string', value: 'f32|f32-packed|int8', help: 'f32-packed: F32 packed for decoding on the wasm kernels (faster decoding); int8: 8-bit weights (smaller, faster still); both print their logit error against F32; an --adapter runs on the kernels with them' },
   'no-cache': { kind: 'boolean', help: 'recompute the whole sequence each step (for checks)' },
   'ignore-eos': { kind: 'boolean', help: 'do not stop at the end-of-sequence token' },
   json: { kind: 'boolean', help: 'print one JSON object {text, tokens, finishReason, usage} instead of the text' },
@@ -47,7 +47,6 @@ export const command: CliCommand = {
     const messages = f.messages !== undefined ? parseMessages(await readMessagesFile(f.messages), f.messages) : null;
     const rawIds = f.ids !== undefined ? parseIdList(f.ids, '--ids') : null;
     const weights = checkWeightFormat(f.weights);
-    if (weights !== 'f32' && f.adapter) throw new AppError('bad-input', `--weights ${weights} cannot apply an --adapter (${formatName(weights)} run without adapters); drop one of them.`);
     await useNodeBackend(f.backend ?? 'wasm', { threads: threadsFlag(f.threads) });
     const model = await loadModel(await nodeDirSource(f.model));
     if (weights !== 'f32') {

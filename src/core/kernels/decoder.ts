@@ -1,7 +1,8 @@
 /**
  * The fast cached decoder (model/decoder.ts) on the wasm kernels: a KernelRunner over a KernelKvCache. It applies
- * when the wasm backend runs with the kernels attached, the model's weights are in its heap and no projection
- * wrapper (an adapter) is asked for; elsewhere it returns null and generation uses the tfjs decoder.
+ * when the wasm backend runs with the kernels attached and the model's weights are in its heap, with no adapter
+ * or one that is a low-rank term (LoRA at inference: Linears.lowRank); elsewhere it returns null and generation
+ * uses the tfjs decoder.
  */
 import * as tf from '@tensorflow/tfjs';
 import { setFastDecoder, type CachedDecoder, type FastDecoderFactory } from '../model/decoder.ts';
@@ -15,7 +16,8 @@ const runners = new WeakMap<object, KernelRunner>();
 
 export const kernelDecoder: FastDecoderFactory = (model: LlamaModel, batch, o): CachedDecoder | null => {
   const kernels = activeKernels();
-  if (!kernels || o.linears || !kernelsSupport(model.config) || tf.getBackend() !== 'wasm') return null;
+  if (!kernels || (o.linears && !o.linears.lowRank) || !kernelsSupport(model.config) || tf.getBackend() !== 'wasm') return null;
+  const lowRank = o.linears?.lowRank ?? null;
   let runner = runners.get(model.weights);
   if (!runner || runner.kernels !== kernels) runners.set(model.weights, (runner = new KernelRunner(kernels, model.config, model.weights)));
   const cache = new KernelKvCache(kernels, model.config, batch);
@@ -24,7 +26,7 @@ export const kernelDecoder: FastDecoderFactory = (model: LlamaModel, batch, o): 
   return {
     kind: `wasm kernels (${kernels.threads} thread${kernels.threads === 1 ? '' : 's'})`,
     async step(ids, newReal) {
-      r.step(cache, ids, newReal);
+      r.step(cache, ids, newReal, lowRank);
       return { row: (b) => r.logitsRow(b), argmax: (b) => r.argmax(b) };
     },
     keepRows: (rows) => cache.keepRows(rows),

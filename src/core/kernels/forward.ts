@@ -11,12 +11,15 @@
  *
  * Weights are the model's own tfjs tensors, read by address (F32), or copies the kernels own (owned-weights.ts):
  * packed F32 panels, or 8-bit (int8 with one f32 scale per group of 32 inputs, dequantized inside the matmul
- * kernel; activations are quantized per group of 32 too, as llama.cpp does for its Q8_0 weights).
+ * kernel; activations are quantized per group of 32 too, as llama.cpp does for its Q8_0 weights). An adapter's
+ * low-rank terms (Linears.lowRank: LoRA at inference) are added to their projections' outputs,
+ * y += scaling · (x·Aᵀ)·Bᵀ.
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../errors.ts';
 import { ropeAngles, ropeInverseFrequencies } from '../model/rope.ts';
-import type { ModelConfig } from '../model/types.ts';
+import type { LowRankTerm } from '../model/linear.ts';
+import type { ModelConfig, Projection } from '../model/types.ts';
 import type { LayerWeights, ModelWeights } from '../model/weights.ts';
 import type { KernelKvCache } from './kv-cache.ts';
 import { CTRL, JOB, KSPLIT, type Kernels } from './module.ts';
@@ -39,6 +42,9 @@ interface LayerPtrs {
   qNorm: number;
   kNorm: number;
 }
+
+/** An adapter's low-rank term per layer and projection (Linears.lowRank). */
+export type LowRankOf = (layer: number, proj: Projection) => LowRankTerm | undefined;
 
 /** Whether the kernels can run this configuration. */
 export function kernelsSupport(c: ModelConfig): boolean {
@@ -98,7 +104,7 @@ export class KernelRunner {
    * Feeds ids [B][T] (every row the same T) through `cache` and returns the address of the logits of each row's
    * last position, [B, V] (valid until the next call). `newReal` marks left padding.
    */
-  step(cache: KernelKvCache, ids: readonly (readonly number[])[], newReal?: ReadonlyArray<ArrayLike<number>> | null): number {
+  step(cache: KernelKvCache, ids: readonly (readonly number[])[], newReal?: ReadonlyArray<ArrayLike<number>> | null, lowRank?: LowRankOf | null): number {
     const c = this.#c;
     const B = ids.length;
     const T = ids[0].length;
@@ -131,6 +137,7 @@ export class KernelRunner {
     this.#reserveScores(2 * nKV * this.#attentionParts(T) * this.#attentionHeadParts(T) * cache.capacity);
 
     const eps = c.rmsNormEps;
+    this.#lowRank = lowRank ?? null;
     // Only each row's last position reaches the logits, so after the last layer's keys and values are cached its
     // attention, o projection and MLP run on those B positions alone (rows 0…B−1 of x), not on all N.
     const pruneLast = T > 1;
@@ -141,6 +148,7 @@ export class KernelRunner {
       e.srs_rmsnorm(s.x, N, H, l.inputNorm, eps, s.h);
       const hq = this.#quantizeIfNeeded([l.q, l.k, l.v], s.h, N, H, s);
       this.#matmuls([l.q, l.k, l.v], s.h, hq, N, [l.qBias, l.kBias, l.vBias], [s.q, s.k, s.v]);
+      this.#addLowRank(li, ['q_proj', 'k_proj', 'v_proj'], s.h, N, [s.q, s.k, s.v]);
       if (l.qNorm) e.srs_rmsnorm(s.q, N * nH, hD, l.qNorm, eps, s.q);
       if (l.kNorm) e.srs_rmsnorm(s.k, N * nKV, hD, l.kNorm, eps, s.k);
       e.srs_rope(s.q, N, nH, hD, s.cos, s.sin, 1 / Math.sqrt(hD));
@@ -156,11 +164,14 @@ export class KernelRunner {
       // x row b ← x row b·T+T−1 (in order: a later source row lies above every row written before it).
       if (lastOnly) for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(s.x + b * H * 4, s.x + (b * T + T - 1) * H * 4, s.x + (b * T + T) * H * 4);
       this.#matmul(l.o, s.att, this.#quantizeIfNeeded([l.o], s.att, M, qD, s), M, l.oBias, s.x, true);
+      this.#addLowRank(li, ['o_proj'], s.att, M, [s.x]);
       e.srs_rmsnorm(s.x, M, H, l.postNorm, eps, s.h);
       const h2 = this.#quantizeIfNeeded([l.gate, l.up], s.h, M, H, s);
       this.#matmuls([l.gate, l.up], s.h, h2, M, [0, 0], [s.gate, s.up]);
+      this.#addLowRank(li, ['gate_proj', 'up_proj'], s.h, M, [s.gate, s.up]);
       e.srs_silu_mul(s.gate, s.up, M * I);
       this.#matmul(l.down, s.gate, this.#quantizeIfNeeded([l.down], s.gate, M, I, s), M, 0, s.x, true);
+      this.#addLowRank(li, ['down_proj'], s.gate, M, [s.x]);
     }
     cache.length += T;
 
@@ -194,10 +205,45 @@ export class KernelRunner {
 
   dispose(): void {
     const k = this.#k;
-    for (const p of [this.#scratch?.base ?? 0, this.#scores, this.#logits, this.#last, this.#partials]) if (p) k.free(p);
+    for (const p of [this.#scratch?.base ?? 0, this.#scores, this.#logits, this.#last, this.#partials, this.#low]) if (p) k.free(p);
     this.#scratch = null;
-    this.#scores = this.#logits = this.#last = this.#partials = 0;
-    this.#scoresFloats = this.#logitsRows = this.#partialsFloats = 0;
+    this.#scores = this.#logits = this.#last = this.#partials = this.#low = 0;
+    this.#scoresFloats = this.#logitsRows = this.#partialsFloats = this.#lowFloats = 0;
+  }
+
+  /** This step's adapter terms, or null. */
+  #lowRank: LowRankOf | null = null;
+  /** Scratch for x·Aᵀ [N, r]. */
+  #low = 0;
+  #lowFloats = 0;
+
+  /** y_i [N, out] += scaling · (x·Aᵀ)·Bᵀ for each adapted projection of layer li (x [N, in], one input for all). */
+  #addLowRank(li: number, projs: readonly Projection[], x: number, N: number, ys: readonly number[]): void {
+    const of = this.#lowRank;
+    if (!of) return;
+    projs.forEach((proj, i) => {
+      const t = of(li, proj);
+      if (!t) return;
+      this.#timed('adapter', () => {
+        const [inF, r] = t.aT.shape;
+        const outF = t.bT.shape[1];
+        const e = this.#k.exports;
+        const low = this.#reserveLow(N * r);
+        e.srs_matmul_f32(x, N, addressOf(t.aT), 0, low, inF, r, 0, r, 0);
+        const v = this.#k.f32(low, N * r);
+        for (let j = 0; j < v.length; j++) v[j] *= t.scaling;
+        e.srs_matmul_f32(low, N, addressOf(t.bT), 0, ys[i], r, outF, 0, outF, 1);
+      });
+    });
+  }
+
+  #reserveLow(floats: number): number {
+    if (floats > this.#lowFloats) {
+      if (this.#low) this.#k.free(this.#low);
+      this.#low = this.#k.malloc(floats * 4);
+      this.#lowFloats = floats;
+    }
+    return this.#low;
   }
 
   /** ms of the current step already counted under a named kind. */

@@ -1,7 +1,8 @@
 /**
  * Weight formats the kernels own (opt-in when loading, inference only). The model's matrices are replaced by
  * copies in the wasm heap, made by the kernels, and the F32 tensors they replace are freed, so only the kernels
- * can run the model (no training, adapters or export: load it in F32 for those).
+ * can run the model: generation, with or without an adapter (its low-rank terms run on the kernels too), but no
+ * training, merge or export (load it in F32 for those).
  *
  * - `int8`: every matrix whose input size is a multiple of 32 becomes int8 Q [out, in] with one f32 scale per
  *   group of 32 inputs (s = max|w| / 127, q = round(w / s): the layout and rounding of llama.cpp's Q8_0), about

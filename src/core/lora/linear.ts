@@ -85,8 +85,14 @@ export function loraLinears(lora: LoraWeights | null | undefined, options: { tra
 export function preparedLoraLinears(lora: LoraWeights): Linears & { dispose(): void } {
   const pairs = new Map<string, PreparedPair>();
   for (const [path, { a, b }] of lora.modules) pairs.set(path, preparePair(a, b, false));
+  const pairOf = (li: number, proj: Projection) => pairs.get(modulePath(li, proj));
   return {
-    ...wrapping((li, proj) => pairs.get(modulePath(li, proj)), lora.scaling, lora.config.dropout, null),
+    ...wrapping(pairOf, lora.scaling, lora.config.dropout, null),
+    // Inference applies no dropout: the term is exactly scaling · (x·Aᵀ)·Bᵀ.
+    lowRank: (li, proj) => {
+      const p = pairOf(li, proj);
+      return p ? { aT: p.aT!, bT: p.bT, scaling: lora.scaling } : undefined;
+    },
     dispose: () => {
       for (const p of pairs.values()) tf.dispose([p.aT!, p.bT]);
       pairs.clear();

@@ -16,6 +16,18 @@ export interface Linears {
    * under any gradient tape), each time a layer runs.
    */
   wrap(base: Linear, layer: number, proj: Projection): Linear;
+  /**
+   * For runtimes that compute the projections themselves (the wasm kernels): what `wrap` adds, when it is a
+   * low-rank term y += scaling · (x·aT)·bT (aT [in, r], bT [r, out]); undefined for a projection left as it is.
+   * Absent when the wrapper is anything else: such runtimes then leave the pass to tfjs ops.
+   */
+  lowRank?: (layer: number, proj: Projection) => LowRankTerm | undefined;
+}
+
+export interface LowRankTerm {
+  aT: tf.Tensor2D; // [in, r]
+  bT: tf.Tensor2D; // [r, out]
+  scaling: number;
 }
 
 /** x·W (+ bias): x [N, in], W [in, out] → [N, out]. */

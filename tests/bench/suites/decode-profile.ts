@@ -5,7 +5,8 @@
  *    first), so that whatever is not a matrix product shows up;
  *  - on our wasm kernels (src/core/kernels, when loaded): the time per kind of work of a decode step at contexts
  *    64 and 1,024 (five steps each) and of a 256-token prefill; then the same with the weights in the packed F32
- *    format (decode's panel layout).
+ *    format (decode's panel layout);
+ *  - a decode step with a LoRA adapter (r 8 on all seven projections) at context 64, on tfjs ops and on our kernels.
  * `--quick`: 4 layers, vocab 4096.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +18,10 @@ import { KernelRunner } from '../../../src/core/kernels/forward.ts';
 import { KernelKvCache } from '../../../src/core/kernels/kv-cache.ts';
 import { loadInFormat } from '../../../src/core/kernels/load-format.ts';
 import { activeKernels } from '../../../src/core/kernels/module.ts';
+import { disposeLora, initLora } from '../../../src/core/lora/init.ts';
+import { withLoraLinears } from '../../../src/core/lora/linear.ts';
+import { openDecoder, tfjsDecoder, type CachedDecoder } from '../../../src/core/model/decoder.ts';
+import { PROJECTIONS } from '../../../src/core/model/types.ts';
 import { argmax } from '../../../src/core/text/sampling.ts';
 import { type BenchContext, type BenchSuite, type SuiteRow, wasmLabel } from '../lib/types.ts';
 import { SMOLLM2_135M_SHAPE } from './runtime.ts';
@@ -66,6 +71,7 @@ export const suite: BenchSuite = {
       for (const [name, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) row(`kernel time: ${name}`, e.ms, 'ms', `${e.n} launches, ${((100 * e.ms) / kernelMs).toFixed(1)}%`);
       ctx.log(`${profile.kernels.length} kernels, ${wall.toFixed(1)} ms wall, ${kernelMs.toFixed(1)} ms in kernels`);
       rows.push(...kernelProfile(model, label, ctx));
+      rows.push(...(await adapterSteps(model, label, ctx)));
       if (activeKernels()) {
         loadInFormat(model, 'f32-packed');
         rows.push(...kernelProfile(model, `${label}, packed F32`, ctx));
@@ -118,6 +124,37 @@ function kernelProfile(model: LlamaModel, label: string, ctx: BenchContext): Sui
     cache.dispose();
   } finally {
     runner.dispose();
+  }
+  return rows;
+}
+
+/** Mean ms of a decode step at context 64 with a LoRA adapter, on tfjs ops and (when loaded) on our kernels. */
+async function adapterSteps(model: LlamaModel, label: string, ctx: BenchContext): Promise<SuiteRow[]> {
+  const lora = initLora({ r: 8, alpha: 16, dropout: 0, rslora: false, targetModules: [...PROJECTIONS], layers: null }, model.config, 1);
+  const rows: SuiteRow[] = [];
+  try {
+    await withLoraLinears(lora, async (linears) => {
+      const time = async (d: CachedDecoder): Promise<number> => {
+        const prompt = Array.from({ length: CONTEXT }, (_, i) => (i * 7919 + 13) % model.config.vocabSize);
+        let next = (await d.step([prompt])).argmax(0);
+        next = (await d.step([[next]])).argmax(0);
+        const t0 = performance.now();
+        for (let i = 0; i < 5; i++) next = (await d.step([[next]])).argmax(0);
+        d.dispose();
+        return (performance.now() - t0) / 5;
+      };
+      const decoders: Array<[string, () => CachedDecoder]> = [['tfjs ops', () => tfjsDecoder(model, 1, { linears })]];
+      if (activeKernels()) decoders.push(['our kernels', () => openDecoder(model, 1, { linears })]);
+      for (const [what, open] of decoders) {
+        const d = open();
+        const kind = d.kind;
+        const ms = await time(d);
+        rows.push({ backend: `${label}, ${what} (${kind})`, metric: `decode step with a LoRA adapter (r 8, 7 projections) @ context ${CONTEXT}`, value: ms, unit: 'ms', note: 'mean of 5' });
+        ctx.log(`decode step with an adapter on ${kind}: ${ms.toFixed(1)} ms`);
+      }
+    });
+  } finally {
+    disposeLora(lora);
   }
   return rows;
 }
