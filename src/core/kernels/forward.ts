@@ -69,6 +69,32 @@ interface Scratch {
   sin: number;
 }
 
+/** Float scratch in the kernels' heap that grows to the largest size asked and keeps it between steps. */
+class HeapFloats {
+  #ptr = 0;
+  #floats = 0;
+  constructor(private readonly k: Kernels) {}
+
+  /** The address of at least `floats` floats (what was there is not kept when it grows). */
+  reserve(floats: number): number {
+    if (floats > this.#floats) {
+      if (this.#ptr) this.k.free(this.#ptr);
+      this.#ptr = this.k.malloc(floats * 4);
+      this.#floats = floats;
+    }
+    return this.#ptr;
+  }
+
+  get ptr(): number {
+    return this.#ptr;
+  }
+
+  free(): void {
+    if (this.#ptr) this.k.free(this.#ptr);
+    this.#ptr = this.#floats = 0;
+  }
+}
+
 /** Runs passes of one model on the kernels; holds scratch space between calls (free with dispose). */
 export class KernelRunner {
   readonly #k: Kernels;
@@ -76,13 +102,14 @@ export class KernelRunner {
   readonly #w: ModelWeights;
   readonly #inv: Float64Array;
   #scratch: Scratch | null = null;
-  #scores = 0;
-  #scoresFloats = 0;
+  /** Attention scores: 2·cap floats per chunk of a job. */
+  readonly #scores: HeapFloats;
+  /** Decode's matmul partial sums (KSPLIT · rows · out floats). */
+  readonly #partials: HeapFloats;
+  /** An adapter's x·Aᵀ [N, r]. */
+  readonly #low: HeapFloats;
   #logits = 0;
   #logitsRows = 0;
-  /** Decode's matmul partial sums (KSPLIT · rows · out floats). */
-  #partials = 0;
-  #partialsFloats = 0;
   #last = 0;
   /** Whether this pass's jobs go to the helper threads too. */
   #pool = false;
@@ -93,6 +120,9 @@ export class KernelRunner {
     this.#k = kernels;
     this.#c = config;
     this.#w = weights;
+    this.#scores = new HeapFloats(kernels);
+    this.#partials = new HeapFloats(kernels);
+    this.#low = new HeapFloats(kernels);
     this.#inv = ropeInverseFrequencies(config);
   }
 
@@ -134,7 +164,7 @@ export class KernelRunner {
     const { cos, sin } = ropeAngles(this.#inv, positions);
     k.f32(s.cos, N * hD).set(cos);
     k.f32(s.sin, N * hD).set(sin);
-    this.#reserveScores(2 * nKV * this.#attentionParts(T) * this.#attentionHeadParts(T) * cache.capacity);
+    this.#scores.reserve(2 * nKV * this.#attentionParts(T) * this.#attentionHeadParts(T) * cache.capacity);
 
     const eps = c.rmsNormEps;
     this.#lowRank = lowRank ?? null;
@@ -205,17 +235,15 @@ export class KernelRunner {
 
   dispose(): void {
     const k = this.#k;
-    for (const p of [this.#scratch?.base ?? 0, this.#scores, this.#logits, this.#last, this.#partials, this.#low]) if (p) k.free(p);
+    for (const p of [this.#scratch?.base ?? 0, this.#logits, this.#last]) if (p) k.free(p);
+    for (const b of [this.#scores, this.#partials, this.#low]) b.free();
     this.#scratch = null;
-    this.#scores = this.#logits = this.#last = this.#partials = this.#low = 0;
-    this.#scoresFloats = this.#logitsRows = this.#partialsFloats = this.#lowFloats = 0;
+    this.#logits = this.#last = 0;
+    this.#logitsRows = 0;
   }
 
   /** This step's adapter terms, or null. */
   #lowRank: LowRankOf | null = null;
-  /** Scratch for x·Aᵀ [N, r]. */
-  #low = 0;
-  #lowFloats = 0;
 
   /** y_i [N, out] += scaling · (x·Aᵀ)·Bᵀ for each adapted projection of layer li (x [N, in], one input for all). */
   #addLowRank(li: number, projs: readonly Projection[], x: number, N: number, ys: readonly number[]): void {
@@ -228,22 +256,13 @@ export class KernelRunner {
         const [inF, r] = t.aT.shape;
         const outF = t.bT.shape[1];
         const e = this.#k.exports;
-        const low = this.#reserveLow(N * r);
+        const low = this.#low.reserve(N * r);
         e.srs_matmul_f32(x, N, addressOf(t.aT), 0, low, inF, r, 0, r, 0);
         const v = this.#k.f32(low, N * r);
         for (let j = 0; j < v.length; j++) v[j] *= t.scaling;
         e.srs_matmul_f32(low, N, addressOf(t.bT), 0, ys[i], r, outF, 0, outF, 1);
       });
     });
-  }
-
-  #reserveLow(floats: number): number {
-    if (floats > this.#lowFloats) {
-      if (this.#low) this.#k.free(this.#low);
-      this.#low = this.#k.malloc(floats * 4);
-      this.#lowFloats = floats;
-    }
-    return this.#low;
   }
 
   /** ms of the current step already counted under a named kind. */
@@ -354,7 +373,7 @@ export class KernelRunner {
     const threads = this.#pool ? k.threads : 1;
     if (p.kind === 'f32' && N < 4) {
       // Decode: split over the inputs (decode.c: matvec_part), the same parts on one thread or many.
-      const partials = this.#reservePartials(KSPLIT * N * p.out);
+      const partials = this.#partials.reserve(KSPLIT * N * p.out);
       if (threads === 1) return k.exports.srs_matvec_f32(x, N, p.w, bias, y, p.in, p.out, accumulate ? 1 : 0, partials);
       const blocks = Math.max(1, Math.min(Math.ceil(threads / 2), Math.floor(p.out / 64)));
       this.#run(JOB.matvecF32, [x, N, p.w, partials, p.in, p.out], KSPLIT * blocks);
@@ -381,10 +400,10 @@ export class KernelRunner {
   #attentionNow(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {
     const { numHeads: nH, numKvHeads: nKV, headDim: hD } = this.#c;
     const k = this.#k;
-    if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, out, 0, nKV);
+    if (!this.#pool) return k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores.ptr, out, 0, nKV);
     const parts = this.#attentionParts(T);
     const heads = this.#attentionHeadParts(T);
-    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores, 2 * cap, out, parts, heads], nKV * parts * heads);
+    this.#run(JOB.attention, [q, K, V, real, T, L, nH, nKV, hD, cap, this.#scores.ptr, 2 * cap, out, parts, heads], nKV * parts * heads);
   }
 
   /**
@@ -428,21 +447,6 @@ export class KernelRunner {
     return s;
   }
 
-  #reserveScores(floats: number): void {
-    if (floats <= this.#scoresFloats) return;
-    if (this.#scores) this.#k.free(this.#scores);
-    this.#scores = this.#k.malloc(floats * 4);
-    this.#scoresFloats = floats;
-  }
-
-  #reservePartials(floats: number): number {
-    if (floats > this.#partialsFloats) {
-      if (this.#partials) this.#k.free(this.#partials);
-      this.#partials = this.#k.malloc(floats * 4);
-      this.#partialsFloats = floats;
-    }
-    return this.#partials;
-  }
 
   #reserveLogits(B: number): void {
     if (B <= this.#logitsRows) return;

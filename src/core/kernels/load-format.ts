@@ -10,7 +10,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { KernelRunner, kernelsSupport } from './forward.ts';
 import { KernelKvCache } from './kv-cache.ts';
 import { activeKernels, kernelsReason, type Kernels } from './module.ts';
-import { convertModel, type OwnedFormat } from './owned-weights.ts';
+import { convertModel, ownedWeightsOf, type OwnedFormat } from './owned-weights.ts';
 
 /** f32: tfjs tensors (trainable); f32-packed and int8: owned by the kernels, for decoding only. */
 export type WeightFormat = 'f32' | OwnedFormat;
@@ -81,6 +81,8 @@ export function loadInFormat(model: LlamaModel, format: OwnedFormat): FormatErro
   const k = activeKernels();
   if (!k) throw new AppError('unsupported', `${name[0].toUpperCase()}${name.slice(1)} run on our wasm kernels, which are not available here: ${kernelsReason()}. Load the model in F32.`);
   if (!kernelsSupport(model.config)) throw new AppError('unsupported', 'The wasm kernels cannot run this model configuration; load it in F32.');
+  const existing = ownedWeightsOf(model.weights);
+  if (existing) throw new AppError('internal', `The weights are already in the ${existing.format} format; load the model again to convert it.`);
   const steps = 8;
   const f32 = probe(k, model, steps, null);
   convertModel(k, model.weights, format);

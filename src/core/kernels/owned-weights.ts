@@ -90,13 +90,8 @@ const CONVERT: Record<OwnedFormat, (k: Kernels) => Convert> = {
   },
 };
 
-/** Replaces the model's matrices by kernel-owned copies in `format`, in place (see the module comment). */
+/** Replaces an F32 model's matrices by kernel-owned copies in `format`, in place (see the module comment). */
 export function convertModel(k: Kernels, w: ModelWeights, format: OwnedFormat): OwnedWeights {
-  const existing = ownedWeightsOf(w);
-  if (existing) {
-    if (existing.format !== format) throw new AppError('internal', `The weights are already in the ${existing.format} format.`);
-    return existing;
-  }
   const convert = CONVERT[format](k);
   const owned: number[] = [];
   const freed: tf.Tensor[] = [];

@@ -14,17 +14,13 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
-import { chromium, type Browser } from '@playwright/test';
-import { build, preview } from 'vite';
-import config from '../../e2e/playwright.config.ts';
-import { chromiumPath } from '../../scripts/chromium-path.ts';
+import { extname, join, normalize } from 'node:path';
+import { openBrowser, type BrowserSession } from '../lib/browser.ts';
 import { ensureWllamaPeer, WLLAMA_PEER_VERSION } from '../../scripts/wllama-peer.ts';
 import type { BenchContext, SuiteRow } from '../lib/types.ts';
 import { median, peerPlan, peerPrompt, type PeerPlan, type SideFigures } from './plan.ts';
 import { summary, threadsText, writeGgufs } from './run.ts';
 
-const HARNESS_CONFIG = resolve(import.meta.dirname, '../../e2e/harness/vite.config.ts');
 const SIDES = ['ours F32', 'ours packed F32', 'llama.cpp F32 (wllama)'] as const;
 type Side = (typeof SIDES)[number];
 
@@ -54,7 +50,7 @@ function serveWllama(esm: string, gguf: string): Promise<{ server: Server; origi
 }
 
 /** wllama in a fresh page: the same protocol as measure-ours.ts (warm-up, prefill, decode steps after a prompt). */
-async function wllamaSide(browser: Browser, origin: string, plan: PeerPlan, threads: number): Promise<SideFigures> {
+async function wllamaSide(browser: BrowserSession, origin: string, plan: PeerPlan, threads: number): Promise<SideFigures> {
   const page = await browser.newPage();
   try {
     // tsx keeps function names with a helper (__name) that the serialized function below calls in the page.
@@ -113,19 +109,12 @@ async function wllamaSide(browser: Browser, origin: string, plan: PeerPlan, thre
 }
 
 /** Ours in a fresh harness page at `threads` (the peer-ours suite with one format). */
-async function oursSide(browser: Browser, origin: string, quick: boolean, threads: number, weights: 'f32' | 'f32-packed'): Promise<SideFigures> {
-  const page = await browser.newPage();
-  try {
-    await page.goto(`${origin}/`);
-    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
-    const rows = await page.evaluate((o) => window.bench.run('peer-ours', o), { threads: String(threads), weights, ...(quick ? { quick: true } : {}) });
-    const get = (prefix: string) => rows.filter((r) => r.metric.startsWith(prefix));
-    const prefill = get('prefill')[0];
-    if (!prefill) throw new Error(`peer-ours gave no prefill row in Chromium (${threads} threads, ${weights})`);
-    return { label: `Chromium ${prefill.backend}`, threads, prefill: prefill.value, decode: Object.fromEntries(get('decode @ context ').map((r) => [Number(r.metric.slice('decode @ context '.length)), r.value])) };
-  } finally {
-    await page.close();
-  }
+async function oursSide(browser: BrowserSession, quick: boolean, threads: number, weights: 'f32' | 'f32-packed'): Promise<SideFigures> {
+  const rows = await browser.runInNewPage('peer-ours', { threads: String(threads), weights, ...(quick ? { quick: true } : {}) });
+  const get = (prefix: string) => rows.filter((r) => r.metric.startsWith(prefix));
+  const prefill = get('prefill')[0];
+  if (!prefill) throw new Error(`peer-ours gave no prefill row in Chromium (${threads} threads, ${weights})`);
+  return { label: `Chromium ${prefill.backend}`, threads, prefill: prefill.value, decode: Object.fromEntries(get('decode @ context ').map((r) => [Number(r.metric.slice('decode @ context '.length)), r.value])) };
 }
 
 export async function runBrowserPeer(ctx: BenchContext): Promise<SuiteRow[]> {
@@ -135,18 +124,14 @@ export async function runBrowserPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   const esm = await ensureWllamaPeer({ log: ctx.log });
   await ctx.useBackend('cpu'); // this process only writes the weights
   const dir = await mkdtemp(join(tmpdir(), 'peer-browser-'));
-  ctx.log('building the runtime harness…');
-  await build({ configFile: HARNESS_CONFIG, logLevel: 'warn' });
-  const harness = await preview({ configFile: HARNESS_CONFIG, logLevel: 'warn', preview: { port: 0 } });
   let wllama: Server | null = null;
-  let browser: Browser | null = null;
+  let browser: BrowserSession | null = null;
   try {
     const paths = await writeGgufs(plan, dir, ctx.log, ['F32']);
     const served = await serveWllama(esm, paths.F32);
     wllama = served.server;
-    const harnessOrigin = harness.resolvedUrls?.local[0]?.replace(/\/$/, '') ?? '';
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: config.use?.launchOptions?.args ?? [] });
-    ctx.log(`Chromium ${browser.version()}`);
+    browser = await openBrowser(ctx.log);
+    ctx.log(`Chromium ${browser.version}`);
     const cores = Math.min(availableParallelism(), 8);
     const threadCounts = [...new Set([1, cores])];
     const runs = new Map<number, Record<Side, SideFigures[]>>(threadCounts.map((t) => [t, { 'ours F32': [], 'ours packed F32': [], 'llama.cpp F32 (wllama)': [] }]));
@@ -155,8 +140,8 @@ export async function runBrowserPeer(ctx: BenchContext): Promise<SuiteRow[]> {
         const r = runs.get(t)!;
         const sides: Array<() => Promise<void>> = [
           async () => {
-            r['ours F32'].push(await oursSide(browser!, harnessOrigin, quick, t, 'f32'));
-            r['ours packed F32'].push(await oursSide(browser!, harnessOrigin, quick, t, 'f32-packed'));
+            r['ours F32'].push(await oursSide(browser!, quick, t, 'f32'));
+            r['ours packed F32'].push(await oursSide(browser!, quick, t, 'f32-packed'));
           },
           async () => void r['llama.cpp F32 (wllama)'].push(await wllamaSide(browser!, served.origin, plan, t)),
         ];
@@ -171,7 +156,6 @@ export async function runBrowserPeer(ctx: BenchContext): Promise<SuiteRow[]> {
   } finally {
     await browser?.close();
     wllama?.close();
-    await new Promise<void>((done) => harness.httpServer.close(() => done()));
     await rm(dir, { recursive: true, force: true });
   }
   return rows;
