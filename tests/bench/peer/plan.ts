@@ -43,3 +43,16 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/**
+ * The matrix products of a `tokens`-token prefill, in FLOP (2 per multiply-add): every layer's seven projections
+ * for every token, and the logits of the last token only (what both engines compute). Attention's products are
+ * left out (under 10 % of ours at 256 tokens), so a rate from this is a floor on the rate that ran.
+ */
+export function prefillMatmulFlop(c: ModelConfig, tokens: number): number {
+  const h = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const perToken = c.numLayers * (h * q + 2 * h * kv + q * h + 3 * h * c.intermediateSize);
+  return 2 * (tokens * perToken + h * c.vocabSize);
+}

@@ -15,6 +15,8 @@
  *    ratios are ours F32 (and packed F32) ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians, and
  *    ours F32 ÷ before.
  *
+ * 5. Both prefills' rate of matrix products in GFLOP/s (prefillRateRows).
+ *
  * llama.cpp runs with its default F16 KV cache (as its users run it; faster for it than our F32 cache).
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +29,7 @@ import { randomWeights } from '../../../src/core/model/init.ts';
 import { disposeWeights } from '../../../src/core/model/weights.ts';
 import type { BenchContext, SuiteRow } from '../lib/types.ts';
 import { ensureLlamaPeer, LLAMA_PEER_VERSION, openPeerModel } from '../../scripts/llama-peer.ts';
-import { median, peerPlan, peerPrompt, type PeerPlan, type SideFigures } from './plan.ts';
+import { median, peerPlan, peerPrompt, prefillMatmulFlop, type PeerPlan, type SideFigures } from './plan.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TOKENIZER_DIR = join(ROOT, 'public/models/toy-arith');
@@ -132,6 +134,7 @@ export async function runPeer(ctx: BenchContext): Promise<SuiteRow[]> {
       if (round < plan.rounds - 1) ctx.log(`\nafter round ${round + 1}:\n${markdownTable(medianRows(plan, threadCounts, runs, before), plan, threadCounts)}`);
     }
     rows.push(...medianRows(plan, threadCounts, runs, before));
+    rows.push(...prefillRateRows(plan, threadCounts, runs, ctx.log));
     row('machine', 'load average (1 min) at end', loadavg()[0], 'processes');
     ctx.log(`\n${markdownTable(rows, plan, threadCounts)}`);
   } finally {
@@ -166,6 +169,22 @@ function medianRows(plan: PeerPlan, threadCounts: readonly number[], runs: Reado
       row('ours 8-bit ÷ llama.cpp Q8_0', `${metric}, ${threadsText(t)}`, a8 / q, 'ratio', metric.startsWith('decode') ? 'goal ≥ 0.5' : '');
       row('ours F32 ÷ before', `${metric}, ${threadsText(t)}`, a / a0, 'ratio');
     }
+  }
+  return rows;
+}
+
+/**
+ * Each prefill's rate of matrix products (prefillMatmulFlop over its time; the same count for both sides), ours
+ * packed F32 and llama.cpp F32: what the prefill ratio means in arithmetic per second.
+ */
+function prefillRateRows(plan: PeerPlan, threadCounts: readonly number[], runs: ReadonlyMap<number, Runs>, log: (l: string) => void): SuiteRow[] {
+  const rows: SuiteRow[] = [];
+  const gflopPerToken = prefillMatmulFlop(plan.config, plan.prefill) / plan.prefill / 1e9;
+  for (const t of threadCounts) {
+    const r = runs.get(t)!;
+    const rates: Array<[string, number]> = [['ours packed F32', median(r.oursP.map((s) => s.prefill)) * gflopPerToken], ['llama.cpp F32', median(r.F32.map((s) => s.prefill)) * gflopPerToken]];
+    for (const [backend, value] of rates) rows.push({ backend, metric: `prefill ${plan.prefill}: matrix products ÷ time, ${threadsText(t)}`, value, unit: 'GFLOP/s', note: 'attention not counted' });
+    log(`${threadsText(t)}: prefill matrix products ${rates.map(([n, v]) => `${n} ${v.toFixed(1)} GFLOP/s`).join(', ')}`);
   }
   return rows;
 }
