@@ -238,18 +238,54 @@ static void matvec_f32(const f32 *x, int lx, int rows, const f32 *W, const f32 *
 
 /*
  * Decode's matmul (rows < 4) in KSPLIT parts of the inputs: part p reads the contiguous block of W's rows
- * [i0, i1) (a thread streams one run of memory, where a split by columns would read a short piece of every row)
+ * [i0, i1) as its two halves at once (matvec_halves; a split by columns would read a short piece of every row)
  * and writes its partial sums P[p] [rows, out] for columns [j0, j1); srs_matvec_reduce adds the parts in order.
  * The same parts in the same order however many threads run, so the logits do not depend on the thread count.
  */
 #define KSPLIT 4
+
+/*
+ * P[r, j] = Σ_i x[r, i]·W[i, j] for j in [j0, j1), inputs i < in: input rows i and i + in/2 go together, so that the
+ * two halves of W stream at once as two long runs of memory (each row read start to end, the next row next), and
+ * each column adds (x[i]·W[i, j] + x[i + in/2]·W[i + in/2, j]) into P in turn (an odd last row last). x rows lie
+ * lx floats apart.
+ */
+static void matvec_halves(const f32 *x, int lx, int rows, const f32 *W, f32 *P, int in, int out, int j0, int j1) {
+  int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15, h = in / 2;
+  if (BLOCK < 64) BLOCK = 64;
+  for (int c0 = j0; c0 < j1; c0 += BLOCK) {
+    int c1 = c0 + BLOCK < j1 ? c0 + BLOCK : j1;
+    for (int r = 0; r < rows; r++)
+      for (int j = c0; j < c1; j++) P[(long)r * out + j] = 0.0f;
+    for (int i = 0; i < h; i++) {
+      const f32 *wa = W + (long)i * out, *wb = wa + (long)h * out;
+      for (int r = 0; r < rows; r++) {
+        const f32 *xr = x + (long)r * lx;
+        f32 *yr = P + (long)r * out;
+        v128_t a = wasm_f32x4_splat(xr[i]), b = wasm_f32x4_splat(xr[i + h]);
+        int j = c0;
+        for (; j + 4 <= c1; j += 4)
+          wasm_v128_store(yr + j, wasm_f32x4_add(wasm_v128_load(yr + j), wasm_f32x4_add(wasm_f32x4_mul(a, wasm_v128_load(wa + j)), wasm_f32x4_mul(b, wasm_v128_load(wb + j)))));
+        for (; j < c1; j++) yr[j] += xr[i] * wa[j] + xr[i + h] * wb[j];
+      }
+    }
+    if (in % 2) {
+      /* the odd last input row alone */
+      const f32 *w = W + (long)(in - 1) * out;
+      for (int r = 0; r < rows; r++) {
+        f32 xv = x[(long)r * lx + in - 1], *yr = P + (long)r * out;
+        for (int j = c0; j < c1; j++) yr[j] += xv * w[j];
+      }
+    }
+  }
+}
 
 static void matvec_part(const f32 *x, int rows, const f32 *W, f32 *P, int in, int out, int part, int j0, int j1) {
   int step = (in / KSPLIT + 7) & ~7, i0 = part * step, i1 = part == KSPLIT - 1 ? in : i0 + step;
   if (i0 > in) i0 = in;
   if (i1 > in) i1 = in;
   f32 *Pp = P + (long)part * rows * out;
-  matvec_f32(x + i0, in, rows, W + (long)i0 * out, 0, Pp, i1 - i0, out, j0, j1, 0);
+  matvec_halves(x + i0, in, rows, W + (long)i0 * out, Pp, i1 - i0, out, j0, j1);
 }
 
 /* y[r, j] = (y[r, j] when accumulate) + bias[j] + ((P[0] + P[1]) + P[2]) + P[3], for all rows and columns. */
@@ -328,7 +364,7 @@ static inline void panel_dot2(const f32 *x, const f32 *p, const f32 *q, int in, 
 /*
  * y[r, j] = Σ_i x[r, i]·W[i, j] (+ bias[j]) (+ y[r, j] when accumulate) for j in [j0, j1) (multiples of 8), W as
  * panels P. Fewer than 4 rows: each row reads the range's panels in two halves at once, panel c beside panel
- * c + half (two long runs of memory in flight: in a decode step 20.2 → 16.4–16.7 ms for the matmuls on one
+ * c + half (two long runs of memory in flight: in a decode step 20.2 → 16.4–17.9 ms for the matmuls on one
  * thread), a lone last panel alone (a later row finds the panels in cache); 4 rows or more: as srs_matmul_f32 on
  * the panels' blocks as they lie.
  */
