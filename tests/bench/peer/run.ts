@@ -14,7 +14,6 @@
  * 4. Each figure is the median over the rounds of each round's value (decode: that round's median step);
  *    ratios are ours F32 (and packed F32) ÷ llama.cpp F32 and ours 8-bit ÷ llama.cpp Q8_0 of those medians, and
  *    ours F32 ÷ before.
- *
  * 5. Both prefills' rate of matrix products in GFLOP/s (prefillRateRows).
  *
  * llama.cpp runs with its default F16 KV cache (as its users run it; faster for it than our F32 cache).
