@@ -321,7 +321,7 @@ EXPORT(srs_pack_panels) void srs_pack_panels(const f32 *W, int in, int out, f32 
 
 /*
  * y[r, c…c+8) (+)= Σ_i x[r, i]·p[i][0…8) (+ bias[c…c+8)), p one panel [in][8]: each column's products added in
- * input order into one accumulator, the sum panel_dot4 gives each of its columns.
+ * input order into one accumulator, the sum panel_dot2 gives each of its columns.
  */
 static inline void panel_dot(const f32 *x, const f32 *p, int in, f32 *y, int keep, const f32 *bias) {
   v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
