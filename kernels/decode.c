@@ -684,6 +684,71 @@ static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const ui
   weighted_values(sa, Vj, S, hD, oa);
 }
 
+/* Scores of one query vector against the four keys k0…k0+4·hD, as scores1's blocks sum them. */
+static inline v128_t score_block4(const f32 *qa, const f32 *k0, int hD) {
+  const f32 *k1 = k0 + hD, *k2 = k1 + hD, *k3 = k2 + hD;
+  v128_t z = wasm_f32x4_splat(0.0f), a0 = z, a1 = z, a2 = z, a3 = z;
+  for (int i = 0; i < hD; i += 4) {
+    v128_t va = wasm_v128_load(qa + i);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(va, wasm_v128_load(k0 + i)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(va, wasm_v128_load(k1 + i)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(va, wasm_v128_load(k2 + i)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, wasm_v128_load(k3 + i)));
+  }
+  return hsum4(a0, a1, a2, a3);
+}
+
+/*
+ * One token's three query heads of one kv head, keys and values read from memory once for the three (a lone head
+ * after a pair would read them again): each block of four keys scored for every head while it is in L1, the values
+ * weighted in blocks of positions that stay in L1 while every head and column passes them. Each head's sums are
+ * those of attend2 / attend1, in the same order, so the output is the same bits. hD % 8 == 0; s: 3·cap floats.
+ */
+static void attend3(const f32 *const qs[3], int S, const f32 *K, const f32 *V, const uint8_t *real, int hD, int cap, f32 *s, f32 *const os[3]) {
+  f32 *sc[3] = {s, s + cap, s + 2 * cap};
+  int n = 0;
+  for (; n + 4 <= S; n += 4)
+    for (int h = 0; h < 3; h++) wasm_v128_store(sc[h] + n, score_block4(qs[h], K + (long)n * hD, hD));
+  for (int h = 0; h < 3; h++) {
+    for (int m = n; m < S; m++) {
+      const f32 *k = K + (long)m * hD;
+      v128_t a = wasm_f32x4_splat(0.0f);
+      for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qs[h] + i), wasm_v128_load(k + i)));
+      sc[h][m] = hsum_pairs(a);
+    }
+    for (int m = 0; m < S; m++)
+      if (!real[m]) sc[h][m] = -1e9f;
+    softmax_inplace(sc[h], S);
+  }
+  enum { SB = 128 };
+  for (int s0 = 0; s0 < S; s0 += SB) {
+    int s1 = s0 + SB < S ? s0 + SB : S;
+    for (int i0 = 0; i0 < hD; i0 += 8) {
+      v128_t z = wasm_f32x4_splat(0.0f);
+      v128_t a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z;
+      if (s0) {
+        a0 = wasm_v128_load(os[0] + i0), a1 = wasm_v128_load(os[0] + i0 + 4);
+        b0 = wasm_v128_load(os[1] + i0), b1 = wasm_v128_load(os[1] + i0 + 4);
+        c0 = wasm_v128_load(os[2] + i0), c1 = wasm_v128_load(os[2] + i0 + 4);
+      }
+      const f32 *v = V + (long)s0 * hD + i0;
+      for (int m = s0; m < s1; m++, v += hD) {
+        v128_t v0 = wasm_v128_load(v), v1 = wasm_v128_load(v + 4);
+        v128_t wa = wasm_v128_load32_splat(sc[0] + m), wb = wasm_v128_load32_splat(sc[1] + m), wc = wasm_v128_load32_splat(sc[2] + m);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wa, v0));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wa, v1));
+        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wb, v0));
+        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wb, v1));
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wc, v0));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(wc, v1));
+      }
+      wasm_v128_store(os[0] + i0, a0); wasm_v128_store(os[0] + i0 + 4, a1);
+      wasm_v128_store(os[1] + i0, b0); wasm_v128_store(os[1] + i0 + 4, b1);
+      wasm_v128_store(os[2] + i0, c0); wasm_v128_store(os[2] + i0 + 4, c1);
+    }
+  }
+}
+
 /*
  * Causal attention of one cache row for the query heads of kv heads [j0, j1) and tokens t0, t0 + tstep, … < T:
  * q [T, nH·hD] (scaled and rotated), K/V [nKV, cap, hD] holding positions 0…L+T−1 (the T new ones at L…), real
@@ -691,16 +756,23 @@ static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const ui
  * head h / (nH / nKV); a kv head's query heads go two at a time, and when their count is odd the last one goes
  * for two tokens at a time. Only the pairs of a kv head's query heads in [g0, g1) run (g0 even; the lone last
  * head with the pair that would hold it), so that a decode step's heads can be shared among threads; each head
- * gets the same sums whatever the range. hD % 4 == 0. scores: scratch of 2·cap floats per kv head
- * (j − j0)·2·cap… out [T, nH·hD].
+ * gets the same sums whatever the range. hD % 4 == 0. scores: scratch of `per` floats per kv head (2·cap, or
+ * 3·cap to let one token's three query heads of a kv head go together: attend3) at (j − j0)·per… out [T, nH·hD].
  */
-static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1, int t0, int tstep, int g0, int g1) {
+static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, int per, f32 *out, int j0, int j1, int t0, int tstep, int g0, int g1) {
   int groups = nH / nKV;
 #define QV(t, h) (q + ((long)(t) * nH + (h)) * hD)
 #define OV(t, h) (out + ((long)(t) * nH + (h)) * hD)
   for (int j = j0; j < j1; j++) {
     const f32 *Kj = K + (long)j * cap * hD, *Vj = V + (long)j * cap * hD;
-    f32 *sa = scores + (long)(j - j0) * 2 * cap, *sb = sa + cap;
+    f32 *sa = scores + (long)(j - j0) * per, *sb = sa + cap;
+    if (T == 1 && groups == 3 && g0 == 0 && g1 >= 3 && per >= 3 * cap && hD % 8 == 0) {
+      int h = j * groups;
+      const f32 *qs[3] = {QV(0, h), QV(0, h + 1), QV(0, h + 2)};
+      f32 *os[3] = {OV(0, h), OV(0, h + 1), OV(0, h + 2)};
+      attend3(qs, L + 1, Kj, Vj, real, hD, cap, sa, os);
+      continue;
+    }
     for (int t = t0; t < T; t += tstep)
       for (int g = g0; g + 1 < groups && g < g1; g += 2) {
         int h = j * groups + g;
@@ -719,9 +791,10 @@ static void attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *r
 #undef OV
 }
 
+/* attention() for all heads and tokens on the caller's thread; scores: 3·cap floats per kv head of [j0, j1). */
 EXPORT(srs_attention)
 void srs_attention(const f32 *q, const f32 *K, const f32 *V, const uint8_t *real, int T, int L, int nH, int nKV, int hD, int cap, f32 *scores, f32 *out, int j0, int j1) {
-  attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, out, j0, j1, 0, 1, 0, nH / nKV);
+  attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, 3 * cap, out, j0, j1, 0, 1, 0, nH / nKV);
 }
 
 /* Index of the largest of n values (the first on ties; NaN never wins). */
@@ -807,7 +880,7 @@ static void run_chunk(const int32_t *c, int chunk) {
          chunk: a[10] + chunk · a[11] floats */
       int parts = a[13], heads = a[14], j = chunk / (parts * heads), hp = chunk / parts % heads;
       int g0 = heads == 1 ? 0 : 2 * hp, g1 = heads == 1 ? a[6] / a[7] : 2 * hp + 2;
-      attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], (f32 *)a[12], j, j + 1, chunk % parts, parts, g0, g1);
+      attention((const f32 *)a[0], (const f32 *)a[1], (const f32 *)a[2], (const uint8_t *)a[3], a[4], a[5], a[6], a[7], a[8], a[9], (f32 *)a[10] + (long)chunk * a[11], a[11], (f32 *)a[12], j, j + 1, chunk % parts, parts, g0, g1);
       break;
     }
   }

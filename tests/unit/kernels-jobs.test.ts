@@ -237,14 +237,16 @@ describe('the attention kernel', () => {
     }
   });
   // A decode step: one token, its query heads by pairs (a lone last head alone) as chunks of their own.
-  for (const [nH, nKV] of [[9, 3], [8, 2], [6, 3], [3, 3]]) it(`gives the same output for one token from the pool in kv heads × head pairs (${nH} query heads on ${nKV} kv heads)`, () => {
-    const [T, L, hD, cap] = [1, 21, 16, 32];
+  // On one thread a kv head's three query heads go together (attend3, the values in blocks of 128 positions): the
+  // same bits as the pool's pairs and lone heads. L 300: more than one block, and a last block of keys under 4.
+  for (const [nH, nKV, L, hD] of [[9, 3, 21, 16], [9, 3, 300, 64], [8, 2, 21, 16], [6, 3, 21, 16], [3, 3, 21, 16]]) it(`gives the same output for one token from the pool in kv heads × head pairs (${nH} query heads on ${nKV} kv heads, context ${L + 1})`, () => {
+    const [T, cap] = [1, L + 11];
     const q = put(values(T * nH * hD, 21));
     const K = put(values(nKV * cap * hD, 22));
     const V = put(values(nKV * cap * hD, 23));
     const real = put(Uint8Array.from({ length: cap }, (_, i) => (i === 4 ? 0 : 1)));
     const heads = Math.ceil(nH / nKV / 2);
-    const scores = put(new Float32Array(2 * cap * nKV * heads));
+    const scores = put(new Float32Array(3 * cap * nKV * heads));
     const n = T * nH * hD;
     const single = put(new Float32Array(n));
     k.exports.srs_attention(q, K, V, real, T, L, nH, nKV, hD, cap, scores, single, 0, nKV);
@@ -290,6 +292,7 @@ describe('the attention kernel against a plain reference', () => {
     [5, 0, 4, 1, 20],
     [9, 6, 3, 3, 48],
     [1, 13, 9, 3, 64],
+    [1, 200, 9, 3, 32],
   ];
   for (const [T, L, nH, nKV, hD] of CASES) {
     it(`T ${T}, L ${L}, ${nH} query heads on ${nKV} kv heads, head dim ${hD}: within 1e-5 of float64`, () => {
@@ -300,7 +303,7 @@ describe('the attention kernel against a plain reference', () => {
       const realv = Uint8Array.from({ length: cap }, (_, i) => (i === 1 ? 0 : 1));
       const n = T * nH * hD;
       const out = put(new Float32Array(n));
-      k.exports.srs_attention(put(qv), put(Kv), put(Vv), put(realv), T, L, nH, nKV, hD, cap, put(new Float32Array(2 * cap * nKV)), out, 0, nKV);
+      k.exports.srs_attention(put(qv), put(Kv), put(Vv), put(realv), T, L, nH, nKV, hD, cap, put(new Float32Array(3 * cap * nKV)), out, 0, nKV);
       expect(maxRelDiff(read(out, n), attentionReference(qv, Kv, Vv, realv, T, L, nH, nKV, hD, cap))).toBeLessThan(1e-5);
     });
   }

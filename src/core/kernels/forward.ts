@@ -102,7 +102,7 @@ export class KernelRunner {
   readonly #w: ModelWeights;
   readonly #inv: Float64Array;
   #scratch: Scratch | null = null;
-  /** Attention scores: 2·cap floats per chunk of a job. */
+  /** Attention scores: 2·cap floats per chunk of a job, 3·cap per kv head on one thread (srs_attention). */
   readonly #scores: HeapFloats;
   /** Decode's matmul partial sums (KSPLIT · rows · out floats). */
   readonly #partials: HeapFloats;
@@ -164,7 +164,7 @@ export class KernelRunner {
     const { cos, sin } = ropeAngles(this.#inv, positions);
     k.f32(s.cos, N * hD).set(cos);
     k.f32(s.sin, N * hD).set(sin);
-    this.#scores.reserve(2 * nKV * this.#attentionParts(T) * this.#attentionHeadParts(T) * cache.capacity);
+    this.#scores.reserve(Math.max(2 * this.#attentionParts(T) * this.#attentionHeadParts(T), 3) * nKV * cache.capacity);
 
     const eps = c.rmsNormEps;
     this.#lowRank = lowRank ?? null;
