@@ -196,9 +196,14 @@ void srs_matmul_f32(const f32 *x, int rows, const f32 *W, const f32 *bias, f32 *
   if (c1 < j1) matvec_f32(x, in, rows, W, bias, y, in, out, c1, j1, accumulate);
 }
 
-/* y[r, j] (+)= Σ_i x[r, i]·W[i, j] (+ bias[j]) for j in [j0, j1), inputs i < in; x rows lie lx floats apart. */
+/*
+ * y[r, j] = (y[r, j] when accumulate, else 0) (+ bias[j]) + Σ_i x[r, i]·W[i, j] for j in [j0, j1), inputs i < in,
+ * W [in, out]: input rows i and i + in/2 go together, so that the two halves of W stream at once as two long runs
+ * of memory (each row read start to end, the next row next), and each column adds (x[i]·W[i, j] + x[i + in/2]·W[i +
+ * in/2, j]) in turn (an odd last row last). x rows lie lx floats apart.
+ */
 static void matvec_f32(const f32 *x, int lx, int rows, const f32 *W, const f32 *bias, f32 *y, int in, int out, int j0, int j1, int accumulate) {
-  int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15;
+  int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15, h = in / 2;
   if (BLOCK < 64) BLOCK = 64;
   for (int c0 = j0; c0 < j1; c0 += BLOCK) {
     int c1 = c0 + BLOCK < j1 ? c0 + BLOCK : j1;
@@ -206,62 +211,11 @@ static void matvec_f32(const f32 *x, int lx, int rows, const f32 *W, const f32 *
       f32 *yr = y + (long)r * out;
       for (int j = c0; j < c1; j++) yr[j] = (accumulate ? yr[j] : 0.0f) + (bias ? bias[j] : 0.0f);
     }
-    int i = 0;
-    for (; i + 8 <= in; i += 8) {
-      const f32 *w0 = W + (long)i * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out, *w4 = w3 + out, *w5 = w4 + out, *w6 = w5 + out, *w7 = w6 + out;
-      for (int r = 0; r < rows; r++) {
-        const f32 *xr = x + (long)r * lx + i;
-        v128_t a0 = wasm_f32x4_splat(xr[0]), a1 = wasm_f32x4_splat(xr[1]), a2 = wasm_f32x4_splat(xr[2]), a3 = wasm_f32x4_splat(xr[3]);
-        v128_t a4 = wasm_f32x4_splat(xr[4]), a5 = wasm_f32x4_splat(xr[5]), a6 = wasm_f32x4_splat(xr[6]), a7 = wasm_f32x4_splat(xr[7]);
-        f32 *yr = y + (long)r * out;
-        int j = c0;
-        for (; j + 4 <= c1; j += 4) {
-          v128_t s0 = wasm_f32x4_add(wasm_f32x4_mul(a0, wasm_v128_load(w0 + j)), wasm_f32x4_mul(a1, wasm_v128_load(w1 + j)));
-          v128_t s1 = wasm_f32x4_add(wasm_f32x4_mul(a2, wasm_v128_load(w2 + j)), wasm_f32x4_mul(a3, wasm_v128_load(w3 + j)));
-          v128_t s2 = wasm_f32x4_add(wasm_f32x4_mul(a4, wasm_v128_load(w4 + j)), wasm_f32x4_mul(a5, wasm_v128_load(w5 + j)));
-          v128_t s3 = wasm_f32x4_add(wasm_f32x4_mul(a6, wasm_v128_load(w6 + j)), wasm_f32x4_mul(a7, wasm_v128_load(w7 + j)));
-          wasm_v128_store(yr + j, wasm_f32x4_add(wasm_v128_load(yr + j), wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3))));
-        }
-        for (; j < c1; j++) yr[j] += ((xr[0] * w0[j] + xr[1] * w1[j]) + (xr[2] * w2[j] + xr[3] * w3[j])) + ((xr[4] * w4[j] + xr[5] * w5[j]) + (xr[6] * w6[j] + xr[7] * w7[j]));
-      }
-    }
-    for (; i < in; i++) {
-      const f32 *wi = W + (long)i * out;
-      for (int r = 0; r < rows; r++) {
-        f32 xv = x[(long)r * lx + i];
-        f32 *yr = y + (long)r * out;
-        for (int j = c0; j < c1; j++) yr[j] += xv * wi[j];
-      }
-    }
-  }
-}
-
-/*
- * Decode's matmul (rows < 4) in KSPLIT parts of the inputs: part p reads the contiguous block of W's rows
- * [i0, i1) as its two halves at once (matvec_halves; a split by columns would read a short piece of every row)
- * and writes its partial sums P[p] [rows, out] for columns [j0, j1); srs_matvec_reduce adds the parts in order.
- * The same parts in the same order however many threads run, so the logits do not depend on the thread count.
- */
-#define KSPLIT 4
-
-/*
- * P[r, j] = Σ_i x[r, i]·W[i, j] for j in [j0, j1), inputs i < in: input rows i and i + in/2 go together, so that the
- * two halves of W stream at once as two long runs of memory (each row read start to end, the next row next), and
- * each column adds (x[i]·W[i, j] + x[i + in/2]·W[i + in/2, j]) into P in turn (an odd last row last). x rows lie
- * lx floats apart.
- */
-static void matvec_halves(const f32 *x, int lx, int rows, const f32 *W, f32 *P, int in, int out, int j0, int j1) {
-  int BLOCK = (8192 / (rows > 0 ? rows : 1)) & ~15, h = in / 2;
-  if (BLOCK < 64) BLOCK = 64;
-  for (int c0 = j0; c0 < j1; c0 += BLOCK) {
-    int c1 = c0 + BLOCK < j1 ? c0 + BLOCK : j1;
-    for (int r = 0; r < rows; r++)
-      for (int j = c0; j < c1; j++) P[(long)r * out + j] = 0.0f;
     for (int i = 0; i < h; i++) {
       const f32 *wa = W + (long)i * out, *wb = wa + (long)h * out;
       for (int r = 0; r < rows; r++) {
         const f32 *xr = x + (long)r * lx;
-        f32 *yr = P + (long)r * out;
+        f32 *yr = y + (long)r * out;
         v128_t a = wasm_f32x4_splat(xr[i]), b = wasm_f32x4_splat(xr[i + h]);
         int j = c0;
         for (; j + 4 <= c1; j += 4)
@@ -273,19 +227,27 @@ static void matvec_halves(const f32 *x, int lx, int rows, const f32 *W, f32 *P, 
       /* the odd last input row alone */
       const f32 *w = W + (long)(in - 1) * out;
       for (int r = 0; r < rows; r++) {
-        f32 xv = x[(long)r * lx + in - 1], *yr = P + (long)r * out;
+        f32 xv = x[(long)r * lx + in - 1], *yr = y + (long)r * out;
         for (int j = c0; j < c1; j++) yr[j] += xv * w[j];
       }
     }
   }
 }
 
+/*
+ * Decode's matmul (rows < 4) in KSPLIT parts of the inputs: part p reads the contiguous block of W's rows
+ * [i0, i1) as its two halves at once (matvec_f32; a split by columns would read a short piece of every row)
+ * and writes its partial sums P[p] [rows, out] for columns [j0, j1); srs_matvec_reduce adds the parts in order.
+ * The same parts in the same order however many threads run, so the logits do not depend on the thread count.
+ */
+#define KSPLIT 4
+
 static void matvec_part(const f32 *x, int rows, const f32 *W, f32 *P, int in, int out, int part, int j0, int j1) {
   int step = (in / KSPLIT + 7) & ~7, i0 = part * step, i1 = part == KSPLIT - 1 ? in : i0 + step;
   if (i0 > in) i0 = in;
   if (i1 > in) i1 = in;
   f32 *Pp = P + (long)part * rows * out;
-  matvec_halves(x + i0, in, rows, W + (long)i0 * out, Pp, i1 - i0, out, j0, j1);
+  matvec_f32(x + i0, in, rows, W + (long)i0 * out, 0, Pp, i1 - i0, out, j0, j1, 0);
 }
 
 /* y[r, j] = (y[r, j] when accumulate) + bias[j] + ((P[0] + P[1]) + P[2]) + P[3], for all rows and columns. */
@@ -516,6 +478,12 @@ static inline f32 hsum_pairs(v128_t v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 2)) + (wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 3));
 }
 
+/* Masked keys (real[s] == 0) score −1e9. */
+static inline void mask_scores(f32 *sa, const uint8_t *real, int S) {
+  for (int s = 0; s < S; s++)
+    if (!real[s]) sa[s] = -1e9f;
+}
+
 /*
  * Scores of two query vectors qa, qb (qb may equal qa) against keys 0…S−1 (hD % 4 == 0): four keys at a time, each
  * key vector loaded once for both, the last S % 4 keys one by one with the same sums in the same order, so that a
@@ -553,8 +521,8 @@ static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *r
     sa[s] = hsum_pairs(a);
     sb[s] = hsum_pairs(b);
   }
-  for (s = 0; s < S; s++)
-    if (!real[s]) sa[s] = sb[s] = -1e9f;
+  mask_scores(sa, real, S);
+  mask_scores(sb, real, S);
 }
 
 /* sc[0…S) ← softmax(sc) in place (the maximum four lanes at a time). */
@@ -651,40 +619,7 @@ static void attend2(const f32 *qa, const f32 *qb, int Sa, int Sb, const f32 *Kj,
   }
 }
 
-/* scores2 for one query vector: the same sums in the same order, so the same scores, at half the work. */
-static void scores1(const f32 *qa, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa) {
-  int s = 0;
-  v128_t z = wasm_f32x4_splat(0.0f);
-  for (; s + 4 <= S; s += 4) {
-    const f32 *k0 = K + (long)s * hD, *k1 = k0 + hD, *k2 = k1 + hD, *k3 = k2 + hD;
-    v128_t a0 = z, a1 = z, a2 = z, a3 = z;
-    for (int i = 0; i < hD; i += 4) {
-      v128_t va = wasm_v128_load(qa + i);
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(va, wasm_v128_load(k0 + i)));
-      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(va, wasm_v128_load(k1 + i)));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(va, wasm_v128_load(k2 + i)));
-      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, wasm_v128_load(k3 + i)));
-    }
-    wasm_v128_store(sa + s, hsum4(a0, a1, a2, a3));
-  }
-  for (; s < S; s++) {
-    const f32 *k = K + (long)s * hD;
-    v128_t a = z;
-    for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), wasm_v128_load(k + i)));
-    sa[s] = hsum_pairs(a);
-  }
-  for (s = 0; s < S; s++)
-    if (!real[s]) sa[s] = -1e9f;
-}
-
-/* One query vector alone. */
-static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *oa) {
-  scores1(qa, Kj, real, S, hD, sa);
-  softmax_inplace(sa, S);
-  weighted_values(sa, Vj, S, hD, oa);
-}
-
-/* Scores of one query vector against the four keys k0…k0+4·hD, as scores1's blocks sum them. */
+/* Scores of one query vector against the four keys k0…k0+4·hD, summed as scores2 sums each of its two. */
 static inline v128_t score_block4(const f32 *qa, const f32 *k0, int hD) {
   const f32 *k1 = k0 + hD, *k2 = k1 + hD, *k3 = k2 + hD;
   v128_t z = wasm_f32x4_splat(0.0f), a0 = z, a1 = z, a2 = z, a3 = z;
@@ -696,6 +631,28 @@ static inline v128_t score_block4(const f32 *qa, const f32 *k0, int hD) {
     a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, wasm_v128_load(k3 + i)));
   }
   return hsum4(a0, a1, a2, a3);
+}
+
+/* The score of one query vector against one key k, as scores2 sums its last S % 4 keys. */
+static inline f32 score1(const f32 *qa, const f32 *k, int hD) {
+  v128_t a = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), wasm_v128_load(k + i)));
+  return hsum_pairs(a);
+}
+
+/* scores2 for one query vector: the same sums in the same order, so the same scores, at half the work. */
+static void scores1(const f32 *qa, const f32 *K, const uint8_t *real, int S, int hD, f32 *sa) {
+  int s = 0;
+  for (; s + 4 <= S; s += 4) wasm_v128_store(sa + s, score_block4(qa, K + (long)s * hD, hD));
+  for (; s < S; s++) sa[s] = score1(qa, K + (long)s * hD, hD);
+  mask_scores(sa, real, S);
+}
+
+/* One query vector alone. */
+static void attend1(const f32 *qa, int S, const f32 *Kj, const f32 *Vj, const uint8_t *real, int hD, f32 *sa, f32 *oa) {
+  scores1(qa, Kj, real, S, hD, sa);
+  softmax_inplace(sa, S);
+  weighted_values(sa, Vj, S, hD, oa);
 }
 
 /*
@@ -710,14 +667,8 @@ static void attend3(const f32 *const qs[3], int S, const f32 *K, const f32 *V, c
   for (; n + 4 <= S; n += 4)
     for (int h = 0; h < 3; h++) wasm_v128_store(sc[h] + n, score_block4(qs[h], K + (long)n * hD, hD));
   for (int h = 0; h < 3; h++) {
-    for (int m = n; m < S; m++) {
-      const f32 *k = K + (long)m * hD;
-      v128_t a = wasm_f32x4_splat(0.0f);
-      for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qs[h] + i), wasm_v128_load(k + i)));
-      sc[h][m] = hsum_pairs(a);
-    }
-    for (int m = 0; m < S; m++)
-      if (!real[m]) sc[h][m] = -1e9f;
+    for (int m = n; m < S; m++) sc[h][m] = score1(qs[h], K + (long)m * hD, hD);
+    mask_scores(sc[h], real, S);
     softmax_inplace(sc[h], S);
   }
   enum { SB = 128 };
