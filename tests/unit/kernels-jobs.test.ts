@@ -94,6 +94,8 @@ const SHAPES: Array<[number, number, number]> = [
   [7, 64, 13],
   [13, 520, 40],
   [64, 96, 264],
+  // decode's column blocks of 256 KB of y: 3 rows take 21,840 columns a block, so a second, short block
+  [3, 16, 21870],
 ];
 
 describe('the F32 matmul kernels', () => {
