@@ -481,6 +481,13 @@ static inline f32 hsum_pairs(v128_t v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 2)) + (wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 3));
 }
 
+/* The score of one query vector against one key k: four lanes in input order, then hsum_pairs (the last S % 4 keys of a row). */
+static inline f32 score1(const f32 *qa, const f32 *k, int hD) {
+  v128_t a = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), wasm_v128_load(k + i)));
+  return hsum_pairs(a);
+}
+
 /* Masked keys (real[s] == 0) score −1e9. */
 static inline void mask_scores(f32 *sa, const uint8_t *real, int S) {
   for (int s = 0; s < S; s++)
@@ -514,15 +521,8 @@ static void scores2(const f32 *qa, const f32 *qb, const f32 *K, const uint8_t *r
     wasm_v128_store(sb + s, hsum4(b0, b1, b2, b3));
   }
   for (; s < S; s++) {
-    const f32 *k = K + (long)s * hD;
-    v128_t a = z, b = z;
-    for (int i = 0; i < hD; i += 4) {
-      v128_t w = wasm_v128_load(k + i);
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), w));
-      b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(qb + i), w));
-    }
-    sa[s] = hsum_pairs(a);
-    sb[s] = hsum_pairs(b);
+    sa[s] = score1(qa, K + (long)s * hD, hD);
+    sb[s] = score1(qb, K + (long)s * hD, hD);
   }
   mask_scores(sa, real, S);
   mask_scores(sb, real, S);
@@ -634,13 +634,6 @@ static inline v128_t score_block4(const f32 *qa, const f32 *k0, int hD) {
     a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(va, wasm_v128_load(k3 + i)));
   }
   return hsum4(a0, a1, a2, a3);
-}
-
-/* The score of one query vector against one key k, as scores2 sums its last S % 4 keys. */
-static inline f32 score1(const f32 *qa, const f32 *k, int hD) {
-  v128_t a = wasm_f32x4_splat(0.0f);
-  for (int i = 0; i < hD; i += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(qa + i), wasm_v128_load(k + i)));
-  return hsum_pairs(a);
 }
 
 /* scores2 for one query vector: the same sums in the same order, so the same scores, at half the work. */
