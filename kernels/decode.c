@@ -777,7 +777,14 @@ EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
  * whole job on the caller's thread.
  */
 enum { CTRL_GEN = 0, CTRL_DONE = 2, CTRL_CHUNKS = 3, CTRL_HELPERS = 4, CTRL_KIND = 5, CTRL_TICKET = 6, CTRL_ARGS = 8, CTRL_WORDS = 32 };
-enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_MATMUL_F32P = 5, JOB_MATMULS_F32P = 6, JOB_EXIT = 99 };
+enum { JOB_MATMUL_F32 = 1, JOB_MATMUL_Q8 = 2, JOB_ATTENTION = 3, JOB_MATVEC_F32 = 4, JOB_MATMUL_F32P = 5, JOB_MATMULS_F32P = 6, JOB_ROWWISE = 7, JOB_EXIT = 99 };
+enum { ROWWISE_RMSNORM = 0, ROWWISE_ROPE = 1, ROWWISE_SILU_MUL = 2 };
+
+/* An f32 passed in a control word (its bits). */
+static inline f32 word_f32(int32_t w) {
+  union { int32_t i; f32 f; } u = {w};
+  return u.f;
+}
 
 static void run_chunk(const int32_t *c, int chunk) {
   const int32_t *a = c + CTRL_ARGS;
@@ -818,6 +825,16 @@ static void run_chunk(const int32_t *c, int chunk) {
       int step = (out / blocks + 15) & ~15, j0 = block * step, j1 = block == blocks - 1 ? out : j0 + step;
       if (j1 > out) j1 = out;
       if (j0 < j1) matvec_part((const f32 *)a[0], a[1], (const f32 *)a[2], (f32 *)a[3], a[4], out, part, j0, j1);
+      break;
+    }
+    case JOB_ROWWISE: {
+      /* A prefill's norms, RoPE and SiLU over ranges of rows (a[1] rows; SiLU: of a[3] elements each): a[0] is
+         the op, then its arguments. Every row (every element) is computed as on one thread, so the same bits. */
+      int rows = a[1], step = (rows + chunks - 1) / chunks, r0 = chunk * step, r1 = r0 + step < rows ? r0 + step : rows;
+      if (r0 >= r1) break;
+      if (a[0] == ROWWISE_RMSNORM) srs_rmsnorm((const f32 *)a[2] + (long)r0 * a[3], r1 - r0, a[3], (const f32 *)a[4], word_f32(a[5]), (f32 *)a[6] + (long)r0 * a[3]);
+      else if (a[0] == ROWWISE_ROPE) srs_rope((f32 *)a[2] + (long)r0 * a[3] * a[4], r1 - r0, a[3], a[4], (const f32 *)a[5] + (long)r0 * a[4], (const f32 *)a[6] + (long)r0 * a[4], word_f32(a[7]));
+      else srs_silu_mul((f32 *)a[2] + (long)r0 * a[3], (const f32 *)a[4] + (long)r0 * a[3], (r1 - r0) * a[3]);
       break;
     }
     case JOB_ATTENTION: {

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useNodeBackend } from '../../src/cli/node-backend.ts';
-import { activeKernels, CTRL, JOB, KSPLIT, type Kernels } from '../../src/core/kernels/module.ts';
+import { activeKernels, CTRL, f32Word, JOB, KSPLIT, ROWWISE, type Kernels } from '../../src/core/kernels/module.ts';
 import { openDecoder } from '../../src/core/model/decoder.ts';
 import { forward } from '../../src/core/model/llama.ts';
 import { loadModel } from '../../src/core/model/load.ts';
@@ -216,6 +216,52 @@ describe('packed F32 matmuls of one input as one job', () => {
       }
     });
   }
+});
+
+describe("a prefill's norms, RoPE and SiLU as row-wise jobs", () => {
+  // 13 rows: chunk counts that do not divide them, and more chunks than rows
+  const rows = 13;
+  const CHUNKS = [1, 2, 3, 5, 8, 20];
+  it('RMSNorm (in place and into another buffer): the bits of one thread at any chunk count', () => {
+    const n = 36;
+    const w = put(values(n, 7));
+    for (const inPlace of [false, true]) {
+      const x0 = values(rows * n, 8);
+      const want = put(x0);
+      k.exports.srs_rmsnorm(want, rows, n, w, 1e-5, want);
+      for (const chunks of CHUNKS) {
+        const x = put(x0);
+        const out = inPlace ? x : put(new Float32Array(rows * n));
+        run(JOB.rowwise, [ROWWISE.rmsnorm, rows, x, n, w, f32Word(1e-5), out], chunks);
+        expect(read(out, rows * n), `${chunks} chunks${inPlace ? ', in place' : ''}`).toEqual(read(want, rows * n));
+      }
+    }
+  });
+  it('RoPE over 3 heads, scaled: the bits of one thread at any chunk count', () => {
+    const [heads, hD] = [3, 16];
+    const cos = put(values(rows * hD, 9));
+    const sin = put(values(rows * hD, 10));
+    const x0 = values(rows * heads * hD, 11);
+    const want = put(x0);
+    k.exports.srs_rope(want, rows, heads, hD, cos, sin, 0.25);
+    for (const chunks of CHUNKS) {
+      const x = put(x0);
+      run(JOB.rowwise, [ROWWISE.rope, rows, x, heads, hD, cos, sin, f32Word(0.25)], chunks);
+      expect(read(x, rows * heads * hD), `${chunks} chunks`).toEqual(read(want, rows * heads * hD));
+    }
+  });
+  it('SiLU(gate)·up, with gates out to ±90: the bits of one thread at any chunk count', () => {
+    const n = 24;
+    const g0 = values(rows * n, 12).map((v) => v * 90);
+    const up = put(values(rows * n, 13));
+    const want = put(g0);
+    k.exports.srs_silu_mul(want, up, rows * n);
+    for (const chunks of CHUNKS) {
+      const g = put(g0);
+      run(JOB.rowwise, [ROWWISE.siluMul, rows, g, n, up], chunks);
+      expect(read(g, rows * n), `${chunks} chunks`).toEqual(read(want, rows * n));
+    }
+  });
 });
 
 describe('the attention kernel', () => {

@@ -22,7 +22,7 @@ import type { LowRankTerm } from '../model/linear.ts';
 import type { ModelConfig, Projection } from '../model/types.ts';
 import type { LayerWeights, ModelWeights } from '../model/weights.ts';
 import type { KernelKvCache } from './kv-cache.ts';
-import { CTRL, JOB, KSPLIT, type Kernels } from './module.ts';
+import { CTRL, f32Word, JOB, KSPLIT, ROWWISE, type Kernels } from './module.ts';
 import { addressOf, GROUP, ownedWeightsOf, PANEL, type OwnedWeights, type Proj } from './owned-weights.ts';
 
 interface LayerPtrs {
@@ -175,14 +175,14 @@ export class KernelRunner {
       const l = layers[li];
       const lastOnly = pruneLast && li === c.numLayers - 1;
       const M = lastOnly ? B : N;
-      e.srs_rmsnorm(s.x, N, H, l.inputNorm, eps, s.h);
+      this.#rmsnorm(s.x, N, H, l.inputNorm, eps, s.h);
       const hq = this.#quantizeIfNeeded([l.q, l.k, l.v], s.h, N, H, s);
       this.#matmuls([l.q, l.k, l.v], s.h, hq, N, [l.qBias, l.kBias, l.vBias], [s.q, s.k, s.v]);
       this.#addLowRank(li, ['q_proj', 'k_proj', 'v_proj'], s.h, N, [s.q, s.k, s.v]);
-      if (l.qNorm) e.srs_rmsnorm(s.q, N * nH, hD, l.qNorm, eps, s.q);
-      if (l.kNorm) e.srs_rmsnorm(s.k, N * nKV, hD, l.kNorm, eps, s.k);
-      e.srs_rope(s.q, N, nH, hD, s.cos, s.sin, 1 / Math.sqrt(hD));
-      e.srs_rope(s.k, N, nKV, hD, s.cos, s.sin, 1);
+      if (l.qNorm) this.#rmsnorm(s.q, N * nH, hD, l.qNorm, eps, s.q);
+      if (l.kNorm) this.#rmsnorm(s.k, N * nKV, hD, l.kNorm, eps, s.k);
+      this.#rope(s.q, N, nH, hD, s.cos, s.sin, 1 / Math.sqrt(hD));
+      this.#rope(s.k, N, nKV, hD, s.cos, s.sin, 1);
       const rowBytes = cache.rowFloats() * 4;
       for (let b = 0; b < B; b++) {
         e.srs_kv_write(s.k + b * T * kvD * 4, cache.keys[li] + b * rowBytes, T, nKV, hD, cache.capacity, L);
@@ -195,11 +195,11 @@ export class KernelRunner {
       if (lastOnly) for (let b = 0; b < B; b++) k.u8(0, k.memory.buffer.byteLength).copyWithin(s.x + b * H * 4, s.x + (b * T + T - 1) * H * 4, s.x + (b * T + T) * H * 4);
       this.#matmul(l.o, s.att, this.#quantizeIfNeeded([l.o], s.att, M, qD, s), M, l.oBias, s.x, true);
       this.#addLowRank(li, ['o_proj'], s.att, M, [s.x]);
-      e.srs_rmsnorm(s.x, M, H, l.postNorm, eps, s.h);
+      this.#rmsnorm(s.x, M, H, l.postNorm, eps, s.h);
       const h2 = this.#quantizeIfNeeded([l.gate, l.up], s.h, M, H, s);
       this.#matmuls([l.gate, l.up], s.h, h2, M, [0, 0], [s.gate, s.up]);
       this.#addLowRank(li, ['gate_proj', 'up_proj'], s.h, M, [s.gate, s.up]);
-      e.srs_silu_mul(s.gate, s.up, M * I);
+      this.#siluMul(s.gate, s.up, M, I);
       this.#matmul(l.down, s.gate, this.#quantizeIfNeeded([l.down], s.gate, M, I, s), M, 0, s.x, true);
       this.#addLowRank(li, ['down_proj'], s.gate, M, [s.x]);
     }
@@ -391,6 +391,39 @@ export class KernelRunner {
     if (!xq) throw new AppError('internal', 'an 8-bit projection without quantized inputs');
     if (threads === 1) return k.exports.srs_matmul_q8(xq.xq, xq.xs, N, p.q, p.s, bias, y, p.in, p.out, 0, p.out, accumulate ? 1 : 0);
     return this.#run(JOB.matmulQ8, [xq.xq, xq.xs, N, p.q, p.s, bias, y, p.out, p.in, accumulate ? 1 : 0], chunksFor(p.out, threads, 4));
+  }
+
+  /**
+   * Chunks of a row-wise job over `rows` rows on the helper threads, or 0 to run it on this thread: a decode
+   * step's few rows cost less than a wait; a prefill's norms, RoPE and SiLU would otherwise stay on one thread.
+   */
+  #rowChunks(rows: number): number {
+    const threads = this.#pool ? this.#k.threads : 1;
+    return threads > 1 && rows >= 4 * threads ? Math.min(rows, 4 * threads) : 0;
+  }
+
+  /** out [rows, n] = rms_norm(x [rows, n])·w (out may be x). */
+  #rmsnorm(x: number, rows: number, n: number, w: number, eps: number, out: number): void {
+    const chunks = this.#rowChunks(rows);
+    if (!chunks) return this.#k.exports.srs_rmsnorm(x, rows, n, w, eps, out);
+    this.#run(JOB.rowwise, [ROWWISE.rmsnorm, rows, x, n, w, f32Word(eps), out], chunks);
+  }
+
+  /** RoPE in place on x [rows, heads, hD] with the rows' cos/sin [rows, hD], scaled by `scale`. */
+  #rope(x: number, rows: number, heads: number, hD: number, cos: number, sin: number, scale: number): void {
+    const chunks = this.#rowChunks(rows);
+    if (!chunks) return this.#k.exports.srs_rope(x, rows, heads, hD, cos, sin, scale);
+    this.#run(JOB.rowwise, [ROWWISE.rope, rows, x, heads, hD, cos, sin, f32Word(scale)], chunks);
+  }
+
+  /**
+   * gate [rows, n] = silu(gate)·up. By rows only when n % 4 == 0, so that every element takes the four-lane path
+   * it takes on one thread (the same bits).
+   */
+  #siluMul(gate: number, up: number, rows: number, n: number): void {
+    const chunks = n % 4 === 0 ? this.#rowChunks(rows) : 0;
+    if (!chunks) return this.#k.exports.srs_silu_mul(gate, up, rows * n);
+    this.#run(JOB.rowwise, [ROWWISE.siluMul, rows, gate, n, up], chunks);
   }
 
   #attention(q: number, K: number, V: number, real: number, T: number, L: number, cap: number, out: number): void {

@@ -48,7 +48,17 @@ export interface KernelExports {
 
 /** The control block's layout (decode.c: CTRL_*). */
 export const CTRL = { chunks: 3, helpers: 4, kind: 5, args: 8, words: 32 } as const;
-export const JOB = { matmulF32: 1, matmulQ8: 2, attention: 3, matvecF32: 4, matmulF32p: 5, matmulsF32p: 6 } as const;
+export const JOB = { matmulF32: 1, matmulQ8: 2, attention: 3, matvecF32: 4, matmulF32p: 5, matmulsF32p: 6, rowwise: 7 } as const;
+/** The ops of a JOB.rowwise job (decode.c: ROWWISE_*). */
+export const ROWWISE = { rmsnorm: 0, rope: 1, siluMul: 2 } as const;
+
+const wordF32 = new Float32Array(1);
+const wordI32 = new Int32Array(wordF32.buffer);
+/** An f32's bits as an int32 control word (decode.c: word_f32). */
+export function f32Word(v: number): number {
+  wordF32[0] = v;
+  return wordI32[0];
+}
 /** Parts of the inputs that decode's F32 matmul is split into (decode.c: KSPLIT). */
 export const KSPLIT = 4;
 
