@@ -116,6 +116,20 @@ describe('the wasm kernels', () => {
     });
   }
 
+  it('refuse a weight tensor disposed while the model is in use, with a clear error', async () => {
+    const { files } = randomCheckpoint(LLAMA3_TINY, 11);
+    const model = await loadModel(memorySource('weights-disposed', files));
+    try {
+      const d = openDecoder(model, 1);
+      await d.step([[3, 1, 4]]);
+      model.weights.layers[0].up.dispose();
+      await expect(d.step([[1]])).rejects.toThrow(/weight tensor was disposed/);
+      d.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('tiny-llama with its PEFT adapter: the fixture\'s adapted logits within 1e-4 and its greedy tokens, on the kernels; batched rows as on tfjs ops', async () => {
     const ref = reference('tiny-llama');
     const model = await loadModel(await nodeDirSource(modelDir('tiny-llama')));

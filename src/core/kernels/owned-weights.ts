@@ -53,6 +53,7 @@ interface WasmBackendLike {
 /** Address of a tensor's data in the wasm heap (0 for none). */
 export function addressOf(t: tf.Tensor | null): number {
   if (!t) return 0;
+  if (t.isDisposed) throw new AppError('internal', 'A weight tensor was disposed while the model is still in use.');
   const entry = (tf.backend() as unknown as WasmBackendLike).dataIdMap.get(t.dataId);
   if (!entry) throw new AppError('internal', 'A weight tensor is not in the wasm heap (it was made on another backend).');
   return entry.memoryOffset;
