@@ -767,7 +767,8 @@ EXPORT(srs_add) void srs_add(f32 *y, const f32 *x, int n) {
  * Threads. Helper instances of this module (one per extra thread, in workers, over the same shared memory) sit
  * in srs_worker_loop; the caller's thread runs a job with srs_run and takes chunks of it too, so a helper that
  * the OS has not scheduled yet only costs the chunk it has already taken. A job is one of the functions above
- * over a range of output columns (matmuls) or query heads (attention), split into `chunks` equal ranges.
+ * over a range of output columns (matmuls), query heads (attention) or rows (a prefill's norms, RoPE and SiLU),
+ * split into `chunks` equal ranges.
  *
  * Control block (int32 words, from the caller's memory): see CTRL_*. `ticket` (64 bits, words 6-7) packs the
  * job's generation (high 32 bits), its chunk count and the next chunk (16 bits each), all set by srs_run in one
