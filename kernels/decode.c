@@ -787,6 +787,13 @@ static inline f32 word_f32(int32_t w) {
   return u.f;
 }
 
+/* Range [*lo, *hi) of chunk `chunk` when n units are split into `chunks` equal ranges (empty when *lo >= *hi). */
+static inline void chunk_range(int n, int chunks, int chunk, int *lo, int *hi) {
+  int step = (n + chunks - 1) / chunks;
+  *lo = chunk * step;
+  *hi = *lo + step < n ? *lo + step : n;
+}
+
 static void run_chunk(const int32_t *c, int chunk) {
   const int32_t *a = c + CTRL_ARGS;
   int chunks = c[CTRL_CHUNKS];
@@ -806,7 +813,8 @@ static void run_chunk(const int32_t *c, int chunk) {
          matrices' panels taken in turn, so that one pass over the helpers runs all of them. */
       int count = a[4], total = 0;
       for (int m = 0; m < count; m++) total += a[8 + 4 * m] / NR;
-      int step = (total + chunks - 1) / chunks, p0 = chunk * step, p1 = p0 + step < total ? p0 + step : total;
+      int p0, p1;
+      chunk_range(total, chunks, chunk, &p0, &p1);
       for (int m = 0, base = 0; m < count; m++) {
         const int32_t *mm = a + 5 + 4 * m;
         int n = mm[3] / NR, lo = p0 > base ? p0 : base, hi = p1 < base + n ? p1 : base + n;
@@ -816,7 +824,8 @@ static void run_chunk(const int32_t *c, int chunk) {
       break;
     }
     case JOB_MATMUL_Q8: {
-      int out = a[7], step = (out + chunks - 1) / chunks, j0 = chunk * step, j1 = j0 + step < out ? j0 + step : out;
+      int out = a[7], j0, j1;
+      chunk_range(out, chunks, chunk, &j0, &j1);
       if (j0 < j1) srs_matmul_q8((const int8_t *)a[0], (const f32 *)a[1], a[2], (const int8_t *)a[3], (const f32 *)a[4], (const f32 *)a[5], (f32 *)a[6], a[8], out, j0, j1, a[9]);
       break;
     }
@@ -831,7 +840,8 @@ static void run_chunk(const int32_t *c, int chunk) {
     case JOB_ROWWISE: {
       /* A prefill's norms, RoPE and SiLU over ranges of rows (a[1] rows; SiLU: of a[3] elements each): a[0] is
          the op, then its arguments. Every row (every element) is computed as on one thread, so the same bits. */
-      int rows = a[1], step = (rows + chunks - 1) / chunks, r0 = chunk * step, r1 = r0 + step < rows ? r0 + step : rows;
+      int r0, r1;
+      chunk_range(a[1], chunks, chunk, &r0, &r1);
       if (r0 >= r1) break;
       if (a[0] == ROWWISE_RMSNORM) srs_rmsnorm((const f32 *)a[2] + (long)r0 * a[3], r1 - r0, a[3], (const f32 *)a[4], word_f32(a[5]), (f32 *)a[6] + (long)r0 * a[3]);
       else if (a[0] == ROWWISE_ROPE) srs_rope((f32 *)a[2] + (long)r0 * a[3] * a[4], r1 - r0, a[3], a[4], (const f32 *)a[5] + (long)r0 * a[4], (const f32 *)a[6] + (long)r0 * a[4], word_f32(a[7]));
