@@ -103,45 +103,84 @@ export function fetchedKernelFiles(plain: string, shared: string): KernelFiles {
 /**
  * Whether a decode step should use the helper threads. On a machine whose cores are busy with other work a
  * helper may not be scheduled for milliseconds, and every job of a step waits for the chunk it took: then one
- * thread is faster. So the two are timed against each other on alternate steps at first, and again briefly
- * every `period` steps; in between, the faster one (median of its recent steps) runs. Prefill follows the
- * current choice.
+ * thread is faster. So a probe times the two against each other in pairs of neighbouring steps (helpers, then
+ * one thread, at the same context within a token) and picks by the median ratio of its pairs: a pair's steps
+ * see the same context length and nearly the same load, so a longer context later does not count against
+ * whichever mode happens to run then. A probe runs at first, every `period` steps, and as soon as the chosen
+ * mode's recent median has moved by more than `drift` (×) from its time in the probe (a new context length, a
+ * change of load). Prefill always uses the helpers (forward.ts).
  */
 export class HelperChoice {
-  readonly #times: Record<'pool' | 'single', number[]> = { pool: [], single: [] };
-  #steps = 0;
   #choice: 'pool' | 'single' = 'pool';
+  /** Steps of the current probe still to run; even: a pool step next, odd: its single step. */
+  #probeLeft: number;
+  #pairPool = 0;
+  /** single ÷ pool of each pair of the current probe. */
+  #ratios: number[] = [];
+  #probePool: number[] = [];
+  #probeSingle: number[] = [];
+  /** The chosen mode's step time in the last probe (median), and its steps since. */
+  #base = 0;
+  #recent: number[] = [];
+  #sinceProbe = 0;
   readonly #counts = { pool: 0, single: 0 };
 
   constructor(
     readonly probeSteps = 8,
     readonly period = 64,
     readonly window = 5,
-  ) {}
+    readonly drift = 1.3,
+  ) {
+    this.#probeLeft = probeSteps;
+  }
 
   /** The mode of the next decode step. */
   next(): 'pool' | 'single' {
-    const s = this.#steps % this.period;
-    return s < this.probeSteps ? (s % 2 === 0 ? 'pool' : 'single') : this.#choice;
-  }
-
-  /** The mode of a prefill (the current choice). */
-  get current(): 'pool' | 'single' {
+    if (this.#probeLeft > 0) return this.#probeLeft % 2 === 0 ? 'pool' : 'single';
     return this.#choice;
   }
 
+  /** The time of a decode step that ran in `mode` (the mode `next` gave). */
   record(mode: 'pool' | 'single', ms: number): void {
-    const t = this.#times[mode];
-    t.push(ms);
-    if (t.length > this.window) t.shift();
     this.#counts[mode]++;
-    this.#steps++;
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    if (this.#times.pool.length && this.#times.single.length) this.#choice = med(this.#times.pool) <= med(this.#times.single) ? 'pool' : 'single';
+    if (this.#probeLeft > 0) return this.#recordProbe(mode, ms);
+    this.#sinceProbe++;
+    this.#recent.push(ms);
+    if (this.#recent.length > this.window) this.#recent.shift();
+    const moved = this.#recent.length === this.window && (median(this.#recent) > this.#base * this.drift || median(this.#recent) < this.#base / this.drift);
+    if (moved || this.#sinceProbe >= this.period - this.probeSteps) this.#startProbe();
   }
 
   /** Decode steps run on each so far (for reports). */
   get counts(): Readonly<{ pool: number; single: number }> {
     return this.#counts;
   }
+
+  #recordProbe(mode: 'pool' | 'single', ms: number): void {
+    this.#probeLeft--;
+    if (mode === 'pool') {
+      this.#pairPool = ms;
+      this.#probePool.push(ms);
+      return;
+    }
+    this.#probeSingle.push(ms);
+    this.#ratios.push(ms / this.#pairPool);
+    if (this.#probeLeft > 0) return;
+    this.#choice = median(this.#ratios) >= 1 ? 'pool' : 'single';
+    this.#base = median(this.#choice === 'pool' ? this.#probePool : this.#probeSingle);
+  }
+
+  #startProbe(): void {
+    this.#probeLeft = this.probeSteps;
+    this.#ratios = [];
+    this.#probePool = [];
+    this.#probeSingle = [];
+    this.#recent = [];
+    this.#sinceProbe = 0;
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

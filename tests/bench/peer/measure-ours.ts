@@ -31,10 +31,13 @@ export async function measureOurs(plan: PeerPlan, format: WeightFormat, label: s
     if (format !== 'f32') loadInFormat(model, format);
     const V = plan.config.vocabSize;
     const fresh = () => openDecoder(model, 1);
-    // Warm-up: kernels compiled, heap grown, XNNPACK's packed weights made.
+    // Warm-up: kernels compiled, heap grown, XNNPACK's packed weights made, and the helper threads' first probe
+    // done (HelperChoice runs alternate decode steps on one thread at first; the other formats' load already
+    // spent those steps on its logit check, so without this only F32's timed steps would include them).
+    const probes = activeKernels()?.helperChoice?.probeSteps ?? 0;
     const warm = fresh();
     let next = await step(warm, peerPrompt(8, V));
-    for (let i = 0; i < 2; i++) next = await step(warm, [next]);
+    for (let i = 0; i < 2 + probes; i++) next = await step(warm, [next]);
     warm.dispose();
 
     const pre = fresh();
