@@ -126,6 +126,7 @@ export class HelperChoice {
   readonly #counts = { pool: 0, single: 0 };
 
   constructor(
+    /** Steps of a probe: an even count, pool and single in turn. */
     readonly probeSteps = 8,
     readonly period = 64,
     readonly window = 5,
