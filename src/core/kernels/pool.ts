@@ -5,6 +5,7 @@
  */
 
 import { KERNELS_NOT_BUILT, type KernelFiles, type KernelSource } from './module.ts';
+import { median } from '../stats/median.ts';
 
 /** One started helper: what the environment's worker offers. */
 export interface HelperHandle {
@@ -181,7 +182,3 @@ export class HelperChoice {
   }
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}

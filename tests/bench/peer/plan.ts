@@ -7,6 +7,9 @@
  */
 import type { ModelConfig } from '../../../src/core/model/types.ts';
 import { SMOLLM2_135M_SHAPE } from '../suites/runtime.ts';
+import { median } from '../../../src/core/stats/median.ts';
+
+export { median };
 
 export interface PeerPlan {
   config: ModelConfig;
@@ -16,7 +19,7 @@ export interface PeerPlan {
   /** Timed single-token steps per context (after one untimed step). */
   decodeSteps: number;
   /** Alternations of ours and llama.cpp, the order flipped every other round: an even count, so that each side
-   *  goes first equally often (the process that runs first after the other side tends to run faster). */
+   *  goes first equally often (of two processes run one after the other, the first tends to decode faster here). */
   rounds: number;
 }
 
@@ -40,10 +43,6 @@ export interface SideFigures {
   decode: Record<number, number>;
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /**
  * The matrix products of a `tokens`-token prefill, in FLOP (2 per multiply-add): every layer's seven projections

@@ -32,6 +32,7 @@ import { loraParamMap } from '../../../src/core/train/lora-params.ts';
 import { train } from '../../../src/core/train/loop.ts';
 import { type BenchContext, type BenchSuite, type SuiteRow, wasmLabel } from '../lib/types.ts';
 import { SMOLLM2_135M_SHAPE } from './runtime.ts';
+import { median } from '../../../src/core/stats/median.ts';
 
 interface Plan {
   config: ModelConfig;
@@ -67,10 +68,6 @@ export function stepFlops(c: ModelConfig, targets: readonly Projection[], r: num
   return linear + adapters + attention;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** GFLOP/s of a plain [n, H]·[H, I] matmul (the model's own MLP shape), median of several runs. */
 async function plainMatmulGflops(n: number, c: ModelConfig): Promise<number> {
