@@ -115,9 +115,7 @@ export class HelperChoice {
   #choice: 'pool' | 'single' = 'pool';
   /** Steps of the current probe still to run; even: a pool step next, odd: its single step. */
   #probeLeft: number;
-  #pairPool = 0;
-  /** single ÷ pool of each pair of the current probe. */
-  #ratios: number[] = [];
+  /** The current probe's step times in each mode; entry i of each is pair i. */
   #probePool: number[] = [];
   #probeSingle: number[] = [];
   /** The chosen mode's step time in the last probe (median), and its steps since. */
@@ -149,7 +147,8 @@ export class HelperChoice {
     this.#sinceProbe++;
     this.#recent.push(ms);
     if (this.#recent.length > this.window) this.#recent.shift();
-    const moved = this.#recent.length === this.window && (median(this.#recent) > this.#base * this.drift || median(this.#recent) < this.#base / this.drift);
+    const now = this.#recent.length === this.window ? median(this.#recent) : this.#base;
+    const moved = now > this.#base * this.drift || now < this.#base / this.drift;
     if (moved || this.#sinceProbe >= this.period - this.probeSteps) this.#startProbe();
   }
 
@@ -160,25 +159,18 @@ export class HelperChoice {
 
   #recordProbe(mode: 'pool' | 'single', ms: number): void {
     this.#probeLeft--;
-    if (mode === 'pool') {
-      this.#pairPool = ms;
-      this.#probePool.push(ms);
-      return;
-    }
-    this.#probeSingle.push(ms);
-    this.#ratios.push(ms / this.#pairPool);
+    (mode === 'pool' ? this.#probePool : this.#probeSingle).push(ms);
     if (this.#probeLeft > 0) return;
-    this.#choice = median(this.#ratios) >= 1 ? 'pool' : 'single';
+    // single ÷ pool of each pair
+    this.#choice = median(this.#probeSingle.map((t, i) => t / this.#probePool[i])) >= 1 ? 'pool' : 'single';
     this.#base = median(this.#choice === 'pool' ? this.#probePool : this.#probeSingle);
   }
 
   #startProbe(): void {
     this.#probeLeft = this.probeSteps;
-    this.#ratios = [];
     this.#probePool = [];
     this.#probeSingle = [];
     this.#recent = [];
     this.#sinceProbe = 0;
   }
 }
-

@@ -18,8 +18,9 @@ import { extname, join, normalize } from 'node:path';
 import { openBrowser, type BrowserSession } from '../lib/browser.ts';
 import { ensureWllamaPeer, WLLAMA_PEER_VERSION } from '../../scripts/wllama-peer.ts';
 import type { BenchContext, SuiteRow } from '../lib/types.ts';
-import { median, peerPlan, peerPrompt, type PeerPlan, type SideFigures } from './plan.ts';
+import { peerPlan, peerPrompt, type PeerPlan, type SideFigures } from './plan.ts';
 import { summary, threadsText, writeGgufs } from './run.ts';
+import { median } from '../../../src/core/stats/median.ts';
 
 const SIDES = ['ours F32', 'ours packed F32', 'llama.cpp F32 (wllama)'] as const;
 type Side = (typeof SIDES)[number];

@@ -10,7 +10,8 @@ import { openDecoder, type CachedDecoder } from '../../../src/core/model/decoder
 import { randomWeights } from '../../../src/core/model/init.ts';
 import type { LlamaModel } from '../../../src/core/model/llama.ts';
 import { disposeWeights } from '../../../src/core/model/weights.ts';
-import { median, peerPrompt, type PeerPlan, type SideFigures } from './plan.ts';
+import { peerPrompt, type PeerPlan, type SideFigures } from './plan.ts';
+import { median } from '../../../src/core/stats/median.ts';
 
 /** Feeds `ids` through the decoder's cache and picks the next token greedily. */
 async function step(decoder: CachedDecoder, ids: readonly number[]): Promise<number> {

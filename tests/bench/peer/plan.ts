@@ -7,9 +7,6 @@
  */
 import type { ModelConfig } from '../../../src/core/model/types.ts';
 import { SMOLLM2_135M_SHAPE } from '../suites/runtime.ts';
-import { median } from '../../../src/core/stats/median.ts';
-
-export { median };
 
 export interface PeerPlan {
   config: ModelConfig;
@@ -42,7 +39,6 @@ export interface SideFigures {
   /** Context → decode tokens/s (median step). */
   decode: Record<number, number>;
 }
-
 
 /**
  * The matrix products of a `tokens`-token prefill, in FLOP (2 per multiply-add): every layer's seven projections

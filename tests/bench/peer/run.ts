@@ -28,7 +28,8 @@ import { randomWeights } from '../../../src/core/model/init.ts';
 import { disposeWeights } from '../../../src/core/model/weights.ts';
 import type { BenchContext, SuiteRow } from '../lib/types.ts';
 import { ensureLlamaPeer, LLAMA_PEER_VERSION, openPeerModel } from '../../scripts/llama-peer.ts';
-import { median, peerPlan, peerPrompt, prefillMatmulFlop, type PeerPlan, type SideFigures } from './plan.ts';
+import { peerPlan, peerPrompt, prefillMatmulFlop, type PeerPlan, type SideFigures } from './plan.ts';
+import { median } from '../../../src/core/stats/median.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TOKENIZER_DIR = join(ROOT, 'public/models/toy-arith');

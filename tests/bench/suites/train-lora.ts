@@ -68,7 +68,6 @@ export function stepFlops(c: ModelConfig, targets: readonly Projection[], r: num
   return linear + adapters + attention;
 }
 
-
 /** GFLOP/s of a plain [n, H]·[H, I] matmul (the model's own MLP shape), median of several runs. */
 async function plainMatmulGflops(n: number, c: ModelConfig): Promise<number> {
   const x = tf.randomNormal([n, c.hiddenSize]);
